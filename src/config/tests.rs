@@ -1,0 +1,108 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).expect_err("config should be rejected").to_string()
+}
+
+#[test]
+fn empty_file_gives_the_documented_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.telegram.api_url, "https://api.telegram.org");
+    assert_eq!(c.telegram.long_poll_timeout, Duration::from_secs(10));
+    assert_eq!(c.telegram.send_rate, 25);
+    assert_eq!(c.etherscan.base_url, "https://api.etherscan.io/v2/api");
+    assert_eq!(c.etherscan.requests_per_second, 3);
+    assert_eq!(c.monitor.chains, vec!["ethereum"]);
+    assert_eq!(c.monitor.poll_interval, Duration::from_secs(15));
+    assert_eq!(c.monitor.confirmations, 2);
+    assert_eq!(c.database.workers, 2);
+    assert_eq!(c.supervisor.max_restarts, 5);
+    assert_eq!(c.supervisor.backoff_min, Duration::from_millis(200));
+    assert_eq!(c.log.format, LogFormat::Pretty);
+}
+
+#[test]
+fn the_shipped_example_is_valid_and_equals_the_defaults() {
+    let text = include_str!("../../config.toml");
+    let c = parse(text).unwrap();
+    assert_eq!(c.to_toml(), Config::default().to_toml());
+}
+
+#[test]
+fn a_typo_is_an_error_naming_the_key() {
+    let e = error_of("[monitor]\npol_interval = \"5s\"\n");
+    assert!(e.contains("pol_interval"), "{e}");
+    let e = error_of("[databse]\npath = \"x.db\"\n");
+    assert!(e.contains("databse"), "{e}");
+}
+
+#[test]
+fn durations_need_a_unit_and_must_be_positive() {
+    let e = error_of("[monitor]\npoll_interval = \"15\"\n");
+    assert!(e.contains("poll_interval"), "{e}");
+    let e = error_of("[monitor]\npoll_interval = \"0s\"\n");
+    assert!(e.contains("monitor.poll_interval"), "{e}");
+    let e = error_of("[monitor]\npoll_interval = \"-5s\"\n");
+    assert!(e.contains("poll_interval"), "{e}");
+    let e = error_of("[supervisor]\nshutdown_timeout = \"0ms\"\n");
+    assert!(e.contains("supervisor.shutdown_timeout"), "{e}");
+}
+
+#[test]
+fn each_invalid_value_names_its_key() {
+    let cases = [
+        ("[telegram]\nsend_rate = 0", "telegram.send_rate"),
+        ("[telegram]\napi_url = \"ftp://x\"", "telegram.api_url"),
+        ("[telegram]\nlong_poll_timeout = \"5m\"", "telegram.long_poll_timeout"),
+        ("[etherscan]\nrequests_per_second = 0", "etherscan.requests_per_second"),
+        ("[etherscan]\nmax_connections = 0", "etherscan.max_connections"),
+        ("[monitor]\nchains = [\"dogechain\"]", "monitor.chains"),
+        ("[monitor]\nchains = []", "monitor.chains"),
+        ("[monitor]\ntokens = [\"DAI\"]", "monitor.tokens"),
+        ("[database]\nworkers = 0", "database.workers"),
+        ("[database]\npath = \"\"", "database.path"),
+        ("[supervisor]\nbackoff_min = \"10s\"\nbackoff_max = \"1s\"", "supervisor.backoff_max"),
+        ("[log]\nlevel = \"loud!!\"", "log.level"),
+        ("[spam]\nthreshold = 101", "spam.threshold"),
+        ("[spam]\ndust_below = \"lots\"", "spam.dust_below"),
+    ];
+    for (text, key) in cases {
+        let e = error_of(text);
+        assert!(e.contains(key), "{text:?} gave {e:?}, expected it to name {key}");
+    }
+}
+
+#[test]
+fn wrong_types_are_errors_naming_the_key() {
+    let e = error_of("[telegram]\nadmins = \"me\"\n");
+    assert!(e.contains("admins"), "{e}");
+    let e = error_of("[log]\nformat = \"xml\"\n");
+    assert!(e.contains("format"), "{e}");
+}
+
+#[test]
+fn chains_resolve_to_the_registry_with_chosen_tokens() {
+    let c = parse("[monitor]\nchains = [\"ethereum\", \"bsc\"]\ntokens = [\"usdc\"]\n").unwrap();
+    let chains = c.chains();
+    assert_eq!(chains.len(), 2);
+    assert_eq!(chains[1].id, 56);
+    assert!(chains.iter().all(|ch| ch.tokens.len() == 1));
+    assert_eq!(chains[1].tokens[0].decimals, 18);
+}
+
+#[test]
+fn secrets_never_print() {
+    let s = Secrets {
+        telegram_token: Secret::new("123:tg-secret"),
+        etherscan_key: Secret::new("es-secret"),
+    };
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("tg-secret") && !shown.contains("es-secret"), "{shown}");
+}

@@ -1,0 +1,199 @@
+//! The built-in registry of chains and their stablecoin contracts.
+//!
+//! Tokens are identified by contract address, never by symbol: a token that
+//! calls itself "USDT" from another contract is not USDT. `monitor.chains`
+//! and `monitor.tokens` in the configuration choose from this table.
+
+use super::Address;
+
+/// The Transfer(address,address,uint256) event signature (topic0).
+pub const TRANSFER_TOPIC: &str =
+    "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenSymbol {
+    Usdt,
+    Usdc,
+}
+
+impl TokenSymbol {
+    pub const ALL: [TokenSymbol; 2] = [TokenSymbol::Usdt, TokenSymbol::Usdc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSymbol::Usdt => "USDT",
+            TokenSymbol::Usdc => "USDC",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// One stablecoin contract on one chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub symbol: TokenSymbol,
+    /// The contract address, lowercase.
+    pub contract: Address,
+    pub decimals: u8,
+}
+
+/// One EVM chain that Etherscan API V2 serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The configuration name, e.g. `ethereum`.
+    pub name: &'static str,
+    /// The human name, e.g. `Ethereum`.
+    pub display: &'static str,
+    /// The EVM chain id, also Etherscan V2's `chainid`.
+    pub id: u64,
+    /// Explorer host for transaction links (`https://{explorer}/tx/{hash}`).
+    pub explorer: &'static str,
+    pub tokens: Vec<Token>,
+}
+
+struct Entry {
+    name: &'static str,
+    display: &'static str,
+    id: u64,
+    explorer: &'static str,
+    usdt: (&'static str, u8),
+    usdc: (&'static str, u8),
+}
+
+const REGISTRY: [Entry; 6] = [
+    Entry {
+        name: "ethereum",
+        display: "Ethereum",
+        id: 1,
+        explorer: "etherscan.io",
+        usdt: ("0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
+        usdc: ("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6),
+    },
+    Entry {
+        name: "polygon",
+        display: "Polygon",
+        id: 137,
+        explorer: "polygonscan.com",
+        usdt: ("0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
+        usdc: ("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),
+    },
+    Entry {
+        name: "arbitrum",
+        display: "Arbitrum One",
+        id: 42161,
+        explorer: "arbiscan.io",
+        usdt: ("0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
+        usdc: ("0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),
+    },
+    Entry {
+        name: "optimism",
+        display: "OP Mainnet",
+        id: 10,
+        explorer: "optimistic.etherscan.io",
+        usdt: ("0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6),
+        usdc: ("0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6),
+    },
+    Entry {
+        name: "base",
+        display: "Base",
+        id: 8453,
+        explorer: "basescan.org",
+        usdt: ("0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
+        usdc: ("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6),
+    },
+    Entry {
+        name: "bsc",
+        display: "BNB Smart Chain",
+        id: 56,
+        explorer: "bscscan.com",
+        usdt: ("0x55d398326f99059fF775485246999027B3197955", 18),
+        usdc: ("0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
+    },
+];
+
+impl Chain {
+    /// Every chain name the registry knows, for error messages and help.
+    pub fn names() -> Vec<&'static str> {
+        REGISTRY.iter().map(|e| e.name).collect()
+    }
+
+    /// Looks a chain up by configuration name (case-insensitive).
+    pub fn by_name(name: &str) -> Option<Chain> {
+        REGISTRY
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+            .map(Chain::from_entry)
+    }
+
+    /// Looks a chain up by chain id.
+    pub fn by_id(id: u64) -> Option<Chain> {
+        REGISTRY.iter().find(|e| e.id == id).map(Chain::from_entry)
+    }
+
+    fn from_entry(e: &Entry) -> Chain {
+        let token = |symbol, (contract, decimals): (&str, u8)| Token {
+            symbol,
+            // The registry's own constants; checked by a unit test below.
+            contract: Address::parse(contract).expect("registry address is valid"),
+            decimals,
+        };
+        Chain {
+            name: e.name,
+            display: e.display,
+            id: e.id,
+            explorer: e.explorer,
+            tokens: vec![token(TokenSymbol::Usdt, e.usdt), token(TokenSymbol::Usdc, e.usdc)],
+        }
+    }
+
+    pub fn token(&self, symbol: TokenSymbol) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.symbol == symbol)
+    }
+
+    /// The token registered under this contract on this chain, if any.
+    pub fn token_by_contract(&self, contract: &Address) -> Option<&Token> {
+        self.tokens.iter().find(|t| &t.contract == contract)
+    }
+
+    pub fn tx_url(&self, tx_hash: &str) -> String {
+        format!("https://{}/tx/{}", self.explorer, tx_hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registry_entry_is_valid() {
+        for name in Chain::names() {
+            let chain = Chain::by_name(name).unwrap();
+            assert_eq!(chain.tokens.len(), 2);
+            assert_eq!(Chain::by_id(chain.id).unwrap().name, name);
+        }
+    }
+
+    #[test]
+    fn bsc_tokens_have_18_decimals() {
+        let bsc = Chain::by_name("bsc").unwrap();
+        assert!(bsc.tokens.iter().all(|t| t.decimals == 18));
+        let eth = Chain::by_name("Ethereum").unwrap();
+        assert!(eth.tokens.iter().all(|t| t.decimals == 6));
+    }
+
+    #[test]
+    fn tokens_are_found_by_contract_only() {
+        let eth = Chain::by_name("ethereum").unwrap();
+        let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
+        assert_eq!(eth.token_by_contract(&usdt).unwrap().symbol, TokenSymbol::Usdt);
+        let fake = Address::parse("0x1111111111111111111111111111111111111111").unwrap();
+        assert!(eth.token_by_contract(&fake).is_none());
+        assert_eq!(
+            eth.tx_url("0xabc"),
+            "https://etherscan.io/tx/0xabc"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Domain types shared by every actor: addresses, token amounts, the chain
+//! registry and the transfer record. Nothing here talks to the network or
+//! the database; everything here is plain data with exact arithmetic.
+
+pub mod address;
+pub mod amount;
+pub mod chain;
+pub mod transfer;
+
+pub use address::{Address, AddressError};
+pub use amount::{Amount, AmountError};
+pub use chain::{Chain, Token, TokenSymbol};
+pub use transfer::{Direction, Transfer};

@@ -1,0 +1,4 @@
+//! usdt-monitor: a supervised actor daemon that watches EVM chains for USDT
+//! and USDC transfers and tells Telegram subscribers about them.
+pub mod config;
+pub mod domain;
