@@ -2,3 +2,5 @@
 //! and USDC transfers and tells Telegram subscribers about them.
 pub mod config;
 pub mod domain;
+pub mod sim;
+pub mod spam;

@@ -1,0 +1,1 @@
+//! The simulated Telegram Bot API (being written).

@@ -1,0 +1,1 @@
+//! The simulated Etherscan API V2 (being written).

@@ -1,0 +1,1 @@
+//! Address-poisoning and dust checks (being written).
