@@ -93,7 +93,14 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     positive("supervisor.shutdown_timeout", s.shutdown_timeout)?;
 
-    if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
+    let level_ok = |directive: &str| {
+        let level = directive.rsplit('=').next().unwrap_or_default().trim();
+        level.parse::<tracing_subscriber::filter::LevelFilter>().is_ok()
+    };
+    if c.log.level.trim().is_empty()
+        || !c.log.level.split(',').all(level_ok)
+        || tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err()
+    {
         return Err(bad("log.level", "is not a level or filter (try \"info\" or \"debug\")"));
     }
 
