@@ -5,3 +5,5 @@ pub mod domain;
 pub mod sim;
 pub mod spam;
 pub mod supervisor;
+pub mod db;
+pub mod notification;

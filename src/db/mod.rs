@@ -1,0 +1,132 @@
+//! The database actor: SQLite behind a pool of sync workers.
+//!
+//! The prior bot leaked a SQLite connection per query to the garbage
+//! collector until the process ran out of descriptors. Here every message
+//! opens one connection, does its work in one transaction, and closes the
+//! connection explicitly ([`connection::close`]) — so the number of open
+//! descriptors does not depend on how many messages were handled. The cost
+//! (tens of microseconds per open) is paid once per *message*, and messages
+//! are coarse: one message records a whole poll's result.
+//!
+//! A request is any type implementing [`DbRequest`]; wrap it in [`Db`] and
+//! send it through the supervisor's [`ChildRef`], or call [`DbRef::exec`].
+
+pub mod chats;
+pub mod connection;
+pub mod cursors;
+pub mod meta;
+pub mod outbox;
+pub mod poll_result;
+pub mod schema;
+pub mod stats;
+pub mod subscriptions;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix::{Actor, Handler, Message, SyncContext};
+use rusqlite::Transaction;
+
+use crate::supervisor::{CallError, ChildGuard, ChildRef, Control, obey};
+
+/// What went wrong with a database request.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("the database was created by a newer version (schema {found}, this build knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error(transparent)]
+    Unavailable(#[from] CallError),
+}
+
+/// One unit of work, run inside one transaction on a fresh connection.
+pub trait DbRequest: Send + 'static {
+    type Output: Send + 'static;
+    /// Read-only requests say so and run in a deferred transaction, so that
+    /// they do not queue behind writers.
+    const WRITES: bool = true;
+    fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError>;
+}
+
+/// The message that carries a [`DbRequest`] to the pool.
+pub struct Db<R>(pub R);
+
+impl<R: DbRequest> Message for Db<R> {
+    type Result = Result<R::Output, DbError>;
+}
+
+/// Where the database lives and how to open it.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub path: PathBuf,
+    pub busy_timeout: Duration,
+}
+
+/// One worker of the database pool.
+pub struct DbActor {
+    settings: DbSettings,
+    _guard: ChildGuard,
+}
+
+impl DbActor {
+    pub fn new(settings: DbSettings, guard: ChildGuard) -> Self {
+        DbActor {
+            settings,
+            _guard: guard,
+        }
+    }
+}
+
+impl Actor for DbActor {
+    type Context = SyncContext<Self>;
+}
+
+impl<R: DbRequest> Handler<Db<R>> for DbActor {
+    type Result = Result<R::Output, DbError>;
+
+    fn handle(&mut self, Db(request): Db<R>, _: &mut SyncContext<Self>) -> Self::Result {
+        connection::with_transaction(&self.settings, R::WRITES, |tx| request.run(tx))
+    }
+}
+
+impl Handler<Control> for DbActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Control, ctx: &mut SyncContext<Self>) {
+        obey(msg, ctx)
+    }
+}
+
+/// The database as other actors see it.
+pub type DbRef = ChildRef<DbActor>;
+
+impl DbRef {
+    /// Runs `request` on the pool, folding "the pool is down" into [`DbError`].
+    pub async fn exec<R: DbRequest>(&self, request: R) -> Result<R::Output, DbError> {
+        self.call(Db(request)).await?
+    }
+}
+
+/// Seconds since the Unix epoch, for `created_at` columns.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
