@@ -1,1 +1,111 @@
-fn main() {}
+//! The `usdt-monitor` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use usdt_monitor::app::{self, Shared};
+use usdt_monitor::config::{Config, Secrets};
+use usdt_monitor::logging;
+
+/// Watches EVM wallets for USDT and USDC transfers and tells Telegram
+/// subscribers about each one.
+///
+/// Users talk to the bot (/add <address>); the daemon scans the chains
+/// through the Etherscan API V2 and sends one message per transfer.
+/// Secrets come from the environment only: TELEGRAM_BOT_TOKEN and
+/// ETHERSCAN_API_KEY.
+///
+/// Exit codes: 0 clean shutdown; 1 could not start (database, ...);
+/// 2 usage or configuration error; 3 actors kept crashing (restart
+/// intensity exceeded); 4 an actor did not stop within its shutdown timeout.
+#[derive(Debug, Parser)]
+#[command(name = "usdt-monitor", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon until SIGINT or SIGTERM, then stop every actor in order.
+    Run {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config.toml", value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and print the effective settings
+    /// (secrets are never printed).
+    CheckConfig {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config.toml", value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Run a scripted scenario against a simulated Etherscan and Telegram:
+    /// no network, no token, no key.
+    Demo(usdt_monitor::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config } => run(&config),
+        Command::Demo(args) => ExitCode::from(usdt_monitor::demo::main(args)),
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut out = format!("# {} is valid. Effective configuration:\n", path.display());
+    out += &config.to_toml();
+    for var in ["TELEGRAM_BOT_TOKEN", "ETHERSCAN_API_KEY"] {
+        let state = match std::env::var_os(var) {
+            Some(_) => "set (value not shown)",
+            None => "NOT SET (required by `run`)",
+        };
+        out += &format!("# {var}: {state}\n");
+    }
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn run(path: &std::path::Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let secrets = match Secrets::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&config.log);
+    let shared = Shared::new(config, secrets);
+    let result = actix_rt::System::new().block_on(app::run_until(shared, app::termination_signal()));
+    match result {
+        Ok(exit) => {
+            tracing::info!(code = exit.code(), ?exit, "usdt-monitor stopped");
+            ExitCode::from(exit.code() as u8)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "usdt-monitor could not start");
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
