@@ -1,0 +1,149 @@
+//! What can go wrong talking to Etherscan, and where.
+//!
+//! Two layers: [`ApiError`] is what one HTTP call came back with, already
+//! classified into what the caller should *do* about it (retry, back off,
+//! split the range, tell a human). [`ScanError`] adds where it happened:
+//! chain, action, token and block range. Neither ever carries a URL or the
+//! API key — the key travels in the query string, and transport errors from
+//! `awc` may quote the URL, so they are mapped to our own variants without
+//! their text.
+
+use crate::db::DbError;
+
+/// One Etherscan call's failure, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// NOTOK "… rate limit …" over HTTP 200, or HTTP 429. Back off and retry.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    /// "Max daily rate limit reached": retrying within the poll is useless.
+    #[error("daily call limit reached: {0}")]
+    DailyLimit(String),
+    /// "Query Timeout occured": the range holds too much; split it.
+    #[error("query timeout (the range is too large for one call)")]
+    QueryTimeout,
+    /// "Result window is too large": page × offset above 10 000; split it.
+    #[error("result window too large (page × offset above 10 000)")]
+    WindowTooLarge,
+    /// "Invalid API Key" (or too many attempts with one): no retry, tell the admins.
+    #[error("invalid API key: {0}")]
+    InvalidKey(String),
+    /// "Missing or unsupported chainid" / "not supported for this chain":
+    /// no retry, tell the admins.
+    #[error("chain not supported by this key or plan: {0}")]
+    UnsupportedChain(String),
+    /// Any other NOTOK reason. Retried with backoff.
+    #[error("Etherscan answered NOTOK: {0}")]
+    Notok(String),
+    /// A non-200 HTTP status other than 429 (mostly 5xx). Retried with backoff.
+    #[error("HTTP {0}")]
+    Http(u16),
+    /// No answer within `etherscan.request_timeout`. Retried with backoff.
+    #[error("no answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// Could not connect, or the connection broke. Retried with backoff.
+    #[error("connection failed ({0})")]
+    Connection(&'static str),
+    /// A body that is not the JSON we expect. Retried with backoff.
+    #[error("malformed response: {0}")]
+    Malformed(String),
+}
+
+/// What the retry loop does with an [`ApiError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Wait (longer than for a transient error) and try again.
+    BackOff,
+    /// Wait a little and try again, a few times.
+    Retry,
+    /// Do not repeat the same call: the caller splits the block range.
+    Split,
+    /// Do not retry within this poll.
+    GiveUp,
+}
+
+impl ApiError {
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            ApiError::RateLimited(_) => Disposition::BackOff,
+            ApiError::QueryTimeout | ApiError::WindowTooLarge => Disposition::Split,
+            ApiError::DailyLimit(_) | ApiError::InvalidKey(_) | ApiError::UnsupportedChain(_) => {
+                Disposition::GiveUp
+            }
+            ApiError::Notok(_)
+            | ApiError::Http(_)
+            | ApiError::Timeout(_)
+            | ApiError::Connection(_)
+            | ApiError::Malformed(_) => Disposition::Retry,
+        }
+    }
+}
+
+/// The Etherscan call that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    BlockNumber,
+    GetLogs,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::BlockNumber => "eth_blockNumber",
+            Action::GetLogs => "getLogs",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure during a poll, with the place it happened.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{chain}: {action}: {source}")]
+    Head {
+        chain: &'static str,
+        action: Action,
+        source: ApiError,
+    },
+    #[error("{chain} {token}: {action} blocks {from}..={to}: {source}")]
+    Logs {
+        chain: &'static str,
+        token: &'static str,
+        action: Action,
+        from: u64,
+        to: u64,
+        source: ApiError,
+    },
+    /// One block alone holds more logs than Etherscan lets us page through
+    /// (10 000), or splitting could not get a range under the limit.
+    #[error("{chain} {token}: block {block} cannot be scanned: {reason}")]
+    Unsplittable {
+        chain: &'static str,
+        token: &'static str,
+        block: u64,
+        reason: ApiError,
+    },
+    #[error("{chain}: recording the poll result: {source}")]
+    Record {
+        chain: &'static str,
+        source: DbError,
+    },
+    #[error("loading {what} from the database: {source}")]
+    Load { what: &'static str, source: DbError },
+}
+
+impl ScanError {
+    /// The API error underneath, if any.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            ScanError::Head { source, .. } | ScanError::Logs { source, .. } => Some(source),
+            ScanError::Unsplittable { reason, .. } => Some(reason),
+            ScanError::Record { .. } | ScanError::Load { .. } => None,
+        }
+    }
+}
