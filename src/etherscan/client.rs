@@ -1,0 +1,418 @@
+//! The process's one HTTP client for Etherscan, and the one function that
+//! sends a request.
+//!
+//! Why one client: a pooled `awc::Client` reuses keep-alive connections and
+//! caps them at `etherscan.max_connections` (the prior bot opened a session
+//! per call and leaked them). `awc::Client` is `!Send`, so it is built on the
+//! scanner actor's own Arbiter and never leaves it.
+//!
+//! Why one request function: every call passes the same [`Limiter`], is
+//! counted in the same metrics, is retried by the same rules and is logged
+//! the same way — with module, action, chain and block range, never the URL,
+//! because the API key is in its query string. `awc` errors can quote the
+//! URL, so they are mapped to [`ApiError`] variants without their text.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use awc::error::{PayloadError, SendRequestError};
+
+use super::api;
+use super::error::{Action, ApiError, Disposition};
+use super::limiter::Limiter;
+use crate::config::{EtherscanConfig, Secret};
+use crate::domain::chain::TRANSFER_TOPIC;
+use crate::domain::{Address, Chain};
+use crate::metrics::{Counters, Metrics};
+
+/// The largest body we read: 1000 log items are about 1 MB.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Alert key for an invalid API key.
+pub const INVALID_KEY_ALERT: &str = "etherscan:invalid-key";
+
+/// Alert key for a chain the key or plan does not cover.
+pub fn unsupported_chain_alert(chain: &Chain) -> String {
+    format!("etherscan:unsupported-chain:{}", chain.name)
+}
+
+/// How often and how patiently one call is retried within a poll.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries for 5xx, timeouts, broken bodies, other NOTOK reasons.
+    pub transient_tries: u32,
+    pub transient_backoff: Duration,
+    /// Tries for rate-limit answers (NOTOK "rate limit" or HTTP 429).
+    pub rate_limit_tries: u32,
+    pub rate_limit_backoff: Duration,
+    /// No single wait is longer than this.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            transient_tries: 3,
+            transient_backoff: Duration::from_millis(500),
+            rate_limit_tries: 4,
+            rate_limit_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based), doubling from `base`.
+    fn backoff(&self, base: Duration, retry: u32) -> Duration {
+        base.saturating_mul(1 << retry.saturating_sub(1).min(16))
+            .min(self.max_backoff)
+    }
+}
+
+/// What one logical call asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    BlockNumber,
+    /// Transfer logs of `contract` in `from..=to`, one page.
+    TransferLogs {
+        contract: &'a Address,
+        from: u64,
+        to: u64,
+        page: u32,
+        offset: u32,
+    },
+}
+
+impl Request<'_> {
+    fn action(&self) -> Action {
+        match self {
+            Request::BlockNumber => Action::BlockNumber,
+            Request::TransferLogs { .. } => Action::GetLogs,
+        }
+    }
+
+    fn module(&self) -> &'static str {
+        match self {
+            Request::BlockNumber => "proxy",
+            Request::TransferLogs { .. } => "logs",
+        }
+    }
+
+    /// The query, without `chainid` and `apikey`.
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut p = vec![
+            ("module", self.module().to_string()),
+            ("action", self.action().as_str().to_string()),
+        ];
+        if let Request::TransferLogs {
+            contract,
+            from,
+            to,
+            page,
+            offset,
+        } = self
+        {
+            p.extend([
+                ("fromBlock", from.to_string()),
+                ("toBlock", to.to_string()),
+                ("address", contract.as_str().to_string()),
+                ("topic0", TRANSFER_TOPIC.to_string()),
+                ("page", page.to_string()),
+                ("offset", offset.to_string()),
+            ]);
+        }
+        p
+    }
+}
+
+pub struct EtherscanClient {
+    http: awc::Client,
+    base_url: String,
+    key: Secret,
+    timeout: Duration,
+    limiter: Limiter,
+    metrics: Arc<Metrics>,
+    retry: RetryPolicy,
+    /// Requests sent by this client (every try).
+    calls: Cell<u64>,
+}
+
+impl EtherscanClient {
+    /// Builds the client. Must run on the thread that will use it.
+    pub fn new(
+        config: &EtherscanConfig,
+        key: Secret,
+        metrics: Arc<Metrics>,
+        retry: RetryPolicy,
+    ) -> Self {
+        // rustls picks no crypto provider by itself and `Connector::new`
+        // panics without one. The app installs ring at start-up; doing it
+        // here too (a no-op when one is installed) keeps a test or tool that
+        // forgot from crashing the actor on every restart.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let timeout = config.request_timeout;
+        let connector = awc::Connector::new()
+            .limit(config.max_connections.max(1))
+            .timeout(timeout.min(Duration::from_secs(10)))
+            .conn_keep_alive(Duration::from_secs(30))
+            .conn_lifetime(Duration::from_secs(300));
+        let http = awc::Client::builder()
+            .connector(connector)
+            .timeout(timeout)
+            .add_default_header((
+                "User-Agent",
+                concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
+            ))
+            .finish();
+        EtherscanClient {
+            http,
+            base_url: config.base_url.clone(),
+            key,
+            timeout,
+            limiter: Limiter::per_second(config.requests_per_second),
+            metrics,
+            retry,
+            calls: Cell::new(0),
+        }
+    }
+
+    /// Requests sent so far by this client, every retry included.
+    pub fn calls_sent(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// The chain's head block.
+    pub async fn block_number(&self, chain: &Chain) -> Result<u64, ApiError> {
+        self.call(chain, Request::BlockNumber, api::parse_block_number)
+            .await
+    }
+
+    /// One page of Transfer logs; empty for "No records found".
+    pub async fn transfer_logs(
+        &self,
+        chain: &Chain,
+        contract: &Address,
+        from: u64,
+        to: u64,
+        page: u32,
+        offset: u32,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        let request = Request::TransferLogs {
+            contract,
+            from,
+            to,
+            page,
+            offset,
+        };
+        self.call(chain, request, api::parse_list).await
+    }
+
+    /// Sends `request` until it succeeds or its error says to stop: rate
+    /// limits back off and retry, transient errors retry a few times, a
+    /// "split the range" or "tell a human" answer returns at once.
+    async fn call<T>(
+        &self,
+        chain: &Chain,
+        request: Request<'_>,
+        parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let (mut transient, mut limited) = (0u32, 0u32);
+        loop {
+            let result = match self.send(chain, &request).await {
+                Ok((status, body)) => parse(status, &body),
+                Err(e) => Err(e),
+            };
+            let error = match result {
+                Ok(v) => {
+                    self.metrics.resolve(INVALID_KEY_ALERT);
+                    self.metrics.resolve(&unsupported_chain_alert(chain));
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            Counters::add(&self.metrics.counters.etherscan_errors, 1);
+            let wait = match error.disposition() {
+                Disposition::BackOff => {
+                    Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
+                    limited += 1;
+                    (limited < self.retry.rate_limit_tries)
+                        .then(|| self.retry.backoff(self.retry.rate_limit_backoff, limited))
+                }
+                Disposition::Retry => {
+                    transient += 1;
+                    (transient < self.retry.transient_tries)
+                        .then(|| self.retry.backoff(self.retry.transient_backoff, transient))
+                }
+                Disposition::Split => None,
+                Disposition::GiveUp => {
+                    self.alert(chain, &error);
+                    None
+                }
+            };
+            log_failure(chain, &request, &error, wait);
+            match wait {
+                Some(d) => actix_rt::time::sleep(d).await,
+                None => return Err(error),
+            }
+        }
+    }
+
+    fn alert(&self, chain: &Chain, error: &ApiError) {
+        match error {
+            ApiError::InvalidKey(reason) => self.metrics.raise(
+                INVALID_KEY_ALERT,
+                format!("Etherscan rejects the API key ({reason}). Scanning is stopped until ETHERSCAN_API_KEY is fixed."),
+            ),
+            ApiError::UnsupportedChain(reason) => self.metrics.raise(
+                &unsupported_chain_alert(chain),
+                format!(
+                    "Etherscan does not serve {} with this key or plan ({reason}). That chain is not scanned.",
+                    chain.display
+                ),
+            ),
+            _ => {}
+        }
+    }
+
+    /// One HTTP request through the limiter. Returns the status and body.
+    async fn send(&self, chain: &Chain, request: &Request<'_>) -> Result<(u16, Vec<u8>), ApiError> {
+        self.limiter.acquire().await;
+        Counters::add(&self.metrics.counters.etherscan_calls, 1);
+        self.calls.set(self.calls.get() + 1);
+        log_request(chain, request);
+        let mut query = vec![("chainid", chain.id.to_string())];
+        query.extend(request.params());
+        query.push(("apikey", self.key.expose().to_string()));
+        let req = self
+            .http
+            .get(&self.base_url)
+            .query(&query)
+            .map_err(|_| ApiError::Connection("cannot encode the query"))?;
+        let exchange = async {
+            let mut resp = req
+                .send()
+                .await
+                .map_err(|e| map_send_error(e, self.timeout))?;
+            let status = resp.status().as_u16();
+            let body = resp
+                .body()
+                .limit(MAX_BODY)
+                .await
+                .map_err(|e| map_payload_error(e, self.timeout))?;
+            Ok::<_, ApiError>((status, body.to_vec()))
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(ApiError::Timeout(self.timeout)),
+        }
+    }
+}
+
+fn log_request(chain: &Chain, request: &Request<'_>) {
+    match request {
+        Request::BlockNumber => tracing::debug!(
+            actor = "etherscan",
+            chain = chain.name,
+            module = request.module(),
+            action = request.action().as_str(),
+            "request"
+        ),
+        Request::TransferLogs { from, to, page, .. } => tracing::debug!(
+            actor = "etherscan",
+            chain = chain.name,
+            module = request.module(),
+            action = request.action().as_str(),
+            from_block = from,
+            to_block = to,
+            page,
+            "request"
+        ),
+    }
+}
+
+fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in: Option<Duration>) {
+    let (from, to, page) = match request {
+        Request::BlockNumber => (None, None, None),
+        Request::TransferLogs { from, to, page, .. } => (Some(*from), Some(*to), Some(*page)),
+    };
+    let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+    tracing::warn!(
+        actor = "etherscan",
+        chain = chain.name,
+        module = request.module(),
+        action = request.action().as_str(),
+        from_block = from,
+        to_block = to,
+        page,
+        retry_in_ms,
+        error = %error,
+        "call failed"
+    );
+}
+
+/// Maps a transport error to our own, dropping its text (it may quote the URL).
+fn map_send_error(e: SendRequestError, timeout: Duration) -> ApiError {
+    match e {
+        SendRequestError::Timeout => ApiError::Timeout(timeout),
+        SendRequestError::Connect(_) => ApiError::Connection("connect"),
+        SendRequestError::Send(_) | SendRequestError::Body(_) => ApiError::Connection("send"),
+        SendRequestError::Response(_) => ApiError::Malformed("unparseable HTTP response".into()),
+        SendRequestError::Url(_) => ApiError::Connection("invalid base URL"),
+        _ => ApiError::Connection("http"),
+    }
+}
+
+fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError {
+    match e {
+        PayloadError::Overflow => ApiError::Malformed(format!("body larger than {MAX_BODY} bytes")),
+        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            ApiError::Timeout(timeout)
+        }
+        PayloadError::Incomplete(_) => ApiError::Connection("body cut off"),
+        _ => ApiError::Connection("reading the body"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy::default();
+        let b = Duration::from_secs(1);
+        assert_eq!(p.backoff(b, 1), Duration::from_secs(1));
+        assert_eq!(p.backoff(b, 2), Duration::from_secs(2));
+        assert_eq!(p.backoff(b, 3), Duration::from_secs(4));
+        assert_eq!(p.backoff(b, 30), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn params_carry_no_key_and_decimal_blocks() {
+        let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
+        let r = Request::TransferLogs {
+            contract: &usdt,
+            from: 100,
+            to: 0x200,
+            page: 2,
+            offset: 1000,
+        };
+        let p = r.params();
+        assert!(p.contains(&("fromBlock", "100".into())));
+        assert!(p.contains(&("toBlock", "512".into())));
+        assert!(p.contains(&("topic0", TRANSFER_TOPIC.into())));
+        assert!(p.iter().all(|(k, _)| *k != "apikey"));
+    }
+
+    #[test]
+    fn transport_errors_lose_their_text() {
+        let e = map_send_error(SendRequestError::Timeout, Duration::from_secs(2));
+        assert_eq!(e, ApiError::Timeout(Duration::from_secs(2)));
+        let e = map_send_error(
+            SendRequestError::Send(std::io::Error::other("http://x/?apikey=SECRET")),
+            Duration::from_secs(2),
+        );
+        assert!(!e.to_string().contains("SECRET"));
+    }
+}
