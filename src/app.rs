@@ -98,7 +98,22 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let scanner = shared.etherscan.clone();
     let poll: PollFn = Arc::new(move || {
         let scanner = scanner.clone();
-        Box::pin(async move { scanner.call(Poll).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            // The scanner logs the details; the ticker only needs to know
+            // whether the poll fully succeeded.
+            let summary = scanner
+                .call(Poll)
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            match summary.errors().next() {
+                None => Ok(()),
+                Some(first) => Err(format!(
+                    "{} error(s), first: {first}",
+                    summary.errors().count()
+                )),
+            }
+        })
     });
     let (interval, paused) = (shared.config.monitor.poll_interval, shared.paused.clone());
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
