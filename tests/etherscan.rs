@@ -1,0 +1,787 @@
+//! The scanner against the simulated Etherscan, through the real `awc`
+//! client, a real supervisor tree (db + etherscan) and a real SQLite file.
+//!
+//! Polls are sent directly through the supervisor's `ChildRef` (no ticker),
+//! and a poll's answer comes after its result is persisted, so assertions
+//! read the database right after it. Waits for asynchronous things (a
+//! restart) poll a condition with a generous deadline.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rusqlite::Transaction;
+use usdt_monitor::app::{self, Shared};
+use usdt_monitor::config::{Config, Secret, Secrets};
+use usdt_monitor::db::cursors::{Cursors, GetCursors};
+use usdt_monitor::db::subscriptions::AddSubscription;
+use usdt_monitor::db::{DbError, DbRequest};
+use usdt_monitor::domain::chain::TRANSFER_TOPIC;
+use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
+use usdt_monitor::metrics::Counters;
+use usdt_monitor::sim::etherscan::{
+    Fault, InjectedTransfer, RequestKind, SimEtherscan, SimEtherscanOptions,
+    max_requests_in_any_window,
+};
+use usdt_monitor::supervisor::{
+    ChildSpec, ChildState, GetStatus, PanicChild, Restart, Shutdown, Supervisor, SupervisorHandle,
+};
+
+/// A key that must never show up in a log line.
+const KEY: &str = "K3Y-d0-n0t-l0g-9f2c7e";
+
+// ---------------------------------------------------------------- logging
+
+/// Everything every test of this binary logs, at debug level.
+fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_ansi(false)
+            .with_writer(move || Capture(writer.clone()))
+            .finish();
+        // Also installs the `log` bridge, so that actix and awc records are
+        // captured too.
+        let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
+        buf
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_text() -> String {
+    String::from_utf8_lossy(&captured().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+// ---------------------------------------------------------------- harness
+
+fn addr(n: u32) -> Address {
+    Address::parse(&format!("0xaa{n:038x}")).unwrap()
+}
+
+fn token(symbol: TokenSymbol) -> Address {
+    Chain::by_id(1).unwrap().token(symbol).unwrap().contract.clone()
+}
+
+fn usdt() -> Address {
+    token(TokenSymbol::Usdt)
+}
+
+fn usdc() -> Address {
+    token(TokenSymbol::Usdc)
+}
+
+/// Short backoffs, so that fault tests stay fast.
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        transient_tries: 3,
+        transient_backoff: Duration::from_millis(20),
+        rate_limit_tries: 3,
+        rate_limit_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+    }
+}
+
+static NEXT_CHAT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1000);
+
+struct Harness {
+    sim: SimEtherscan,
+    shared: Shared,
+    sup: SupervisorHandle,
+    _dir: tempfile::TempDir,
+}
+
+/// One transfer put on the simulated chain.
+#[derive(Debug, Clone)]
+struct Injected {
+    contract: Address,
+    tx_hash: String,
+    log_index: u64,
+    block: u64,
+    amount: Amount,
+}
+
+/// A row of the transfers table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    tx_hash: String,
+    log_index: u64,
+    block: u64,
+    token: String,
+    from: String,
+    to: String,
+    amount: String,
+}
+
+struct AllTransfers;
+
+impl DbRequest for AllTransfers {
+    type Output = Vec<Row>;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<Vec<Row>, DbError> {
+        let mut stmt = tx.prepare(
+            "SELECT tx_hash, log_index, block, token, from_addr, to_addr, amount FROM transfers",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Row {
+                tx_hash: r.get(0)?,
+                log_index: r.get::<_, i64>(1)? as u64,
+                block: r.get::<_, i64>(2)? as u64,
+                token: r.get(3)?,
+                from: r.get(4)?,
+                to: r.get(5)?,
+                amount: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+struct OutboxRows;
+
+impl DbRequest for OutboxRows {
+    type Output = i64;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<i64, DbError> {
+        Ok(tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+    }
+}
+
+/// Moves every cursor back (the daemon never does; a test of idempotency does).
+struct RewindCursors(u64);
+
+impl DbRequest for RewindCursors {
+    type Output = usize;
+    fn run(self, tx: &Transaction<'_>) -> Result<usize, DbError> {
+        Ok(tx.execute("UPDATE cursors SET block = ?1", [self.0 as i64])?)
+    }
+}
+
+/// Many subscriptions in one transaction.
+struct Subscribe(Vec<AddSubscription>);
+
+impl DbRequest for Subscribe {
+    type Output = ();
+    fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
+        for s in self.0 {
+            s.run(tx)?;
+        }
+        Ok(())
+    }
+}
+
+impl Harness {
+    async fn start(opts: SimEtherscanOptions, tweak: impl FnOnce(&mut Config)) -> Harness {
+        Self::start_with(opts, fast_retry(), tweak).await
+    }
+
+    async fn start_with(
+        opts: SimEtherscanOptions,
+        retry: RetryPolicy,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Harness {
+        captured();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = SimEtherscan::start(SimEtherscanOptions {
+            api_key: KEY.into(),
+            ..opts
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.etherscan.base_url = sim.base_url();
+        config.etherscan.requests_per_second = 100;
+        config.etherscan.request_timeout = Duration::from_secs(3);
+        config.monitor.chains = vec!["ethereum".into()];
+        config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
+        config.monitor.confirmations = 2;
+        config.monitor.poll_interval = Duration::from_secs(3600);
+        config.database.path = dir.path().join("monitor.db");
+        config.supervisor.backoff_min = Duration::from_millis(20);
+        config.supervisor.backoff_max = Duration::from_millis(200);
+        config.supervisor.shutdown_timeout = Duration::from_secs(10);
+        tweak(&mut config);
+        let secrets = Secrets {
+            telegram_token: Secret::new("unused"),
+            etherscan_key: Secret::new(KEY),
+        };
+        let shared = Shared::new(config, secrets);
+        usdt_monitor::db::connection::prepare(&shared.db_settings()).unwrap();
+
+        // db from the app's own specs; etherscan as the app builds it, with
+        // short retry backoffs.
+        let db = app::child_specs(&shared)
+            .into_iter()
+            .find(|s| s.name == "db")
+            .unwrap();
+        let s = shared.clone();
+        let etherscan = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
+            EtherscanActor::with_retry(s.clone(), guard, retry)
+        })
+        .restart(Restart::Permanent)
+        .shutdown_timeout(shared.config.supervisor.shutdown_timeout);
+        let sup = Supervisor::start(vec![db, etherscan], app::policy(&shared.config));
+        let _ = shared.supervisor.set(sup.addr.clone());
+        Harness {
+            sim,
+            shared,
+            sup,
+            _dir: dir,
+        }
+    }
+
+    async fn poll(&self) -> PollSummary {
+        self.shared
+            .etherscan
+            .call(Poll)
+            .await
+            .expect("the scanner answers")
+            .expect("the poll starts")
+    }
+
+    async fn watch(&self, addresses: &[Address]) {
+        let subs = addresses
+            .iter()
+            .map(|a| AddSubscription {
+                // One chat per address: no chat reaches its limit.
+                chat_id: NEXT_CHAT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                chain_id: 1,
+                address: a.clone(),
+                label: None,
+                limit: 50,
+            })
+            .collect();
+        self.shared.db.exec(Subscribe(subs)).await.unwrap();
+    }
+
+    async fn transfers(&self) -> Vec<Row> {
+        self.shared.db.exec(AllTransfers).await.unwrap()
+    }
+
+    async fn cursors(&self) -> Cursors {
+        self.shared.db.exec(GetCursors).await.unwrap()
+    }
+
+    fn head(&self) -> u64 {
+        self.sim.head(1)
+    }
+
+    fn inject(&self, contract: &Address, from: &Address, to: &Address, amount: Amount, block: u64) -> Injected {
+        let (tx_hash, log_index) = self.sim.inject_transfer(
+            1,
+            InjectedTransfer {
+                contract: contract.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                amount,
+                block: Some(block),
+            },
+        );
+        Injected {
+            contract: contract.clone(),
+            tx_hash,
+            log_index,
+            block,
+            amount,
+        }
+    }
+
+    /// The stored cursor never passed a block with an unrecorded transfer.
+    async fn assert_cursor_never_passed_unrecorded(&self, injected: &[Injected]) {
+        let cursors = self.cursors().await;
+        let rows = self.transfers().await;
+        for i in injected {
+            let cursor = cursors.get(&(1, i.contract.clone())).copied().unwrap_or(0);
+            if i.block <= cursor {
+                assert!(
+                    rows.iter().any(|r| r.tx_hash == i.tx_hash && r.log_index == i.log_index),
+                    "cursor {cursor} passed block {} but its transfer is not recorded",
+                    i.block
+                );
+            }
+        }
+    }
+
+    /// Every injected transfer is recorded exactly once, with its exact
+    /// amount, and nothing else is.
+    async fn assert_recorded_exactly(&self, injected: &[Injected]) {
+        let rows = self.transfers().await;
+        let keys: BTreeSet<(String, u64)> =
+            rows.iter().map(|r| (r.tx_hash.clone(), r.log_index)).collect();
+        assert_eq!(keys.len(), rows.len(), "no duplicates");
+        assert_eq!(rows.len(), injected.len(), "rows: {rows:#?}");
+        for i in injected {
+            let row = rows
+                .iter()
+                .find(|r| r.tx_hash == i.tx_hash && r.log_index == i.log_index)
+                .unwrap_or_else(|| panic!("{i:?} not recorded"));
+            assert_eq!(row.amount, i.amount.to_string());
+            assert_eq!(row.block, i.block);
+            assert_eq!(row.token, i.contract.as_str());
+        }
+    }
+
+    /// Polls until every token's cursor reached the safe head.
+    async fn poll_until_caught_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let summary = self.poll().await;
+            let safe = self.head() - self.shared.config.monitor.confirmations;
+            let cursors = self.cursors().await;
+            if summary.errors().next().is_none()
+                && [usdt(), usdc()]
+                    .iter()
+                    .all(|t| cursors.get(&(1, t.clone())) == Some(&safe))
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not caught up: {summary:?}");
+        }
+    }
+
+    async fn stop(self) {
+        self.sup.addr.do_send(Shutdown);
+        let exit = tokio::time::timeout(Duration::from_secs(20), self.sup.exit)
+            .await
+            .expect("the tree stops in time");
+        assert!(exit.is_ok());
+        self.sim.stop().await;
+    }
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut cond: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn get_logs(sim: &SimEtherscan) -> Vec<usdt_monitor::sim::etherscan::RequestRecord> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.kind == RequestKind::GetLogs)
+        .collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[actix_rt::test]
+async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_not() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 5,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    let (w1, w2, other) = (addr(1), addr(2), addr(99));
+    h.watch(&[w1.clone(), w2.clone()]).await;
+
+    // First poll: cursors start at the safe head, nothing is backfilled.
+    let first = h.poll().await;
+    let safe0 = h.head() - 2;
+    assert_eq!(first.calls(), 1, "only the head call: {first:?}");
+    let cursors = h.cursors().await;
+    assert_eq!(cursors.get(&(1, usdt())), Some(&safe0));
+    assert_eq!(cursors.get(&(1, usdc())), Some(&safe0));
+
+    let b = h.head() + 1;
+    // Larger than u128: stored exactly, not truncated.
+    let huge = Amount::from_dec("340282366920938463463374607431768211457123").unwrap();
+    let incoming = h.inject(&usdt(), &other, &w1, huge, b);
+    let outgoing = h.inject(&usdc(), &w2, &other, Amount::from_u128(1), b + 1);
+    // A token calling itself USDT from another contract.
+    let fake = Address::parse("0x1111111111111111111111111111111111111111").unwrap();
+    h.inject(&fake, &other, &w1, Amount::from_u128(5_000_000), b);
+    // ERC-721 shape on the USDT contract: 4 topics.
+    let pad = |a: &Address| format!("0x{:0>64}", a.hex());
+    h.sim.inject_raw_log(
+        1,
+        b,
+        &usdt(),
+        vec![TRANSFER_TOPIC.into(), pad(&other), pad(&w1), format!("0x{:064x}", 42)],
+        "0x".into(),
+    );
+    // Between unwatched addresses.
+    h.inject(&usdt(), &other, &addr(100), Amount::from_u128(7), b);
+    h.sim.advance(1, 4);
+
+    let summary = h.poll().await;
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    assert_eq!(summary.new_transfers(), 2);
+    h.assert_recorded_exactly(&[incoming.clone(), outgoing.clone()]).await;
+    let rows = h.transfers().await;
+    let row = rows.iter().find(|r| r.tx_hash == incoming.tx_hash).unwrap();
+    assert_eq!(row.amount, "340282366920938463463374607431768211457123");
+    assert_eq!((row.from.as_str(), row.to.as_str()), (other.as_str(), w1.as_str()));
+    assert!(h.shared.db.exec(OutboxRows).await.unwrap() >= 2);
+    // The bot was told that the outbox has work.
+    tokio::time::timeout(Duration::from_secs(1), h.shared.outbox_ready.notified())
+        .await
+        .expect("outbox_ready notified");
+
+    // Re-scanning the same blocks records nothing new.
+    h.shared.db.exec(RewindCursors(safe0)).await.unwrap();
+    let again = h.poll().await;
+    assert_eq!(again.new_transfers(), 0);
+    assert!(again.chains[0].matched >= 2, "the same transfers were matched again");
+    h.assert_recorded_exactly(&[incoming, outgoing]).await;
+
+    // Health and counters.
+    let health = h.shared.metrics.chains();
+    let (_, eth) = health.iter().find(|(id, _)| *id == 1).unwrap();
+    assert_eq!(eth.head, Some(h.head()));
+    assert_eq!(eth.cursor, Some(h.head() - 2));
+    assert!(eth.last_ok_poll.is_some() && eth.last_error.is_none());
+    let c = &h.shared.metrics.counters;
+    assert_eq!(Counters::get(&c.polls), 3);
+    assert_eq!(Counters::get(&c.etherscan_calls), h.sim.request_count() as u64);
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn paginates_past_1000_logs_and_splits_ranges_on_query_timeout() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 250,
+            query_timeout_above: Some(8),
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    let w = addr(7);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let b = h.head() + 1;
+    let injected = vec![
+        h.inject(&usdt(), &w, &addr(50), Amount::from_u128(1), b),
+        h.inject(&usdt(), &addr(51), &w, Amount::from_u128(2), b + 9),
+        // The last log of the last block: on the second page of its range.
+        h.inject(&usdt(), &addr(52), &w, Amount::from_u128(3), b + 19),
+        h.inject(&usdc(), &addr(53), &w, Amount::from_u128(4), b + 12),
+    ];
+    h.sim.advance(1, 21);
+    h.sim.reset_requests();
+
+    let summary = h.poll().await;
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    h.assert_recorded_exactly(&injected).await;
+    assert_eq!(summary.chains[0].logs, 2 * 20 * 250 + injected.len());
+
+    let logs = get_logs(&h.sim);
+    let width = |r: &usdt_monitor::sim::etherscan::RequestRecord| {
+        r.to_block.unwrap() - r.from_block.unwrap() + 1
+    };
+    assert!(
+        logs.iter().any(|r| width(r) > 8 && r.outcome == "error"),
+        "a wide range got a Query Timeout"
+    );
+    assert!(logs.iter().filter(|r| r.outcome == "ok").all(|r| width(r) <= 8));
+    assert!(logs.iter().any(|r| r.page == Some(2) && r.outcome == "ok"), "paginated");
+    assert!(logs.iter().all(|r| r.page.unwrap_or(1) * 1000 <= 10_000));
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn outages_lose_nothing_and_double_nothing() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 50,
+            query_timeout_above: Some(4),
+            ..Default::default()
+        },
+        |c| c.etherscan.request_timeout = Duration::from_millis(300),
+    )
+    .await;
+    let w = addr(3);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let mut injected = Vec::new();
+    let faults = [
+        Fault::Http500,
+        Fault::RateLimitStorm,
+        Fault::Http429,
+        Fault::Slow(Duration::from_millis(700)),
+        Fault::MalformedJson,
+    ];
+    for (n, fault) in faults.into_iter().enumerate() {
+        let b = h.head() + 1;
+        for k in 0..3u64 {
+            let contract = if k % 2 == 0 { usdt() } else { usdc() };
+            let amount = Amount::from_u128(1_000_000 * (n as u128 + 1) + k as u128);
+            injected.push(h.inject(&contract, &addr(60), &w, amount, b + 3 * k));
+        }
+        h.sim.advance(1, 10);
+        h.sim.set_fault(Some(fault.clone()));
+        let summary = h.poll().await;
+        assert!(summary.errors().next().is_some(), "{fault:?} must fail the poll");
+        h.assert_cursor_never_passed_unrecorded(&injected).await;
+        let health = h.shared.metrics.chains();
+        assert!(health[0].1.last_error.is_some());
+        h.sim.set_fault(None);
+    }
+
+    // A fault that starts in the middle of a poll: the finished sub-ranges
+    // are kept, the cursor stops before the first unfinished one.
+    let b = h.head() + 1;
+    for k in 0..8u64 {
+        injected.push(h.inject(&usdt(), &w, &addr(61), Amount::from_u128(77 + k as u128), b + 2 * k));
+    }
+    h.sim.advance(1, 18);
+    // Slow answers keep the poll under way long enough to break it midway.
+    h.sim.set_fault(Some(Fault::Slow(Duration::from_millis(20))));
+    let before = h.sim.request_count();
+    let es = h.shared.etherscan.clone();
+    let poll = actix_rt::spawn(async move { es.call(Poll).await });
+    let sim = h.sim.clone();
+    wait_until("the poll to be under way", || {
+        let n = sim.request_count();
+        async move { n >= before + 3 }
+    })
+    .await;
+    h.sim.set_fault(Some(Fault::Http500));
+    let _ = poll.await.unwrap().unwrap().unwrap();
+    h.assert_cursor_never_passed_unrecorded(&injected).await;
+    h.sim.set_fault(None);
+
+    // After the outage: everything recorded exactly once.
+    h.poll_until_caught_up().await;
+    h.assert_recorded_exactly(&injected).await;
+    let c = &h.shared.metrics.counters;
+    assert!(Counters::get(&c.etherscan_errors) > 0);
+    assert!(Counters::get(&c.etherscan_rate_limited) > 0);
+    assert!(h.shared.metrics.chains()[0].1.last_error.is_none());
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
+    let h = Harness::start(SimEtherscanOptions::default(), |c| {
+        c.monitor.chains = vec!["ethereum".into(), "polygon".into()];
+    })
+    .await;
+    let first = h.poll().await;
+    let polygon = first.chains.iter().find(|c| c.chain == "polygon").unwrap();
+    assert_eq!(polygon.calls, 1, "an unsupported chain is not retried");
+    assert!(polygon.errors[0].to_string().contains("polygon"));
+    let alerts: Vec<String> = h.shared.metrics.take_undelivered().into_iter().map(|a| a.key).collect();
+    assert_eq!(alerts, ["etherscan:unsupported-chain:polygon"]);
+
+    h.sim.set_fault(Some(Fault::InvalidKey));
+    h.sim.reset_requests();
+    let summary = h.poll().await;
+    assert_eq!(h.sim.request_count(), 1, "no retries, and the rest of the poll is skipped");
+    assert_eq!(summary.chains.len(), 1);
+    h.poll().await;
+    let alerts: Vec<String> = h.shared.metrics.take_undelivered().into_iter().map(|a| a.key).collect();
+    assert_eq!(alerts, ["etherscan:invalid-key"], "raised once per incident");
+
+    h.sim.set_fault(None);
+    h.poll().await;
+    let active: Vec<String> = h.shared.metrics.active_alerts().into_iter().map(|a| a.key).collect();
+    assert_eq!(active, ["etherscan:unsupported-chain:polygon"], "the key alert is resolved");
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_rate_limit_holds_in_every_one_second_window() {
+    const RATE: u32 = 5;
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 300,
+            rate_limit_per_sec: Some(RATE),
+            ..Default::default()
+        },
+        |c| c.etherscan.requests_per_second = RATE,
+    )
+    .await;
+    h.watch(&[addr(1)]).await;
+    h.poll().await;
+    h.sim.advance(1, 12);
+    let started = Instant::now();
+    let summary = h.poll().await;
+    let took = started.elapsed();
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    // 1 head + 2 tokens × 4 pages (3600 logs each): more than RATE.
+    assert_eq!(summary.calls(), 9);
+    assert!(took >= Duration::from_millis(1000), "throttled: {took:?}");
+    let records = h.sim.requests();
+    let max = max_requests_in_any_window(&records, Duration::from_secs(1));
+    assert!(max <= RATE as usize, "{max} requests in one second");
+    assert!(records.iter().all(|r| r.outcome != "rate_limited"));
+    assert_eq!(Counters::get(&h.shared.metrics.counters.etherscan_rate_limited), 0);
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 150,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    h.watch(&[addr(0)]).await;
+    h.poll().await;
+
+    let b = h.head() + 1;
+    let one = h.inject(&usdt(), &addr(70), &addr(0), Amount::from_u128(1), b);
+    h.sim.advance(1, 20);
+    h.sim.reset_requests();
+    let with_one = h.poll().await;
+
+    let many: Vec<Address> = (1..10_000).map(addr).collect();
+    h.watch(&many).await;
+    let b = h.head() + 1;
+    let last = h.inject(&usdc(), &addr(9_999), &addr(70), Amount::from_u128(2), b);
+    h.sim.advance(1, 20);
+    h.sim.reset_requests();
+    let with_many = h.poll().await;
+
+    let (a, m) = (with_one.calls(), with_many.calls());
+    // 1 head call + 2 tokens × (3000 logs: 3 full pages + 1 empty).
+    assert_eq!(a, 9, "{with_one:?}");
+    assert!(m.abs_diff(a) <= 1, "1 address: {a} calls, 10 000 addresses: {m} calls");
+    assert_eq!(h.sim.request_count() as u64, m);
+    h.assert_recorded_exactly(&[one, last]).await;
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_cursor() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 100,
+            query_timeout_above: Some(3),
+            ..Default::default()
+        },
+        |c| {
+            c.supervisor.fault_injection = true;
+            c.etherscan.requests_per_second = 20;
+        },
+    )
+    .await;
+    let w = addr(5);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let mut injected = Vec::new();
+    let b = h.head() + 1;
+    for k in 0..6u64 {
+        injected.push(h.inject(&usdt(), &addr(80), &w, Amount::from_u128(10 + k as u128), b + 3 * k));
+    }
+    h.sim.advance(1, 20);
+
+    // A poll in flight (dozens of calls at 20/s), then the panic.
+    let before = h.sim.request_count();
+    let es = h.shared.etherscan.clone();
+    let in_flight = actix_rt::spawn(async move { es.call(Poll).await });
+    let sim = h.sim.clone();
+    wait_until("the poll to be under way", || {
+        let n = sim.request_count();
+        async move { n >= before + 2 }
+    })
+    .await;
+    h.sup
+        .addr
+        .send(PanicChild("etherscan".into()))
+        .await
+        .unwrap()
+        .expect("fault injection is enabled");
+    // The poll is atomic: the panic waits for it to finish and persist.
+    let summary = in_flight.await.unwrap().expect("answered").expect("started");
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+
+    let addr_ = h.sup.addr.clone();
+    wait_until("the scanner to be restarted", || {
+        let addr_ = addr_.clone();
+        async move {
+            let status = addr_.send(GetStatus).await.unwrap();
+            let es = status.children.iter().find(|c| c.name == "etherscan").unwrap();
+            es.restarts >= 1 && es.state == ChildState::Running
+        }
+    })
+    .await;
+    let cursor_before: HashMap<_, _> = h.cursors().await;
+
+    let b = h.head() + 1;
+    for k in 0..4u64 {
+        injected.push(h.inject(&usdc(), &w, &addr(81), Amount::from_u128(20 + k as u128), b + 2 * k));
+    }
+    h.sim.advance(1, 10);
+    h.sim.reset_requests();
+    h.poll_until_caught_up().await;
+    // The new incarnation resumed right after the stored cursors.
+    let cursor = cursor_before[&(1, usdt())];
+    assert_eq!(cursor_before[&(1, usdc())], cursor);
+    let first = get_logs(&h.sim)
+        .iter()
+        .map(|r| r.from_block.unwrap())
+        .min()
+        .unwrap();
+    assert_eq!(first, cursor + 1);
+    h.assert_recorded_exactly(&injected).await;
+    h.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_api_key_never_appears_in_logs_or_errors() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 20,
+            query_timeout_above: Some(2),
+            ..Default::default()
+        },
+        |c| {
+            c.etherscan.request_timeout = Duration::from_millis(200);
+            c.monitor.chains = vec!["ethereum".into(), "base".into()];
+        },
+    )
+    .await;
+    h.watch(&[addr(1)]).await;
+    let mut errors = Vec::new();
+    for fault in [
+        None,
+        Some(Fault::Http500),
+        Some(Fault::Slow(Duration::from_millis(400))),
+        Some(Fault::MalformedJson),
+        Some(Fault::InvalidKey),
+        Some(Fault::RateLimitStorm),
+        None,
+    ] {
+        h.inject(&usdt(), &addr(2), &addr(1), Amount::from_u128(3), h.head() + 1);
+        h.sim.advance(1, 5);
+        h.sim.set_fault(fault);
+        let summary = h.poll().await;
+        errors.extend(summary.errors().map(|e| format!("{e} {e:?}")));
+    }
+    h.stop().await;
+    assert!(!errors.is_empty());
+    for e in &errors {
+        assert!(!e.contains(KEY) && !e.contains("apikey"), "{e}");
+    }
+    let logs = log_text();
+    assert!(logs.contains("getLogs") && logs.contains("call failed"), "logs were captured");
+    assert!(!logs.contains(KEY), "the API key leaked into the logs");
+    assert!(!logs.contains("apikey="), "a URL was logged");
+}
