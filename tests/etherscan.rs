@@ -56,7 +56,10 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -75,7 +78,12 @@ fn addr(n: u32) -> Address {
 }
 
 fn token(symbol: TokenSymbol) -> Address {
-    Chain::by_id(1).unwrap().token(symbol).unwrap().contract.clone()
+    Chain::by_id(1)
+        .unwrap()
+        .token(symbol)
+        .unwrap()
+        .contract
+        .clone()
 }
 
 fn usdt() -> Address {
@@ -282,7 +290,14 @@ impl Harness {
         self.sim.head(1)
     }
 
-    fn inject(&self, contract: &Address, from: &Address, to: &Address, amount: Amount, block: u64) -> Injected {
+    fn inject(
+        &self,
+        contract: &Address,
+        from: &Address,
+        to: &Address,
+        amount: Amount,
+        block: u64,
+    ) -> Injected {
         let (tx_hash, log_index) = self.sim.inject_transfer(
             1,
             InjectedTransfer {
@@ -310,7 +325,8 @@ impl Harness {
             let cursor = cursors.get(&(1, i.contract.clone())).copied().unwrap_or(0);
             if i.block <= cursor {
                 assert!(
-                    rows.iter().any(|r| r.tx_hash == i.tx_hash && r.log_index == i.log_index),
+                    rows.iter()
+                        .any(|r| r.tx_hash == i.tx_hash && r.log_index == i.log_index),
                     "cursor {cursor} passed block {} but its transfer is not recorded",
                     i.block
                 );
@@ -322,8 +338,10 @@ impl Harness {
     /// amount, and nothing else is.
     async fn assert_recorded_exactly(&self, injected: &[Injected]) {
         let rows = self.transfers().await;
-        let keys: BTreeSet<(String, u64)> =
-            rows.iter().map(|r| (r.tx_hash.clone(), r.log_index)).collect();
+        let keys: BTreeSet<(String, u64)> = rows
+            .iter()
+            .map(|r| (r.tx_hash.clone(), r.log_index))
+            .collect();
         assert_eq!(keys.len(), rows.len(), "no duplicates");
         assert_eq!(rows.len(), injected.len(), "rows: {rows:#?}");
         for i in injected {
@@ -365,7 +383,10 @@ impl Harness {
     }
 }
 
-async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut cond: impl FnMut() -> F) {
+async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut cond: impl FnMut() -> F,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cond().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -417,7 +438,12 @@ async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_no
         1,
         b,
         &usdt(),
-        vec![TRANSFER_TOPIC.into(), pad(&other), pad(&w1), format!("0x{:064x}", 42)],
+        vec![
+            TRANSFER_TOPIC.into(),
+            pad(&other),
+            pad(&w1),
+            format!("0x{:064x}", 42),
+        ],
         "0x".into(),
     );
     // Between unwatched addresses.
@@ -427,11 +453,15 @@ async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_no
     let summary = h.poll().await;
     assert!(summary.errors().next().is_none(), "{summary:?}");
     assert_eq!(summary.new_transfers(), 2);
-    h.assert_recorded_exactly(&[incoming.clone(), outgoing.clone()]).await;
+    h.assert_recorded_exactly(&[incoming.clone(), outgoing.clone()])
+        .await;
     let rows = h.transfers().await;
     let row = rows.iter().find(|r| r.tx_hash == incoming.tx_hash).unwrap();
     assert_eq!(row.amount, "340282366920938463463374607431768211457123");
-    assert_eq!((row.from.as_str(), row.to.as_str()), (other.as_str(), w1.as_str()));
+    assert_eq!(
+        (row.from.as_str(), row.to.as_str()),
+        (other.as_str(), w1.as_str())
+    );
     assert!(h.shared.db.exec(OutboxRows).await.unwrap() >= 2);
     // The bot was told that the outbox has work.
     tokio::time::timeout(Duration::from_secs(1), h.shared.outbox_ready.notified())
@@ -442,7 +472,10 @@ async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_no
     h.shared.db.exec(RewindCursors(safe0)).await.unwrap();
     let again = h.poll().await;
     assert_eq!(again.new_transfers(), 0);
-    assert!(again.chains[0].matched >= 2, "the same transfers were matched again");
+    assert!(
+        again.chains[0].matched >= 2,
+        "the same transfers were matched again"
+    );
     h.assert_recorded_exactly(&[incoming, outgoing]).await;
 
     // Health and counters.
@@ -453,7 +486,10 @@ async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_no
     assert!(eth.last_ok_poll.is_some() && eth.last_error.is_none());
     let c = &h.shared.metrics.counters;
     assert_eq!(Counters::get(&c.polls), 3);
-    assert_eq!(Counters::get(&c.etherscan_calls), h.sim.request_count() as u64);
+    assert_eq!(
+        Counters::get(&c.etherscan_calls),
+        h.sim.request_count() as u64
+    );
     h.stop().await;
 }
 
@@ -479,13 +515,16 @@ async fn paginates_past_1000_logs_and_splits_ranges_on_query_timeout() {
         h.inject(&usdt(), &addr(52), &w, Amount::from_u128(3), b + 19),
         h.inject(&usdc(), &addr(53), &w, Amount::from_u128(4), b + 12),
     ];
-    h.sim.advance(1, 21);
+    let cursor0 = h.head() - 2;
+    // The last injected block becomes safe (2 confirmations).
+    h.sim.advance(1, 22);
+    let blocks = (h.head() - 2 - cursor0) as usize;
     h.sim.reset_requests();
 
     let summary = h.poll().await;
     assert!(summary.errors().next().is_none(), "{summary:?}");
     h.assert_recorded_exactly(&injected).await;
-    assert_eq!(summary.chains[0].logs, 2 * 20 * 250 + injected.len());
+    assert_eq!(summary.chains[0].logs, 2 * blocks * 250 + injected.len());
 
     let logs = get_logs(&h.sim);
     let width = |r: &usdt_monitor::sim::etherscan::RequestRecord| {
@@ -495,8 +534,15 @@ async fn paginates_past_1000_logs_and_splits_ranges_on_query_timeout() {
         logs.iter().any(|r| width(r) > 8 && r.outcome == "error"),
         "a wide range got a Query Timeout"
     );
-    assert!(logs.iter().filter(|r| r.outcome == "ok").all(|r| width(r) <= 8));
-    assert!(logs.iter().any(|r| r.page == Some(2) && r.outcome == "ok"), "paginated");
+    assert!(
+        logs.iter()
+            .filter(|r| r.outcome == "ok")
+            .all(|r| width(r) <= 8)
+    );
+    assert!(
+        logs.iter().any(|r| r.page == Some(2) && r.outcome == "ok"),
+        "paginated"
+    );
     assert!(logs.iter().all(|r| r.page.unwrap_or(1) * 1000 <= 10_000));
     h.stop().await;
 }
@@ -533,7 +579,10 @@ async fn outages_lose_nothing_and_double_nothing() {
         h.sim.advance(1, 10);
         h.sim.set_fault(Some(fault.clone()));
         let summary = h.poll().await;
-        assert!(summary.errors().next().is_some(), "{fault:?} must fail the poll");
+        assert!(
+            summary.errors().next().is_some(),
+            "{fault:?} must fail the poll"
+        );
         h.assert_cursor_never_passed_unrecorded(&injected).await;
         let health = h.shared.metrics.chains();
         assert!(health[0].1.last_error.is_some());
@@ -544,11 +593,18 @@ async fn outages_lose_nothing_and_double_nothing() {
     // are kept, the cursor stops before the first unfinished one.
     let b = h.head() + 1;
     for k in 0..8u64 {
-        injected.push(h.inject(&usdt(), &w, &addr(61), Amount::from_u128(77 + k as u128), b + 2 * k));
+        injected.push(h.inject(
+            &usdt(),
+            &w,
+            &addr(61),
+            Amount::from_u128(77 + k as u128),
+            b + 2 * k,
+        ));
     }
     h.sim.advance(1, 18);
     // Slow answers keep the poll under way long enough to break it midway.
-    h.sim.set_fault(Some(Fault::Slow(Duration::from_millis(20))));
+    h.sim
+        .set_fault(Some(Fault::Slow(Duration::from_millis(20))));
     let before = h.sim.request_count();
     let es = h.shared.etherscan.clone();
     let poll = actix_rt::spawn(async move { es.call(Poll).await });
@@ -574,6 +630,51 @@ async fn outages_lose_nothing_and_double_nothing() {
 }
 
 #[actix_rt::test]
+async fn a_long_gap_is_caught_up_over_several_polls_in_bounded_steps() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 10,
+            ..Default::default()
+        },
+        |c| c.etherscan.max_blocks_per_poll = 10,
+    )
+    .await;
+    let w = addr(9);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let cursor0 = h.head() - 2;
+    let b = h.head() + 1;
+    let injected = vec![
+        h.inject(&usdt(), &addr(90), &w, Amount::from_u128(1), b),
+        h.inject(&usdc(), &addr(90), &w, Amount::from_u128(2), b + 15),
+        h.inject(&usdt(), &w, &addr(90), Amount::from_u128(3), b + 34),
+    ];
+    // Downtime: 37 blocks to catch up, at most 10 per token per poll.
+    h.sim.advance(1, 37);
+    let safe = h.head() - 2;
+    assert_eq!(safe - cursor0, 37);
+    let mut expected = cursor0;
+    for _ in 0..4 {
+        h.sim.reset_requests();
+        let summary = h.poll().await;
+        assert!(summary.errors().next().is_none(), "{summary:?}");
+        expected = (expected + 10).min(safe);
+        let cursors = h.cursors().await;
+        assert_eq!(cursors[&(1, usdt())], expected);
+        assert_eq!(cursors[&(1, usdc())], expected);
+        for r in get_logs(&h.sim) {
+            assert!(r.from_block.unwrap() > expected - 10 && r.to_block.unwrap() <= expected);
+        }
+        let recorded = h.transfers().await.len();
+        let due = injected.iter().filter(|i| i.block <= expected).count();
+        assert_eq!(recorded, due, "recorded as the cursor passes them");
+    }
+    assert_eq!(expected, safe, "caught up in 4 polls");
+    h.assert_recorded_exactly(&injected).await;
+    h.stop().await;
+}
+
+#[actix_rt::test]
 async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
     let h = Harness::start(SimEtherscanOptions::default(), |c| {
         c.monitor.chains = vec!["ethereum".into(), "polygon".into()];
@@ -583,22 +684,52 @@ async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
     let polygon = first.chains.iter().find(|c| c.chain == "polygon").unwrap();
     assert_eq!(polygon.calls, 1, "an unsupported chain is not retried");
     assert!(polygon.errors[0].to_string().contains("polygon"));
-    let alerts: Vec<String> = h.shared.metrics.take_undelivered().into_iter().map(|a| a.key).collect();
+    let alerts: Vec<String> = h
+        .shared
+        .metrics
+        .take_undelivered()
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
     assert_eq!(alerts, ["etherscan:unsupported-chain:polygon"]);
 
     h.sim.set_fault(Some(Fault::InvalidKey));
     h.sim.reset_requests();
     let summary = h.poll().await;
-    assert_eq!(h.sim.request_count(), 1, "no retries, and the rest of the poll is skipped");
+    assert_eq!(
+        h.sim.request_count(),
+        1,
+        "no retries, and the rest of the poll is skipped"
+    );
     assert_eq!(summary.chains.len(), 1);
     h.poll().await;
-    let alerts: Vec<String> = h.shared.metrics.take_undelivered().into_iter().map(|a| a.key).collect();
-    assert_eq!(alerts, ["etherscan:invalid-key"], "raised once per incident");
+    let alerts: Vec<String> = h
+        .shared
+        .metrics
+        .take_undelivered()
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    assert_eq!(
+        alerts,
+        ["etherscan:invalid-key"],
+        "raised once per incident"
+    );
 
     h.sim.set_fault(None);
     h.poll().await;
-    let active: Vec<String> = h.shared.metrics.active_alerts().into_iter().map(|a| a.key).collect();
-    assert_eq!(active, ["etherscan:unsupported-chain:polygon"], "the key alert is resolved");
+    let active: Vec<String> = h
+        .shared
+        .metrics
+        .active_alerts()
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    assert_eq!(
+        active,
+        ["etherscan:unsupported-chain:polygon"],
+        "the key alert is resolved"
+    );
     h.stop().await;
 }
 
@@ -628,7 +759,10 @@ async fn the_rate_limit_holds_in_every_one_second_window() {
     let max = max_requests_in_any_window(&records, Duration::from_secs(1));
     assert!(max <= RATE as usize, "{max} requests in one second");
     assert!(records.iter().all(|r| r.outcome != "rate_limited"));
-    assert_eq!(Counters::get(&h.shared.metrics.counters.etherscan_rate_limited), 0);
+    assert_eq!(
+        Counters::get(&h.shared.metrics.counters.etherscan_rate_limited),
+        0
+    );
     h.stop().await;
 }
 
@@ -662,7 +796,10 @@ async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
     let (a, m) = (with_one.calls(), with_many.calls());
     // 1 head call + 2 tokens × (3000 logs: 3 full pages + 1 empty).
     assert_eq!(a, 9, "{with_one:?}");
-    assert!(m.abs_diff(a) <= 1, "1 address: {a} calls, 10 000 addresses: {m} calls");
+    assert!(
+        m.abs_diff(a) <= 1,
+        "1 address: {a} calls, 10 000 addresses: {m} calls"
+    );
     assert_eq!(h.sim.request_count() as u64, m);
     h.assert_recorded_exactly(&[one, last]).await;
     h.stop().await;
@@ -688,7 +825,13 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
     let mut injected = Vec::new();
     let b = h.head() + 1;
     for k in 0..6u64 {
-        injected.push(h.inject(&usdt(), &addr(80), &w, Amount::from_u128(10 + k as u128), b + 3 * k));
+        injected.push(h.inject(
+            &usdt(),
+            &addr(80),
+            &w,
+            Amount::from_u128(10 + k as u128),
+            b + 3 * k,
+        ));
     }
     h.sim.advance(1, 20);
 
@@ -709,7 +852,11 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
         .unwrap()
         .expect("fault injection is enabled");
     // The poll is atomic: the panic waits for it to finish and persist.
-    let summary = in_flight.await.unwrap().expect("answered").expect("started");
+    let summary = in_flight
+        .await
+        .unwrap()
+        .expect("answered")
+        .expect("started");
     assert!(summary.errors().next().is_none(), "{summary:?}");
 
     let addr_ = h.sup.addr.clone();
@@ -717,7 +864,11 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
         let addr_ = addr_.clone();
         async move {
             let status = addr_.send(GetStatus).await.unwrap();
-            let es = status.children.iter().find(|c| c.name == "etherscan").unwrap();
+            let es = status
+                .children
+                .iter()
+                .find(|c| c.name == "etherscan")
+                .unwrap();
             es.restarts >= 1 && es.state == ChildState::Running
         }
     })
@@ -726,7 +877,13 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
 
     let b = h.head() + 1;
     for k in 0..4u64 {
-        injected.push(h.inject(&usdc(), &w, &addr(81), Amount::from_u128(20 + k as u128), b + 2 * k));
+        injected.push(h.inject(
+            &usdc(),
+            &w,
+            &addr(81),
+            Amount::from_u128(20 + k as u128),
+            b + 2 * k,
+        ));
     }
     h.sim.advance(1, 10);
     h.sim.reset_requests();
@@ -769,7 +926,13 @@ async fn the_api_key_never_appears_in_logs_or_errors() {
         Some(Fault::RateLimitStorm),
         None,
     ] {
-        h.inject(&usdt(), &addr(2), &addr(1), Amount::from_u128(3), h.head() + 1);
+        h.inject(
+            &usdt(),
+            &addr(2),
+            &addr(1),
+            Amount::from_u128(3),
+            h.head() + 1,
+        );
         h.sim.advance(1, 5);
         h.sim.set_fault(fault);
         let summary = h.poll().await;
@@ -781,7 +944,10 @@ async fn the_api_key_never_appears_in_logs_or_errors() {
         assert!(!e.contains(KEY) && !e.contains("apikey"), "{e}");
     }
     let logs = log_text();
-    assert!(logs.contains("getLogs") && logs.contains("call failed"), "logs were captured");
+    assert!(
+        logs.contains("getLogs") && logs.contains("call failed"),
+        "logs were captured"
+    );
     assert!(!logs.contains(KEY), "the API key leaked into the logs");
     assert!(!logs.contains("apikey="), "a URL was logged");
 }

@@ -337,6 +337,21 @@ fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in:
         Request::TransferLogs { from, to, page, .. } => (Some(*from), Some(*to), Some(*page)),
     };
     let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+    // A range that is too large is routine (the caller splits it): debug.
+    if error.disposition() == Disposition::Split {
+        tracing::debug!(
+            actor = "etherscan",
+            chain = chain.name,
+            module = request.module(),
+            action = request.action().as_str(),
+            from_block = from,
+            to_block = to,
+            page,
+            error = %error,
+            "range too large"
+        );
+        return;
+    }
     tracing::warn!(
         actor = "etherscan",
         chain = chain.name,

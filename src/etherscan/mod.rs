@@ -200,17 +200,19 @@ impl Scanner {
         let mut summary = PollSummary::default();
         for chain in &self.chains {
             let outcome = self.poll_chain(chain, &cursors).await;
-            let key_rejected = outcome
-                .errors
-                .iter()
-                .any(|e| matches!(e.api(), Some(ApiError::InvalidKey(_))));
+            let account_wide = outcome.errors.iter().find_map(|e| match e.api() {
+                Some(
+                    e @ (ApiError::InvalidKey(_)
+                    | ApiError::RateLimited(_)
+                    | ApiError::DailyLimit(_)),
+                ) => Some(e.clone()),
+                _ => None,
+            });
             summary.chains.push(outcome);
-            if key_rejected {
-                // Every other call would be refused the same way.
-                tracing::error!(
-                    actor = "etherscan",
-                    "API key rejected; skipping the rest of this poll"
-                );
+            if let Some(e) = account_wide {
+                // A key's limits are shared by every chain: every other call
+                // would be refused the same way. The next poll tries again.
+                tracing::warn!(actor = "etherscan", error = %e, "skipping the rest of this poll");
                 break;
             }
         }
@@ -348,18 +350,19 @@ impl Scanner {
             if let Some(e) = scan.error {
                 tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
                     cursor = now_at, error = %e, "token scan incomplete; the cursor stays before the gap");
-                let fatal = matches!(
-                    e.api(),
-                    Some(
-                        ApiError::InvalidKey(_)
-                            | ApiError::UnsupportedChain(_)
-                            | ApiError::DailyLimit(_)
-                    )
-                );
                 out.errors.push(e);
-                if fatal {
-                    break;
-                }
+                // Retries are exhausted (or pointless): the chain's other
+                // tokens wait for the next poll. This bounds how long a bad
+                // spell can stretch one poll (and a shutdown waiting on it).
+                break;
+            }
+        }
+        // Tokens skipped after a failure keep their stored cursors.
+        for token in &chain.tokens {
+            if !out.cursors.iter().any(|(c, _)| c == &token.contract)
+                && let Some(&c) = stored.get(&(chain.id, token.contract.clone()))
+            {
+                out.cursors.push((token.contract.clone(), c));
             }
         }
 

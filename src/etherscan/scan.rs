@@ -119,7 +119,7 @@ pub async fn scan_token<S: LogSource>(
             if error.disposition() == Disposition::Split {
                 if a < b {
                     let mid = a + (b - a) / 2;
-                    tracing::info!(
+                    tracing::debug!(
                         actor = "etherscan", chain = chain.name, token = token.symbol.as_str(),
                         from_block = a, to_block = b, reason = %error,
                         "splitting the block range"
