@@ -255,6 +255,7 @@ impl Supervisor {
             self.children[i].state = ChildState::Stopped;
             self.children[i].started_at = None;
             self.emit(name, EventKind::GaveUp { recent, max });
+            self.emit(name, EventKind::Stopped);
             self.begin_shutdown(Exit::IntensityExceeded, ctx);
             return;
         }
