@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 use super::{DbError, DbSettings};
@@ -22,6 +23,10 @@ pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
     })?;
     let configured = (|| {
         conn.busy_timeout(settings.busy_timeout)?;
+        // Closing the last connection would checkpoint the WAL and delete
+        // it — on every message, since every message closes its connection.
+        // Leave checkpoints to SQLite's automatic ones during commits.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
     })();
