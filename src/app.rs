@@ -167,7 +167,10 @@ pub async fn termination_signal() {
 }
 
 /// Turns supervisor events that need a human into admin alerts.
-fn forward_alerts(shared: &Shared, mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>) {
+fn forward_alerts(
+    shared: &Shared,
+    mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>,
+) {
     let metrics = shared.metrics.clone();
     actix::spawn(async move {
         while let Ok(event) = events.recv().await {

@@ -15,8 +15,7 @@ use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Wrap
 use crate::supervisor::{ChildGuard, Control, obey};
 
 /// What one poll does; returns when the poll has finished (or failed).
-pub type PollFn =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>>>> + Send + Sync>;
+pub type PollFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>>>> + Send + Sync>;
 
 /// Stop asking for polls until [`Resume`].
 #[derive(Debug, Message)]
@@ -68,7 +67,10 @@ impl TickerActor {
             return;
         }
         if self.in_flight {
-            tracing::debug!(actor = "ticker", "previous poll still running; tick dropped");
+            tracing::debug!(
+                actor = "ticker",
+                "previous poll still running; tick dropped"
+            );
             return;
         }
         self.in_flight = true;
@@ -102,7 +104,8 @@ impl Handler<Pause> for TickerActor {
 impl Handler<Resume> for TickerActor {
     type Result = ();
     fn handle(&mut self, _: Resume, _: &mut Context<Self>) {
-        self.paused.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         tracing::info!(actor = "ticker", "polling resumed");
     }
 }

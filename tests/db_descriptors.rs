@@ -62,4 +62,3 @@ async fn descriptors_stay_flat_over_100_000_messages() {
         "open descriptors went from {before} to {after} over 100 000 messages"
     );
 }
-

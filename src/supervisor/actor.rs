@@ -195,12 +195,9 @@ impl Supervisor {
                 "actor restarted"
             ),
             EventKind::Stopped => tracing::info!(actor, "actor stopped"),
-            EventKind::IntensityWarning { recent, max } => tracing::warn!(
-                actor,
-                recent,
-                max,
-                "restart intensity close to its limit"
-            ),
+            EventKind::IntensityWarning { recent, max } => {
+                tracing::warn!(actor, recent, max, "restart intensity close to its limit")
+            }
             EventKind::GaveUp { recent, max } => tracing::error!(
                 actor,
                 recent,

@@ -128,10 +128,7 @@ fn worker_spec(name: &'static str, slot: &ChildRef<Worker>, ignore_stop: bool) -
 }
 
 /// Waits for the first event matching `pred`; panics with what it saw.
-async fn expect_event(
-    rx: &mut broadcast::Receiver<Event>,
-    pred: impl Fn(&Event) -> bool,
-) -> Event {
+async fn expect_event(rx: &mut broadcast::Receiver<Event>, pred: impl Fn(&Event) -> bool) -> Event {
     let mut seen = Vec::new();
     let found = tokio::time::timeout(WAIT, async {
         loop {
@@ -158,12 +155,22 @@ async fn a_panicking_async_child_is_restarted_with_backoff() {
     assert_eq!(a.call(Ping).await.unwrap(), 1);
 
     assert_eq!(a.call(Crash).await, Err(CallError::Lost { actor: "a" }));
-    let crashed = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Crashed { .. }))).await;
+    let crashed = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Crashed { .. })),
+    )
+    .await;
     assert_eq!(
         crashed.kind,
-        EventKind::Crashed { reason: "panicked: test crash".into() }
+        EventKind::Crashed {
+            reason: "panicked: test crash".into()
+        }
     );
-    let restarted = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Restarted { .. }))).await;
+    let restarted = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Restarted { .. })),
+    )
+    .await;
     assert!(matches!(
         restarted.kind,
         EventKind::Restarted { restarts: 1, backoff, .. } if backoff == Duration::from_millis(10)
@@ -173,7 +180,11 @@ async fn a_panicking_async_child_is_restarted_with_backoff() {
 
     // A second crash backs off twice as long.
     let _ = a.call(Crash).await;
-    let restarted = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Restarted { .. }))).await;
+    let restarted = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Restarted { .. })),
+    )
+    .await;
     assert!(matches!(
         restarted.kind,
         EventKind::Restarted { restarts: 2, backoff, .. } if backoff == Duration::from_millis(20)
@@ -191,25 +202,46 @@ async fn a_self_stopped_child_is_restarted() {
     let sup = Supervisor::start(vec![worker_spec("a", &a, false)], policy(5));
     let mut events = sup.subscribe();
     a.call(SelfStop { normal: false }).await.unwrap();
-    let crashed = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Crashed { .. }))).await;
-    assert_eq!(crashed.kind, EventKind::Crashed { reason: "stopped".into() });
+    let crashed = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Crashed { .. })),
+    )
+    .await;
+    assert_eq!(
+        crashed.kind,
+        EventKind::Crashed {
+            reason: "stopped".into()
+        }
+    );
     assert_eq!(a.call(Ping).await.unwrap(), 2);
 }
 
 #[actix_rt::test]
 async fn a_panicking_sync_worker_is_replaced_and_the_pool_is_whole_again() {
     let pool: ChildRef<PoolWorker> = ChildRef::new("pool", WAIT);
-    let spec = ChildSpec::sync_pool("pool", 2, pool.clone(), |guard| PoolWorker { _guard: guard });
+    let spec = ChildSpec::sync_pool("pool", 2, pool.clone(), |guard| PoolWorker {
+        _guard: guard,
+    });
     let sup = Supervisor::start(vec![spec], policy(5));
     let mut events = sup.subscribe();
 
     let _ = pool.call(Crash).await;
-    let crashed = expect_event(&mut events, is("pool", |k| matches!(k, EventKind::Crashed { .. }))).await;
+    let crashed = expect_event(
+        &mut events,
+        is("pool", |k| matches!(k, EventKind::Crashed { .. })),
+    )
+    .await;
     assert_eq!(
         crashed.kind,
-        EventKind::Crashed { reason: "panicked: test crash in a sync worker".into() }
+        EventKind::Crashed {
+            reason: "panicked: test crash in a sync worker".into()
+        }
     );
-    expect_event(&mut events, is("pool", |k| matches!(k, EventKind::Restarted { .. }))).await;
+    expect_event(
+        &mut events,
+        is("pool", |k| matches!(k, EventKind::Restarted { .. })),
+    )
+    .await;
 
     // Two slow requests at once are served by two different threads: both
     // workers are there. (With one worker left, one thread would serve both.)
@@ -226,7 +258,10 @@ async fn a_temporary_child_is_not_restarted() {
     let mut events = sup.subscribe();
     let _ = a.call(Crash).await;
     expect_event(&mut events, is("a", |k| *k == EventKind::Stopped)).await;
-    assert!(matches!(a.call(Ping).await, Err(CallError::Unavailable { .. })));
+    assert!(matches!(
+        a.call(Ping).await,
+        Err(CallError::Unavailable { .. })
+    ));
     let status = sup.addr.send(GetStatus).await.unwrap();
     assert_eq!(status.children[0].state, ChildState::Stopped);
     assert_eq!(status.children[0].restarts, 0);
@@ -239,7 +274,11 @@ async fn a_transient_child_is_restarted_only_after_an_abnormal_exit() {
     let sup = Supervisor::start(vec![spec], policy(5));
     let mut events = sup.subscribe();
     let _ = a.call(Crash).await;
-    expect_event(&mut events, is("a", |k| matches!(k, EventKind::Restarted { .. }))).await;
+    expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Restarted { .. })),
+    )
+    .await;
     assert_eq!(a.call(Ping).await.unwrap(), 2);
     a.call(SelfStop { normal: true }).await.unwrap();
     expect_event(&mut events, is("a", |k| *k == EventKind::Stopped)).await;
@@ -249,16 +288,34 @@ async fn a_transient_child_is_restarted_only_after_an_abnormal_exit() {
 
 #[actix_rt::test]
 async fn exceeding_the_intensity_stops_everything_in_order_and_reports_failure() {
-    let (a, b, c) = (ChildRef::new("a", WAIT), ChildRef::new("b", WAIT), ChildRef::new("c", WAIT));
-    let specs = vec![worker_spec("a", &a, false), worker_spec("b", &b, false), worker_spec("c", &c, false)];
+    let (a, b, c) = (
+        ChildRef::new("a", WAIT),
+        ChildRef::new("b", WAIT),
+        ChildRef::new("c", WAIT),
+    );
+    let specs = vec![
+        worker_spec("a", &a, false),
+        worker_spec("b", &b, false),
+        worker_spec("c", &c, false),
+    ];
     let sup = Supervisor::start(specs, policy(2));
     let mut events = sup.subscribe();
     for _ in 0..2 {
         let _ = b.call(Crash).await;
-        expect_event(&mut events, is("b", |k| matches!(k, EventKind::Restarted { .. }))).await;
+        expect_event(
+            &mut events,
+            is("b", |k| matches!(k, EventKind::Restarted { .. })),
+        )
+        .await;
     }
     let _ = b.call(Crash).await;
-    expect_event(&mut events, is("b", |k| matches!(k, EventKind::GaveUp { recent: 3, max: 2 }))).await;
+    expect_event(
+        &mut events,
+        is("b", |k| {
+            matches!(k, EventKind::GaveUp { recent: 3, max: 2 })
+        }),
+    )
+    .await;
     let mut stopped = Vec::new();
     while stopped.len() < 3 {
         let e = expect_event(&mut events, |e| e.kind == EventKind::Stopped).await;
@@ -276,7 +333,10 @@ async fn shutdown_follows_the_configured_order() {
         .into_iter()
         .map(|n| ChildRef::new(n, WAIT))
         .collect();
-    let specs = refs.iter().map(|r| worker_spec(r.name(), r, false)).collect();
+    let specs = refs
+        .iter()
+        .map(|r| worker_spec(r.name(), r, false))
+        .collect();
     let mut p = policy(5);
     p.shutdown_order = Some(vec!["ticker", "etherscan", "telegram", "db"]);
     let sup = Supervisor::start(specs, p);
@@ -287,7 +347,11 @@ async fn shutdown_follows_the_configured_order() {
     sup.addr.send(Shutdown).await.unwrap();
     let mut stopped = Vec::new();
     while stopped.len() < 4 {
-        stopped.push(expect_event(&mut events, |e| e.kind == EventKind::Stopped).await.actor);
+        stopped.push(
+            expect_event(&mut events, |e| e.kind == EventKind::Stopped)
+                .await
+                .actor,
+        );
     }
     assert_eq!(stopped, ["ticker", "etherscan", "telegram", "db"]);
     assert_eq!(sup.exit.await.unwrap(), Exit::Normal);
@@ -322,9 +386,19 @@ async fn restart_on_request_and_fault_injection_policy() {
         sup.addr.send(RestartChild("nope".into())).await.unwrap(),
         Err(SupervisorError::UnknownChild("nope".into()))
     );
-    sup.addr.send(RestartChild("a".into())).await.unwrap().unwrap();
-    let e = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Restarted { .. }))).await;
-    assert!(matches!(e.kind, EventKind::Restarted { restarts: 1, ref reason, .. } if reason == "restart requested"));
+    sup.addr
+        .send(RestartChild("a".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let e = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Restarted { .. })),
+    )
+    .await;
+    assert!(
+        matches!(e.kind, EventKind::Restarted { restarts: 1, ref reason, .. } if reason == "restart requested")
+    );
     assert_eq!(a.call(Ping).await.unwrap(), 2);
     // A requested restart is not a failure: the intensity window is untouched.
     assert_eq!(sup.addr.send(GetStatus).await.unwrap().recent_restarts, 0);
@@ -336,8 +410,18 @@ async fn fault_injection_panics_inside_a_handler_when_allowed() {
     let sup = Supervisor::start(vec![worker_spec("a", &a, false)], policy(5));
     let mut events = sup.subscribe();
     a.call(Ping).await.unwrap();
-    sup.addr.send(PanicChild("a".into())).await.unwrap().unwrap();
-    let e = expect_event(&mut events, is("a", |k| matches!(k, EventKind::Crashed { .. }))).await;
-    assert!(matches!(e.kind, EventKind::Crashed { ref reason } if reason.contains("fault injection")));
+    sup.addr
+        .send(PanicChild("a".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let e = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Crashed { .. })),
+    )
+    .await;
+    assert!(
+        matches!(e.kind, EventKind::Crashed { ref reason } if reason.contains("fault injection"))
+    );
     assert_eq!(a.call(Ping).await.unwrap(), 2);
 }
