@@ -167,7 +167,10 @@ mod html_tests {
             "&#xD800;",
         ] {
             let err = parse_html(bad).expect_err(bad);
-            assert!(err.starts_with("Bad Request: can't parse entities"), "{err}");
+            assert!(
+                err.starts_with("Bad Request: can't parse entities"),
+                "{err}"
+            );
         }
     }
 }

@@ -22,8 +22,7 @@ use super::updates;
 pub(crate) const MAX_TEXT_CHARS: usize = 4096;
 /// Longest long poll we honour; Telegram's own cap is similar.
 const MAX_POLL_SECS: i64 = 50;
-const CONFLICT: &str =
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
+const CONFLICT: &str = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
 
 type Params = Map<String, Value>;
 
@@ -241,8 +240,7 @@ async fn get_updates(shared: &Shared, params: &Params) -> Answer {
         .unwrap_or(0)
         .clamp(0, MAX_POLL_SECS);
     let limit = usize::try_from(limit).unwrap_or(100);
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(timeout.unsigned_abs());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout.unsigned_abs());
 
     let mut changes = shared.updates_changed.subscribe();
     let generation = {
@@ -304,10 +302,7 @@ fn send_message(shared: &Shared, params: &Params) -> Answer {
     let message_id = {
         let mut st = shared.lock();
         if st.blocked.contains(&chat_id) {
-            return Err(ApiErr::new(
-                403,
-                "Forbidden: bot was blocked by the user",
-            ));
+            return Err(ApiErr::new(403, "Forbidden: bot was blocked by the user"));
         }
         if let Some(description) = st.failing.get(&chat_id) {
             return Err(ApiErr::new(400, description.clone()));
@@ -351,17 +346,12 @@ fn percent_decode(path: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' {
-            if let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                // Two hex digits make a value below 256.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
-                i += 3;
-                continue;
-            }
+        let hex = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
+        if let (b'%', Some(hi), Some(lo)) = (bytes[i], hex(i + 1), hex(i + 2)) {
+            // Two hex digits make a value below 256.
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -99,7 +99,9 @@ impl Shared {
     /// The state; a panic elsewhere while holding the lock (a failed
     /// assertion in a test thread) must not take the simulator down too.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues an update and wakes long polls; returns the update id.

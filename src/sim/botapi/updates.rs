@@ -64,7 +64,11 @@ impl UpdateQueue {
 
     /// The first `limit` unconfirmed updates (they stay queued).
     pub(crate) fn batch(&self, limit: usize) -> Vec<Value> {
-        self.items.iter().take(limit).map(|(_, u)| u.clone()).collect()
+        self.items
+            .iter()
+            .take(limit)
+            .map(|(_, u)| u.clone())
+            .collect()
     }
 
     pub(crate) fn pending(&self) -> usize {
@@ -165,10 +169,8 @@ pub(crate) fn text_message(message_id: i64, chat: Value, from: Value, text: &str
 /// takes an optional one, `left` none.
 fn bot_member(bot_id: i64, status: &str) -> Value {
     let mut member = json!({ "user": bot_user(bot_id), "status": status });
-    if status == "kicked" {
-        if let Value::Object(map) = &mut member {
-            map.insert("until_date".into(), json!(0));
-        }
+    if let (true, Value::Object(map)) = (status == "kicked", &mut member) {
+        map.insert("until_date".into(), json!(0));
     }
     member
 }
