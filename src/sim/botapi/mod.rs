@@ -207,6 +207,12 @@ impl SimBotApi {
             .push_update(|_| updates::my_chat_member(bot_id, user_id, new_status))
     }
 
+    /// Queues any update object (its `update_id` is set here), for kinds the
+    /// helpers above do not cover, e.g. an `edited_message`.
+    pub fn push_raw_update(&self, update: serde_json::Value) -> i64 {
+        self.shared.push_update(|_| update)
+    }
+
     /// While blocked, `sendMessage` to the chat answers 403
     /// "Forbidden: bot was blocked by the user".
     pub fn block_chat(&self, chat_id: i64, blocked: bool) {

@@ -427,3 +427,56 @@ async fn wait_for_resolves_on_send_and_times_out() {
     assert!(started.elapsed() < Duration::from_secs(2));
     sim.stop().await;
 }
+
+#[test]
+fn handle_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<SimBotApi>();
+}
+
+/// How the daemon should build its client when its long poll approaches
+/// teloxide's default 17 s request timeout: reqwest is reachable through
+/// `teloxide_core::net` without depending on it directly.
+#[actix_rt::test]
+async fn custom_client_with_longer_timeout_and_raw_updates() {
+    let sim = sim().await;
+    let client = teloxide_core::net::default_reqwest_settings()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("reqwest client");
+    let bot = Bot::with_client(sim.token(), client)
+        .set_api_url(sim.api_url().parse().expect("valid url"));
+    sim.push_raw_update(serde_json::json!({
+        "edited_message": {
+            "message_id": 1, "date": 0, "edit_date": 1,
+            "chat": { "id": 4, "type": "private", "first_name": "U" },
+            "text": "edited",
+        }
+    }));
+    let updates = bot.get_updates().timeout(1).await.expect("getUpdates");
+    assert!(
+        matches!(&updates[0].kind, UpdateKind::EditedMessage(m) if m.text() == Some("edited")),
+        "{updates:?}"
+    );
+    sim.stop().await;
+}
+
+/// Documents what the daemon sees on a 5xx: teloxide-core sleeps 10 s, then
+/// reports the description as `ApiError::Unknown`. Slow, hence ignored; run
+/// with `cargo test --lib sim::botapi -- --ignored`.
+#[actix_rt::test]
+#[ignore = "takes 10 s: teloxide-core sleeps after any 5xx"]
+async fn teloxide_sees_502_as_unknown_after_ten_seconds() {
+    let sim = sim().await;
+    let bot = bot(&sim);
+    sim.set_server_errors(1);
+    let started = Instant::now();
+    let err = bot.get_me().await;
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    assert!(
+        matches!(&err, Err(RequestError::Api(ApiError::Unknown(d))) if d == "Bad Gateway"),
+        "{err:?}"
+    );
+    assert!(bot.get_me().await.is_ok());
+    sim.stop().await;
+}
