@@ -465,7 +465,6 @@ async fn custom_client_with_longer_timeout_and_raw_updates() {
 /// reports the description as `ApiError::Unknown`. Slow, hence ignored; run
 /// with `cargo test --lib sim::botapi -- --ignored`.
 #[actix_rt::test]
-#[ignore = "takes 10 s: teloxide-core sleeps after any 5xx"]
 async fn teloxide_sees_502_as_unknown_after_ten_seconds() {
     let sim = sim().await;
     let bot = bot(&sim);
