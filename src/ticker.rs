@@ -182,7 +182,11 @@ mod tests {
     async fn a_slow_poll_is_never_overlapped_by_the_next_tick() {
         let probe = Arc::new(Probe::default());
         // Ticks every 10 ms, polls take 60 ms: most ticks find a poll running.
-        let _t = start(probe.clone(), Duration::from_millis(10), Duration::from_millis(60));
+        let _t = start(
+            probe.clone(),
+            Duration::from_millis(10),
+            Duration::from_millis(60),
+        );
         until(|| probe.started.load(Ordering::SeqCst) >= 5).await;
         assert_eq!(probe.max_in_flight.load(Ordering::SeqCst), 1);
     }
