@@ -33,22 +33,29 @@ impl SplitMix {
     }
 }
 
-/// A hex quantity as the getLogs items carry it: zero is `"0x"`, not `"0x0"`
-/// (the real API does this and clients must cope, so the simulator does too).
-pub(crate) fn hex_q(v: u64) -> String {
-    if v == 0 {
-        "0x".to_string()
-    } else {
-        format!("0x{v:x}")
+/// A hex quantity as the getLogs items carry it, written without
+/// allocating: zero is `"0x"`, not `"0x0"` (the real API does this and
+/// clients must cope, so the simulator does too).
+pub(crate) struct HexQ(pub(crate) u64);
+
+impl std::fmt::Display for HexQ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == 0 {
+            f.write_str("0x")
+        } else {
+            write!(f, "0x{:x}", self.0)
+        }
     }
 }
 
 /// `0x` + 64 hex digits from four big-endian words.
 pub(crate) fn word_hex(words: [u64; 4]) -> String {
-    format!(
-        "0x{:016x}{:016x}{:016x}{:016x}",
-        words[0], words[1], words[2], words[3]
-    )
+    let mut s = String::with_capacity(66);
+    s.push_str("0x");
+    for w in words {
+        push_hex(&mut s, &w.to_be_bytes());
+    }
+    s
 }
 
 /// A 20-byte address left-padded to a 32-byte topic.
@@ -56,13 +63,22 @@ pub(crate) fn address_topic(addr_hex40: &str) -> String {
     format!("0x{:0>64}", addr_hex40)
 }
 
-/// Hex of a 20-byte address without `0x`.
-pub(crate) fn bytes_hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
+/// An address given as bytes, as a 32-byte topic (hot path of noise logs).
+pub(crate) fn address_bytes_topic(addr: &[u8; 20]) -> String {
+    let mut s = String::with_capacity(66);
+    s.push_str("0x000000000000000000000000");
+    push_hex(&mut s, addr);
     s
+}
+
+/// Appends lowercase hex without `format!` (noise pages render thousands
+/// of hashes; this keeps them cheap even in debug builds).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// The uint256 `data` word of a Transfer log. `Amount` keeps its limbs
@@ -113,8 +129,8 @@ mod tests {
 
     #[test]
     fn zero_is_bare_prefix() {
-        assert_eq!(hex_q(0), "0x");
-        assert_eq!(hex_q(255), "0xff");
+        assert_eq!(HexQ(0).to_string(), "0x");
+        assert_eq!(HexQ(255).to_string(), "0xff");
     }
 
     #[test]
@@ -130,7 +146,11 @@ mod tests {
     fn topic_round_trip() {
         let t = address_topic("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
         let b = topic_address_bytes(&t).unwrap();
-        assert_eq!(bytes_hex(&b), "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
+        assert_eq!(address_bytes_topic(&b), t);
+        assert_eq!(
+            word_hex([1, 2, 3, u64::MAX]),
+            format!("0x{:016x}{:016x}{:016x}{:016x}", 1, 2, 3, u64::MAX)
+        );
         assert!(topic_address_bytes("0x12").is_none());
     }
 }
