@@ -648,3 +648,25 @@ fn window_counting() {
     assert_eq!(max_requests_in_any_window(&r, Duration::from_secs(1)), 5);
     assert_eq!(max_requests_in_any_window(&[], Duration::from_secs(1)), 0);
 }
+
+#[test]
+fn handle_is_shareable_across_threads() {
+    fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+    assert_traits::<SimEtherscan>();
+    assert_traits::<RequestRecord>();
+}
+
+/// Works under a hand-made System too (as the demo and benches run it).
+#[test]
+fn runs_inside_a_plain_actix_system() {
+    actix_rt::System::new().block_on(async {
+        let s = sim(SimEtherscanOptions::default()).await;
+        let v = json(
+            &s,
+            "chainid=1&module=proxy&action=eth_blockNumber&apikey=sim-key",
+        )
+        .await;
+        assert_eq!(v["result"], "0xf4240");
+        s.stop().await;
+    });
+}
