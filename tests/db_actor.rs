@@ -43,10 +43,10 @@ async fn a_worker_panic_is_restarted_and_the_database_keeps_answering() {
         .unwrap();
     let restarted = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if let Ok(e) = events.recv().await {
-                if matches!(e.kind, EventKind::Restarted { .. }) {
-                    return e;
-                }
+            if let Ok(e) = events.recv().await
+                && matches!(e.kind, EventKind::Restarted { .. })
+            {
+                return e;
             }
         }
     })
