@@ -1,1 +1,316 @@
-//! The simulated Etherscan API V2 (being written).
+//! A simulated Etherscan API V2: a real HTTP server on 127.0.0.1 that speaks
+//! the V2 shapes (see `shared/reference/etherscan.md`), backed by a
+//! synthetic chain. Tests, benchmarks and the demo point the daemon's real
+//! `awc` client at [`SimEtherscan::base_url`]; nothing is mocked.
+//!
+//! The handle lets a test drive the chain (move the head, inject transfers
+//! and odd logs), switch on [`Fault`]s, and read back every request the
+//! server received ([`RequestRecord`]) to check call budgets and rates.
+
+mod api;
+mod chain;
+mod codec;
+mod faults;
+mod filter;
+mod server;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer, web};
+
+use crate::domain::chain::TRANSFER_TOPIC;
+use crate::domain::{Address, Amount};
+
+use chain::{SimChain, StoredLog};
+use codec::{address_topic, amount_word};
+pub use faults::Fault;
+use server::Shared;
+
+/// How the simulated service behaves.
+#[derive(Debug, Clone)]
+pub struct SimEtherscanOptions {
+    /// Requests carrying another `apikey` get NOTOK "Invalid API Key".
+    pub api_key: String,
+    /// Chain ids served; the token contracts come from `Chain::by_id` (an id
+    /// the registry lacks is served with no tokens, only injected logs).
+    /// Other ids get NOTOK "Missing or unsupported chainid parameter".
+    pub chains: Vec<u64>,
+    /// The initial head of every chain.
+    pub start_block: u64,
+    /// `Some(d)`: every chain's head advances by one block every `d`.
+    /// `None`: the head moves only through the handle.
+    pub block_time: Option<Duration>,
+    /// Background Transfer logs per block per token, between random-looking
+    /// addresses, generated deterministically from the seed.
+    pub noise_per_block: u32,
+    /// The simulator's own per-second limit (sliding one-second window over
+    /// the calls it served); beyond it, NOTOK "Max calls per sec rate limit
+    /// reached (N/sec)" over HTTP 200.
+    pub rate_limit_per_sec: Option<u32>,
+    /// getLogs ranges wider than this many blocks (`toBlock - fromBlock + 1`,
+    /// `latest` read as the head) get NOTOK "Query Timeout occured...".
+    pub query_timeout_above: Option<u64>,
+    /// Seed of all synthetic data (noise, hashes).
+    pub seed: u64,
+}
+
+impl Default for SimEtherscanOptions {
+    fn default() -> Self {
+        SimEtherscanOptions {
+            api_key: "sim-key".to_string(),
+            chains: vec![1],
+            start_block: 1_000_000,
+            block_time: None,
+            noise_per_block: 0,
+            rate_limit_per_sec: None,
+            query_timeout_above: None,
+            seed: 1,
+        }
+    }
+}
+
+/// A Transfer to put on the simulated chain.
+#[derive(Debug, Clone)]
+pub struct InjectedTransfer {
+    pub contract: Address,
+    pub from: Address,
+    pub to: Address,
+    pub amount: Amount,
+    /// `None`: the next block (head + 1), visible once the head reaches it.
+    pub block: Option<u64>,
+}
+
+/// What a request asked for, as far as call budgets care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    BlockNumber,
+    GetLogs,
+    TokenTx,
+    Other,
+}
+
+/// One request the server received.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    pub at: Instant,
+    pub chain_id: Option<u64>,
+    pub kind: RequestKind,
+    /// getLogs `fromBlock`/`toBlock` or tokentx `startblock`/`endblock`
+    /// (`latest` resolved to the head at the time).
+    pub from_block: Option<u64>,
+    pub to_block: Option<u64>,
+    pub page: Option<u64>,
+    /// "ok" | "empty" | "rate_limited" | "error" | "fault".
+    pub outcome: &'static str,
+}
+
+/// The running simulator. Cheap to clone; all clones drive the same server.
+/// The server stops with [`SimEtherscan::stop`] or when the last clone drops.
+#[derive(Clone)]
+pub struct SimEtherscan {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+    ticker: Mutex<Option<actix_rt::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_ticker();
+        // The stop command is sent when `stop` is called; nobody is left to
+        // wait for its completion.
+        drop(self.server.stop(false));
+    }
+}
+
+impl Inner {
+    fn stop_ticker(&self) {
+        let ticker = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = ticker {
+            t.abort();
+        }
+    }
+}
+
+impl SimEtherscan {
+    /// Binds 127.0.0.1 on a free port and serves in the current actix
+    /// System (one worker, no signal handling).
+    pub async fn start(opts: SimEtherscanOptions) -> std::io::Result<SimEtherscan> {
+        let block_time = opts.block_time;
+        let shared = Arc::new(Shared::new(opts));
+        let data = web::Data::from(Arc::clone(&shared));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/v2/api", web::get().to(server::api_route))
+                .default_service(web::to(server::not_found))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .bind(("127.0.0.1", 0))?;
+        let addr = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| std::io::Error::other("the simulator bound no address"))?;
+        let running = server.run();
+        let handle = running.handle();
+        actix_rt::spawn(running);
+
+        let ticker = block_time.map(|d| spawn_ticker(Arc::downgrade(&shared), d));
+        Ok(SimEtherscan {
+            inner: Arc::new(Inner {
+                shared,
+                addr,
+                server: handle,
+                ticker: Mutex::new(ticker),
+            }),
+        })
+    }
+
+    /// E.g. `http://127.0.0.1:PORT/v2/api`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v2/api", self.inner.addr)
+    }
+
+    pub fn options(&self) -> &SimEtherscanOptions {
+        &self.inner.shared.opts
+    }
+
+    /// Runs `f` on a served chain.
+    ///
+    /// # Panics
+    /// If `chain_id` is not in `options.chains`: that is a bug in the test.
+    fn with_chain<R>(&self, chain_id: u64, f: impl FnOnce(&mut SimChain) -> R) -> R {
+        let mut st = self.inner.shared.lock();
+        match st.chains.get_mut(&chain_id) {
+            Some(chain) => f(chain),
+            None => {
+                drop(st);
+                panic!(
+                    "SimEtherscan does not serve chain {chain_id} (see SimEtherscanOptions::chains)"
+                )
+            }
+        }
+    }
+
+    /// The head block of a served chain. Panics for a chain not served.
+    pub fn head(&self, chain_id: u64) -> u64 {
+        self.with_chain(chain_id, |c| c.head)
+    }
+
+    /// Moves the head (backwards too). Panics for a chain not served.
+    pub fn set_head(&self, chain_id: u64, block: u64) {
+        self.with_chain(chain_id, |c| c.head = block)
+    }
+
+    /// head += blocks. Panics for a chain not served.
+    pub fn advance(&self, chain_id: u64, blocks: u64) {
+        self.with_chain(chain_id, |c| c.head = c.head.saturating_add(blocks))
+    }
+
+    /// Adds a Transfer log of `t.contract` in `t.block` (None = head + 1,
+    /// i.e. the next block). Returns (tx_hash, log_index). Injected logs
+    /// come after the block's noise logs. Panics for a chain not served.
+    pub fn inject_transfer(&self, chain_id: u64, t: InjectedTransfer) -> (String, u64) {
+        let log = StoredLog {
+            contract: t.contract,
+            topics: vec![
+                TRANSFER_TOPIC.to_string(),
+                address_topic(t.from.hex()),
+                address_topic(t.to.hex()),
+            ],
+            data: amount_word(&t.amount),
+        };
+        self.with_chain(chain_id, |c| {
+            let block = t.block.unwrap_or(c.head.saturating_add(1));
+            c.inject(block, log)
+        })
+    }
+
+    /// Adds an arbitrary log (e.g. an ERC-721 Transfer with 4 topics);
+    /// topics and data are stored lowercase, unchecked. Returns
+    /// (tx_hash, log_index). Panics for a chain not served.
+    pub fn inject_raw_log(
+        &self,
+        chain_id: u64,
+        block: u64,
+        contract: &Address,
+        topics: Vec<String>,
+        data: String,
+    ) -> (String, u64) {
+        let log = StoredLog {
+            contract: contract.clone(),
+            topics: topics.iter().map(|t| t.to_ascii_lowercase()).collect(),
+            data: data.to_ascii_lowercase(),
+        };
+        self.with_chain(chain_id, |c| c.inject(block, log))
+    }
+
+    /// Applies `fault` to every request from now on (`None` clears it).
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.inner.shared.lock().fault = fault;
+    }
+
+    /// Every request received since the start (or the last reset), in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.inner.shared.lock().requests.clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.inner.shared.lock().requests.len()
+    }
+
+    /// Forgets the recorded requests (the rate-limit window is kept).
+    pub fn reset_requests(&self) {
+        self.inner.shared.lock().requests.clear();
+    }
+
+    /// Stops the block timer and the server, letting in-flight requests finish.
+    pub async fn stop(&self) {
+        self.inner.stop_ticker();
+        self.inner.server.stop(true).await;
+    }
+}
+
+/// Advances every chain by one block per `period` while the simulator lives.
+fn spawn_ticker(shared: Weak<Shared>, period: Duration) -> actix_rt::task::JoinHandle<()> {
+    let period = period.max(Duration::from_millis(1));
+    actix_rt::spawn(async move {
+        let mut interval =
+            actix_rt::time::interval_at(actix_rt::time::Instant::now() + period, period);
+        loop {
+            interval.tick().await;
+            match shared.upgrade() {
+                Some(s) => s.advance_all(1),
+                None => break,
+            }
+        }
+    })
+}
+
+/// The largest number of records whose `at` falls within any window of
+/// length `window` (half-open: two calls exactly `window` apart are in
+/// different windows). For checking a client's own rate limiting.
+pub fn max_requests_in_any_window(records: &[RequestRecord], window: Duration) -> usize {
+    let mut times: Vec<Instant> = records.iter().map(|r| r.at).collect();
+    times.sort();
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end].duration_since(times[start]) >= window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}

@@ -1,0 +1,272 @@
+//! The world an end-to-end test runs in: the simulated Etherscan and Bot
+//! API in this process, and the real `usdt-monitor` binary as a child
+//! process pointed at them. Tests drive it only through Telegram updates and
+//! Etherscan data, and observe only what the simulators record, its exit
+//! code and its logs.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
+use usdt_monitor::sim::etherscan::{InjectedTransfer, SimEtherscan, SimEtherscanOptions};
+
+pub const ES_KEY: &str = "es-SECRET-key-7f3a9c";
+pub const TG_TOKEN: &str = "987654:tg-SECRET-token-c4f1e2";
+pub const ADMIN: i64 = 1000;
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct World {
+    pub es: SimEtherscan,
+    pub bot: SimBotApi,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub daemon: Option<Child>,
+    runs: u32,
+}
+
+/// Extra lines appended to the test configuration (e.g. "[telegram]\nsend_rate = 50").
+#[derive(Default, Clone)]
+pub struct Tweaks {
+    pub extra: String,
+    pub poll_interval: Option<&'static str>,
+}
+
+impl World {
+    pub async fn new(tweaks: Tweaks) -> World {
+        let es = SimEtherscan::start(SimEtherscanOptions {
+            api_key: ES_KEY.into(),
+            chains: vec![1],
+            start_block: 5_000_000,
+            block_time: Some(Duration::from_millis(250)),
+            noise_per_block: 5,
+            rate_limit_per_sec: Some(20),
+            query_timeout_above: None,
+            seed: 7,
+        })
+        .await
+        .expect("simulated Etherscan starts");
+        let bot = SimBotApi::start(SimBotOptions {
+            token: TG_TOKEN.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("simulated Bot API starts");
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let text = format!(
+            r#"
+[telegram]
+api_url = "{bot}"
+admins = [{ADMIN}]
+long_poll_timeout = "1s"
+
+[etherscan]
+base_url = "{es}"
+requests_per_second = 20
+request_timeout = "2s"
+
+[monitor]
+poll_interval = "{poll}"
+confirmations = 2
+
+[database]
+path = "{db}"
+
+[supervisor]
+backoff_min = "50ms"
+backoff_max = "1s"
+shutdown_timeout = "5s"
+fault_injection = true
+
+[log]
+format = "json"
+level = "debug"
+{extra}
+"#,
+            bot = bot.api_url(),
+            es = es.base_url(),
+            poll = tweaks.poll_interval.unwrap_or("500ms"),
+            db = dir.path().join("data/monitor.db").display(),
+            extra = tweaks.extra,
+        );
+        std::fs::write(&config, text).unwrap();
+        World {
+            es,
+            bot,
+            dir,
+            config,
+            daemon: None,
+            runs: 0,
+        }
+    }
+
+    /// The log file of run `n` (1-based).
+    pub fn log_path(&self, n: u32) -> PathBuf {
+        self.dir.path().join(format!("daemon-{n}.log"))
+    }
+
+    pub fn stdout_path(&self, n: u32) -> PathBuf {
+        self.dir.path().join(format!("daemon-{n}.out"))
+    }
+
+    /// Starts the daemon (optionally under a shell prefix such as `ulimit -n 64;`).
+    pub fn start_daemon_with(&mut self, shell_prefix: Option<&str>) {
+        self.runs += 1;
+        let stderr = std::fs::File::create(self.log_path(self.runs)).unwrap();
+        let stdout = std::fs::File::create(self.stdout_path(self.runs)).unwrap();
+        let bin = env!("CARGO_BIN_EXE_usdt-monitor");
+        let mut cmd = match shell_prefix {
+            Some(prefix) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("{prefix} exec \"$0\" run --config \"$1\""))
+                    .arg(bin)
+                    .arg(&self.config);
+                c
+            }
+            None => {
+                let mut c = Command::new(bin);
+                c.arg("run").arg("--config").arg(&self.config);
+                c
+            }
+        };
+        cmd.env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+            .env("ETHERSCAN_API_KEY", ES_KEY)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr);
+        self.daemon = Some(cmd.spawn().expect("the daemon starts"));
+    }
+
+    pub fn start_daemon(&mut self) {
+        self.start_daemon_with(None)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.daemon.as_ref().expect("daemon running").id()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the daemon to exit (at most `within`).
+    pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let child = self.daemon.as_mut().expect("daemon running");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.daemon = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not exit within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn logs(&self, n: u32) -> String {
+        std::fs::read_to_string(self.log_path(n)).unwrap_or_default()
+    }
+
+    /// A user says something; waits for the bot's reply to it.
+    pub async fn say(&self, user: i64, text: &str) -> String {
+        let before = self.bot.sent_to(user).len();
+        self.bot.user_says(user, text);
+        let sent = self
+            .bot
+            .wait_for(WAIT, |all| {
+                all.iter().filter(|m| m.chat_id == user).count() > before
+            })
+            .await
+            .unwrap_or_else(|all| panic!("no reply to {text:?}; sent so far: {:#?}", texts(&all)));
+        sent.into_iter()
+            .filter(|m| m.chat_id == user)
+            .nth(before)
+            .unwrap()
+            .text
+    }
+
+    /// Waits until `user` has received `n` messages containing `needle`.
+    pub async fn wait_messages(&self, user: i64, needle: &str, n: usize) -> Vec<SentMessage> {
+        let matching = |all: &[SentMessage]| {
+            all.iter()
+                .filter(|m| m.chat_id == user && m.text.contains(needle))
+                .count()
+        };
+        match self.bot.wait_for(WAIT, |all| matching(all) >= n).await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|m| m.chat_id == user && m.text.contains(needle))
+                .collect(),
+            Err(all) => panic!(
+                "user {user} did not get {n} × {needle:?}; got {:#?}",
+                texts(&all)
+            ),
+        }
+    }
+
+    /// A transfer of `units` whole tokens on Ethereum, in the next block.
+    pub fn transfer(&self, token: TokenSymbol, from: &Address, to: &Address, raw: u128) -> String {
+        let chain = Chain::by_id(1).unwrap();
+        let contract = chain.token(token).unwrap().contract.clone();
+        self.es
+            .inject_transfer(
+                1,
+                InjectedTransfer {
+                    contract,
+                    from: from.clone(),
+                    to: to.clone(),
+                    amount: Amount::from_u128(raw),
+                    block: None,
+                },
+            )
+            .0
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn texts(all: &[SentMessage]) -> Vec<(i64, String)> {
+    all.iter().map(|m| (m.chat_id, m.text.clone())).collect()
+}
+
+/// A deterministic address: `0x` + the hex digit repeated.
+pub fn addr(digit: char) -> Address {
+    Address::parse(&format!("0x{}", digit.to_string().repeat(40))).unwrap()
+}
+
+/// Parses the JSON log lines of a run.
+pub fn json_lines(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Open descriptors of another process.
+pub fn descriptors_of(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
