@@ -14,7 +14,7 @@ use crate::db::{DbActor, DbError, DbRef, DbSettings};
 use crate::etherscan::{EtherscanActor, Poll};
 use crate::metrics::Metrics;
 use crate::supervisor::{
-    ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor,
+    ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor, SupervisorHandle,
 };
 use crate::telegram::TelegramActor;
 use crate::ticker::{PollFn, TickerActor};
@@ -129,20 +129,25 @@ pub enum StartError {
     Database(#[from] DbError),
 }
 
+/// Prepares the database and starts the supervision tree. Must be called
+/// inside an actix `System`.
+pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
+    // TLS for both HTTP clients: rustls selects no crypto provider itself.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::db::connection::prepare(&shared.db_settings())?;
+    let handle = Supervisor::start(child_specs(shared), policy(&shared.config));
+    let _ = shared.supervisor.set(handle.addr.clone());
+    forward_alerts(shared, handle.subscribe());
+    Ok(handle)
+}
+
 /// Runs the daemon until `shutdown` resolves (then stops it in order) or
 /// the supervisor gives up. Must be called inside an actix `System`.
 pub async fn run_until(
     shared: Shared,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Exit, StartError> {
-    // TLS for both HTTP clients: rustls selects no crypto provider itself.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    crate::db::connection::prepare(&shared.db_settings())?;
-
-    let mut handle = Supervisor::start(child_specs(&shared), policy(&shared.config));
-    let _ = shared.supervisor.set(handle.addr.clone());
-    forward_alerts(&shared, handle.subscribe());
-
+    let mut handle = start(&shared)?;
     tokio::select! {
         exit = &mut handle.exit => return Ok(exit.unwrap_or(Exit::Normal)),
         () = shutdown => tracing::info!("shutting down"),
@@ -167,7 +172,10 @@ pub async fn termination_signal() {
 }
 
 /// Turns supervisor events that need a human into admin alerts.
-fn forward_alerts(shared: &Shared, mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>) {
+fn forward_alerts(
+    shared: &Shared,
+    mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>,
+) {
     let metrics = shared.metrics.clone();
     actix::spawn(async move {
         while let Ok(event) = events.recv().await {

@@ -1,16 +1,40 @@
 //! usdt-monitor: a supervised actor daemon that watches EVM chains for USDT
-//! and USDC transfers and tells Telegram subscribers about them.
+//! and USDC transfers and tells Telegram subscribers about each one.
+//!
+//! # Layout
+//!
+//! * [`supervisor`] — the generic, OTP-style supervision machinery: child
+//!   specifications, drop guards that report crashes, one_for_one restarts
+//!   with backoff and intensity, ordered shutdown. Knows nothing of the rest.
+//! * [`app`] — the tree this daemon runs: which children, in which order,
+//!   what they share ([`app::Shared`]), and the run loop used by `run` and
+//!   the demo.
+//! * The four children, one module each:
+//!   [`db`] (SQLite on a SyncArbiter, one connection per message),
+//!   [`etherscan`] (the scanner and the one HTTP client),
+//!   [`telegram`] (the bot), [`ticker`] (asks for polls).
+//! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
+//! * [`notification`] — the text a subscriber reads; [`spam`] — address
+//!   poisoning and dust checks.
+//! * [`config`] — `config.toml` and the secrets; [`metrics`] — health and
+//!   counters for `/status`; [`logging`].
+//! * [`sim`] — a simulated Etherscan API V2 and Telegram Bot API, real HTTP
+//!   servers on 127.0.0.1, used by the tests, the benchmarks and [`demo`].
+//!
+//! `actors.md` at the top of the repository draws the tree and lists every
+//! actor's messages.
+
+pub mod app;
 pub mod config;
+pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod etherscan;
+pub mod logging;
+pub mod metrics;
+pub mod notification;
 pub mod sim;
 pub mod spam;
 pub mod supervisor;
-pub mod db;
-pub mod notification;
-pub mod ticker;
-pub mod metrics;
-pub mod app;
-pub mod etherscan;
-pub mod logging;
 pub mod telegram;
-pub mod demo;
+pub mod ticker;

@@ -96,7 +96,8 @@ fn run(path: &std::path::Path) -> ExitCode {
     };
     logging::init(&config.log);
     let shared = Shared::new(config, secrets);
-    let result = actix_rt::System::new().block_on(app::run_until(shared, app::termination_signal()));
+    let result =
+        actix_rt::System::new().block_on(app::run_until(shared, app::termination_signal()));
     match result {
         Ok(exit) => {
             tracing::info!(code = exit.code(), ?exit, "usdt-monitor stopped");

@@ -125,7 +125,12 @@ impl Metrics {
 /// Open file descriptors of this process (Linux: entries of /proc/self/fd).
 pub fn open_descriptors() -> Option<usize> {
     // The directory handle used for counting is itself one entry.
-    Some(std::fs::read_dir("/proc/self/fd").ok()?.count().saturating_sub(1))
+    Some(
+        std::fs::read_dir("/proc/self/fd")
+            .ok()?
+            .count()
+            .saturating_sub(1),
+    )
 }
 
 /// Resident memory of this process in bytes (Linux: VmRSS).

@@ -165,7 +165,13 @@ mod tests {
             counterparty_label: None,
         };
         let text = render(&v);
-        assert!(text.starts_with("⬆️ <b>Outgoing 0.000007 USDT</b>"), "{text}");
-        assert!(text.contains("To: <code>0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed</code>"), "{text}");
+        assert!(
+            text.starts_with("⬆️ <b>Outgoing 0.000007 USDT</b>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("To: <code>0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed</code>"),
+            "{text}"
+        );
     }
 }

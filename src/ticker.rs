@@ -15,8 +15,7 @@ use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Wrap
 use crate::supervisor::{ChildGuard, Control, obey};
 
 /// What one poll does; returns when the poll has finished (or failed).
-pub type PollFn =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>>>> + Send + Sync>;
+pub type PollFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>>>> + Send + Sync>;
 
 /// Stop asking for polls until [`Resume`].
 #[derive(Debug, Message)]
@@ -68,7 +67,10 @@ impl TickerActor {
             return;
         }
         if self.in_flight {
-            tracing::debug!(actor = "ticker", "previous poll still running; tick dropped");
+            tracing::debug!(
+                actor = "ticker",
+                "previous poll still running; tick dropped"
+            );
             return;
         }
         self.in_flight = true;
@@ -102,7 +104,8 @@ impl Handler<Pause> for TickerActor {
 impl Handler<Resume> for TickerActor {
     type Result = ();
     fn handle(&mut self, _: Resume, _: &mut Context<Self>) {
-        self.paused.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         tracing::info!(actor = "ticker", "polling resumed");
     }
 }
@@ -118,5 +121,88 @@ impl Handler<Control> for TickerActor {
     type Result = ();
     fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) {
         obey(msg, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::supervisor::{ChildRef, ChildSpec, Policy, Supervisor};
+
+    #[derive(Default)]
+    struct Probe {
+        started: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    fn start(probe: Arc<Probe>, interval: Duration, poll_takes: Duration) -> ChildRef<TickerActor> {
+        let poll: PollFn = Arc::new(move || {
+            let p = probe.clone();
+            // Counted when the ticker asks, not when the future first runs.
+            p.started.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                let now = p.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                p.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(poll_takes).await;
+                p.in_flight.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            })
+        });
+        let ticker = ChildRef::new("ticker", Duration::from_secs(5));
+        let paused = Arc::new(AtomicBool::new(false));
+        let spec = ChildSpec::actor("ticker", ticker.clone(), move |g| {
+            TickerActor::new(interval, poll.clone(), paused.clone(), g)
+        });
+        let policy = Policy {
+            max_restarts: 1,
+            restart_window: Duration::from_secs(60),
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(10),
+            fault_injection: false,
+            shutdown_order: None,
+        };
+        std::mem::forget(Supervisor::start(vec![spec], policy));
+        ticker
+    }
+
+    async fn until(what: impl Fn() -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !what() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("condition reached within 10 s");
+    }
+
+    #[actix_rt::test]
+    async fn a_slow_poll_is_never_overlapped_by_the_next_tick() {
+        let probe = Arc::new(Probe::default());
+        // Ticks every 10 ms, polls take 60 ms: most ticks find a poll running.
+        let _t = start(
+            probe.clone(),
+            Duration::from_millis(10),
+            Duration::from_millis(60),
+        );
+        until(|| probe.started.load(Ordering::SeqCst) >= 5).await;
+        assert_eq!(probe.max_in_flight.load(Ordering::SeqCst), 1);
+    }
+
+    #[actix_rt::test]
+    async fn pause_stops_polls_and_resume_restarts_them() {
+        let probe = Arc::new(Probe::default());
+        let ticker = start(probe.clone(), Duration::from_millis(10), Duration::ZERO);
+        until(|| probe.started.load(Ordering::SeqCst) >= 2).await;
+        ticker.call(Pause).await.unwrap();
+        assert!(ticker.call(IsPaused).await.unwrap());
+        let at_pause = probe.started.load(Ordering::SeqCst);
+        // Twenty intervals while paused: no poll starts.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(probe.started.load(Ordering::SeqCst), at_pause);
+        ticker.call(Resume).await.unwrap();
+        until(|| probe.started.load(Ordering::SeqCst) > at_pause).await;
     }
 }

@@ -299,7 +299,9 @@ impl Config {
 
 /// toml's message names the key and shows the line; keep it, drop the noise.
 fn describe_toml_error(e: &toml::de::Error) -> String {
-    e.to_string().trim_end().replace("TOML parse error at ", "at ")
+    e.to_string()
+        .trim_end()
+        .replace("TOML parse error at ", "at ")
 }
 
 #[cfg(test)]

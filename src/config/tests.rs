@@ -8,7 +8,9 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 }
 
 fn error_of(text: &str) -> String {
-    parse(text).expect_err("config should be rejected").to_string()
+    parse(text)
+        .expect_err("config should be rejected")
+        .to_string()
 }
 
 #[test]
@@ -60,22 +62,37 @@ fn each_invalid_value_names_its_key() {
     let cases = [
         ("[telegram]\nsend_rate = 0", "telegram.send_rate"),
         ("[telegram]\napi_url = \"ftp://x\"", "telegram.api_url"),
-        ("[telegram]\nlong_poll_timeout = \"5m\"", "telegram.long_poll_timeout"),
-        ("[etherscan]\nrequests_per_second = 0", "etherscan.requests_per_second"),
-        ("[etherscan]\nmax_connections = 0", "etherscan.max_connections"),
+        (
+            "[telegram]\nlong_poll_timeout = \"5m\"",
+            "telegram.long_poll_timeout",
+        ),
+        (
+            "[etherscan]\nrequests_per_second = 0",
+            "etherscan.requests_per_second",
+        ),
+        (
+            "[etherscan]\nmax_connections = 0",
+            "etherscan.max_connections",
+        ),
         ("[monitor]\nchains = [\"dogechain\"]", "monitor.chains"),
         ("[monitor]\nchains = []", "monitor.chains"),
         ("[monitor]\ntokens = [\"DAI\"]", "monitor.tokens"),
         ("[database]\nworkers = 0", "database.workers"),
         ("[database]\npath = \"\"", "database.path"),
-        ("[supervisor]\nbackoff_min = \"10s\"\nbackoff_max = \"1s\"", "supervisor.backoff_max"),
+        (
+            "[supervisor]\nbackoff_min = \"10s\"\nbackoff_max = \"1s\"",
+            "supervisor.backoff_max",
+        ),
         ("[log]\nlevel = \"loud!!\"", "log.level"),
         ("[spam]\nthreshold = 101", "spam.threshold"),
         ("[spam]\ndust_below = \"lots\"", "spam.dust_below"),
     ];
     for (text, key) in cases {
         let e = error_of(text);
-        assert!(e.contains(key), "{text:?} gave {e:?}, expected it to name {key}");
+        assert!(
+            e.contains(key),
+            "{text:?} gave {e:?}, expected it to name {key}"
+        );
     }
 }
 
@@ -104,5 +121,8 @@ fn secrets_never_print() {
         etherscan_key: Secret::new("es-secret"),
     };
     let shown = format!("{s:?}");
-    assert!(!shown.contains("tg-secret") && !shown.contains("es-secret"), "{shown}");
+    assert!(
+        !shown.contains("tg-secret") && !shown.contains("es-secret"),
+        "{shown}"
+    );
 }

@@ -46,7 +46,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
 
     let e = &c.etherscan;
     url("etherscan.base_url", &e.base_url)?;
-    at_least_one("etherscan.requests_per_second", e.requests_per_second.into())?;
+    at_least_one(
+        "etherscan.requests_per_second",
+        e.requests_per_second.into(),
+    )?;
     at_least_one("etherscan.max_connections", e.max_connections as u64)?;
     positive("etherscan.request_timeout", e.request_timeout)?;
     at_least_one("etherscan.max_blocks_per_poll", e.max_blocks_per_poll)?;
@@ -59,7 +62,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         if Chain::by_name(name).is_none() {
             return Err(bad(
                 "monitor.chains",
-                format!("names an unknown chain {name:?} (known: {})", Chain::names().join(", ")),
+                format!(
+                    "names an unknown chain {name:?} (known: {})",
+                    Chain::names().join(", ")
+                ),
             ));
         }
     }
@@ -75,7 +81,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         }
     }
     positive("monitor.poll_interval", m.poll_interval)?;
-    at_least_one("monitor.max_addresses_per_user", m.max_addresses_per_user.into())?;
+    at_least_one(
+        "monitor.max_addresses_per_user",
+        m.max_addresses_per_user.into(),
+    )?;
 
     let d = &c.database;
     if d.path.as_os_str().is_empty() {
@@ -89,19 +98,27 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     positive("supervisor.backoff_min", s.backoff_min)?;
     positive("supervisor.backoff_max", s.backoff_max)?;
     if s.backoff_max < s.backoff_min {
-        return Err(bad("supervisor.backoff_max", "must not be shorter than backoff_min"));
+        return Err(bad(
+            "supervisor.backoff_max",
+            "must not be shorter than backoff_min",
+        ));
     }
     positive("supervisor.shutdown_timeout", s.shutdown_timeout)?;
 
     let level_ok = |directive: &str| {
         let level = directive.rsplit('=').next().unwrap_or_default().trim();
-        level.parse::<tracing_subscriber::filter::LevelFilter>().is_ok()
+        level
+            .parse::<tracing_subscriber::filter::LevelFilter>()
+            .is_ok()
     };
     if c.log.level.trim().is_empty()
         || !c.log.level.split(',').all(level_ok)
         || tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err()
     {
-        return Err(bad("log.level", "is not a level or filter (try \"info\" or \"debug\")"));
+        return Err(bad(
+            "log.level",
+            "is not a level or filter (try \"info\" or \"debug\")",
+        ));
     }
 
     let sp = &c.spam;
@@ -109,7 +126,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         return Err(bad("spam.threshold", "must be between 0 and 100"));
     }
     if Amount::parse_units(&sp.dust_below, 6).is_err() {
-        return Err(bad("spam.dust_below", "must be a token amount such as \"0.1\" (at most 6 decimals)"));
+        return Err(bad(
+            "spam.dust_below",
+            "must be a token amount such as \"0.1\" (at most 6 decimals)",
+        ));
     }
     if !(1..=20).contains(&sp.lookalike_prefix) {
         return Err(bad("spam.lookalike_prefix", "must be between 1 and 20"));

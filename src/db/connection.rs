@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 use super::{DbError, DbSettings};
@@ -14,14 +15,17 @@ pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&settings.path, flags).map_err(|source| {
-        DbError::Open {
+    let conn =
+        Connection::open_with_flags(&settings.path, flags).map_err(|source| DbError::Open {
             path: settings.path.clone(),
             source,
-        }
-    })?;
+        })?;
     let configured = (|| {
         conn.busy_timeout(settings.busy_timeout)?;
+        // Closing the last connection would checkpoint the WAL and delete
+        // it — on every message, since every message closes its connection.
+        // Leave checkpoints to SQLite's automatic ones during commits.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
     })();
@@ -41,7 +45,9 @@ pub fn close(conn: Connection) {
     match conn.close() {
         Ok(()) => {}
         Err((conn, first)) => match conn.close() {
-            Ok(()) => tracing::warn!(error = %first, "database connection closed on the second try"),
+            Ok(()) => {
+                tracing::warn!(error = %first, "database connection closed on the second try")
+            }
             Err((conn, second)) => {
                 tracing::error!(first = %first, second = %second, "database connection did not close; dropping it");
                 drop(conn);

@@ -18,7 +18,11 @@ impl DbRequest for GetCursors {
     fn run(self, tx: &Transaction<'_>) -> Result<Cursors, DbError> {
         let mut stmt = tx.prepare("SELECT chain_id, token, block FROM cursors")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         let mut out = Cursors::new();
         for row in rows {
@@ -32,7 +36,12 @@ impl DbRequest for GetCursors {
 /// Moves a cursor forward — never back. An upsert on the cursor row alone:
 /// no `INSERT OR REPLACE`, which deletes and re-inserts (and, with cascading
 /// keys, took the prior bot's history with it).
-pub fn advance(tx: &Transaction<'_>, chain_id: u64, token: &Address, block: u64) -> Result<(), DbError> {
+pub fn advance(
+    tx: &Transaction<'_>,
+    chain_id: u64,
+    token: &Address,
+    block: u64,
+) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO cursors (chain_id, token, block, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (chain_id, token) DO UPDATE

@@ -46,7 +46,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
-    #[error("the database was created by a newer version (schema {found}, this build knows {known})")]
+    #[error(
+        "the database was created by a newer version (schema {found}, this build knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
     #[error(transparent)]
     Unavailable(#[from] CallError),

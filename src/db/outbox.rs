@@ -48,9 +48,14 @@ impl DbRequest for DueNotifications {
 pub enum Delivery {
     Sent,
     /// Try again no earlier than `after_secs` from now.
-    Retry { after_secs: u64, error: String },
+    Retry {
+        after_secs: u64,
+        error: String,
+    },
     /// Never retried (a permanent 400, say).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Records the outcome of delivering one outbox row.

@@ -83,7 +83,13 @@ fn notifications_for(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<(i64, Str
     )?;
     let rows = stmt.query_map(
         params![t.chain_id as i64, t.from.as_str(), t.to.as_str()],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
     )?;
     // chat → (label if it watches `from`, label if it watches `to`)
     type Side = Option<Option<String>>;
@@ -103,7 +109,9 @@ fn notifications_for(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<(i64, Str
     for (chat, (from_side, to_side)) in chats {
         let (direction, watched, watched_label, counterparty, counterparty_label) =
             match (&from_side, &to_side) {
-                (Some(fl), Some(tl)) => (Direction::SelfTransfer, &t.from, fl, &t.to, tl.as_deref()),
+                (Some(fl), Some(tl)) => {
+                    (Direction::SelfTransfer, &t.from, fl, &t.to, tl.as_deref())
+                }
                 (None, Some(tl)) => (Direction::Incoming, &t.to, tl, &t.from, None),
                 (Some(fl), None) => (Direction::Outgoing, &t.from, fl, &t.to, None),
                 (None, None) => continue,

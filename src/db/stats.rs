@@ -26,9 +26,11 @@ impl DbRequest for GetStats {
             Ok(tx.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
         let state = |s: &str| -> Result<u64, DbError> {
-            Ok(tx.query_row("SELECT count(*) FROM outbox WHERE state = ?1", [s], |r| {
-                r.get::<_, i64>(0)
-            })? as u64)
+            Ok(
+                tx.query_row("SELECT count(*) FROM outbox WHERE state = ?1", [s], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64,
+            )
         };
         Ok(DbStats {
             chats_active: count("SELECT count(*) FROM chats WHERE active = 1")?,

@@ -23,7 +23,9 @@ pub enum AddOutcome {
     Added,
     AlreadyWatching,
     /// The chat already watches `limit` addresses.
-    LimitReached { limit: u32 },
+    LimitReached {
+        limit: u32,
+    },
 }
 
 /// Watches `address` on `chain_id` for a chat, within its limit.

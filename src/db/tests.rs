@@ -3,7 +3,9 @@
 use super::cursors::{GetCursors, advance};
 use super::outbox::{Delivery, DueNotifications, MarkDelivery, OutboxDepth};
 use super::poll_result::RecordPollResult;
-use super::subscriptions::{AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription, WatchedAddresses};
+use super::subscriptions::{
+    AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription, WatchedAddresses,
+};
 use super::*;
 use crate::domain::{Address, Amount, TokenSymbol, Transfer};
 
@@ -80,7 +82,10 @@ fn a_newer_schema_is_refused() {
         Ok(tx.pragma_update(None, "user_version", 999)?)
     })
     .unwrap();
-    assert!(matches!(connection::prepare(&s), Err(DbError::TooNew { found: 999, .. })));
+    assert!(matches!(
+        connection::prepare(&s),
+        Err(DbError::TooNew { found: 999, .. })
+    ));
 }
 
 #[test]
@@ -95,7 +100,14 @@ fn subscriptions_add_duplicate_limit_remove() {
     let list = exec(&s, ListSubscriptions { chat_id: 7 });
     assert_eq!(list.len(), 3);
     assert_eq!(list[0].label.as_deref(), Some("one"));
-    let removed = exec(&s, RemoveSubscription { chat_id: 7, address: addr(1), chain_id: None });
+    let removed = exec(
+        &s,
+        RemoveSubscription {
+            chat_id: 7,
+            address: addr(1),
+            chain_id: None,
+        },
+    );
     assert_eq!(removed, 1);
     assert_eq!(exec(&s, ListSubscriptions { chat_id: 7 }).len(), 2);
 }
@@ -104,11 +116,31 @@ fn subscriptions_add_duplicate_limit_remove() {
 fn watched_set_reloads_only_after_a_change() {
     let (_dir, s) = temp_db();
     add(&s, 7, 1, None);
-    let (v1, set) = exec(&s, WatchedAddresses { known_version: None }).unwrap();
+    let (v1, set) = exec(
+        &s,
+        WatchedAddresses {
+            known_version: None,
+        },
+    )
+    .unwrap();
     assert!(set[&1].contains(&addr(1)));
-    assert!(exec(&s, WatchedAddresses { known_version: Some(v1) }).is_none());
+    assert!(
+        exec(
+            &s,
+            WatchedAddresses {
+                known_version: Some(v1)
+            }
+        )
+        .is_none()
+    );
     add(&s, 7, 2, None);
-    let (v2, set) = exec(&s, WatchedAddresses { known_version: Some(v1) }).unwrap();
+    let (v2, set) = exec(
+        &s,
+        WatchedAddresses {
+            known_version: Some(v1),
+        },
+    )
+    .unwrap();
     assert!(v2 > v1);
     assert_eq!(set[&1].len(), 2);
 }
@@ -122,8 +154,8 @@ fn poll_result_records_transfers_outbox_and_cursor_atomically_and_idempotently()
     let result = || RecordPollResult {
         chain_id: 1,
         transfers: vec![
-            transfer(0, 9, 1, 5_000_000),  // in, chats 7 and 8
-            transfer(1, 1, 2, 7),          // same tx, second log: 7 out, 8 self
+            transfer(0, 9, 1, 5_000_000), // in, chats 7 and 8
+            transfer(1, 1, 2, 7),         // same tx, second log: 7 out, 8 self
         ],
         cursors: vec![(usdt(), 150)],
     };
@@ -135,10 +167,25 @@ fn poll_result_records_transfers_outbox_and_cursor_atomically_and_idempotently()
     assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 150);
     let due = exec(&s, DueNotifications { limit: 100 });
     assert_eq!(due.len(), 4);
-    let texts: Vec<_> = due.iter().map(|d| (d.chat_id, d.text.lines().next().unwrap().to_string())).collect();
-    assert!(texts.contains(&(7, "⬇️ <b>Incoming 5 USDT</b> on Ethereum".into())), "{texts:?}");
-    assert!(texts.contains(&(7, "⬆️ <b>Outgoing 0.000007 USDT</b> on Ethereum".into())), "{texts:?}");
-    assert!(texts.contains(&(8, "🔁 <b>Self-transfer 0.000007 USDT</b> on Ethereum".into())), "{texts:?}");
+    let texts: Vec<_> = due
+        .iter()
+        .map(|d| (d.chat_id, d.text.lines().next().unwrap().to_string()))
+        .collect();
+    assert!(
+        texts.contains(&(7, "⬇️ <b>Incoming 5 USDT</b> on Ethereum".into())),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&(7, "⬆️ <b>Outgoing 0.000007 USDT</b> on Ethereum".into())),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&(
+            8,
+            "🔁 <b>Self-transfer 0.000007 USDT</b> on Ethereum".into()
+        )),
+        "{texts:?}"
+    );
 }
 
 #[test]
@@ -146,9 +193,15 @@ fn a_failed_poll_write_leaves_the_cursor_and_transfers_untouched() {
     let (_dir, s) = temp_db();
     add(&s, 7, 1, None);
     let result = connection::with_transaction(&s, true, |tx| {
-        RecordPollResult { chain_id: 1, transfers: vec![transfer(0, 9, 1, 1)], cursors: vec![(usdt(), 150)] }
-            .run(tx)?;
-        Err::<(), _>(DbError::Corrupt("simulated failure after the writes".into()))
+        RecordPollResult {
+            chain_id: 1,
+            transfers: vec![transfer(0, 9, 1, 1)],
+            cursors: vec![(usdt(), 150)],
+        }
+        .run(tx)?;
+        Err::<(), _>(DbError::Corrupt(
+            "simulated failure after the writes".into(),
+        ))
     });
     assert!(result.is_err());
     assert!(exec(&s, GetCursors).is_empty());
@@ -170,28 +223,99 @@ fn cursors_never_move_back() {
 fn delivery_outcomes() {
     let (_dir, s) = temp_db();
     add(&s, 7, 1, None);
-    exec(&s, RecordPollResult { chain_id: 1, transfers: vec![transfer(0, 9, 1, 1), transfer(1, 9, 1, 2), transfer(2, 9, 1, 3)], cursors: vec![] });
+    exec(
+        &s,
+        RecordPollResult {
+            chain_id: 1,
+            transfers: vec![
+                transfer(0, 9, 1, 1),
+                transfer(1, 9, 1, 2),
+                transfer(2, 9, 1, 3),
+            ],
+            cursors: vec![],
+        },
+    );
     let due = exec(&s, DueNotifications { limit: 10 });
     assert_eq!(exec(&s, OutboxDepth), 3);
-    exec(&s, MarkDelivery { id: due[0].id, delivery: Delivery::Sent });
-    exec(&s, MarkDelivery { id: due[1].id, delivery: Delivery::Retry { after_secs: 3600, error: "502".into() } });
-    exec(&s, MarkDelivery { id: due[2].id, delivery: Delivery::Failed { error: "400".into() } });
-    assert!(exec(&s, DueNotifications { limit: 10 }).is_empty(), "sent, failed and later retries are not due");
+    exec(
+        &s,
+        MarkDelivery {
+            id: due[0].id,
+            delivery: Delivery::Sent,
+        },
+    );
+    exec(
+        &s,
+        MarkDelivery {
+            id: due[1].id,
+            delivery: Delivery::Retry {
+                after_secs: 3600,
+                error: "502".into(),
+            },
+        },
+    );
+    exec(
+        &s,
+        MarkDelivery {
+            id: due[2].id,
+            delivery: Delivery::Failed {
+                error: "400".into(),
+            },
+        },
+    );
+    assert!(
+        exec(&s, DueNotifications { limit: 10 }).is_empty(),
+        "sent, failed and later retries are not due"
+    );
     assert_eq!(exec(&s, OutboxDepth), 1);
     let stats = exec(&s, stats::GetStats);
-    assert_eq!((stats.notifications_sent, stats.notifications_failed, stats.notifications_pending), (1, 1, 1));
+    assert_eq!(
+        (
+            stats.notifications_sent,
+            stats.notifications_failed,
+            stats.notifications_pending
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[test]
 fn inactive_chats_get_nothing_new_but_keep_subscriptions() {
     let (_dir, s) = temp_db();
     add(&s, 7, 1, None);
-    exec(&s, chats::SetChatActive { chat_id: 7, active: false });
-    let r = exec(&s, RecordPollResult { chain_id: 1, transfers: vec![transfer(0, 9, 1, 1)], cursors: vec![] });
+    exec(
+        &s,
+        chats::SetChatActive {
+            chat_id: 7,
+            active: false,
+        },
+    );
+    let r = exec(
+        &s,
+        RecordPollResult {
+            chain_id: 1,
+            transfers: vec![transfer(0, 9, 1, 1)],
+            cursors: vec![],
+        },
+    );
     assert_eq!(r.notifications, 0);
     assert_eq!(exec(&s, ListSubscriptions { chat_id: 7 }).len(), 1);
-    let new = exec(&s, chats::UpsertChat { chat_id: 7, username: None, first_name: None });
+    let new = exec(
+        &s,
+        chats::UpsertChat {
+            chat_id: 7,
+            username: None,
+            first_name: None,
+        },
+    );
     assert!(!new);
-    let r = exec(&s, RecordPollResult { chain_id: 1, transfers: vec![transfer(1, 9, 1, 1)], cursors: vec![] });
+    let r = exec(
+        &s,
+        RecordPollResult {
+            chain_id: 1,
+            transfers: vec![transfer(1, 9, 1, 1)],
+            cursors: vec![],
+        },
+    );
     assert_eq!(r.notifications, 1);
 }

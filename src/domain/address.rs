@@ -21,7 +21,9 @@ pub enum AddressError {
     WrongLength(usize),
     #[error("'{0}' is not a hex digit")]
     NotHex(char),
-    #[error("the EIP-55 checksum (the mix of upper and lower case) does not match; check for a typo")]
+    #[error(
+        "the EIP-55 checksum (the mix of upper and lower case) does not match; check for a typo"
+    )]
     BadChecksum,
 }
 
@@ -158,7 +160,10 @@ mod tests {
 
     #[test]
     fn rejects_malformed_input_with_a_reason() {
-        assert_eq!(Address::parse("5aaeb6053f"), Err(AddressError::MissingPrefix));
+        assert_eq!(
+            Address::parse("5aaeb6053f"),
+            Err(AddressError::MissingPrefix)
+        );
         assert_eq!(Address::parse("0x1234"), Err(AddressError::WrongLength(4)));
         assert_eq!(
             Address::parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaeg"),

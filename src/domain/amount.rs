@@ -48,7 +48,9 @@ impl Amount {
         let mut out = Amount::ZERO;
         for c in hex.chars() {
             let d = c.to_digit(16).ok_or_else(|| AmountError::NotHex(clip(s)))?;
-            out = out.mul_small_add(16, d as u64).ok_or(AmountError::Overflow)?;
+            out = out
+                .mul_small_add(16, d as u64)
+                .ok_or(AmountError::Overflow)?;
         }
         Ok(out)
     }
@@ -75,7 +77,11 @@ impl Amount {
             return Err(AmountError::TooPrecise(decimals));
         }
         let digits = format!("{int}{frac:0<width$}", width = decimals as usize);
-        let digits = if digits.is_empty() { "0".into() } else { digits };
+        let digits = if digits.is_empty() {
+            "0".into()
+        } else {
+            digits
+        };
         if int.is_empty() && frac.is_empty() {
             return Err(AmountError::NotDecimal(clip(s)));
         }
@@ -188,7 +194,10 @@ mod tests {
     fn hex_zero_forms() {
         assert_eq!(Amount::from_hex("0x").unwrap(), Amount::ZERO);
         assert_eq!(Amount::from_hex("0x0").unwrap(), Amount::ZERO);
-        assert_eq!(Amount::from_hex(&format!("0x{}", "0".repeat(64))).unwrap(), Amount::ZERO);
+        assert_eq!(
+            Amount::from_hex(&format!("0x{}", "0".repeat(64))).unwrap(),
+            Amount::ZERO
+        );
     }
 
     #[test]
@@ -196,7 +205,10 @@ mod tests {
         let max = Amount::from_hex(&format!("0x{}", "f".repeat(64))).unwrap();
         assert_eq!(max.to_string(), MAX);
         assert_eq!(Amount::from_dec(MAX).unwrap(), max);
-        assert_eq!(Amount::from_hex(&format!("0x1{}", "0".repeat(64))), Err(AmountError::Overflow));
+        assert_eq!(
+            Amount::from_hex(&format!("0x1{}", "0".repeat(64))),
+            Err(AmountError::Overflow)
+        );
         let over = format!("{}6", &MAX[..MAX.len() - 1]);
         assert_eq!(Amount::from_dec(&over), Err(AmountError::Overflow));
     }
@@ -226,12 +238,18 @@ mod tests {
 
     #[test]
     fn parses_units_exactly() {
-        assert_eq!(Amount::parse_units("0.1", 6).unwrap(), Amount::from_u128(100_000));
+        assert_eq!(
+            Amount::parse_units("0.1", 6).unwrap(),
+            Amount::from_u128(100_000)
+        );
         assert_eq!(
             Amount::parse_units("0.1", 18).unwrap(),
             Amount::from_u128(100_000_000_000_000_000)
         );
-        assert_eq!(Amount::parse_units("12", 6).unwrap(), Amount::from_u128(12_000_000));
+        assert_eq!(
+            Amount::parse_units("12", 6).unwrap(),
+            Amount::from_u128(12_000_000)
+        );
         assert!(Amount::parse_units("0.0000001", 6).is_err());
         assert!(Amount::parse_units("abc", 6).is_err());
         assert!(Amount::parse_units(".", 6).is_err());

@@ -27,7 +27,9 @@ impl TokenSymbol {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -145,7 +147,10 @@ impl Chain {
             display: e.display,
             id: e.id,
             explorer: e.explorer,
-            tokens: vec![token(TokenSymbol::Usdt, e.usdt), token(TokenSymbol::Usdc, e.usdc)],
+            tokens: vec![
+                token(TokenSymbol::Usdt, e.usdt),
+                token(TokenSymbol::Usdc, e.usdc),
+            ],
         }
     }
 
@@ -188,12 +193,12 @@ mod tests {
     fn tokens_are_found_by_contract_only() {
         let eth = Chain::by_name("ethereum").unwrap();
         let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
-        assert_eq!(eth.token_by_contract(&usdt).unwrap().symbol, TokenSymbol::Usdt);
+        assert_eq!(
+            eth.token_by_contract(&usdt).unwrap().symbol,
+            TokenSymbol::Usdt
+        );
         let fake = Address::parse("0x1111111111111111111111111111111111111111").unwrap();
         assert!(eth.token_by_contract(&fake).is_none());
-        assert_eq!(
-            eth.tx_url("0xabc"),
-            "https://etherscan.io/tx/0xabc"
-        );
+        assert_eq!(eth.tx_url("0xabc"), "https://etherscan.io/tx/0xabc");
     }
 }

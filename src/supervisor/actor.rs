@@ -195,12 +195,9 @@ impl Supervisor {
                 "actor restarted"
             ),
             EventKind::Stopped => tracing::info!(actor, "actor stopped"),
-            EventKind::IntensityWarning { recent, max } => tracing::warn!(
-                actor,
-                recent,
-                max,
-                "restart intensity close to its limit"
-            ),
+            EventKind::IntensityWarning { recent, max } => {
+                tracing::warn!(actor, recent, max, "restart intensity close to its limit")
+            }
             EventKind::GaveUp { recent, max } => tracing::error!(
                 actor,
                 recent,
@@ -255,6 +252,7 @@ impl Supervisor {
             self.children[i].state = ChildState::Stopped;
             self.children[i].started_at = None;
             self.emit(name, EventKind::GaveUp { recent, max });
+            self.emit(name, EventKind::Stopped);
             self.begin_shutdown(Exit::IntensityExceeded, ctx);
             return;
         }

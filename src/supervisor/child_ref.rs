@@ -11,7 +11,10 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     #[error("actor {actor} is down and did not come back within {waited:?}")]
-    Unavailable { actor: &'static str, waited: Duration },
+    Unavailable {
+        actor: &'static str,
+        waited: Duration,
+    },
     #[error("actor {actor} went down while handling the message")]
     Lost { actor: &'static str },
 }

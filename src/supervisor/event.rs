@@ -6,7 +6,9 @@
 pub enum EventKind {
     Started,
     /// Went down unexpectedly; a restart may follow.
-    Crashed { reason: String },
+    Crashed {
+        reason: String,
+    },
     Restarted {
         restarts: u32,
         reason: String,
@@ -14,9 +16,15 @@ pub enum EventKind {
     },
     Stopped,
     /// Restarts within the window are close to the limit.
-    IntensityWarning { recent: u32, max: u32 },
+    IntensityWarning {
+        recent: u32,
+        max: u32,
+    },
     /// Restart intensity exceeded: the supervisor is shutting everything down.
-    GaveUp { recent: u32, max: u32 },
+    GaveUp {
+        recent: u32,
+        max: u32,
+    },
     /// A child did not stop within its shutdown timeout and was abandoned.
     Abandoned,
 }

@@ -1,0 +1,123 @@
+//! The command line as a user meets it: help, check-config, and the errors
+//! that stop `run` before it starts.
+
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_usdt-monitor"));
+    c.env_remove("TELEGRAM_BOT_TOKEN")
+        .env_remove("ETHERSCAN_API_KEY")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+}
+
+fn write_config(dir: &tempfile::TempDir, body: &str) -> std::path::PathBuf {
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn help_lists_the_commands_and_exit_codes() {
+    let o = bin().arg("--help").output().unwrap();
+    assert!(o.status.success());
+    let t = text(&o);
+    for word in [
+        "run",
+        "check-config",
+        "demo",
+        "Exit codes",
+        "TELEGRAM_BOT_TOKEN",
+    ] {
+        assert!(t.contains(word), "--help lacks {word}:\n{t}");
+    }
+}
+
+#[test]
+fn check_config_accepts_the_shipped_example_and_redacts_secrets() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let o = bin()
+        .args(["check-config", "--config", example])
+        .env("TELEGRAM_BOT_TOKEN", "111:very-secret-token")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("poll_interval = \"15s\""), "{t}");
+    assert!(t.contains("TELEGRAM_BOT_TOKEN: set"), "{t}");
+    assert!(!t.contains("very-secret-token"), "{t}");
+}
+
+#[test]
+fn a_typo_in_the_config_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, "[monitor]\npol_interval = \"5s\"\n");
+    let o = bin()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("pol_interval"), "{}", text(&o));
+}
+
+#[test]
+fn a_zero_interval_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, "[monitor]\npoll_interval = \"0s\"\n");
+    let o = bin().args(["run", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("monitor.poll_interval"), "{}", text(&o));
+}
+
+#[test]
+fn a_missing_config_file_exits_2_naming_it() {
+    let o = bin()
+        .args(["check-config", "--config", "/nonexistent/usdt.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("/nonexistent/usdt.toml"), "{}", text(&o));
+}
+
+#[test]
+fn run_without_a_secret_exits_2_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, "");
+    let o = bin().args(["run", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("TELEGRAM_BOT_TOKEN"), "{}", text(&o));
+
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&path)
+        .env("TELEGRAM_BOT_TOKEN", "1:x")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("ETHERSCAN_API_KEY"), "{}", text(&o));
+}
+
+#[test]
+fn an_unusable_database_path_exits_1_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let body = format!("[database]\npath = \"{}/db.sqlite\"\n", blocker.display());
+    let path = write_config(&dir, &body);
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(&path)
+        .env("TELEGRAM_BOT_TOKEN", "1:secret-token-value")
+        .env("ETHERSCAN_API_KEY", "secret-key-value")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("database"), "{t}");
+    assert!(!t.contains("secret-token-value") && !t.contains("secret-key-value"));
+}

@@ -1,0 +1,64 @@
+//! Descriptor discipline: the DbActor opens and closes one connection per
+//! message, so 100 000 messages leave the process with the descriptors it
+//! had. Alone in its own test binary, so that no other test's descriptors
+//! come and go while it counts.
+
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use usdt_monitor::db::meta::{GetMeta, SetMeta};
+use usdt_monitor::db::{DbActor, DbRef, DbSettings, connection};
+use usdt_monitor::metrics::open_descriptors;
+use usdt_monitor::supervisor::{ChildSpec, Policy, Supervisor, SupervisorHandle};
+
+fn start(dir: &tempfile::TempDir, workers: usize) -> (DbRef, SupervisorHandle) {
+    let settings = DbSettings {
+        path: dir.path().join("db/test.db"),
+        busy_timeout: Duration::from_secs(5),
+    };
+    connection::prepare(&settings).unwrap();
+    let db = DbRef::new("db", Duration::from_secs(10));
+    let spec = ChildSpec::sync_pool("db", workers, db.clone(), move |guard| {
+        DbActor::new(settings.clone(), guard)
+    });
+    let policy = Policy {
+        max_restarts: 5,
+        restart_window: Duration::from_secs(60),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(100),
+        fault_injection: true,
+        shutdown_order: None,
+    };
+    (db, Supervisor::start(vec![spec], policy))
+}
+
+#[actix_rt::test]
+async fn descriptors_stay_flat_over_100_000_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _sup) = start(&dir, 2);
+    db.exec(SetMeta("warm-up", "1".into())).await.unwrap();
+    let before = open_descriptors().unwrap();
+
+    let done = stream::iter(0..100_000u32)
+        .map(|i| {
+            let db = db.clone();
+            async move {
+                if i % 2 == 0 {
+                    db.exec(SetMeta("counter", i.to_string())).await.map(|_| ())
+                } else {
+                    db.exec(GetMeta("counter")).await.map(|_| ())
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .filter(|r| std::future::ready(r.is_ok()))
+        .count()
+        .await;
+    assert_eq!(done, 100_000, "every message was handled");
+
+    let after = open_descriptors().unwrap();
+    assert!(
+        after.abs_diff(before) <= 2,
+        "open descriptors went from {before} to {after} over 100 000 messages"
+    );
+}
