@@ -23,7 +23,10 @@ use super::Core;
 use super::bot::TgError;
 use super::commands::parse::Kind;
 use super::commands::{self, After, Incoming, admin};
-use crate::db::meta::{GetMeta, SetMeta};
+use rusqlite::Transaction;
+
+use crate::db::meta::{self, GetMeta};
+use crate::db::{DbError, DbRequest};
 
 /// Where the next `getUpdates` offset is kept.
 pub const OFFSET_KEY: &str = "telegram_update_offset";
@@ -125,6 +128,7 @@ pub async fn run(core: Rc<Core>) {
         .as_secs()
         .max(1) as u32;
     let mut backoff = Duration::from_millis(500);
+    let mut unsaved: Option<i32> = None;
     while !core.is_stopping() {
         let mut request = core
             .bot
@@ -153,36 +157,73 @@ pub async fn run(core: Rc<Core>) {
                 continue;
             }
         };
-        let Some(last) = updates.iter().map(|u| u.id.0).max() else {
-            continue;
-        };
-        let afters = handle_batch(&core, updates).await;
-        let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
-        offset = Some(next);
-        save_offset(&core, next).await;
+        let mut afters = Vec::new();
+        if let Some(last) = updates.iter().map(|u| u.id.0).max() {
+            afters = handle_batch(&core, updates).await;
+            let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
+            offset = Some(next);
+            unsaved = Some(next);
+        }
+        if let Some(o) = unsaved
+            && save_offset(&core, o).await
+        {
+            unsaved = None;
+        }
+        if let (Some(o), false) = (unsaved, afters.is_empty()) {
+            // Restarting this actor with the offset unsaved would replay
+            // the command: wait for the database as long as it takes.
+            match core.shared.db.exec(SaveOffset(i64::from(o))).await {
+                Ok(()) => unsaved = None,
+                Err(e) => {
+                    tracing::error!(actor = "telegram", error = %e, "offset not saved; not acting on the command");
+                    afters.clear();
+                }
+            }
+        }
         for after in afters {
             admin::after(&core, after).await;
         }
     }
 }
 
-async fn save_offset(core: &Core, offset: i32) {
-    for attempt in 0..3 {
-        match core
-            .shared
-            .db
-            .exec(SetMeta(OFFSET_KEY, offset.to_string()))
-            .await
-        {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(actor = "telegram", attempt, error = %e, "cannot save the update offset")
-            }
+/// How long saving the offset may hold up polling. While the database is
+/// being restarted the save times out; the offset is kept and saved after
+/// the next `getUpdates` instead, so commands keep being answered.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Saves the offset; false if it could not be saved (yet).
+async fn save_offset(core: &Core, offset: i32) -> bool {
+    let save = core.shared.db.exec(SaveOffset(i64::from(offset)));
+    match tokio::time::timeout(SAVE_TIMEOUT, save).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(actor = "telegram", offset, error = %e, "cannot save the update offset; will retry");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(
+                actor = "telegram",
+                offset,
+                "saving the update offset timed out; will retry"
+            );
+            false
         }
     }
-    // The server is still told (next getUpdates); only a restart before
-    // the next successful save would replay this batch.
-    tracing::error!(actor = "telegram", offset, "update offset not saved");
+}
+
+/// Stores the update offset unless a higher one is stored already: a
+/// delayed save (queued behind a database restart) never moves it back.
+pub struct SaveOffset(pub i64);
+
+impl DbRequest for SaveOffset {
+    type Output = ();
+    fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
+        let current = meta::get_i64(tx, OFFSET_KEY)?;
+        if current.is_none_or(|c| c < self.0) {
+            meta::set(tx, OFFSET_KEY, &self.0.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 /// One chat's part of a batch.
