@@ -404,7 +404,8 @@ mod tests {
     #[test]
     fn malformed_arguments_say_what_is_wrong() {
         let bad_checksum = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
-        let table: Vec<(String, Box<dyn Fn(&Parsed) -> bool>)> = vec![
+        type Check = Box<dyn Fn(&Parsed) -> bool>;
+        let table: Vec<(String, Check)> = vec![
             ("/add".into(), Box::new(invalid(Kind::Add, "missing"))),
             (
                 "/add 0x1234".into(),
