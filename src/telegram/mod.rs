@@ -1,32 +1,269 @@
-//! The bot (placeholder until the Telegram issue lands: it does nothing
-//! yet).
+//! The bot: one actor that talks to the Telegram Bot API.
+//!
+//! [`TelegramActor`] runs three loops on its own Arbiter, all inside the
+//! actor's context so that they die with it (a panic, a restart):
+//!
+//! * [`updates`]: long-polls `getUpdates`, answers commands
+//!   ([`commands`]), and persists the update offset after each batch so a
+//!   restart neither replays nor skips a command;
+//! * [`delivery`]: sends queued notifications from the outbox and marks
+//!   each one, so a crash at any point loses none;
+//! * [`delivery::alerts`]: turns [`Metrics`](crate::metrics::Metrics) alerts
+//!   into outbox rows for every admin, once per incident.
+//!
+//! Every message, whatever its kind, is paced by one [`pacing::Pacer`].
+//!
+//! On [`Control::Stop`] the long poll is dropped, sends already on the wire
+//! finish and are marked, and whatever was not sent stays queued in the
+//! database for the next start.
 
-use actix::{Actor, Context, Handler};
+pub mod bot;
+pub mod commands;
+pub mod delivery;
+pub mod pacing;
+pub mod replies;
+pub mod updates;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
+use teloxide_core::Bot;
+use tokio::sync::watch;
 
 use crate::app::Shared;
+use crate::db::chats::SetChatActive;
+use crate::domain::Chain;
+use crate::metrics::Counters;
 use crate::supervisor::{ChildGuard, Control, obey};
 
+use bot::TgError;
+use commands::limit::CommandLimiter;
+use pacing::Pacer;
+
+/// At most this many 429s in a row for one message before giving up on it
+/// for now (a notification is then retried later from the outbox).
+const MAX_429_IN_A_ROW: u32 = 5;
+
+/// What the loops of one incarnation share. Single-threaded (the actor's
+/// Arbiter), hence `Rc` and `RefCell`; no borrow is held across an await.
+pub struct Core {
+    pub shared: Shared,
+    pub bot: Bot,
+    pub pacer: RefCell<Pacer>,
+    pub limiter: RefCell<CommandLimiter>,
+    /// The configured chains, resolved against the registry.
+    pub chains: Vec<Chain>,
+    /// True once the actor was asked to stop.
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl Core {
+    pub fn new(shared: Shared, bot: Bot, stopping: watch::Receiver<bool>) -> Core {
+        let t = &shared.config.telegram;
+        let now = Instant::now();
+        Core {
+            pacer: RefCell::new(Pacer::new(t.send_rate, t.per_chat_interval, now)),
+            limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
+            chains: shared.config.chains(),
+            shared,
+            bot,
+            stopping,
+        }
+    }
+
+    pub fn is_admin(&self, user_id: i64) -> bool {
+        self.shared.config.telegram.admins.contains(&user_id)
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once the actor is asked to stop.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.clone();
+        let _ = rx.wait_for(|s| *s).await;
+        // The sender is gone only when the actor is: wait forever then.
+        if !*rx.borrow() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Waits for the pacer's permission to send to `chat`.
+    pub async fn acquire(&self, chat: i64) {
+        loop {
+            let verdict = self.pacer.borrow_mut().try_acquire(chat, Instant::now());
+            match verdict {
+                Ok(()) => return,
+                Err(at) => tokio::time::sleep_until(at.into()).await,
+            }
+        }
+    }
+
+    /// Sends one HTML message, paced. A 429 pauses every sender for its
+    /// `retry_after` and the message is sent again; a 403 marks the chat
+    /// inactive (nothing more is sent to it until it comes back).
+    pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
+        match self.send_paced(chat, text, false).await {
+            Some(result) => result,
+            None => Ok(()), // not abortable: unreachable
+        }
+    }
+
+    /// [`send`](Self::send); when `abortable`, gives up (`None`) if the
+    /// actor is asked to stop while the message waits for its turn, i.e.
+    /// before anything was delivered.
+    pub async fn send_paced(
+        &self,
+        chat: i64,
+        text: &str,
+        abortable: bool,
+    ) -> Option<Result<(), TgError>> {
+        let mut rate_limited = 0;
+        loop {
+            if abortable {
+                tokio::select! {
+                    () = self.acquire(chat) => {}
+                    () = self.stopped() => return None,
+                }
+            } else {
+                self.acquire(chat).await;
+            }
+            match bot::send_html(&self.bot, chat, text).await {
+                Err(TgError::RetryAfter(wait)) => {
+                    let wait = wait.max(Duration::from_secs(1));
+                    Counters::add(&self.shared.metrics.counters.telegram_429, 1);
+                    self.pacer.borrow_mut().pause_all(wait, Instant::now());
+                    tracing::warn!(
+                        actor = "telegram",
+                        chat,
+                        retry_after_ms = wait.as_millis() as u64,
+                        "flood limit hit: all sending paused"
+                    );
+                    rate_limited += 1;
+                    if rate_limited >= MAX_429_IN_A_ROW {
+                        return Some(Err(TgError::RetryAfter(wait)));
+                    }
+                }
+                Err(TgError::Forbidden(reason)) => {
+                    self.set_active(chat, false).await;
+                    return Some(Err(TgError::Forbidden(reason)));
+                }
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// Marks a chat (in)active; an inactive chat keeps its subscriptions
+    /// but is sent nothing. Reactivation wakes the delivery loop so that
+    /// what waited for the chat goes out at once.
+    pub async fn set_active(&self, chat: i64, active: bool) {
+        let request = SetChatActive {
+            chat_id: chat,
+            active,
+        };
+        match self.shared.db.exec(request).await {
+            Ok(()) => {
+                tracing::info!(actor = "telegram", chat, active, "chat activity changed");
+                if active {
+                    self.shared.outbox_ready.notify_one();
+                }
+            }
+            Err(e) => {
+                tracing::error!(actor = "telegram", chat, active, error = %e, "cannot record chat activity")
+            }
+        }
+    }
+}
+
+/// The Telegram actor. Its [`Bot`] is built in [`TelegramActor::new`],
+/// which the supervisor runs on the actor's own Arbiter.
 pub struct TelegramActor {
-    _shared: Shared,
+    core: Result<Rc<Core>, bot::BuildError>,
+    stop: watch::Sender<bool>,
+    loops: usize,
     _guard: ChildGuard,
 }
 
 impl TelegramActor {
     pub fn new(shared: Shared, guard: ChildGuard) -> Self {
+        let (stop, stopping) = watch::channel(false);
+        let token = shared.secrets.telegram_token.expose().to_owned();
+        let core = bot::build(&shared.config.telegram, &token)
+            .map(|bot| Rc::new(Core::new(shared, bot, stopping)));
         TelegramActor {
-            _shared: shared,
+            core,
+            stop,
+            loops: 0,
             _guard: guard,
         }
+    }
+
+    fn spawn_loop<F>(&mut self, ctx: &mut Context<Self>, name: &'static str, fut: F)
+    where
+        F: std::future::Future<Output = ()> + 'static,
+    {
+        self.loops += 1;
+        ctx.spawn(fut.into_actor(self).map(move |(), act, ctx| {
+            act.loops -= 1;
+            tracing::debug!(actor = "telegram", name, "loop finished");
+            if *act.stop.borrow() && act.loops == 0 {
+                ctx.stop();
+            } else if !*act.stop.borrow() {
+                // The loops only end when asked to; anything else is a bug
+                // the supervisor should see.
+                tracing::error!(actor = "telegram", name, "loop ended unexpectedly");
+                ctx.stop();
+            }
+        }));
     }
 }
 
 impl Actor for TelegramActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let core = match &self.core {
+            Ok(core) => core.clone(),
+            Err(e) => {
+                tracing::error!(actor = "telegram", error = %e, "cannot build the Bot API client");
+                ctx.stop();
+                return;
+            }
+        };
+        self.spawn_loop(ctx, "updates", updates::run(core.clone()));
+        self.spawn_loop(ctx, "delivery", delivery::run(core.clone()));
+        self.spawn_loop(ctx, "alerts", delivery::alerts(core));
+    }
 }
 
 impl Handler<Control> for TelegramActor {
     type Result = ();
+
     fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) {
-        obey(msg, ctx)
+        match msg {
+            Control::Stop => {
+                tracing::info!(actor = "telegram", "stopping: finishing in-flight sends");
+                let _ = self.stop.send(true);
+                if self.loops == 0 {
+                    ctx.stop();
+                    return;
+                }
+                // A send stuck past the supervisor's patience is abandoned
+                // by it anyway; stop a little before that on our own.
+                if let Ok(core) = &self.core {
+                    let grace = core
+                        .shared
+                        .config
+                        .supervisor
+                        .shutdown_timeout
+                        .saturating_sub(Duration::from_millis(500));
+                    ctx.run_later(grace, |_, ctx| ctx.stop());
+                }
+            }
+            Control::Panic => obey(msg, ctx),
+        }
     }
 }

@@ -1,0 +1,269 @@
+//! Admin commands: /status, /stats, /pause, /resume, /restart, /panic.
+//!
+//! Every call made here has a timeout: `/status` is what an admin sends
+//! when something is wrong, so it must answer while an actor is being
+//! restarted — with "unavailable" for what did not answer in time, rather
+//! than not at all.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use super::After;
+use super::parse::Command;
+use crate::db::outbox::OutboxDepth;
+use crate::db::stats::GetStats;
+use crate::domain::Chain;
+use crate::metrics::{self, Counters};
+use crate::notification::escape_html;
+use crate::supervisor::{GetStatus, PanicChild, RestartChild, SupervisorError};
+use crate::telegram::{Core, replies};
+use crate::ticker::{Pause, Resume};
+
+/// The longest any one call of an admin command may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+const UNAVAILABLE: &str = "<i>unavailable</i>";
+
+/// Runs `fut` for at most [`CALL_TIMEOUT`].
+async fn bounded<T>(fut: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(CALL_TIMEOUT, fut).await.ok()
+}
+
+pub async fn handle(core: &Core, command: Command) -> (String, Option<After>) {
+    match command {
+        Command::Status => (status(core).await, None),
+        Command::Stats => (stats(core).await, None),
+        Command::Pause => (pause(core, true).await, None),
+        Command::Resume => (pause(core, false).await, None),
+        Command::Restart(actor) => restart(core, actor).await,
+        Command::Panic(actor) => panic(core, actor).await,
+        _ => (replies::hint(), None),
+    }
+}
+
+fn ago(t: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{} ago",
+        humantime::format_duration(Duration::from_secs(secs))
+    )
+}
+
+fn duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+async fn status(core: &Core) -> String {
+    let shared = &core.shared;
+    let mut s = String::from("<b>Status</b>\n<b>Actors</b>\n");
+    let tree = match shared.supervisor.get() {
+        Some(sup) => bounded(sup.send(GetStatus)).await.and_then(Result::ok),
+        None => None,
+    };
+    match tree {
+        Some(tree) => {
+            for c in &tree.children {
+                s += &format!(
+                    "• {}: {}, restarts {}",
+                    c.name,
+                    c.state.as_str(),
+                    c.restarts
+                );
+                if let Some(up) = c.uptime {
+                    s += &format!(", up {}", duration(up));
+                }
+                if let Some(f) = &c.last_failure {
+                    s += &format!(", last failure: {}", escape_html(f));
+                }
+                s += "\n";
+            }
+            s += &format!(
+                "Restarts in window: {} of {}\n",
+                tree.recent_restarts, tree.max_restarts
+            );
+        }
+        None => s += &format!("supervisor {UNAVAILABLE}\n"),
+    }
+
+    s += "<b>Chains</b>\n";
+    let chains = shared.metrics.chains();
+    if chains.is_empty() {
+        s += "no poll yet\n";
+    }
+    for (id, h) in chains {
+        let name = Chain::by_id(id).map_or_else(|| escape_html(&h.name), |c| c.display.to_string());
+        let num = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+        s += &format!(
+            "• {name}: head {}, cursor {}, lag {} blocks, last poll {}",
+            num(h.head),
+            num(h.cursor),
+            num(h.lag()),
+            h.last_ok_poll.map_or_else(|| "never".to_string(), ago)
+        );
+        if let Some(e) = &h.last_error {
+            s += &format!(", last error: {}", escape_html(e));
+        }
+        s += "\n";
+    }
+
+    let depth = bounded(shared.db.exec(OutboxDepth))
+        .await
+        .and_then(Result::ok);
+    s += &format!(
+        "<b>Outbox</b>: {}\n",
+        depth.map_or_else(|| UNAVAILABLE.to_string(), |d| format!("{d} pending"))
+    );
+    let paused = shared.paused.load(Ordering::SeqCst);
+    s += &format!(
+        "<b>Ticker</b>: {}\n",
+        if paused { "paused" } else { "polling" }
+    );
+    if core
+        .pacer
+        .borrow()
+        .paused_until(std::time::Instant::now())
+        .is_some()
+    {
+        s += "<b>Sending</b>: paused by a Telegram flood limit\n";
+    }
+    let fds = metrics::open_descriptors().map_or_else(|| "?".into(), |n| n.to_string());
+    let rss = metrics::resident_bytes().map_or_else(
+        || "?".into(),
+        |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    );
+    s += &format!("<b>Process</b>: {fds} open descriptors, {rss} resident");
+    s
+}
+
+async fn stats(core: &Core) -> String {
+    let c = &core.shared.metrics.counters;
+    let mut s = String::from("<b>Stats</b>\n");
+    match bounded(core.shared.db.exec(GetStats))
+        .await
+        .and_then(Result::ok)
+    {
+        Some(db) => {
+            s += &format!(
+                "Chats: {} active, {} blocked\nSubscriptions: {}\nTransfers recorded: {}\n\
+                 Notifications: {} sent, {} failed, {} pending",
+                db.chats_active,
+                db.chats_inactive,
+                db.subscriptions,
+                db.transfers,
+                db.notifications_sent,
+                db.notifications_failed,
+                db.notifications_pending
+            );
+            if db.notifications_held > 0 {
+                s += &format!(", {} held as spam", db.notifications_held);
+            }
+            s += "\n";
+        }
+        None => s += &format!("Database {UNAVAILABLE}\n"),
+    }
+    s += &format!(
+        "Etherscan: {} calls, {} errors, {} rate-limited\n\
+         Since start: {} notifications sent, {} failed, {} Telegram 429s, {} commands, {} polls",
+        Counters::get(&c.etherscan_calls),
+        Counters::get(&c.etherscan_errors),
+        Counters::get(&c.etherscan_rate_limited),
+        Counters::get(&c.notifications_sent),
+        Counters::get(&c.notifications_failed),
+        Counters::get(&c.telegram_429),
+        Counters::get(&c.commands),
+        Counters::get(&c.polls),
+    );
+    s
+}
+
+/// The flag is shared (it survives the ticker's restart and works while
+/// the ticker is down); the ticker is told too, for its log.
+async fn pause(core: &Core, pause: bool) -> String {
+    core.shared.paused.store(pause, Ordering::SeqCst);
+    let told = if pause {
+        bounded(core.shared.ticker.call(Pause)).await
+    } else {
+        bounded(core.shared.ticker.call(Resume)).await
+    };
+    if !matches!(told, Some(Ok(()))) {
+        tracing::warn!(
+            actor = "telegram",
+            "the ticker did not acknowledge; the shared flag is set"
+        );
+    }
+    if pause {
+        "⏸ Polling paused. /resume to continue.".into()
+    } else {
+        "▶️ Polling resumed.".into()
+    }
+}
+
+fn refused(e: &SupervisorError) -> String {
+    match e {
+        SupervisorError::FaultInjectionDisabled => replies::not_admin_fault_injection(),
+        other => format!("🚫 Refused: {}.", escape_html(&other.to_string())),
+    }
+}
+
+async fn restart(core: &Core, actor: &'static str) -> (String, Option<After>) {
+    if actor == "telegram" {
+        // This very actor: answer first, act after the offset is saved.
+        return (
+            "🔄 Restarting telegram (this bot); back in a moment.".into(),
+            Some(After::Restart(actor)),
+        );
+    }
+    let Some(sup) = core.shared.supervisor.get() else {
+        return (format!("Supervisor {UNAVAILABLE}."), None);
+    };
+    let text = match bounded(sup.send(RestartChild(actor.into()))).await {
+        Some(Ok(Ok(()))) => format!("🔄 Restarting {actor}."),
+        Some(Ok(Err(e))) => refused(&e),
+        _ => format!("Supervisor {UNAVAILABLE}: {actor} not restarted."),
+    };
+    (text, None)
+}
+
+async fn panic(core: &Core, actor: &'static str) -> (String, Option<After>) {
+    if actor == "telegram" {
+        if !core.shared.config.supervisor.fault_injection {
+            return (replies::not_admin_fault_injection(), None);
+        }
+        return (
+            "💥 Injecting a panic into telegram (this bot); the supervisor restarts it.".into(),
+            Some(After::Panic(actor)),
+        );
+    }
+    let Some(sup) = core.shared.supervisor.get() else {
+        return (format!("Supervisor {UNAVAILABLE}."), None);
+    };
+    let text = match bounded(sup.send(PanicChild(actor.into()))).await {
+        Some(Ok(Ok(()))) => format!("💥 Panic injected into {actor}; the supervisor restarts it."),
+        Some(Ok(Err(e))) => refused(&e),
+        _ => format!("Supervisor {UNAVAILABLE}: no panic injected."),
+    };
+    (text, None)
+}
+
+/// Carries out an [`After`] (the reply is out and the offset saved).
+pub async fn after(core: &Core, after: After) {
+    let Some(sup) = core.shared.supervisor.get() else {
+        tracing::error!(actor = "telegram", "no supervisor to ask");
+        return;
+    };
+    let result = match after {
+        After::Restart(actor) => bounded(sup.send(RestartChild(actor.into()))).await,
+        After::Panic(actor) => bounded(sup.send(PanicChild(actor.into()))).await,
+    };
+    if !matches!(result, Some(Ok(Ok(())))) {
+        tracing::error!(
+            actor = "telegram",
+            ?after,
+            "the supervisor did not carry out the request"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Commands from private chats: the per-chat limit, parsing, the rights
+//! check, and the handlers.
+//!
+//! Non-admins who try an admin command get the same hint as for an
+//! unknown command: the admin commands are not advertised to them.
+
+pub mod admin;
+pub mod limit;
+pub mod parse;
+pub mod user;
+
+use std::time::Instant;
+
+use super::{Core, replies};
+use crate::metrics::Counters;
+use limit::Verdict;
+use parse::{Command, Parsed};
+
+/// A message in a private chat.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub chat_id: i64,
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    /// `None` for messages without text (stickers, photos, ...).
+    pub text: Option<String>,
+}
+
+/// Something to do only after the reply went out and the update offset
+/// was saved: restarting or crashing this very actor. Done earlier, the
+/// command would be lost with the reply, or replayed after the restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Restart(&'static str),
+    Panic(&'static str),
+}
+
+/// Handles one private message: answer it, and say what to do afterwards.
+pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
+    let admin = core.is_admin(msg.user_id);
+    // Admins are not limited: /status must answer during an incident.
+    if !admin {
+        let verdict = core.limiter.borrow_mut().check(msg.chat_id, Instant::now());
+        if let Verdict::Refuse { notify } = verdict {
+            tracing::debug!(
+                actor = "telegram",
+                chat = msg.chat_id,
+                "command limit reached"
+            );
+            if notify {
+                let t = &core.shared.config.telegram;
+                let retry_in = core.limiter.borrow().retry_in(msg.chat_id, Instant::now());
+                let text = replies::rate_limited(t.command_limit, t.command_window, retry_in);
+                reply(core, msg.chat_id, &text).await;
+            }
+            return None;
+        }
+    }
+    Counters::add(&core.shared.metrics.counters.commands, 1);
+    let parsed = msg.text.as_deref().map_or(Parsed::Unknown, parse::parse);
+    let (text, after) = match parsed {
+        Parsed::Unknown => (replies::hint(), None),
+        Parsed::Invalid { kind, .. } if kind.is_admin() && !admin => (replies::hint(), None),
+        Parsed::Invalid { kind, problem } => (replies::invalid(kind, &problem), None),
+        Parsed::Command(c) if c.kind().is_admin() && !admin => (replies::hint(), None),
+        Parsed::Command(c) if c.kind().is_admin() => admin::handle(core, c).await,
+        Parsed::Command(c) => (user::handle(core, &msg, c, admin).await, None),
+    };
+    reply(core, msg.chat_id, &text).await;
+    after
+}
+
+async fn reply(core: &Core, chat: i64, text: &str) {
+    if let Err(e) = core.send(chat, text).await {
+        tracing::warn!(actor = "telegram", chat, error = %e, "reply not delivered");
+    }
+}
+
+/// Logs a command's database failure; the user is told to try later.
+fn db_failed(command: &Command, e: &crate::db::DbError) -> String {
+    tracing::error!(actor = "telegram", command = command.kind().name(), error = %e, "command failed");
+    replies::try_later()
+}

@@ -1,0 +1,467 @@
+//! Command text → [`Parsed`]: a pure function, table-tested.
+//!
+//! Knows the syntax of every command and nothing of the configuration,
+//! the database or the caller's rights: what is *allowed* is decided by
+//! the handlers. A malformed command becomes [`Parsed::Invalid`] carrying
+//! what was wrong; the reply adds the correct usage from [`Kind::usage`].
+//!
+//! Syntax decisions:
+//! * `/cmd@anybot` is accepted: in a private chat every command is for us.
+//! * Command names are case-insensitive; arguments are separated by
+//!   whitespace.
+//! * `/add <address> [chain] [label]`: the word after the address is a
+//!   chain when it names a chain of the registry (`ethereum`, `polygon`,
+//!   …); everything after is the label. So a label cannot begin with a
+//!   chain name.
+
+use crate::domain::{Address, Chain};
+
+/// The longest label, in characters.
+pub const MAX_LABEL_CHARS: usize = 32;
+
+/// The actors an admin may name in `/restart` and `/panic`.
+pub const ACTORS: [&str; 4] = crate::app::CHILDREN;
+
+/// Every command the bot knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Start,
+    Help,
+    Add,
+    Remove,
+    List,
+    Spam,
+    Status,
+    Stats,
+    Pause,
+    Resume,
+    Restart,
+    Panic,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::Start,
+        Kind::Help,
+        Kind::Add,
+        Kind::Remove,
+        Kind::List,
+        Kind::Spam,
+        Kind::Status,
+        Kind::Stats,
+        Kind::Pause,
+        Kind::Resume,
+        Kind::Restart,
+        Kind::Panic,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Start => "start",
+            Kind::Help => "help",
+            Kind::Add => "add",
+            Kind::Remove => "remove",
+            Kind::List => "list",
+            Kind::Spam => "spam",
+            Kind::Status => "status",
+            Kind::Stats => "stats",
+            Kind::Pause => "pause",
+            Kind::Resume => "resume",
+            Kind::Restart => "restart",
+            Kind::Panic => "panic",
+        }
+    }
+
+    /// Only for user ids in `telegram.admins`.
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Kind::Status | Kind::Stats | Kind::Pause | Kind::Resume | Kind::Restart | Kind::Panic
+        )
+    }
+
+    /// The usage line (plain text: the reply escapes it).
+    pub fn usage(self) -> &'static str {
+        match self {
+            Kind::Start => "/start",
+            Kind::Help => "/help",
+            Kind::Add => "/add <address> [chain] [label]",
+            Kind::Remove => "/remove <address> [chain]",
+            Kind::List => "/list",
+            Kind::Spam => "/spam",
+            Kind::Status => "/status",
+            Kind::Stats => "/stats",
+            Kind::Pause => "/pause",
+            Kind::Resume => "/resume",
+            Kind::Restart => "/restart <db|etherscan|telegram|ticker>",
+            Kind::Panic => "/panic <db|etherscan|telegram|ticker>",
+        }
+    }
+
+    /// The one-line description for the command menu.
+    pub fn description(self) -> &'static str {
+        match self {
+            Kind::Start => "Start receiving notifications",
+            Kind::Help => "What this bot does and how to use it",
+            Kind::Add => "Watch an address: /add <address> [chain] [label]",
+            Kind::Remove => "Stop watching an address",
+            Kind::List => "Your watched addresses",
+            Kind::Spam => "Transfers held back as suspected spam",
+            Kind::Status => "Admin: health of every actor and chain",
+            Kind::Stats => "Admin: counters",
+            Kind::Pause => "Admin: pause polling",
+            Kind::Resume => "Admin: resume polling",
+            Kind::Restart => "Admin: restart an actor",
+            Kind::Panic => "Admin: make an actor panic (fault injection)",
+        }
+    }
+
+    fn by_name(name: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A well-formed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Start,
+    Help,
+    Add {
+        address: Address,
+        /// A registry chain name (lowercase); `None`: every configured chain.
+        chain: Option<&'static str>,
+        label: Option<String>,
+    },
+    Remove {
+        address: Address,
+        /// `None`: on every chain.
+        chain: Option<&'static str>,
+    },
+    List,
+    Spam,
+    Status,
+    Stats,
+    Pause,
+    Resume,
+    Restart(&'static str),
+    Panic(&'static str),
+}
+
+impl Command {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Command::Start => Kind::Start,
+            Command::Help => Kind::Help,
+            Command::Add { .. } => Kind::Add,
+            Command::Remove { .. } => Kind::Remove,
+            Command::List => Kind::List,
+            Command::Spam => Kind::Spam,
+            Command::Status => Kind::Status,
+            Command::Stats => Kind::Stats,
+            Command::Pause => Kind::Pause,
+            Command::Resume => Kind::Resume,
+            Command::Restart(_) => Kind::Restart,
+            Command::Panic(_) => Kind::Panic,
+        }
+    }
+}
+
+/// What a message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Command(Command),
+    /// A known command with malformed arguments; `problem` is plain text.
+    Invalid {
+        kind: Kind,
+        problem: String,
+    },
+    /// Not a command, or not one we know.
+    Unknown,
+}
+
+/// Parses one message text.
+pub fn parse(text: &str) -> Parsed {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('/') else {
+        return Parsed::Unknown;
+    };
+    let (head, args) = match rest.find(char::is_whitespace) {
+        Some(i) => (&rest[..i], rest[i..].trim()),
+        None => (rest, ""),
+    };
+    // `/add@sim_bot`: drop the bot name.
+    let name = head.split('@').next().unwrap_or_default();
+    let Some(kind) = Kind::by_name(name) else {
+        return Parsed::Unknown;
+    };
+    match parse_args(kind, args) {
+        Ok(command) => Parsed::Command(command),
+        Err(problem) => Parsed::Invalid { kind, problem },
+    }
+}
+
+fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
+    let mut words = args.split_whitespace();
+    Ok(match kind {
+        // Extra words after argument-less commands are ignored (`/start`
+        // carries a deep-link payload, for one).
+        Kind::Start => Command::Start,
+        Kind::Help => Command::Help,
+        Kind::List => Command::List,
+        Kind::Spam => Command::Spam,
+        Kind::Status => Command::Status,
+        Kind::Stats => Command::Stats,
+        Kind::Pause => Command::Pause,
+        Kind::Resume => Command::Resume,
+        Kind::Add => {
+            let address = address(words.next())?;
+            let mut rest: Vec<&str> = words.collect();
+            let chain = match rest.first().and_then(|w| Chain::by_name(w)) {
+                Some(c) => {
+                    rest.remove(0);
+                    Some(c.name)
+                }
+                None => None,
+            };
+            let label = rest.join(" ");
+            let count = label.chars().count();
+            if count > MAX_LABEL_CHARS {
+                return Err(format!(
+                    "the label is {count} characters long; at most {MAX_LABEL_CHARS} are allowed"
+                ));
+            }
+            if label.chars().any(char::is_control) {
+                return Err("the label contains control characters".into());
+            }
+            Command::Add {
+                address,
+                chain,
+                label: (!label.is_empty()).then_some(label),
+            }
+        }
+        Kind::Remove => {
+            let address = address(words.next())?;
+            let chain = match words.next() {
+                None => None,
+                Some(w) => Some(chain_name(w)?),
+            };
+            if words.next().is_some() {
+                return Err("too many arguments".into());
+            }
+            Command::Remove { address, chain }
+        }
+        Kind::Restart | Kind::Panic => {
+            let actor = words.next().ok_or("name the actor")?;
+            let actor = ACTORS
+                .into_iter()
+                .find(|a| a.eq_ignore_ascii_case(actor))
+                .ok_or_else(|| format!("there is no actor named \"{}\"", clip(actor)))?;
+            if words.next().is_some() {
+                return Err("too many arguments".into());
+            }
+            if kind == Kind::Restart {
+                Command::Restart(actor)
+            } else {
+                Command::Panic(actor)
+            }
+        }
+    })
+}
+
+fn address(word: Option<&str>) -> Result<Address, String> {
+    let word = word.ok_or("the address is missing")?;
+    Address::parse(word).map_err(|e| format!("\"{}\" is not a valid address: {e}", clip(word)))
+}
+
+fn chain_name(word: &str) -> Result<&'static str, String> {
+    Chain::by_name(word).map(|c| c.name).ok_or_else(|| {
+        format!(
+            "\"{}\" is not a chain (known: {})",
+            clip(word),
+            Chain::names().join(", ")
+        )
+    })
+}
+
+/// User input echoed in an error is cut short.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(48).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+    const A_LOWER: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+
+    fn addr() -> Address {
+        Address::parse(A).unwrap()
+    }
+
+    fn add(chain: Option<&'static str>, label: Option<&str>) -> Parsed {
+        Parsed::Command(Command::Add {
+            address: addr(),
+            chain,
+            label: label.map(String::from),
+        })
+    }
+
+    fn invalid(kind: Kind, needle: &str) -> impl Fn(&Parsed) -> bool {
+        let needle = needle.to_string();
+        move |p| matches!(p, Parsed::Invalid { kind: k, problem } if *k == kind && problem.contains(&needle))
+    }
+
+    #[test]
+    fn well_formed_commands() {
+        let table: Vec<(String, Parsed)> = vec![
+            ("/start".into(), Parsed::Command(Command::Start)),
+            (
+                "/start deep-link-payload".into(),
+                Parsed::Command(Command::Start),
+            ),
+            ("/help".into(), Parsed::Command(Command::Help)),
+            ("  /HELP  ".into(), Parsed::Command(Command::Help)),
+            ("/help@sim_bot".into(), Parsed::Command(Command::Help)),
+            ("/list".into(), Parsed::Command(Command::List)),
+            ("/spam".into(), Parsed::Command(Command::Spam)),
+            (format!("/add {A}"), add(None, None)),
+            (format!("/add@sim_bot {A}"), add(None, None)),
+            (format!("/add {A_LOWER}"), add(None, None)),
+            (format!("/add {A} Savings"), add(None, Some("Savings"))),
+            (
+                format!("/add {A}   My   cold wallet "),
+                add(None, Some("My cold wallet")),
+            ),
+            (format!("/add {A} polygon"), add(Some("polygon"), None)),
+            (
+                format!("/add {A} Polygon Hot wallet"),
+                add(Some("polygon"), Some("Hot wallet")),
+            ),
+            (format!("/add {A} <b>x</b>"), add(None, Some("<b>x</b>"))),
+            (
+                format!("/add {A} {}", "x".repeat(32)),
+                add(None, Some(&"x".repeat(32))),
+            ),
+            (
+                format!("/remove {A}"),
+                Parsed::Command(Command::Remove {
+                    address: addr(),
+                    chain: None,
+                }),
+            ),
+            (
+                format!("/remove {A} ethereum"),
+                Parsed::Command(Command::Remove {
+                    address: addr(),
+                    chain: Some("ethereum"),
+                }),
+            ),
+            ("/status".into(), Parsed::Command(Command::Status)),
+            ("/stats".into(), Parsed::Command(Command::Stats)),
+            ("/pause".into(), Parsed::Command(Command::Pause)),
+            ("/resume".into(), Parsed::Command(Command::Resume)),
+            (
+                "/restart db".into(),
+                Parsed::Command(Command::Restart("db")),
+            ),
+            (
+                "/restart Telegram".into(),
+                Parsed::Command(Command::Restart("telegram")),
+            ),
+            (
+                "/panic ticker".into(),
+                Parsed::Command(Command::Panic("ticker")),
+            ),
+        ];
+        for (text, expected) in table {
+            assert_eq!(parse(&text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_things() {
+        for text in [
+            "hello",
+            "",
+            "/",
+            "/foo",
+            "/addd 0x1",
+            "0x5aaeb605",
+            "/@bot",
+            "add",
+        ] {
+            assert_eq!(parse(text), Parsed::Unknown, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_arguments_say_what_is_wrong() {
+        let bad_checksum = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+        type Check = Box<dyn Fn(&Parsed) -> bool>;
+        let table: Vec<(String, Check)> = vec![
+            ("/add".into(), Box::new(invalid(Kind::Add, "missing"))),
+            (
+                "/add 0x1234".into(),
+                Box::new(invalid(Kind::Add, "40 hex digits")),
+            ),
+            (
+                "/add hello".into(),
+                Box::new(invalid(Kind::Add, "starts with 0x")),
+            ),
+            (
+                format!("/add {bad_checksum}"),
+                Box::new(invalid(Kind::Add, "checksum")),
+            ),
+            ("/add 0x<b>".into(), Box::new(invalid(Kind::Add, "<b>"))),
+            (
+                format!("/add {A} {}", "x".repeat(33)),
+                Box::new(invalid(Kind::Add, "at most 32")),
+            ),
+            ("/remove".into(), Box::new(invalid(Kind::Remove, "missing"))),
+            (
+                format!("/remove {A} mars"),
+                Box::new(invalid(Kind::Remove, "not a chain")),
+            ),
+            (
+                format!("/remove {A} ethereum x"),
+                Box::new(invalid(Kind::Remove, "too many")),
+            ),
+            (
+                "/restart".into(),
+                Box::new(invalid(Kind::Restart, "name the actor")),
+            ),
+            (
+                "/restart kernel".into(),
+                Box::new(invalid(Kind::Restart, "no actor named")),
+            ),
+            (
+                "/panic".into(),
+                Box::new(invalid(Kind::Panic, "name the actor")),
+            ),
+            (
+                "/panic db now".into(),
+                Box::new(invalid(Kind::Panic, "too many")),
+            ),
+        ];
+        for (text, check) in table {
+            let parsed = parse(&text);
+            assert!(check(&parsed), "{text}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_menu_entry_that_telegram_accepts() {
+        for k in Kind::ALL {
+            assert!(k.name().bytes().all(|b| b.is_ascii_lowercase()));
+            assert!((3..=256).contains(&k.description().len()));
+            assert!(k.usage().starts_with(&format!("/{}", k.name())));
+        }
+    }
+}

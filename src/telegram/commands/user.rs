@@ -1,0 +1,197 @@
+//! The commands every user has: /start, /help, /add, /remove, /list, /spam.
+
+use rusqlite::{Transaction, params};
+
+use super::parse::Command;
+use super::{Incoming, db_failed};
+use crate::db::chats::UpsertChat;
+use crate::db::subscriptions::{
+    AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
+};
+use crate::db::{DbError, DbRequest};
+use crate::domain::{Address, Chain};
+use crate::telegram::{Core, replies};
+
+pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
+    let chat = msg.chat_id;
+    let db = &core.shared.db;
+    match &command {
+        Command::Start => {
+            let upsert = UpsertChat {
+                chat_id: chat,
+                username: msg.username.clone(),
+                first_name: msg.first_name.clone(),
+            };
+            match db.exec(upsert).await {
+                Ok(new) => {
+                    // Notifications held while the chat was inactive go now.
+                    core.shared.outbox_ready.notify_one();
+                    replies::greeting(new, &core.chains)
+                }
+                Err(e) => db_failed(&command, &e),
+            }
+        }
+        Command::Help => replies::help(&core.chains, admin),
+        Command::Add {
+            address,
+            chain,
+            label,
+        } => {
+            let chains: Vec<Chain> = match chain {
+                Some(name) => match core.chains.iter().find(|c| c.name == *name) {
+                    Some(c) => vec![c.clone()],
+                    None => return replies::chain_not_watched(name, &core.chains),
+                },
+                None => core.chains.clone(),
+            };
+            let limit = core.shared.config.monitor.max_addresses_per_user;
+            let request = AddWatch {
+                chat_id: chat,
+                address: address.clone(),
+                label: label.clone(),
+                chain_ids: chains.iter().map(|c| c.id).collect(),
+                limit,
+            };
+            match db.exec(request).await {
+                Ok(AddWatchOutcome::LimitReached) => replies::limit_reached(limit),
+                Ok(AddWatchOutcome::Done { added, already }) => {
+                    let pick = |ids: &[u64]| -> Vec<Chain> {
+                        chains
+                            .iter()
+                            .filter(|c| ids.contains(&c.id))
+                            .cloned()
+                            .collect()
+                    };
+                    if added.is_empty() {
+                        replies::already_watching(address, &pick(&already))
+                    } else {
+                        replies::added(address, label.as_deref(), &pick(&added), &pick(&already))
+                    }
+                }
+                Err(e) => db_failed(&command, &e),
+            }
+        }
+        Command::Remove { address, chain } => {
+            let chain_id = match chain {
+                Some(name) => match Chain::by_name(name) {
+                    Some(c) => Some(c.id),
+                    None => return replies::not_watching(address),
+                },
+                None => None,
+            };
+            let request = RemoveWatch {
+                chat_id: chat,
+                address: address.clone(),
+                chain_id,
+            };
+            match db.exec(request).await {
+                Ok(ids) if ids.is_empty() => replies::not_watching(address),
+                Ok(ids) => replies::removed(address, &ids),
+                Err(e) => db_failed(&command, &e),
+            }
+        }
+        Command::List => match db.exec(ListSubscriptions { chat_id: chat }).await {
+            Ok(subs) => replies::list(&subs, core.shared.config.monitor.max_addresses_per_user),
+            Err(e) => db_failed(&command, &e),
+        },
+        // The spam checks come later; until then nothing is ever held back.
+        Command::Spam => replies::spam_nothing(),
+        _ => replies::hint(),
+    }
+}
+
+/// `/add`: watch one address on several chains, atomically.
+///
+/// `max_addresses_per_user` counts distinct *addresses*: watching one
+/// address on every configured chain uses one slot. The limit is checked
+/// before anything is written, so a refused command stores nothing.
+pub struct AddWatch {
+    pub chat_id: i64,
+    pub address: Address,
+    pub label: Option<String>,
+    pub chain_ids: Vec<u64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddWatchOutcome {
+    Done { added: Vec<u64>, already: Vec<u64> },
+    LimitReached,
+}
+
+impl DbRequest for AddWatch {
+    type Output = AddWatchOutcome;
+    fn run(self, tx: &Transaction<'_>) -> Result<AddWatchOutcome, DbError> {
+        let watched: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?1 AND address = ?2)",
+            params![self.chat_id, self.address.as_str()],
+            |r| r.get(0),
+        )?;
+        if !watched {
+            let count: i64 = tx.query_row(
+                "SELECT count(DISTINCT address) FROM subscriptions WHERE chat_id = ?1",
+                [self.chat_id],
+                |r| r.get(0),
+            )?;
+            if count >= i64::from(self.limit) {
+                return Ok(AddWatchOutcome::LimitReached);
+            }
+        }
+        let (mut added, mut already) = (Vec::new(), Vec::new());
+        for chain_id in self.chain_ids {
+            let add = AddSubscription {
+                chat_id: self.chat_id,
+                chain_id,
+                address: self.address.clone(),
+                label: self.label.clone(),
+                // Counted above, per address rather than per chain.
+                limit: u32::MAX,
+            };
+            match add.run(tx)? {
+                AddOutcome::Added => added.push(chain_id),
+                AddOutcome::AlreadyWatching => already.push(chain_id),
+                AddOutcome::LimitReached { .. } => {
+                    return Err(DbError::Corrupt("unexpected subscription limit".into()));
+                }
+            }
+        }
+        Ok(AddWatchOutcome::Done { added, already })
+    }
+}
+
+/// `/remove`: stop watching an address (on one chain or all); returns the
+/// chain ids it was removed from.
+pub struct RemoveWatch {
+    pub chat_id: i64,
+    pub address: Address,
+    pub chain_id: Option<u64>,
+}
+
+impl DbRequest for RemoveWatch {
+    type Output = Vec<u64>;
+    fn run(self, tx: &Transaction<'_>) -> Result<Vec<u64>, DbError> {
+        let mut stmt = tx.prepare(
+            "SELECT chain_id FROM subscriptions
+             WHERE chat_id = ?1 AND address = ?2 AND (?3 IS NULL OR chain_id = ?3) ORDER BY id",
+        )?;
+        let ids = stmt
+            .query_map(
+                params![
+                    self.chat_id,
+                    self.address.as_str(),
+                    self.chain_id.map(|c| c as i64)
+                ],
+                |r| r.get::<_, i64>(0),
+            )?
+            .map(|r| r.map(|id| id as u64))
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(stmt);
+        let remove = RemoveSubscription {
+            chat_id: self.chat_id,
+            address: self.address,
+            chain_id: self.chain_id,
+        };
+        remove.run(tx)?;
+        Ok(ids)
+    }
+}

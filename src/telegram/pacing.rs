@@ -1,0 +1,183 @@
+//! Send pacing: a global token bucket, per-chat spacing, and a global pause
+//! after a 429.
+//!
+//! Telegram answers 429 when a bot sends more than about 30 messages per
+//! second overall or more than about one per second into one chat, and
+//! repeated floods risk a ban. Pacing ourselves makes 429s the exception:
+//! every message (notifications, command replies, admin alerts) takes a
+//! token here before it is sent. When a 429 comes anyway, *all* sending
+//! pauses for its `retry_after`, as Telegram asks.
+//!
+//! [`Pacer`] is pure: time is passed in, so the arithmetic is unit-tested
+//! without sleeping. The async wait lives in the caller.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// When the global bucket is allowed to burst: a fifth of a second's worth
+/// of messages (at least one), so a burst stays well inside Telegram's
+/// per-second limit while a late timer wake-up loses no throughput.
+fn burst_for(rate: f64) -> f64 {
+    (rate / 5.0).max(1.0)
+}
+
+/// The pacing state shared by every sender of one bot.
+#[derive(Debug)]
+pub struct Pacer {
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    refilled_at: Instant,
+    per_chat: Duration,
+    /// The earliest instant each chat may receive its next message.
+    chat_next: HashMap<i64, Instant>,
+    /// No message at all before this instant (after a 429).
+    paused_until: Option<Instant>,
+}
+
+impl Pacer {
+    /// `rate` messages per second overall (at least one), `per_chat`
+    /// spacing between two messages into the same chat.
+    pub fn new(rate: u32, per_chat: Duration, now: Instant) -> Pacer {
+        let rate = f64::from(rate.max(1));
+        let capacity = burst_for(rate);
+        Pacer {
+            rate,
+            capacity,
+            tokens: capacity,
+            refilled_at: now,
+            per_chat,
+            chat_next: HashMap::new(),
+            paused_until: None,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.refilled_at = now;
+    }
+
+    /// When `chat` may next receive a message, ignoring the global bucket
+    /// (the delivery loop prefers chats that are ready).
+    pub fn chat_ready_at(&self, chat: i64) -> Option<Instant> {
+        self.chat_next.get(&chat).copied()
+    }
+
+    /// Takes the right to send one message to `chat` now, or says when to
+    /// ask again.
+    pub fn try_acquire(&mut self, chat: i64, now: Instant) -> Result<(), Instant> {
+        if let Some(until) = self.paused_until {
+            if now < until {
+                return Err(until);
+            }
+            self.paused_until = None;
+        }
+        if let Some(&next) = self.chat_next.get(&chat)
+            && now < next
+        {
+            return Err(next);
+        }
+        self.refill(now);
+        if self.tokens < 1.0 {
+            let missing = (1.0 - self.tokens) / self.rate;
+            return Err(now + Duration::from_secs_f64(missing));
+        }
+        self.tokens -= 1.0;
+        self.chat_next.insert(chat, now + self.per_chat);
+        if self.chat_next.len() > 4096 {
+            // Forget chats whose spacing has passed; keeps memory flat.
+            self.chat_next.retain(|_, next| *next > now);
+        }
+        Ok(())
+    }
+
+    /// A 429: nobody sends anything before `now + retry_after`. The bucket
+    /// is emptied too, so sending resumes gently rather than in a burst.
+    pub fn pause_all(&mut self, retry_after: Duration, now: Instant) {
+        let until = now + retry_after;
+        if self.paused_until.is_none_or(|u| u < until) {
+            self.paused_until = Some(until);
+        }
+        self.tokens = 0.0;
+        self.refilled_at = self.paused_until.unwrap_or(until);
+    }
+
+    /// Whether sending is paused at `now` (for `/status`).
+    pub fn paused_until(&self, now: Instant) -> Option<Instant> {
+        self.paused_until.filter(|u| *u > now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn global_rate_after_a_small_burst() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(25, ms(0), t0);
+        // Burst of 25 / 5 = 5 messages, to five different chats.
+        for chat in 0..5 {
+            assert!(p.try_acquire(chat, t0).is_ok());
+        }
+        let wait = p.try_acquire(5, t0).unwrap_err();
+        assert_eq!(wait.duration_since(t0), ms(40));
+        assert!(p.try_acquire(5, t0 + ms(40)).is_ok());
+        assert!(p.try_acquire(6, t0 + ms(40)).is_err());
+    }
+
+    #[test]
+    fn sustained_rate_is_the_configured_rate() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(25, ms(0), t0);
+        let mut now = t0;
+        let mut sent = 0;
+        // Ask as often as allowed for ten seconds.
+        while now < t0 + Duration::from_secs(10) {
+            match p.try_acquire(sent, now) {
+                Ok(()) => sent += 1,
+                Err(at) => now = at,
+            }
+        }
+        // 10 s at 25/s plus the initial burst of 5.
+        assert!((250..=256).contains(&sent), "{sent}");
+    }
+
+    #[test]
+    fn per_chat_spacing() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(100, ms(1000), t0);
+        assert!(p.try_acquire(7, t0).is_ok());
+        assert_eq!(p.try_acquire(7, t0 + ms(10)), Err(t0 + ms(1000)));
+        assert!(
+            p.try_acquire(8, t0 + ms(10)).is_ok(),
+            "other chats are not held up"
+        );
+        assert!(p.try_acquire(7, t0 + ms(1000)).is_ok());
+        assert_eq!(p.chat_ready_at(7), Some(t0 + ms(2000)));
+    }
+
+    #[test]
+    fn a_429_pauses_everyone() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(100, ms(0), t0);
+        assert!(p.try_acquire(1, t0).is_ok());
+        p.pause_all(Duration::from_secs(3), t0);
+        assert_eq!(p.try_acquire(2, t0 + ms(10)), Err(t0 + ms(3000)));
+        assert_eq!(p.paused_until(t0 + ms(10)), Some(t0 + ms(3000)));
+        // A shorter retry_after does not shorten the pause.
+        p.pause_all(Duration::from_secs(1), t0 + ms(10));
+        assert_eq!(p.try_acquire(2, t0 + ms(2000)), Err(t0 + ms(3000)));
+        // After the pause the bucket refills from empty: one token per 10 ms.
+        assert!(p.try_acquire(2, t0 + ms(3000)).is_err());
+        assert!(p.try_acquire(2, t0 + ms(3010)).is_ok());
+        assert_eq!(p.paused_until(t0 + ms(3010)), None);
+    }
+}

@@ -1,0 +1,817 @@
+//! The Telegram actor end to end: the real teloxide-core client against the
+//! simulated Bot API, a real supervisor tree (db, etherscan placeholder,
+//! telegram, ticker) and a real SQLite file. Every wait is on a condition.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use usdt_monitor::app::{self, Shared};
+use usdt_monitor::config::{Config, Secret, Secrets};
+use usdt_monitor::db::DbRequest;
+use usdt_monitor::db::chats::UpsertChat;
+use usdt_monitor::db::poll_result::RecordPollResult;
+use usdt_monitor::db::stats::{DbStats, GetStats};
+use usdt_monitor::db::subscriptions::{AddSubscription, ListSubscriptions};
+use usdt_monitor::domain::{Address, Amount, TokenSymbol, Transfer};
+use usdt_monitor::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
+use usdt_monitor::supervisor::{
+    ChildState, GetStatus, RestartChild, Shutdown, SupervisorHandle, TreeStatus,
+};
+use usdt_monitor::telegram::updates::OFFSET_KEY;
+
+const ADMIN: i64 = 900;
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Checksummed (EIP-55 test vectors).
+const A1: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+const A2: &str = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
+const A3: &str = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB";
+const A1_BAD_CHECKSUM: &str = "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+fn base_config(sim: &SimBotApi, db: &Path) -> Config {
+    let mut c = Config::default();
+    c.telegram.api_url = sim.api_url();
+    c.telegram.admins = vec![ADMIN];
+    c.telegram.long_poll_timeout = Duration::from_secs(5);
+    c.telegram.send_rate = 100;
+    c.telegram.per_chat_interval = Duration::from_millis(20);
+    c.telegram.command_limit = 1000;
+    c.telegram.command_window = Duration::from_secs(60);
+    // Nothing to scan in these tests; never reach the real Etherscan.
+    c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
+    c.monitor.poll_interval = Duration::from_secs(3600);
+    c.monitor.max_addresses_per_user = 2;
+    c.database.path = db.to_path_buf();
+    c.supervisor.backoff_min = Duration::from_millis(50);
+    c.supervisor.backoff_max = Duration::from_millis(500);
+    c.supervisor.max_restarts = 50;
+    c.supervisor.shutdown_timeout = Duration::from_secs(5);
+    c.supervisor.fault_injection = true;
+    c
+}
+
+struct World {
+    sim: SimBotApi,
+    _dir: Option<tempfile::TempDir>,
+    db_path: PathBuf,
+    shared: Shared,
+    tree: SupervisorHandle,
+}
+
+fn no_sim_limits() -> SimBotOptions {
+    SimBotOptions {
+        flood_limits: false,
+        ..SimBotOptions::default()
+    }
+}
+
+impl World {
+    async fn start(opts: SimBotOptions, tweak: impl FnOnce(&mut Config)) -> World {
+        let sim = SimBotApi::start(opts).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("monitor.db");
+        let mut w = World::on(sim, db_path, tweak);
+        w._dir = Some(dir);
+        w
+    }
+
+    /// A tree on an existing simulator and database file.
+    fn on(sim: SimBotApi, db_path: PathBuf, tweak: impl FnOnce(&mut Config)) -> World {
+        let mut config = base_config(&sim, &db_path);
+        tweak(&mut config);
+        let secrets = Secrets {
+            telegram_token: Secret::new(sim.token()),
+            etherscan_key: Secret::new("test-key"),
+        };
+        let shared = Shared::new(config, secrets);
+        // Nothing to poll: keep the ticker quiet.
+        shared
+            .paused
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let tree = app::start(&shared).unwrap();
+        World {
+            sim,
+            _dir: None,
+            db_path,
+            shared,
+            tree,
+        }
+    }
+
+    async fn stop(self) -> (SimBotApi, PathBuf, Option<tempfile::TempDir>) {
+        self.tree.addr.do_send(Shutdown);
+        let exit = tokio::time::timeout(WAIT, self.tree.exit).await;
+        assert!(matches!(exit, Ok(Ok(_))), "the tree stopped");
+        (self.sim, self.db_path, self._dir)
+    }
+
+    /// Sends `text` as `user` and returns the bot's next message to them.
+    async fn ask(&self, user: i64, text: &str) -> String {
+        let before = self.sim.sent_to(user).len();
+        self.sim.user_says(user, text);
+        let all = self
+            .sim
+            .wait_for(WAIT, |all| count_to(all, user) > before)
+            .await
+            .unwrap_or_else(|_| panic!("no reply to {text:?}"));
+        let reply: Vec<&SentMessage> = all.iter().filter(|m| m.chat_id == user).collect();
+        let m = reply[before];
+        assert_eq!(m.parse_mode.as_deref(), Some("HTML"), "HTML replies");
+        assert!(m.link_preview_disabled);
+        m.text.clone()
+    }
+
+    async fn stats(&self) -> DbStats {
+        self.shared.db.exec(GetStats).await.unwrap()
+    }
+
+    async fn status(&self) -> TreeStatus {
+        self.tree.addr.send(GetStatus).await.unwrap()
+    }
+
+    async fn subscribe(&self, chat: i64, address: &str, label: Option<&str>) {
+        self.shared
+            .db
+            .exec(UpsertChat {
+                chat_id: chat,
+                username: None,
+                first_name: None,
+            })
+            .await
+            .unwrap();
+        self.shared
+            .db
+            .exec(AddSubscription {
+                chat_id: chat,
+                chain_id: 1,
+                address: Address::parse(address).unwrap(),
+                label: label.map(String::from),
+                limit: 100,
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn record(&self, transfers: Vec<Transfer>) -> usize {
+        let r = self
+            .shared
+            .db
+            .exec(RecordPollResult {
+                chain_id: 1,
+                transfers,
+                cursors: vec![],
+            })
+            .await
+            .unwrap();
+        self.shared.outbox_ready.notify_one();
+        r.notifications
+    }
+
+    /// Waits until every update the simulator holds has been handled
+    /// (the bot confirmed it by asking with a higher offset).
+    async fn until_updates_handled(&self, last_update: i64) {
+        until(WAIT, "updates handled", || async {
+            self.sim.confirmed_offset() > last_update
+        })
+        .await;
+    }
+}
+
+fn count_to(all: &[SentMessage], chat: i64) -> usize {
+    all.iter().filter(|m| m.chat_id == chat).count()
+}
+
+/// Polls an async condition (for state that has no change notification,
+/// such as a database row) until it holds.
+async fn until<F, Fut>(timeout: Duration, what: &str, cond: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn usdt() -> Address {
+    Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap()
+}
+
+fn transfer(log_index: u64, from: &str, to: &str, raw: u128) -> Transfer {
+    Transfer {
+        chain_id: 1,
+        tx_hash: "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060".into(),
+        log_index,
+        block: 19_000_000,
+        timestamp: 1_764_297_023,
+        token: TokenSymbol::Usdt,
+        contract: usdt(),
+        decimals: 6,
+        from: Address::parse(from).unwrap(),
+        to: Address::parse(to).unwrap(),
+        amount: Amount::from_u128(raw),
+    }
+}
+
+const SENDER: &str = "0x1111111111111111111111111111111111111111";
+
+/// The exact notification for `transfer(0, SENDER, A1, 1_234_567_890)` to
+/// a chat that watches A1 as "Savings <b>".
+const SNAPSHOT: &str = "⬇️ <b>Incoming 1,234.56789 USDT</b> on Ethereum\n\
+    To: <b>Savings &lt;b&gt;</b> (0x5aae…eaed)\n\
+    From: <code>0x1111111111111111111111111111111111111111</code>\n\
+    Time: 2025-11-28 02:30:23 UTC\n\
+    <a href=\"https://etherscan.io/tx/0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060\">View transaction</a>";
+
+async fn subscriptions(w: &World, chat: i64) -> Vec<(u64, String, Option<String>)> {
+    w.shared
+        .db
+        .exec(ListSubscriptions { chat_id: chat })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.chain_id, s.address.as_str().to_string(), s.label))
+        .collect()
+}
+
+#[actix_rt::test]
+async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let u = 1001;
+
+    let r = w.ask(u, "/start").await;
+    assert!(r.contains("Welcome!") && r.contains("USDT"), "{r}");
+    let r = w.ask(u, "/start").await;
+    assert!(r.contains("Welcome back"), "{r}");
+    let r = w.ask(u, "/help").await;
+    assert!(
+        r.contains("/add") && r.contains("/remove") && !r.contains("/status"),
+        "{r}"
+    );
+    let menu: Vec<String> = w.sim.my_commands().into_iter().map(|c| c.0).collect();
+    assert_eq!(menu, ["start", "help", "add", "remove", "list", "spam"]);
+    assert!(w.sim.calls("deleteWebhook") >= 1);
+
+    // Unknown things get the hint.
+    for text in ["hello there", "/foo", "/addd x"] {
+        let r = w.ask(u, text).await;
+        assert!(
+            r.contains("/help") && r.contains("did not understand"),
+            "{text}: {r}"
+        );
+    }
+
+    // Malformed /add: what was wrong, and the usage.
+    let usage = "Usage: <code>/add &lt;address&gt; [chain] [label]</code>";
+    let r = w.ask(u, "/add").await;
+    assert!(r.contains("address is missing") && r.contains(usage), "{r}");
+    let r = w.ask(u, "/add 0x1234").await;
+    assert!(r.contains("40 hex digits") && r.contains(usage), "{r}");
+    let r = w.ask(u, &format!("/add {A1_BAD_CHECKSUM}")).await;
+    assert!(r.contains("checksum") && r.contains(usage), "{r}");
+    let r = w.ask(u, "/add 0x<b>zz</b>").await;
+    assert!(r.contains("0x&lt;b&gt;zz&lt;/b&gt;"), "{r}");
+    let r = w.ask(u, &format!("/add {A1} {}", "x".repeat(33))).await;
+    assert!(r.contains("at most 32"), "{r}");
+    let r = w.ask(u, &format!("/add {A1} polygon")).await;
+    assert!(
+        r.contains("does not watch polygon") && r.contains("ethereum"),
+        "{r}"
+    );
+    assert!(
+        subscriptions(&w, u).await.is_empty(),
+        "nothing stored on rejection"
+    );
+
+    // Success, with a label that looks like HTML: shown literally.
+    let r = w.ask(u, &format!("/add {A1} <b>Savings</b> & co")).await;
+    assert!(r.contains("Now watching"), "{r}");
+    assert!(r.contains("&lt;b&gt;Savings&lt;/b&gt; &amp; co"), "{r}");
+    assert!(r.contains(A1) && r.contains("Ethereum"), "{r}");
+    let r = w.ask(u, &format!("/add {}", A1.to_lowercase())).await;
+    assert!(r.contains("already watching"), "{r}");
+    let r = w.ask(u, &format!("/add@sim_bot {A2} ethereum")).await;
+    assert!(r.contains("Now watching") && r.contains(A2), "{r}");
+    let r = w.ask(u, &format!("/add {A3} third")).await;
+    assert!(
+        r.contains("2 addresses") && r.contains("most allowed"),
+        "{r}"
+    );
+
+    let stored = subscriptions(&w, u).await;
+    assert_eq!(
+        stored,
+        vec![
+            (1, A1.to_lowercase(), Some("<b>Savings</b> & co".into())),
+            (1, A2.to_lowercase(), None)
+        ]
+    );
+
+    let r = w.ask(u, "/list").await;
+    assert!(r.contains("(2 of 2)"), "{r}");
+    assert!(
+        r.contains("<b>&lt;b&gt;Savings&lt;/b&gt; &amp; co</b>"),
+        "{r}"
+    );
+    assert!(r.contains(A2) && r.contains("Ethereum"), "{r}");
+
+    let r = w.ask(u, "/remove").await;
+    assert!(
+        r.contains("address is missing") && r.contains("/remove &lt;address&gt;"),
+        "{r}"
+    );
+    let r = w.ask(u, &format!("/remove {A2}")).await;
+    assert!(r.contains("Stopped watching") && r.contains(A2), "{r}");
+    let r = w.ask(u, &format!("/remove {A2}")).await;
+    assert!(r.contains("not watching"), "{r}");
+    assert_eq!(subscriptions(&w, u).await.len(), 1);
+
+    let r = w.ask(u, "/spam").await;
+    assert!(r.contains("Nothing flagged"), "{r}");
+
+    // Admin commands from a non-admin: the same hint as unknown ones.
+    for text in [
+        "/status",
+        "/stats",
+        "/pause",
+        "/restart db",
+        "/restart",
+        "/panic db",
+    ] {
+        let r = w.ask(u, text).await;
+        assert!(r.contains("did not understand"), "{text}: {r}");
+    }
+    assert!(
+        w.shared.paused.load(std::sync::atomic::Ordering::SeqCst),
+        "a non-admin's /resume changed nothing"
+    );
+
+    // Group chats are ignored; a private message after it is answered.
+    let last = w.sim.group_says(-5, u, "/start");
+    w.until_updates_handled(last).await;
+    assert!(w.sim.sent_to(-5).is_empty());
+
+    // The offset is stored.
+    let stored = w
+        .shared
+        .db
+        .exec(usdt_monitor::db::meta::GetMeta(OFFSET_KEY))
+        .await
+        .unwrap();
+    assert_eq!(stored, Some((last + 1).to_string()));
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_command_limit_refuses_politely_once_per_window() {
+    let w = World::start(no_sim_limits(), |c| c.telegram.command_limit = 3).await;
+    let u = 1002;
+    let mut last = 0;
+    for _ in 0..7 {
+        last = w.sim.user_says(u, "/help");
+    }
+    w.until_updates_handled(last).await;
+    let sent = w.sim.sent_to(u);
+    assert_eq!(sent.len(), 4, "three answers and one refusal");
+    assert!(
+        sent[3].text.contains("at most 3 commands per 1m"),
+        "{}",
+        sent[3].text
+    );
+    // Admins are not limited.
+    for _ in 0..5 {
+        last = w.sim.user_says(ADMIN, "/help");
+    }
+    w.until_updates_handled(last).await;
+    assert_eq!(w.sim.sent_to(ADMIN).len(), 5);
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn admin_commands_and_status_during_a_restart() {
+    let w = World::start(no_sim_limits(), |c| {
+        // Keep a crashed actor down long enough to see it restarting.
+        c.supervisor.backoff_min = Duration::from_secs(3);
+        c.supervisor.backoff_max = Duration::from_secs(3);
+    })
+    .await;
+    let r = w.ask(ADMIN, "/status").await;
+    for needle in [
+        "db: running",
+        "etherscan: running",
+        "telegram: running",
+        "ticker: running",
+        "Outbox</b>: 0 pending",
+        "Ticker</b>: paused",
+        "open descriptors",
+        "MiB resident",
+    ] {
+        assert!(r.contains(needle), "{needle} in {r}");
+    }
+    let r = w.ask(ADMIN, "/resume").await;
+    assert!(r.contains("resumed"), "{r}");
+    assert!(!w.shared.paused.load(std::sync::atomic::Ordering::SeqCst));
+    let r = w.ask(ADMIN, "/pause").await;
+    assert!(r.contains("paused"), "{r}");
+    assert!(w.shared.paused.load(std::sync::atomic::Ordering::SeqCst));
+
+    let r = w.ask(ADMIN, "/stats").await;
+    assert!(
+        r.contains("Chats:") && r.contains("Etherscan: 0 calls"),
+        "{r}"
+    );
+    let r = w.ask(ADMIN, "/restart kernel").await;
+    assert!(
+        r.contains("no actor named") && r.contains("/restart &lt;db|"),
+        "{r}"
+    );
+
+    // The scanner crashes and stays down for its 3 s backoff: /status
+    // answers meanwhile, and says so.
+    let r = w.ask(ADMIN, "/panic etherscan").await;
+    assert!(r.contains("Panic injected into etherscan"), "{r}");
+    let asked = Instant::now();
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(asked.elapsed() < Duration::from_secs(3), "answered at once");
+    assert!(r.contains("etherscan: restarting, restarts 1"), "{r}");
+    assert!(r.contains("fault injection"), "{r}");
+
+    // The database pool down too: /status still answers within the call
+    // timeout (the outbox depth then reads "unavailable").
+    let r = w.ask(ADMIN, "/panic db").await;
+    assert!(r.contains("Panic injected into db"), "{r}");
+    let asked = Instant::now();
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(asked.elapsed() < Duration::from_secs(5), "bounded");
+    assert!(r.contains("db: restarting"), "{r}");
+    // Either the surviving worker answered or the call gave up in time.
+    assert!(r.contains("Outbox</b>: "), "{r}");
+
+    let r = w.ask(ADMIN, "/restart ticker").await;
+    assert!(r.contains("Restarting ticker"), "{r}");
+    until(WAIT, "every actor running", || async {
+        w.status()
+            .await
+            .children
+            .iter()
+            .all(|c| c.state == ChildState::Running)
+    })
+    .await;
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn panic_is_refused_without_fault_injection() {
+    let w = World::start(no_sim_limits(), |c| c.supervisor.fault_injection = false).await;
+    for actor in ["db", "telegram"] {
+        let r = w.ask(ADMIN, &format!("/panic {actor}")).await;
+        assert!(r.contains("Refused: fault injection is disabled"), "{r}");
+    }
+    assert!(w.status().await.children.iter().all(|c| c.restarts == 0));
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_panic_of_each_actor_is_followed_by_a_delivered_notification() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chat = 2001;
+    w.subscribe(chat, A1, None).await;
+    for (i, actor) in ["db", "etherscan", "ticker", "telegram"]
+        .into_iter()
+        .enumerate()
+    {
+        let r = w.ask(ADMIN, &format!("/panic {actor}")).await;
+        assert!(r.contains("anic"), "{r}");
+        until(WAIT, "restarted", || async {
+            let s = w.status().await;
+            let c = s.children.iter().find(|c| c.name == actor).unwrap();
+            c.restarts == 1 && c.state == ChildState::Running
+        })
+        .await;
+        assert_eq!(
+            w.record(vec![transfer(i as u64, SENDER, A1, 1_000_000)])
+                .await,
+            1
+        );
+        w.sim
+            .wait_for(WAIT, |all| count_to(all, chat) == i + 1)
+            .await
+            .unwrap_or_else(|_| panic!("notification after /panic {actor}"));
+    }
+    // The /panic telegram command was not replayed after the restart.
+    let s = w.status().await;
+    let tg = s.children.iter().find(|c| c.name == "telegram").unwrap();
+    assert_eq!(tg.restarts, 1);
+    until(WAIT, "all marked", || async {
+        w.stats().await.notifications_pending == 0
+    })
+    .await;
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn notifications_exactly_once_across_actor_and_daemon_restarts() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let (a, b) = (3001, 3002);
+    w.subscribe(a, A1, Some("Savings <b>")).await;
+    w.subscribe(b, SENDER, None).await;
+
+    assert_eq!(
+        w.record(vec![transfer(0, SENDER, A1, 1_234_567_890)]).await,
+        2
+    );
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, a) == 1 && count_to(all, b) == 1)
+        .await
+        .expect("both subscribers notified");
+    let to_a = all.iter().find(|m| m.chat_id == a).unwrap();
+    assert_eq!(to_a.text, SNAPSHOT);
+    assert_eq!(to_a.parse_mode.as_deref(), Some("HTML"));
+    assert!(to_a.link_preview_disabled);
+    let to_b = all.iter().find(|m| m.chat_id == b).unwrap();
+    assert!(
+        to_b.text.starts_with("⬆️ <b>Outgoing 1,234.56789 USDT</b>"),
+        "{}",
+        to_b.text
+    );
+
+    // Restart the TelegramActor alone.
+    w.tree
+        .addr
+        .send(RestartChild("telegram".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    until(WAIT, "telegram restarted", || async {
+        let s = w.status().await;
+        let c = s.children.iter().find(|c| c.name == "telegram").unwrap();
+        c.restarts == 1 && c.state == ChildState::Running
+    })
+    .await;
+    w.record(vec![transfer(1, SENDER, A1, 2_000_000)]).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, a) == 2 && count_to(all, b) == 2)
+        .await
+        .expect("delivered after the actor's restart");
+    // A command before the daemon restart is answered once, never again.
+    let r = w.ask(a, "/list").await;
+    assert!(r.contains("Savings &lt;b&gt;"), "{r}");
+
+    // Stop the whole daemon; queue a transfer while it is down (straight
+    // into the file), and start a new daemon on the same file.
+    let (sim, db_path, dir) = w.stop().await;
+    let settings = usdt_monitor::db::DbSettings {
+        path: db_path.clone(),
+        busy_timeout: Duration::from_secs(5),
+    };
+    let queued = usdt_monitor::db::connection::with_transaction(&settings, true, |tx| {
+        RecordPollResult {
+            chain_id: 1,
+            transfers: vec![transfer(2, SENDER, A1, 3_000_000)],
+            cursors: vec![],
+        }
+        .run(tx)
+    })
+    .unwrap();
+    assert_eq!(queued.notifications, 2);
+    let mut w = World::on(sim, db_path, |_| {});
+    w._dir = dir;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, a) == 4 && count_to(all, b) == 3)
+        .await
+        .expect("queued while down, delivered after the start");
+    w.record(vec![transfer(3, SENDER, A1, 4_000_000)]).await;
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, a) == 5 && count_to(all, b) == 4)
+        .await
+        .expect("delivered by the new daemon");
+
+    // Exactly once: no text twice to a chat; the /list was not replayed.
+    for chat in [a, b] {
+        let texts: Vec<&str> = all
+            .iter()
+            .filter(|m| m.chat_id == chat)
+            .map(|m| m.text.as_str())
+            .collect();
+        let mut unique = texts.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), texts.len(), "{texts:?}");
+    }
+    let last = w.sim.user_says(a, "/spam");
+    w.until_updates_handled(last).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, a) == 6)
+        .await
+        .unwrap();
+    let s = w.stats().await;
+    assert_eq!((s.notifications_sent, s.notifications_pending), (8, 0));
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_429_pauses_sending_for_retry_after_and_the_message_is_resent() {
+    let opts = SimBotOptions {
+        per_chat_per_sec: 1.0,
+        global_per_sec: 0.0,
+        retry_after_secs: 2,
+        ..SimBotOptions::default()
+    };
+    // Our own per-chat spacing is short on purpose, to provoke the 429.
+    let w = World::start(opts, |_| {}).await;
+    let chat = 4001;
+    w.subscribe(chat, A1, None).await;
+    let transfers = (0..6)
+        .map(|i| transfer(i, SENDER, A1, 1 + i as u128))
+        .collect();
+    assert_eq!(w.record(transfers).await, 6);
+    let all = w
+        .sim
+        .wait_for(Duration::from_secs(30), |all| count_to(all, chat) == 6)
+        .await
+        .expect("all six delivered");
+    assert!(w.sim.rejected_429() >= 1);
+    let counter = &w.shared.metrics.counters.telegram_429;
+    assert_eq!(
+        usdt_monitor::metrics::Counters::get(counter),
+        w.sim.rejected_429()
+    );
+    // The burst of 3 passed; the 4th was refused right after the 3rd and
+    // not sent again before retry_after (2 s) had passed.
+    let gap = all[3].at.duration_since(all[2].at);
+    assert!(gap >= Duration::from_secs(2), "resent after {gap:?}");
+    let amounts: Vec<&str> = all.iter().map(|m| m.text.lines().next().unwrap()).collect();
+    assert!(
+        amounts[0].contains("0.000001") && amounts[5].contains("0.000006"),
+        "{amounts:?}"
+    );
+    until(WAIT, "all marked sent", || async {
+        w.stats().await.notifications_sent == 6
+    })
+    .await;
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn blocked_chats_are_skipped_until_they_come_back() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let (c, d, e) = (5001, 5002, 5003);
+    w.subscribe(c, A1, None).await;
+    w.subscribe(d, A2, None).await;
+    w.subscribe(e, A3, None).await;
+
+    // 403: the chat is marked inactive; the notification stays pending.
+    w.sim.block_chat(c, true);
+    assert_eq!(w.record(vec![transfer(0, SENDER, A1, 5)]).await, 1);
+    until(WAIT, "chat inactive", || async {
+        w.stats().await.chats_inactive == 1
+    })
+    .await;
+    let s = w.stats().await;
+    assert_eq!((s.notifications_pending, s.notifications_sent), (1, 0));
+    // Nothing is tried while it is inactive.
+    let attempts = w.sim.calls("sendMessage");
+    w.record(vec![transfer(1, SENDER, A2, 6)]).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, d) == 1)
+        .await
+        .unwrap();
+    assert_eq!(w.sim.calls("sendMessage"), attempts + 1);
+    assert!(w.sim.sent_to(c).is_empty());
+
+    // /start reactivates; the pending notification then arrives.
+    w.sim.block_chat(c, false);
+    w.sim.user_says(c, "/start");
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, c) == 2)
+        .await
+        .expect("greeting and the held notification");
+    let texts: Vec<&str> = all
+        .iter()
+        .filter(|m| m.chat_id == c)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Welcome back")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("0.000005 USDT")),
+        "{texts:?}"
+    );
+
+    // my_chat_member: kicked → inactive, member → active again.
+    let last = w.sim.chat_member(d, "kicked");
+    w.until_updates_handled(last).await;
+    until(WAIT, "kicked", || async {
+        w.stats().await.chats_inactive == 1
+    })
+    .await;
+    let last = w.sim.chat_member(d, "member");
+    w.until_updates_handled(last).await;
+    until(WAIT, "member", || async {
+        w.stats().await.chats_inactive == 0
+    })
+    .await;
+
+    // 400: failed with the reason, never retried.
+    w.sim.fail_chat(e, Some("Bad Request: chat not found"));
+    w.record(vec![transfer(2, SENDER, A3, 7)]).await;
+    until(WAIT, "failed", || async {
+        w.stats().await.notifications_failed == 1
+    })
+    .await;
+    let attempts = w.sim.calls("sendMessage");
+    w.record(vec![transfer(3, SENDER, A2, 8)]).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, d) == 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sim.calls("sendMessage"),
+        attempts + 1,
+        "the failed one is not retried"
+    );
+    assert_eq!(
+        usdt_monitor::metrics::Counters::get(&w.shared.metrics.counters.notifications_failed),
+        1
+    );
+    w.stop().await;
+}
+
+#[actix_rt::test]
+async fn admins_hear_of_an_alert_once() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    w.ask(ADMIN, "/start").await;
+    w.shared
+        .metrics
+        .raise("test:key", "The <API key> was rejected");
+    w.shared
+        .metrics
+        .raise("test:key", "The <API key> was rejected");
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, ADMIN) == 2)
+        .await
+        .expect("alert delivered");
+    let alert = &all.iter().rfind(|m| m.chat_id == ADMIN).unwrap().text;
+    assert!(
+        alert.contains("The &lt;API key&gt; was rejected"),
+        "{alert}"
+    );
+    let r = w.ask(ADMIN, "/help").await;
+    assert!(r.contains("/status"), "{r}");
+    assert_eq!(count_to(&w.sim.sent(), ADMIN), 3, "the alert came once");
+    w.stop().await;
+}
+
+/// 2 000 notifications to 200 chats at send_rate 25 with Telegram-like
+/// limits on: no 429 at all, and the time send_rate allows (80 s) ±10 %.
+#[actix_rt::test]
+async fn flood_limits_2000_notifications_to_200_chats_without_a_429() {
+    let w = World::start(SimBotOptions::default(), |c| {
+        c.telegram.send_rate = 25;
+        c.telegram.per_chat_interval = Duration::from_secs(1);
+    })
+    .await;
+    let chats: Vec<i64> = (0..200).map(|i| 10_000 + i).collect();
+    let address = |i: usize| format!("0x{:040x}", 0xabc000 + i);
+    for (i, chat) in chats.iter().enumerate() {
+        w.subscribe(*chat, &address(i), None).await;
+    }
+    let mut transfers = Vec::new();
+    for round in 0..10u64 {
+        for i in 0..200 {
+            transfers.push(transfer(
+                round * 1000 + i as u64,
+                SENDER,
+                &address(i),
+                1 + round as u128,
+            ));
+        }
+    }
+    let started = Instant::now();
+    assert_eq!(w.record(transfers).await, 2000);
+    let all = w
+        .sim
+        .wait_for(Duration::from_secs(120), |all| all.len() >= 2000)
+        .await
+        .expect("all delivered");
+    let elapsed = started.elapsed();
+    assert_eq!(w.sim.rejected_429(), 0, "no 429");
+    for chat in &chats {
+        assert_eq!(count_to(&all, *chat), 10);
+    }
+    let ideal = Duration::from_secs(80);
+    eprintln!("2000 notifications in {elapsed:?} (ideal {ideal:?})");
+    assert!(
+        elapsed >= ideal.mul_f64(0.9) && elapsed <= ideal.mul_f64(1.1),
+        "{elapsed:?}"
+    );
+    w.stop().await;
+}
