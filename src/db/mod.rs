@@ -18,6 +18,7 @@ pub mod meta;
 pub mod outbox;
 pub mod poll_result;
 pub mod schema;
+pub mod spam;
 pub mod stats;
 pub mod subscriptions;
 
@@ -130,5 +131,7 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+#[cfg(test)]
+mod spam_tests;
 #[cfg(test)]
 mod tests;

@@ -71,6 +71,31 @@ const MIGRATIONS: &[&str] = &[
         value   TEXT NOT NULL
     );
     "#,
+    // 2: address-poisoning and dust protection.
+    //
+    // The verdict depends on the chat's watched address (its known
+    // counterparties, its own other addresses), so it is stored per outbox
+    // row, not per transfer. `outbox.flagged` marks a row the checks found
+    // suspicious when it was recorded — held back ('held') or turned into a
+    // warning — independent of later threshold changes; `spam_score` and
+    // `spam_reasons` (a JSON array of the flags) are kept for every row with
+    // a flag, suspicious or not. `transfers.flagged` is set when any chat's
+    // verdict refused to let the transfer establish a counterparty: such a
+    // transfer never makes its sender "known" to anyone. `chats.spam_mode`
+    // NULL means the configured default, so changing the default reaches
+    // everyone who never chose.
+    r#"
+    ALTER TABLE chats ADD COLUMN spam_mode TEXT CHECK (spam_mode IN ('off', 'on', 'digest'));
+    ALTER TABLE transfers ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1));
+    ALTER TABLE outbox ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1));
+    ALTER TABLE outbox ADD COLUMN spam_score INTEGER NOT NULL DEFAULT 0
+        CHECK (spam_score BETWEEN 0 AND 100);
+    ALTER TABLE outbox ADD COLUMN spam_reasons TEXT;
+    ALTER TABLE outbox ADD COLUMN digested_at INTEGER;
+    CREATE INDEX outbox_flagged ON outbox (chat_id, id) WHERE flagged = 1;
+    CREATE INDEX outbox_undigested ON outbox (chat_id, id)
+        WHERE state = 'held' AND digested_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -91,4 +116,57 @@ pub fn migrate(tx: &Transaction<'_>) -> Result<(), DbError> {
         tracing::info!(version = i + 1, "database migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{DbSettings, connection};
+
+    /// A database at version 1 with data in it upgrades in place: existing
+    /// rows get the neutral defaults (not flagged, score 0, default mode).
+    #[test]
+    fn migration_2_upgrades_a_version_1_database_with_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DbSettings {
+            path: dir.path().join("v1.db"),
+            busy_timeout: std::time::Duration::from_secs(5),
+        };
+        connection::with_transaction(&settings, true, |tx| {
+            tx.execute_batch(MIGRATIONS[0])?;
+            tx.pragma_update(None, "user_version", 1)?;
+            tx.execute_batch(
+                "INSERT INTO chats (chat_id, created_at) VALUES (7, 0);
+                 INSERT INTO transfers (chain_id, tx_hash, log_index, block, timestamp, token,
+                     from_addr, to_addr, amount, created_at)
+                 VALUES (1, '0xab', 0, 1, 1, '0xt', '0xf', '0xt', '5', 0);
+                 INSERT INTO outbox (chat_id, transfer_id, text, next_attempt_at, created_at)
+                 VALUES (7, 1, 'hi', 0, 0);",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        connection::prepare(&settings).unwrap();
+        let row = connection::with_transaction(&settings, false, |tx| {
+            Ok(tx.query_row(
+                "SELECT c.spam_mode, t.flagged, o.flagged, o.spam_score, o.spam_reasons,
+                        o.digested_at, (SELECT user_version FROM pragma_user_version)
+                 FROM chats c, transfers t, outbox o",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, i64>(6)?,
+                    ))
+                },
+            )?)
+        })
+        .unwrap();
+        assert_eq!(row, (None, 0, 0, 0, None, None, VERSION));
+    }
 }

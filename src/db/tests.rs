@@ -19,7 +19,14 @@ pub(crate) fn temp_db() -> (tempfile::TempDir, DbSettings) {
     (dir, settings)
 }
 
-fn exec<R: DbRequest>(s: &DbSettings, r: R) -> R::Output {
+/// The default spam policy (`spam.default_mode = off`).
+pub(crate) fn policy() -> std::sync::Arc<spam::SpamPolicy> {
+    std::sync::Arc::new(
+        spam::SpamPolicy::from_config(&crate::config::SpamConfig::default()).unwrap(),
+    )
+}
+
+pub(crate) fn exec<R: DbRequest>(s: &DbSettings, r: R) -> R::Output {
     connection::with_transaction(s, R::WRITES, |tx| r.run(tx)).unwrap()
 }
 
@@ -151,13 +158,16 @@ fn poll_result_records_transfers_outbox_and_cursor_atomically_and_idempotently()
     add(&s, 7, 1, Some("mine"));
     add(&s, 8, 1, None);
     add(&s, 8, 2, None);
-    let result = || RecordPollResult {
-        chain_id: 1,
-        transfers: vec![
-            transfer(0, 9, 1, 5_000_000), // in, chats 7 and 8
-            transfer(1, 1, 2, 7),         // same tx, second log: 7 out, 8 self
-        ],
-        cursors: vec![(usdt(), 150)],
+    let result = || {
+        RecordPollResult::new(
+            1,
+            vec![
+                transfer(0, 9, 1, 5_000_000), // in, chats 7 and 8
+                transfer(1, 1, 2, 7),         // same tx, second log: 7 out, 8 self
+            ],
+            vec![(usdt(), 150)],
+            policy(),
+        )
     };
     let first = exec(&s, result());
     assert_eq!(first.new_transfers, 2);
@@ -193,12 +203,8 @@ fn a_failed_poll_write_leaves_the_cursor_and_transfers_untouched() {
     let (_dir, s) = temp_db();
     add(&s, 7, 1, None);
     let result = connection::with_transaction(&s, true, |tx| {
-        RecordPollResult {
-            chain_id: 1,
-            transfers: vec![transfer(0, 9, 1, 1)],
-            cursors: vec![(usdt(), 150)],
-        }
-        .run(tx)?;
+        RecordPollResult::new(1, vec![transfer(0, 9, 1, 1)], vec![(usdt(), 150)], policy())
+            .run(tx)?;
         Err::<(), _>(DbError::Corrupt(
             "simulated failure after the writes".into(),
         ))
@@ -225,15 +231,16 @@ fn delivery_outcomes() {
     add(&s, 7, 1, None);
     exec(
         &s,
-        RecordPollResult {
-            chain_id: 1,
-            transfers: vec![
+        RecordPollResult::new(
+            1,
+            vec![
                 transfer(0, 9, 1, 1),
                 transfer(1, 9, 1, 2),
                 transfer(2, 9, 1, 3),
             ],
-            cursors: vec![],
-        },
+            vec![],
+            policy(),
+        ),
     );
     let due = exec(&s, DueNotifications { limit: 10 });
     assert_eq!(exec(&s, OutboxDepth), 3);
@@ -292,11 +299,7 @@ fn inactive_chats_get_nothing_new_but_keep_subscriptions() {
     );
     let r = exec(
         &s,
-        RecordPollResult {
-            chain_id: 1,
-            transfers: vec![transfer(0, 9, 1, 1)],
-            cursors: vec![],
-        },
+        RecordPollResult::new(1, vec![transfer(0, 9, 1, 1)], vec![], policy()),
     );
     assert_eq!(r.notifications, 0);
     assert_eq!(exec(&s, ListSubscriptions { chat_id: 7 }).len(), 1);
@@ -311,11 +314,7 @@ fn inactive_chats_get_nothing_new_but_keep_subscriptions() {
     assert!(!new);
     let r = exec(
         &s,
-        RecordPollResult {
-            chain_id: 1,
-            transfers: vec![transfer(1, 9, 1, 1)],
-            cursors: vec![],
-        },
+        RecordPollResult::new(1, vec![transfer(1, 9, 1, 1)], vec![], policy()),
     );
     assert_eq!(r.notifications, 1);
 }

@@ -52,6 +52,7 @@
 
 pub mod checks;
 mod index;
+pub mod render;
 mod verdict;
 
 #[cfg(test)]

@@ -1,0 +1,421 @@
+//! What a chat reads about flagged transfers: the ⚠️ warning that replaces an
+//! ordinary notification (mode `on`), the `/spam` listing, and the daily
+//! digest.
+//!
+//! Pure text builders over plain data: the database fills the structs below
+//! (see `db::spam`), this module only formats them. Telegram HTML parse
+//! mode, using only `b`, `i`, `code` and `a`; everything that came from
+//! outside (labels, reasons, transaction hashes, check names read back from
+//! the database) goes through [`escape_html`]. Amounts are exact
+//! ([`Amount::format_units`]), times UTC ([`utc`]).
+
+use crate::domain::{Address, Amount, Chain, Direction, TokenSymbol};
+use crate::notification::{View, escape_html, name_of, utc};
+
+use super::Verdict;
+use super::checks::{burst, dust, lookalike, zero};
+
+/// The most rows `/spam <n>` lists.
+pub const MAX_LISTED: usize = 50;
+/// How many rows `/spam` lists without a number.
+pub const DEFAULT_LISTED: usize = 10;
+/// Telegram rejects messages over 4096 characters (counted after entity
+/// parsing); the builders stop adding rows well before that, tags included.
+const BUDGET: usize = 3500;
+
+/// One flag as stored with a flagged transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagSummary {
+    /// The check's stable name (`zero_value`, `dust`, `lookalike`, `burst`).
+    pub check: String,
+    pub weight: u8,
+    /// The check's sentence, addresses in full.
+    pub reason: String,
+    pub imitates: Option<Address>,
+    pub lookalike: Option<Address>,
+}
+
+/// One flagged transfer, as one chat sees it in `/spam` or the digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlaggedItem {
+    pub chain_id: u64,
+    /// From the registry by contract; `None` for a contract it does not know.
+    pub token: Option<TokenSymbol>,
+    pub contract: Address,
+    /// From the registry; `None` (raw units shown) for an unknown contract.
+    pub decimals: Option<u8>,
+    pub from: Address,
+    pub to: Address,
+    pub amount: Amount,
+    pub score: u8,
+    pub flags: Vec<FlagSummary>,
+    /// Block time, Unix seconds.
+    pub timestamp: u64,
+    pub tx_hash: String,
+    /// True when held back silently; false when a warning was queued instead.
+    pub held: bool,
+}
+
+/// The `/spam` report of one chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlaggedReport {
+    /// The most recent flagged transfers, newest first.
+    pub items: Vec<FlaggedItem>,
+    /// Flagged transfers held back (never delivered as a notification).
+    pub held: u64,
+    /// Every flagged transfer of this chat, held or warned about.
+    pub flagged: u64,
+}
+
+/// What one chat's daily digest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestReport {
+    pub chat_id: i64,
+    /// The start of the period covered, Unix seconds.
+    pub since: u64,
+    /// Held transfers the digest covers (each is covered once).
+    pub count: u64,
+    /// How often each check fired among them, most frequent first.
+    pub by_check: Vec<(String, u64)>,
+    /// The most recent of them, newest first.
+    pub latest: Vec<FlaggedItem>,
+}
+
+/// The ⚠️ message sent instead of an ordinary notification when a chat's
+/// mode is `on` (and for a real outgoing payment to a look-alike, always).
+///
+/// It names the look-alike and the real address it imitates, both in full:
+/// the point is that the user compares every digit, which the shortened form
+/// would defeat.
+pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
+    let t = v.transfer;
+    let chain = Chain::by_id(t.chain_id);
+    let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
+    let amount = format!("{} {}", t.amount.format_units(t.decimals), t.token.as_str());
+    let mut s = format!("⚠️ <b>Possible address poisoning</b> on {chain_name}\n");
+    let yours = name_of(v.watched, v.watched_label);
+    match v.direction {
+        Direction::Outgoing => {
+            s += &format!("{amount} sent from {yours} to:\n");
+        }
+        _ => s += &format!("{amount} to {yours} from:\n"),
+    }
+    match verdict.imitation() {
+        Some((fake, real)) => {
+            let whose = if real == v.watched {
+                "your own watched address"
+            } else {
+                "an address this wallet really transacted with"
+            };
+            s += &format!("<code>{}</code>\n", fake.checksummed());
+            s += &format!(
+                "It imitates {whose}:\n<code>{}</code>\n",
+                real.checksummed()
+            );
+            s += "Do not copy addresses from your transaction history: compare every digit.\n";
+        }
+        None => {
+            s += &format!("<code>{}</code>\n", v.counterparty.checksummed());
+        }
+    }
+    let why: Vec<String> = verdict
+        .flags
+        .iter()
+        .map(|f| label(f.check, f.imitates.as_ref()))
+        .collect();
+    s += &format!(
+        "Why: {} (score {}/100)\n",
+        escape_html(&why.join(", ")),
+        verdict.score
+    );
+    s += &format!("Time: {}\n", utc(t.timestamp));
+    s += &link(t.chain_id, &t.tx_hash, "View transaction");
+    s
+}
+
+/// The `/spam` reply: the most recent flagged transfers and the totals.
+///
+/// It may show fewer rows than the report holds, to stay within Telegram's
+/// message size, and says so; when more exist than were fetched it names the
+/// `/spam <n>` that shows more.
+pub fn listing(report: &FlaggedReport) -> String {
+    if report.flagged == 0 {
+        return "🛡 <b>Nothing flagged.</b> No transfer to or from your watched addresses \
+                has been held back or warned about so far. Transfers are checked for \
+                zero value, dust, look-alike addresses and bursts of new senders."
+            .to_string();
+    }
+    let mut s = String::from("🛡 <b>Flagged transfers</b>, newest first\n");
+    let mut shown = 0;
+    for (i, item) in report.items.iter().enumerate() {
+        let entry = format!("\n{}. {}\n", i + 1, item_text(item));
+        if s.len() + entry.len() > BUDGET {
+            break;
+        }
+        s += &entry;
+        shown += 1;
+    }
+    s += &format!(
+        "\n<b>Total:</b> {} flagged, {} held back without a notification.",
+        report.flagged, report.held
+    );
+    if shown < report.items.len() {
+        s += &format!("\nShowing {shown}: the rest does not fit in one message.");
+    } else if (shown as u64) < report.flagged && shown < MAX_LISTED {
+        let next = (shown * 2)
+            .clamp(DEFAULT_LISTED, MAX_LISTED)
+            .min(usize::try_from(report.flagged).unwrap_or(MAX_LISTED));
+        s += &format!(
+            "\nShowing the latest {shown}. Send <code>/spam {next}</code> to see more (at most {MAX_LISTED})."
+        );
+    }
+    s
+}
+
+/// The daily digest of one chat.
+pub fn digest(report: &DigestReport) -> String {
+    let what = if report.count == 1 {
+        "1 suspicious transfer was".to_string()
+    } else {
+        format!("{} suspicious transfers were", report.count)
+    };
+    let mut s = format!(
+        "🛡 <b>Daily spam digest</b>\n{what} held back since {}.\n",
+        utc(report.since)
+    );
+    if !report.by_check.is_empty() {
+        let parts: Vec<String> = report
+            .by_check
+            .iter()
+            .map(|(check, n)| format!("{n}× {}", label(check, None)))
+            .collect();
+        s += &format!("Flags: {}\n", escape_html(&parts.join(", ")));
+    }
+    if !report.latest.is_empty() {
+        s += "\n<b>Latest</b>\n";
+    }
+    for (i, item) in report.latest.iter().enumerate() {
+        let entry = format!("{}. {}\n", i + 1, item_text(item));
+        if s.len() + entry.len() > BUDGET {
+            break;
+        }
+        s += &entry;
+    }
+    s += "\nSend /spam to list them; <code>/spam on</code> warns about each one as it \
+          arrives, <code>/spam off</code> holds them back silently.";
+    s
+}
+
+/// One listed transfer: amount and chain, the two ends abbreviated, the
+/// reasons, the time and a link.
+fn item_text(item: &FlaggedItem) -> String {
+    let chain = Chain::by_id(item.chain_id);
+    let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
+    let amount = match (item.decimals, item.token) {
+        (Some(d), Some(t)) => format!("{} {}", item.amount.format_units(d), t.as_str()),
+        _ => format!("{} raw units of {}", item.amount, item.contract.short()),
+    };
+    let reasons: Vec<String> = item
+        .flags
+        .iter()
+        .map(|f| label(&f.check, f.imitates.as_ref()))
+        .collect();
+    let reasons = if reasons.is_empty() {
+        "flagged".to_string()
+    } else {
+        reasons.join(", ")
+    };
+    let fate = if item.held { "held back" } else { "warned" };
+    format!(
+        "<b>{amount}</b> on {chain_name}\n{} → {}\n<i>{}</i> · score {} · {fate}\n{} · {}",
+        item.from.short(),
+        item.to.short(),
+        escape_html(&reasons),
+        item.score,
+        utc(item.timestamp),
+        link(item.chain_id, &item.tx_hash, "tx")
+    )
+}
+
+/// A short human label for a check, naming the imitated address if known.
+fn label(check: &str, imitates: Option<&Address>) -> String {
+    match check {
+        c if c == zero::NAME => "zero value".into(),
+        c if c == dust::NAME => "dust".into(),
+        c if c == lookalike::NAME => match imitates {
+            Some(real) => format!("look-alike of {}", real.short()),
+            None => "look-alike address".into(),
+        },
+        c if c == burst::NAME => "burst of new senders".into(),
+        other => other.into(),
+    }
+}
+
+/// A link to the transaction, or the hash itself on a chain the registry
+/// does not know. The hash came from outside: escaped in both places.
+fn link(chain_id: u64, tx_hash: &str, text: &str) -> String {
+    match Chain::by_id(chain_id) {
+        Some(c) => format!("<a href=\"{}\">{text}</a>", escape_html(&c.tx_url(tx_hash))),
+        None => format!("Tx: <code>{}</code>", escape_html(tx_hash)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Transfer;
+    use crate::spam::Flag;
+
+    const REAL: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+    const FAKE: &str = "0x5aae0000000000000000000000000000000beaed";
+    const WATCHED: &str = "0x1111111111111111111111111111111111111111";
+    const HASH: &str = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+
+    fn addr(s: &str) -> Address {
+        Address::parse(s).unwrap()
+    }
+
+    fn item(raw: u128, held: bool) -> FlaggedItem {
+        FlaggedItem {
+            chain_id: 1,
+            token: Some(TokenSymbol::Usdt),
+            contract: addr("0xdac17f958d2ee523a2206206994597c13d831ec7"),
+            decimals: Some(6),
+            from: addr(FAKE),
+            to: addr(WATCHED),
+            amount: Amount::from_u128(raw),
+            score: 100,
+            flags: vec![
+                FlagSummary {
+                    check: "zero_value".into(),
+                    weight: 50,
+                    reason: "zero".into(),
+                    imitates: None,
+                    lookalike: None,
+                },
+                FlagSummary {
+                    check: "lookalike".into(),
+                    weight: 60,
+                    reason: "look".into(),
+                    imitates: Some(addr(REAL)),
+                    lookalike: Some(addr(FAKE)),
+                },
+            ],
+            timestamp: 1_764_297_023,
+            tx_hash: HASH.into(),
+            held,
+        }
+    }
+
+    #[test]
+    fn warning_names_both_addresses_in_full_and_escapes_the_label() {
+        let t = Transfer {
+            chain_id: 1,
+            tx_hash: HASH.into(),
+            log_index: 0,
+            block: 1,
+            timestamp: 1_764_297_023,
+            token: TokenSymbol::Usdt,
+            contract: addr("0xdac17f958d2ee523a2206206994597c13d831ec7"),
+            decimals: 6,
+            from: addr(FAKE),
+            to: addr(WATCHED),
+            amount: Amount::ZERO,
+        };
+        let verdict = Verdict::from_flags(
+            50,
+            vec![Flag {
+                check: lookalike::NAME,
+                weight: 60,
+                reason: "r".into(),
+                imitates: Some(addr(REAL)),
+                lookalike: Some(addr(FAKE)),
+            }],
+        );
+        let text = warning(
+            &View {
+                transfer: &t,
+                direction: Direction::Incoming,
+                watched: &t.to,
+                watched_label: Some("<script>"),
+                counterparty: &t.from,
+                counterparty_label: None,
+            },
+            &verdict,
+        );
+        assert!(text.starts_with("⚠️ <b>Possible address poisoning</b> on Ethereum\n"));
+        assert!(text.contains(&format!("<code>{}</code>", addr(FAKE).checksummed())));
+        assert!(text.contains(&format!("<code>{}</code>", addr(REAL).checksummed())));
+        assert!(text.contains("0 USDT to <b>&lt;script&gt;</b>"), "{text}");
+        assert!(text.contains(&format!("https://etherscan.io/tx/{HASH}")));
+        assert!(!text.contains("<script>"));
+    }
+
+    #[test]
+    fn listing_states() {
+        let empty = listing(&FlaggedReport::default());
+        assert!(empty.contains("Nothing flagged"), "{empty}");
+
+        let report = FlaggedReport {
+            items: vec![item(0, true), item(7, false)],
+            held: 30,
+            flagged: 31,
+        };
+        let text = listing(&report);
+        assert!(text.contains("1. <b>0 USDT</b> on Ethereum"), "{text}");
+        assert!(text.contains("2. <b>0.000007 USDT</b>"), "{text}");
+        assert!(text.contains("0x5aae…eaed → 0x1111…1111"), "{text}");
+        assert!(
+            text.contains("<i>zero value, look-alike of 0x5aae…eaed</i> · score 100 · held back"),
+            "{text}"
+        );
+        assert!(text.contains("· warned"), "{text}");
+        assert!(text.contains("2025-11-28 02:30:23 UTC"), "{text}");
+        assert!(text.contains("31 flagged, 30 held back"), "{text}");
+        assert!(text.contains("<code>/spam 10</code>"), "{text}");
+    }
+
+    #[test]
+    fn listing_fits_one_message_and_escapes_stored_text() {
+        let mut odd = item(1, true);
+        odd.flags[0].check = "<b>new</b>".into();
+        odd.tx_hash = "0x\"><b>".into();
+        let report = FlaggedReport {
+            items: std::iter::once(odd)
+                .chain(std::iter::repeat_n(item(1, true), MAX_LISTED - 1))
+                .collect(),
+            held: 80,
+            flagged: 80,
+        };
+        let text = listing(&report);
+        assert!(text.chars().count() < 4096, "{}", text.len());
+        assert!(text.contains("&lt;b&gt;new&lt;/b&gt;"), "{text}");
+        assert!(text.contains("/tx/0x&quot;&gt;&lt;b&gt;\""), "{text}");
+        assert!(text.contains("does not fit"), "{text}");
+    }
+
+    #[test]
+    fn unknown_tokens_show_raw_units() {
+        let mut i = item(12345, true);
+        i.token = None;
+        i.decimals = None;
+        assert!(item_text(&i).contains("12345 raw units of 0xdac1…1ec7"));
+    }
+
+    #[test]
+    fn digest_text() {
+        let text = digest(&DigestReport {
+            chat_id: 7,
+            since: 1_764_200_000,
+            count: 3,
+            by_check: vec![("zero_value".into(), 3), ("lookalike".into(), 2)],
+            latest: vec![item(0, true)],
+        });
+        assert!(text.contains("3 suspicious transfers were held back since 2025-11-26"));
+        assert!(
+            text.contains("Flags: 3× zero value, 2× look-alike address"),
+            "{text}"
+        );
+        assert!(text.contains("1. <b>0 USDT</b>"), "{text}");
+    }
+}
