@@ -180,7 +180,8 @@ async fn main() {
             telegram_token: Secret::new("unused"),
             etherscan_key: Secret::new(KEY),
         },
-    );
+    )
+    .expect("valid configuration");
     usdt_monitor::db::connection::prepare(&shared.db_settings()).expect("database");
 
     let specs: Vec<_> = app::child_specs(&shared)

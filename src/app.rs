@@ -10,6 +10,7 @@ use actix::Addr;
 use tokio::sync::Notify;
 
 use crate::config::{Config, Secrets};
+use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
 use crate::etherscan::{EtherscanActor, Poll};
 use crate::metrics::Metrics;
@@ -47,15 +48,21 @@ pub struct Shared {
     /// Whether polling is paused (`/pause`); kept outside the ticker so
     /// that a pause survives the ticker's restart.
     pub paused: Arc<AtomicBool>,
+    /// The address-poisoning checks applied when transfers are recorded.
+    pub spam: Arc<SpamPolicy>,
 }
 
 impl Shared {
-    pub fn new(config: Config, secrets: Secrets) -> Shared {
+    /// Fails only on spam settings that `Config::parse` would have refused
+    /// (for configurations built in code).
+    pub fn new(config: Config, secrets: Secrets) -> Result<Shared, StartError> {
         // A call to a child that is down waits at most this long for its
         // successor: longer than the longest backoff, so a restart in
         // progress is waited for rather than reported as an error.
         let wait = config.supervisor.backoff_max + Duration::from_secs(5);
-        Shared {
+        let spam = SpamPolicy::from_config(&config.spam)
+            .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
+        Ok(Shared {
             config: Arc::new(config),
             secrets,
             metrics: Arc::new(Metrics::default()),
@@ -66,7 +73,8 @@ impl Shared {
             supervisor: Arc::new(OnceLock::new()),
             outbox_ready: Arc::new(Notify::new()),
             paused: Arc::new(AtomicBool::new(false)),
-        }
+            spam: Arc::new(spam),
+        })
     }
 
     pub fn db_settings(&self) -> DbSettings {
@@ -140,6 +148,8 @@ pub fn policy(config: &Config) -> Policy {
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error(transparent)]
     Database(#[from] DbError),
 }

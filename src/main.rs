@@ -95,7 +95,13 @@ fn run(path: &std::path::Path) -> ExitCode {
         }
     };
     logging::init(&config.log);
-    let shared = Shared::new(config, secrets);
+    let shared = match Shared::new(config, secrets) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result =
         actix_rt::System::new().block_on(app::run_until(shared, app::termination_signal()));
     match result {

@@ -229,7 +229,7 @@ impl Harness {
             telegram_token: Secret::new("unused"),
             etherscan_key: Secret::new(KEY),
         };
-        let shared = Shared::new(config, secrets);
+        let shared = Shared::new(config, secrets).unwrap();
         usdt_monitor::db::connection::prepare(&shared.db_settings()).unwrap();
 
         // db from the app's own specs; etherscan as the app builds it, with

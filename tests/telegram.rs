@@ -83,7 +83,7 @@ impl World {
             telegram_token: Secret::new(sim.token()),
             etherscan_key: Secret::new("test-key"),
         };
-        let shared = Shared::new(config, secrets);
+        let shared = Shared::new(config, secrets).unwrap();
         // Nothing to poll: keep the ticker quiet.
         shared
             .paused
@@ -156,11 +156,12 @@ impl World {
         let r = self
             .shared
             .db
-            .exec(RecordPollResult {
-                chain_id: 1,
+            .exec(RecordPollResult::new(
+                1,
                 transfers,
-                cursors: vec![],
-            })
+                vec![],
+                self.shared.spam.clone(),
+            ))
             .await
             .unwrap();
         self.shared.outbox_ready.notify_one();
@@ -568,12 +569,8 @@ async fn notifications_exactly_once_across_actor_and_daemon_restarts() {
         busy_timeout: Duration::from_secs(5),
     };
     let queued = usdt_monitor::db::connection::with_transaction(&settings, true, |tx| {
-        RecordPollResult {
-            chain_id: 1,
-            transfers: vec![transfer(2, SENDER, A1, 3_000_000)],
-            cursors: vec![],
-        }
-        .run(tx)
+        RecordPollResult::without_spam_checks(1, vec![transfer(2, SENDER, A1, 3_000_000)], vec![])
+            .run(tx)
     })
     .unwrap();
     assert_eq!(queued.notifications, 2);

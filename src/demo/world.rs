@@ -61,7 +61,7 @@ impl World {
         Ok(World {
             es,
             bot,
-            shared: Shared::new(config, secrets),
+            shared: Shared::new(config, secrets).map_err(std::io::Error::other)?,
             _dir: dir,
         })
     }

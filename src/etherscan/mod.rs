@@ -369,11 +369,7 @@ impl Scanner {
         if transfers.is_empty() && advanced.is_empty() {
             return;
         }
-        let record = RecordPollResult {
-            chain_id: chain.id,
-            transfers,
-            cursors: advanced,
-        };
+        let record = RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone());
         match self.shared.db.exec(record).await {
             Ok(recorded) => {
                 out.new_transfers = recorded.new_transfers;
