@@ -72,14 +72,27 @@ fn main() {
         db.exec(GetMeta("warm")).await.unwrap();
 
         let t = Instant::now();
+        run(&db, n, |_| Nothing).await;
+        report(
+            "empty transaction",
+            "open + close per message",
+            n,
+            t.elapsed(),
+        );
+
+        let t = Instant::now();
+        run(&db, n, |i| Insert(i as i64)).await;
+        report("point insert", "open + close per message", n, t.elapsed());
+
+        let t = Instant::now();
         run(&db, n, |i| UpsertChat {
-            chat_id: i as i64,
+            chat_id: 1_000_000 + i as i64,
             username: None,
             first_name: None,
         })
         .await;
         report(
-            "point insert (new chat)",
+            "chat upsert (insert + update)",
             "open + close per message",
             n,
             t.elapsed(),
@@ -119,8 +132,15 @@ fn main() {
     let t = Instant::now();
     for i in 0..n {
         one(&mut |tx| {
+            Insert(i as i64).run(tx).unwrap();
+        });
+    }
+    report("point insert", "one long-lived connection", n, t.elapsed());
+    let t = Instant::now();
+    for i in 0..n {
+        one(&mut |tx| {
             UpsertChat {
-                chat_id: i as i64,
+                chat_id: 1_000_000 + i as i64,
                 username: None,
                 first_name: None,
             }
@@ -129,7 +149,7 @@ fn main() {
         });
     }
     report(
-        "point insert (new chat)",
+        "chat upsert (insert + update)",
         "one long-lived connection",
         n,
         t.elapsed(),
@@ -167,4 +187,27 @@ async fn run<R: DbRequest>(db: &DbRef, n: u64, make: impl Fn(u64) -> R) {
         .count()
         .await;
     assert_eq!(ok as u64, n);
+}
+
+/// One row into one table: a point insert.
+pub struct Insert(i64);
+impl DbRequest for Insert {
+    type Output = ();
+    fn run(self, tx: &rusqlite::Transaction<'_>) -> Result<(), usdt_monitor::db::DbError> {
+        tx.execute(
+            "INSERT INTO chats (chat_id, active, created_at) VALUES (?1, 1, 0)",
+            [self.0],
+        )?;
+        Ok(())
+    }
+}
+
+/// Opens and closes a connection and does nothing else: the floor.
+pub struct Nothing;
+impl DbRequest for Nothing {
+    type Output = ();
+    const WRITES: bool = false;
+    fn run(self, _: &rusqlite::Transaction<'_>) -> Result<(), usdt_monitor::db::DbError> {
+        Ok(())
+    }
 }

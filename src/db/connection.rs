@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use std::sync::Mutex;
+
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
@@ -12,6 +14,7 @@ use super::{DbError, DbSettings};
 /// instant "database is locked", and `synchronous=NORMAL` (durable at every
 /// checkpoint; safe with WAL).
 pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
+    configure_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -22,12 +25,10 @@ pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
         })?;
     let configured = (|| {
         conn.busy_timeout(settings.busy_timeout)?;
-        // Closing the last connection would checkpoint the WAL and delete
-        // it — on every message, since every message closes its connection.
-        // Leave checkpoints to SQLite's automatic ones during commits.
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        // Through the C API: no statement to parse.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-        conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
     })();
     match configured {
         Ok(()) => Ok(conn),
@@ -56,6 +57,31 @@ pub fn close(conn: Connection) {
     }
 }
 
+static WRITER: Mutex<()> = Mutex::new(());
+
+/// Turns off SQLite's memory statistics, once, before its first use. They
+/// put every allocation behind one process-wide mutex; with a connection
+/// (and a schema parse) per message, two workers spent most of their time
+/// contending for it (measured: two threads slower than one).
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config must run before SQLite initialises; this
+        // runs before the first connection opens, and nothing else in the
+        // process uses SQLite. If it ran too late it returns SQLITE_MISUSE
+        // and changes nothing, which is harmless.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite memory statistics stay on");
+        }
+    });
+}
+
 /// Opens a connection, runs `work` in one transaction (committed when it
 /// returns `Ok`, rolled back otherwise) and closes the connection.
 pub fn with_transaction<T>(
@@ -64,6 +90,10 @@ pub fn with_transaction<T>(
     work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
     let mut conn = open(settings)?;
+    // One writer at a time, queued here: two workers racing for SQLite's
+    // write lock would otherwise meet in its busy handler, which polls with
+    // millisecond sleeps. Readers never wait for this.
+    let writer = writes.then(|| WRITER.lock().unwrap_or_else(|e| e.into_inner()));
     let result = (|| {
         // A writer takes the lock up front (IMMEDIATE), so it waits on the
         // busy timeout instead of failing midway on a lock upgrade.
@@ -77,6 +107,7 @@ pub fn with_transaction<T>(
         tx.commit()?;
         Ok(out)
     })();
+    drop(writer);
     close(conn);
     result
 }

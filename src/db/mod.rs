@@ -11,6 +11,7 @@
 //! A request is any type implementing [`DbRequest`]; wrap it in [`Db`] and
 //! send it through the supervisor's [`ChildRef`], or call [`DbRef::exec`].
 
+pub mod anchor;
 pub mod chats;
 pub mod connection;
 pub mod cursors;
@@ -81,13 +82,24 @@ pub struct DbSettings {
 /// One worker of the database pool.
 pub struct DbActor {
     settings: DbSettings,
+    /// Shared by the workers; see [`anchor`] for why it exists.
+    _anchor: Option<std::sync::Arc<anchor::Anchor>>,
     _guard: ChildGuard,
 }
 
 impl DbActor {
     pub fn new(settings: DbSettings, guard: ChildGuard) -> Self {
+        let anchor = match anchor::Anchor::shared(&settings) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                // Correct without it, only slower.
+                tracing::warn!(actor = "db", error = %e, "cannot open the anchor connection");
+                None
+            }
+        };
         DbActor {
             settings,
+            _anchor: anchor,
             _guard: guard,
         }
     }

@@ -1,6 +1,6 @@
 //! The bot: one actor that talks to the Telegram Bot API.
 //!
-//! [`TelegramActor`] runs three loops on its own Arbiter, all inside the
+//! [`TelegramActor`] runs four loops on its own Arbiter, all inside the
 //! actor's context so that they die with it (a panic, a restart):
 //!
 //! * [`updates`]: long-polls `getUpdates`, answers commands
@@ -9,7 +9,9 @@
 //! * [`delivery`]: sends queued notifications from the outbox and marks
 //!   each one, so a crash at any point loses none;
 //! * [`delivery::alerts`]: turns [`Metrics`](crate::metrics::Metrics) alerts
-//!   into outbox rows for every admin, once per incident.
+//!   into outbox rows for every admin, once per incident;
+//! * [`digest`]: the daily summary of held-back transfers for chats that
+//!   chose `/spam digest`.
 //!
 //! Every message, whatever its kind, is paced by one [`pacing::Pacer`].
 //!
@@ -20,6 +22,7 @@
 pub mod bot;
 pub mod commands;
 pub mod delivery;
+pub mod digest;
 pub mod pacing;
 pub mod replies;
 pub mod updates;
@@ -235,7 +238,8 @@ impl Actor for TelegramActor {
         };
         self.spawn_loop(ctx, "updates", updates::run(core.clone()));
         self.spawn_loop(ctx, "delivery", delivery::run(core.clone()));
-        self.spawn_loop(ctx, "alerts", delivery::alerts(core));
+        self.spawn_loop(ctx, "alerts", delivery::alerts(core.clone()));
+        self.spawn_loop(ctx, "digest", digest::run(core));
     }
 }
 

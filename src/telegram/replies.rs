@@ -188,8 +188,14 @@ pub fn list(subs: &[Subscription], limit: u32) -> String {
     out.trim_end().to_string()
 }
 
-pub fn spam_nothing() -> String {
-    "🛡 Nothing flagged: no transfer to your addresses has been held back as suspected spam.".into()
+pub fn spam_mode(mode: crate::config::SpamMode) -> String {
+    use crate::config::SpamMode;
+    match mode {
+        SpamMode::Off => "🛡 Suspicious transfers will be held back silently. See them with /spam.",
+        SpamMode::On => "🛡 For each suspicious transfer you will get a short ⚠️ warning naming the look-alike address and the one it imitates.",
+        SpamMode::Digest => "🛡 Suspicious transfers will be held back and summed up once a day.",
+    }
+    .into()
 }
 
 pub fn try_later() -> String {

@@ -14,6 +14,7 @@
 //!   …); everything after is the label. So a label cannot begin with a
 //!   chain name.
 
+use crate::config::SpamMode;
 use crate::domain::{Address, Chain};
 
 /// The longest label, in characters.
@@ -88,7 +89,7 @@ impl Kind {
             Kind::Add => "/add <address> [chain] [label]",
             Kind::Remove => "/remove <address> [chain]",
             Kind::List => "/list",
-            Kind::Spam => "/spam",
+            Kind::Spam => "/spam [n | on | off | digest]",
             Kind::Status => "/status",
             Kind::Stats => "/stats",
             Kind::Pause => "/pause",
@@ -140,7 +141,7 @@ pub enum Command {
         chain: Option<&'static str>,
     },
     List,
-    Spam,
+    Spam(SpamArg),
     Status,
     Stats,
     Pause,
@@ -157,7 +158,7 @@ impl Command {
             Command::Add { .. } => Kind::Add,
             Command::Remove { .. } => Kind::Remove,
             Command::List => Kind::List,
-            Command::Spam => Kind::Spam,
+            Command::Spam(_) => Kind::Spam,
             Command::Status => Kind::Status,
             Command::Stats => Kind::Stats,
             Command::Pause => Kind::Pause,
@@ -166,6 +167,14 @@ impl Command {
             Command::Panic(_) => Kind::Panic,
         }
     }
+}
+
+/// `/spam`: list the flagged transfers, or choose how to hear about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpamArg {
+    /// Show the latest `n` flagged transfers.
+    List(usize),
+    Mode(SpamMode),
 }
 
 /// What a message says.
@@ -210,7 +219,23 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
         Kind::Start => Command::Start,
         Kind::Help => Command::Help,
         Kind::List => Command::List,
-        Kind::Spam => Command::Spam,
+        Kind::Spam => Command::Spam(match words.next() {
+            None => SpamArg::List(crate::spam::render::DEFAULT_LISTED),
+            Some(w) => match w.to_ascii_lowercase().as_str() {
+                "on" => SpamArg::Mode(SpamMode::On),
+                "off" => SpamArg::Mode(SpamMode::Off),
+                "digest" => SpamArg::Mode(SpamMode::Digest),
+                n => match n.parse::<usize>() {
+                    Ok(n) if (1..=crate::spam::render::MAX_LISTED).contains(&n) => SpamArg::List(n),
+                    _ => {
+                        return Err(format!(
+                            "say how many to show (1 to {}), or on, off or digest",
+                            crate::spam::render::MAX_LISTED
+                        ));
+                    }
+                },
+            },
+        }),
         Kind::Status => Command::Status,
         Kind::Stats => Command::Stats,
         Kind::Pause => Command::Pause,
@@ -330,7 +355,22 @@ mod tests {
             ("  /HELP  ".into(), Parsed::Command(Command::Help)),
             ("/help@sim_bot".into(), Parsed::Command(Command::Help)),
             ("/list".into(), Parsed::Command(Command::List)),
-            ("/spam".into(), Parsed::Command(Command::Spam)),
+            (
+                "/spam".into(),
+                Parsed::Command(Command::Spam(SpamArg::List(10))),
+            ),
+            (
+                "/spam 25".into(),
+                Parsed::Command(Command::Spam(SpamArg::List(25))),
+            ),
+            (
+                "/spam ON".into(),
+                Parsed::Command(Command::Spam(SpamArg::Mode(SpamMode::On))),
+            ),
+            (
+                "/spam digest".into(),
+                Parsed::Command(Command::Spam(SpamArg::Mode(SpamMode::Digest))),
+            ),
             (format!("/add {A}"), add(None, None)),
             (format!("/add@sim_bot {A}"), add(None, None)),
             (format!("/add {A_LOWER}"), add(None, None)),
@@ -407,6 +447,12 @@ mod tests {
         type Check = Box<dyn Fn(&Parsed) -> bool>;
         let table: Vec<(String, Check)> = vec![
             ("/add".into(), Box::new(invalid(Kind::Add, "missing"))),
+            ("/spam 0".into(), Box::new(invalid(Kind::Spam, "how many"))),
+            ("/spam 51".into(), Box::new(invalid(Kind::Spam, "1 to 50"))),
+            (
+                "/spam lots".into(),
+                Box::new(invalid(Kind::Spam, "on, off or digest")),
+            ),
             (
                 "/add 0x1234".into(),
                 Box::new(invalid(Kind::Add, "40 hex digits")),

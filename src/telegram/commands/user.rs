@@ -2,9 +2,10 @@
 
 use rusqlite::{Transaction, params};
 
-use super::parse::Command;
+use super::parse::{Command, SpamArg};
 use super::{Incoming, db_failed};
 use crate::db::chats::UpsertChat;
+use crate::db::spam::{FlaggedTransfers, SetSpamMode};
 use crate::db::subscriptions::{
     AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
 };
@@ -94,8 +95,26 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
             Ok(subs) => replies::list(&subs, core.shared.config.monitor.max_addresses_per_user),
             Err(e) => db_failed(&command, &e),
         },
-        // The spam checks come later; until then nothing is ever held back.
-        Command::Spam => replies::spam_nothing(),
+        Command::Spam(SpamArg::List(limit)) => {
+            let request = FlaggedTransfers {
+                chat_id: chat,
+                limit: *limit,
+            };
+            match db.exec(request).await {
+                Ok(report) => crate::spam::render::listing(&report),
+                Err(e) => db_failed(&command, &e),
+            }
+        }
+        Command::Spam(SpamArg::Mode(mode)) => {
+            let request = SetSpamMode {
+                chat_id: chat,
+                mode: *mode,
+            };
+            match db.exec(request).await {
+                Ok(()) => replies::spam_mode(*mode),
+                Err(e) => db_failed(&command, &e),
+            }
+        }
         _ => replies::hint(),
     }
 }
