@@ -92,7 +92,9 @@ async fn descriptors_stay_flat_over_a_busy_minute() {
         samples.len()
     );
     assert!(max - min <= 4, "descriptors moved from {min} to {max}");
-    assert!(max <= 32, "descriptors peaked at {max}");
+    // A bound generous enough for any machine, far below what a leak
+    // reaches in a minute; the measured figure is in BENCHMARKS.md.
+    assert!(max <= 48, "descriptors peaked at {max}");
 }
 
 #[actix_rt::test]

@@ -53,6 +53,17 @@ impl DemoArgs {
 /// Runs the demo; returns the process exit code.
 pub fn main(args: DemoArgs) -> u8 {
     let out = show::Out::new(args.no_color);
+    // The scenario injects a panic on purpose: say so in one line instead
+    // of a backtrace (the supervisor's hook, installed later, wraps this).
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("   (panic in an actor: {msg})");
+    }));
     let system = actix_rt::System::new();
     match system.block_on(script::run(args, out)) {
         Ok(()) => 0,

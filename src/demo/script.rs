@@ -117,8 +117,8 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
     let poison = world.transfer(TokenSymbol::Usdt, &lookalike, &savings, 0);
     out.chain(&format!(
         "0 USDT from {} — it looks like the employer {}",
-        lookalike.short(),
-        employer.short()
+        lookalike.checksummed(),
+        employer.checksummed()
     ));
     // A payment in a later block proves the poisoning block was scanned.
     world.es.advance(1, 1);
@@ -187,6 +187,7 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
         "Etherscan calls made:        {}",
         world.es.request_count()
     ));
+    out.note("this process (the daemon and both simulators):");
     out.note(&format!(
         "peak open descriptors:       {}",
         peaks.descriptors.load(Ordering::Relaxed)

@@ -26,7 +26,9 @@ impl World {
         let es = SimEtherscan::start(SimEtherscanOptions {
             api_key: API_KEY.into(),
             chains: vec![1],
-            start_block: 21_000_000,
+            // The simulator dates block n at 1_700_000_000 + 12·n seconds: this
+            // start puts the demo's blocks in late 2026.
+            start_block: 8_000_000,
             block_time: Some(pace.block_time),
             noise_per_block: 40,
             rate_limit_per_sec: Some(5),
