@@ -188,6 +188,10 @@ async fn run(bin: &str, seconds: u64) {
     // Let the last blocks become safe and be delivered.
     tokio::time::sleep(Duration::from_secs(CONFIRMATIONS + 4)).await;
     let sent = bot.sent();
+    let delivered = injected
+        .keys()
+        .filter(|tx| sent.iter().any(|m| m.text.contains(tx.as_str())))
+        .count();
     let mut lags = Vec::new();
     for m in &sent {
         if let Some((_, block)) = injected.iter().find(|(tx, _)| m.text.contains(tx.as_str()))
@@ -263,8 +267,9 @@ async fn run(bin: &str, seconds: u64) {
         heads
     );
     println!(
-        "| transfers injected / delivered | {} / {} |",
+        "| transfers injected / delivered (lag measured for) | {} / {} ({}) |",
         injected.len(),
+        delivered,
         lags.len()
     );
     if !lags.is_empty() {
