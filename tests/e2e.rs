@@ -248,3 +248,56 @@ async fn secrets_never_reach_output_or_logs() {
             .all(|m| !m.text.contains(ES_KEY) && !m.text.contains(token_secret))
     );
 }
+
+#[actix_rt::test]
+async fn address_poisoning_is_held_back_and_warned_about_on_request() {
+    let mut w = World::new(Tweaks::default()).await;
+    w.start_daemon();
+    let watched = addr('a');
+    let employer =
+        usdt_monitor::domain::Address::parse("0xc0ffee254729296a45a3885639ac7e10f9d54979").unwrap();
+    let lookalike =
+        usdt_monitor::domain::Address::parse("0xc0ffee0000000000000000000000000000004979").unwrap();
+    w.say(ALICE, "/start").await;
+    w.say(ALICE, &format!("/add {watched} Savings")).await;
+
+    // A real payment from a wallet never seen before is delivered normally.
+    let salary = w.transfer(TokenSymbol::Usdt, &employer, &watched, 2_500_000_000);
+    let got = w.wait_messages(ALICE, &salary, 1).await;
+    assert!(
+        got[0].text.contains("Incoming 2,500 USDT"),
+        "{}",
+        got[0].text
+    );
+
+    // A zero-value look-alike of that wallet is held back; a later payment
+    // proves its block was scanned.
+    let poison = w.transfer(TokenSymbol::Usdt, &lookalike, &watched, 0);
+    w.es.advance(1, 1);
+    let later = w.transfer(TokenSymbol::Usdc, &employer, &watched, 10_000_000);
+    w.wait_messages(ALICE, &later, 1).await;
+    assert!(
+        w.bot
+            .sent_to(ALICE)
+            .iter()
+            .all(|m| !m.text.contains(&poison))
+    );
+    let spam = w.say(ALICE, "/spam").await;
+    assert!(spam.contains("look-alike"), "{spam}");
+    assert!(spam.contains("0 USDT"), "{spam}");
+
+    // With warnings on, the next attempt gets a ⚠️ naming both addresses.
+    w.say(ALICE, "/spam on").await;
+    let poison2 = w.transfer(TokenSymbol::Usdt, &lookalike, &watched, 0);
+    let warned = w.wait_messages(ALICE, &poison2, 1).await;
+    let text = &warned[0].text;
+    assert!(text.contains('⚠'), "{text}");
+    assert!(
+        text.contains(&lookalike.checksummed()) || text.contains(lookalike.as_str()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&employer.checksummed()) || text.contains(employer.as_str()),
+        "{text}"
+    );
+}
