@@ -1,33 +1,12 @@
 //! The DbActor pool under its supervisor, on a real SQLite file.
 
+mod pool;
+
 use std::time::Duration;
 
+use pool::start;
 use usdt_monitor::db::meta::{GetMeta, SetMeta};
-use usdt_monitor::db::{DbActor, DbRef, DbSettings, connection};
-use usdt_monitor::supervisor::{
-    ChildSpec, EventKind, GetStatus, PanicChild, Policy, Supervisor, SupervisorHandle,
-};
-
-pub fn start(dir: &tempfile::TempDir, workers: usize) -> (DbRef, SupervisorHandle) {
-    let settings = DbSettings {
-        path: dir.path().join("db/test.db"),
-        busy_timeout: Duration::from_secs(5),
-    };
-    connection::prepare(&settings).unwrap();
-    let db = DbRef::new("db", Duration::from_secs(10));
-    let spec = ChildSpec::sync_pool("db", workers, db.clone(), move |guard| {
-        DbActor::new(settings.clone(), guard)
-    });
-    let policy = Policy {
-        max_restarts: 5,
-        restart_window: Duration::from_secs(60),
-        backoff_min: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(100),
-        fault_injection: true,
-        shutdown_order: None,
-    };
-    (db, Supervisor::start(vec![spec], policy))
-}
+use usdt_monitor::supervisor::{EventKind, GetStatus, PanicChild};
 
 #[actix_rt::test]
 async fn a_worker_panic_is_restarted_and_the_database_keeps_answering() {

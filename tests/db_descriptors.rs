@@ -3,34 +3,12 @@
 //! had. Alone in its own test binary, so that no other test's descriptors
 //! come and go while it counts.
 
-use std::time::Duration;
+mod pool;
 
 use futures_util::stream::{self, StreamExt};
+use pool::start;
 use usdt_monitor::db::meta::{GetMeta, SetMeta};
-use usdt_monitor::db::{DbActor, DbRef, DbSettings, connection};
 use usdt_monitor::metrics::open_descriptors;
-use usdt_monitor::supervisor::{ChildSpec, Policy, Supervisor, SupervisorHandle};
-
-fn start(dir: &tempfile::TempDir, workers: usize) -> (DbRef, SupervisorHandle) {
-    let settings = DbSettings {
-        path: dir.path().join("db/test.db"),
-        busy_timeout: Duration::from_secs(5),
-    };
-    connection::prepare(&settings).unwrap();
-    let db = DbRef::new("db", Duration::from_secs(10));
-    let spec = ChildSpec::sync_pool("db", workers, db.clone(), move |guard| {
-        DbActor::new(settings.clone(), guard)
-    });
-    let policy = Policy {
-        max_restarts: 5,
-        restart_window: Duration::from_secs(60),
-        backoff_min: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(100),
-        fault_injection: true,
-        shutdown_order: None,
-    };
-    (db, Supervisor::start(vec![spec], policy))
-}
 
 #[actix_rt::test]
 async fn descriptors_stay_flat_over_100_000_messages() {

@@ -2,7 +2,7 @@
 
 use crate::app::Shared;
 use crate::config::{Config, Secret, Secrets};
-use crate::domain::{Address, Amount, Chain, TokenSymbol};
+use crate::domain::{Address, Amount, TokenSymbol};
 use crate::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
 use crate::sim::etherscan::{InjectedTransfer, SimEtherscan, SimEtherscanOptions};
 
@@ -70,13 +70,7 @@ impl World {
 
     /// Puts a transfer of a registered token in the next block.
     pub fn transfer(&self, token: TokenSymbol, from: &Address, to: &Address, raw: u128) -> String {
-        let chain = Chain::by_id(1).expect("ethereum is in the registry");
-        let contract = chain
-            .token(token)
-            .expect("both tokens are registered")
-            .contract
-            .clone();
-        self.transfer_of(contract, from, to, raw)
+        self.es.transfer(1, token, from, to, Amount::from_u128(raw))
     }
 
     /// Puts a transfer of any contract in the next block.

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::domain::{Address, Amount, TokenSymbol};
 use usdt_monitor::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
-use usdt_monitor::sim::etherscan::{InjectedTransfer, SimEtherscan, SimEtherscanOptions};
+use usdt_monitor::sim::etherscan::{SimEtherscan, SimEtherscanOptions};
 
 pub const ES_KEY: &str = "es-SECRET-key-7f3a9c";
 pub const TG_TOKEN: &str = "987654:tg-SECRET-token-c4f1e2";
@@ -225,22 +225,9 @@ level = "debug"
         }
     }
 
-    /// A transfer of `units` whole tokens on Ethereum, in the next block.
+    /// A transfer of `raw` units of a registered token on Ethereum, in the next block.
     pub fn transfer(&self, token: TokenSymbol, from: &Address, to: &Address, raw: u128) -> String {
-        let chain = Chain::by_id(1).unwrap();
-        let contract = chain.token(token).unwrap().contract.clone();
-        self.es
-            .inject_transfer(
-                1,
-                InjectedTransfer {
-                    contract,
-                    from: from.clone(),
-                    to: to.clone(),
-                    amount: Amount::from_u128(raw),
-                    block: None,
-                },
-            )
-            .0
+        self.es.transfer(1, token, from, to, Amount::from_u128(raw))
     }
 }
 

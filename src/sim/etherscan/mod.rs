@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpServer, web};
 
 use crate::domain::chain::TRANSFER_TOPIC;
-use crate::domain::{Address, Amount};
+use crate::domain::{Address, Amount, Chain, TokenSymbol};
 
 use chain::{SimChain, StoredLog};
 use codec::{address_topic, amount_word};
@@ -216,6 +216,30 @@ impl SimEtherscan {
     /// head += blocks. Panics for a chain not served.
     pub fn advance(&self, chain_id: u64, blocks: u64) {
         self.with_chain(chain_id, |c| c.head = c.head.saturating_add(blocks))
+    }
+
+    /// A transfer of the registered `token` of `chain_id` in the next
+    /// block; returns its transaction hash. Panics for a chain not served
+    /// or missing from the registry.
+    pub fn transfer(
+        &self,
+        chain_id: u64,
+        token: TokenSymbol,
+        from: &Address,
+        to: &Address,
+        amount: Amount,
+    ) -> String {
+        let contract = Chain::by_id(chain_id)
+            .and_then(|c| c.token(token).map(|t| t.contract.clone()))
+            .expect("a registered chain and token");
+        let t = InjectedTransfer {
+            contract,
+            from: from.clone(),
+            to: to.clone(),
+            amount,
+            block: None,
+        };
+        self.inject_transfer(chain_id, t).0
     }
 
     /// Adds a Transfer log of `t.contract` in `t.block` (None = head + 1,
