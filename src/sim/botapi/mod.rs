@@ -133,6 +133,10 @@ impl SimBotApi {
                 .default_service(web::to(server::dispatch))
         })
         .workers(1)
+        // Like a real API front end: idle keep-alive connections live for
+        // a while (actix-web's default is 5 s, which would make clients
+        // reconnect every few seconds).
+        .keep_alive(std::time::Duration::from_secs(75))
         .disable_signals()
         // Long polls are woken on stop, so a short grace period suffices.
         .shutdown_timeout(1)

@@ -154,6 +154,10 @@ impl SimEtherscan {
                 .default_service(web::to(server::not_found))
         })
         .workers(1)
+        // Like a real API front end: idle keep-alive connections live for
+        // a while (actix-web's default is 5 s, which would make clients
+        // reconnect every few seconds).
+        .keep_alive(std::time::Duration::from_secs(75))
         .disable_signals()
         .shutdown_timeout(1)
         .bind(("127.0.0.1", 0))?;
