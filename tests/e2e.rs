@@ -59,14 +59,8 @@ async fn commands_and_notifications_round_trip_for_several_users() {
     assert!(w.bot.sent().iter().all(|m| !m.text.contains(&fake_tx)));
     // Exactly once each, even after more polls.
     w.wait_messages(BOB, &out_tx, 1).await;
-    assert_eq!(
-        w.bot
-            .sent_to(ALICE)
-            .iter()
-            .filter(|m| m.text.contains(&tx))
-            .count(),
-        1
-    );
+    w.assert_delivered_once(ALICE, [&tx, &out_tx]);
+    w.assert_delivered_once(BOB, [&tx, &out_tx]);
 }
 
 #[actix_rt::test]
@@ -139,15 +133,7 @@ async fn an_etherscan_outage_loses_nothing_and_doubles_nothing() {
     }
     let last = w.transfer(TokenSymbol::Usdt, &payer, &watched, 9_000_000);
     w.wait_messages(ALICE, &last, 1).await;
-    for tx in during.iter().chain([&first, &last]) {
-        let n = w
-            .bot
-            .sent_to(ALICE)
-            .iter()
-            .filter(|m| m.text.contains(tx.as_str()))
-            .count();
-        assert_eq!(n, 1, "transfer {tx} delivered {n} times");
-    }
+    w.assert_delivered_once(ALICE, during.iter().chain([&first, &last]));
 }
 
 #[actix_rt::test]
@@ -187,15 +173,7 @@ async fn kill_9_while_transfers_arrive_then_restart_delivers_each_once() {
     }
     let after = w.transfer(TokenSymbol::Usdt, &payer, &watched, 7_000_000);
     w.wait_messages(ALICE, &after, 1).await;
-    for tx in before.iter().chain(&down).chain([&after]) {
-        let n = w
-            .bot
-            .sent_to(ALICE)
-            .iter()
-            .filter(|m| m.text.contains(tx.as_str()))
-            .count();
-        assert_eq!(n, 1, "transfer {tx} delivered {n} times");
-    }
+    w.assert_delivered_once(ALICE, before.iter().chain(&down).chain([&after]));
 }
 
 #[actix_rt::test]

@@ -225,6 +225,15 @@ level = "debug"
         }
     }
 
+    /// Each transaction reached `user` exactly once.
+    pub fn assert_delivered_once<'a>(&self, user: i64, txs: impl IntoIterator<Item = &'a String>) {
+        let sent = self.bot.sent_to(user);
+        for tx in txs {
+            let n = sent.iter().filter(|m| m.text.contains(tx.as_str())).count();
+            assert_eq!(n, 1, "transfer {tx} delivered {n} times");
+        }
+    }
+
     /// A transfer of `raw` units of a registered token on Ethereum, in the next block.
     pub fn transfer(&self, token: TokenSymbol, from: &Address, to: &Address, raw: u128) -> String {
         self.es.transfer(1, token, from, to, Amount::from_u128(raw))
