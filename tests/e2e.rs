@@ -207,6 +207,10 @@ async fn secrets_never_reach_output_or_logs() {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The admin sees what only a human can fix, without the key itself.
+    let status = w.say(ADMIN, "/status").await;
+    assert!(status.contains("Needs attention"), "{status}");
+    assert!(status.contains("rejects the API key"), "{status}");
     w.es.set_fault(None);
     w.wait_messages(ALICE, &tx, 1).await;
     w.say(ADMIN, "/status").await;

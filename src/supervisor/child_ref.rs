@@ -60,11 +60,6 @@ impl<A: Actor> ChildRef<A> {
         self.slot.send_replace(None);
     }
 
-    /// True when a live incarnation is published right now.
-    pub fn is_up(&self) -> bool {
-        self.slot.borrow().as_ref().is_some_and(|a| a.connected())
-    }
-
     /// Sends `msg` and waits for the answer.
     pub async fn call<M>(&self, msg: M) -> Result<M::Result, CallError>
     where
@@ -77,24 +72,6 @@ impl<A: Actor> ChildRef<A> {
         addr.send(msg)
             .await
             .map_err(|_| CallError::Lost { actor: self.name })
-    }
-
-    /// Fire and forget, but never silently: waits for a live child like
-    /// [`call`](Self::call) and logs when the message could not be delivered.
-    pub fn notify<M>(&self, msg: M)
-    where
-        M: Message + Send + 'static,
-        M::Result: Send,
-        A: Handler<M>,
-        A::Context: ToEnvelope<A, M>,
-    {
-        let this = self.clone();
-        actix::spawn(async move {
-            match this.live().await {
-                Ok(addr) => addr.do_send(msg),
-                Err(e) => tracing::error!(actor = this.name, error = %e, "message not delivered"),
-            }
-        });
     }
 
     async fn live(&self) -> Result<Addr<A>, CallError> {

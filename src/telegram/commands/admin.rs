@@ -110,6 +110,15 @@ async fn status(core: &Core) -> String {
         s += "\n";
     }
 
+    // What only a human can fix, for as long as it lasts.
+    let alerts = shared.metrics.active_alerts();
+    if !alerts.is_empty() {
+        s += "<b>Needs attention</b>\n";
+        for alert in alerts {
+            s += &format!("• {}\n", escape_html(&alert.text));
+        }
+    }
+
     let depth = bounded(shared.db.exec(OutboxDepth))
         .await
         .and_then(Result::ok);
