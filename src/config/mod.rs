@@ -59,6 +59,11 @@ pub struct TelegramConfig {
     pub admins: Vec<i64>,
     #[serde(with = "humantime_serde")]
     pub long_poll_timeout: Duration,
+    /// How long one `sendMessage` may take before its answer counts as
+    /// lost (the message may still have been delivered: it is retried at
+    /// most once, then held as "uncertain").
+    #[serde(with = "humantime_serde")]
+    pub send_timeout: Duration,
     /// Messages per second across all chats.
     pub send_rate: u32,
     #[serde(with = "humantime_serde")]
@@ -75,6 +80,7 @@ impl Default for TelegramConfig {
             api_url: "https://api.telegram.org".into(),
             admins: Vec::new(),
             long_poll_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(10),
             send_rate: 25,
             per_chat_interval: Duration::from_secs(1),
             command_limit: 10,

@@ -39,6 +39,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     if t.long_poll_timeout > Duration::from_secs(50) {
         return Err(bad("telegram.long_poll_timeout", "must be at most 50s"));
     }
+    positive("telegram.send_timeout", t.send_timeout)?;
+    if t.send_timeout > Duration::from_secs(120) {
+        return Err(bad("telegram.send_timeout", "must be at most 120s"));
+    }
     at_least_one("telegram.send_rate", t.send_rate.into())?;
     positive("telegram.per_chat_interval", t.per_chat_interval)?;
     at_least_one("telegram.command_limit", t.command_limit.into())?;

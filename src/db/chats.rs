@@ -25,21 +25,24 @@ impl DbRequest for UpsertChat {
 }
 
 /// Marks a chat (in)active. An inactive chat is sent nothing; its
-/// subscriptions and history are kept for when it comes back.
+/// subscriptions, history and pending notifications are kept for when it
+/// comes back (`/start`). Returns true if the state changed, so that a
+/// chat found unreachable by several sends at once is deactivated (and
+/// logged) once.
 pub struct SetChatActive {
     pub chat_id: i64,
     pub active: bool,
 }
 
 impl DbRequest for SetChatActive {
-    type Output = ();
-    fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
+    type Output = bool;
+    fn run(self, tx: &Transaction<'_>) -> Result<bool, DbError> {
         ensure(tx, self.chat_id)?;
-        tx.execute(
-            "UPDATE chats SET active = ?2 WHERE chat_id = ?1",
+        let changed = tx.execute(
+            "UPDATE chats SET active = ?2 WHERE chat_id = ?1 AND active <> ?2",
             params![self.chat_id, self.active],
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 }
 

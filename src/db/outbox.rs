@@ -2,7 +2,15 @@
 //!
 //! Rows are written by [`super::poll_result`] together with the transfers;
 //! the bot takes due rows, sends them, and marks each one. A crash at any
-//! point loses none: a row is `pending` until marked `sent` or `failed`.
+//! point loses none. States:
+//!
+//! | state       | meaning                                                  |
+//! |-------------|----------------------------------------------------------|
+//! | `pending`   | to be sent when `next_attempt_at` is due and the chat active |
+//! | `sent`      | Telegram confirmed it                                    |
+//! | `uncertain` | two sends lost their answer: maybe delivered, never resent |
+//! | `failed`    | dead letter: permanently refused, or retried too often   |
+//! | `held`      | held back as suspected spam (listed by `/spam`)          |
 
 use rusqlite::{Transaction, params};
 
@@ -13,7 +21,11 @@ pub struct OutboxItem {
     pub id: i64,
     pub chat_id: i64,
     pub text: String,
+    /// Attempts so far, whatever their outcome.
     pub attempts: u32,
+    /// Attempts so far whose answer was lost (the message may have been
+    /// delivered by each of them).
+    pub lost_answers: u32,
 }
 
 /// Pending rows whose next attempt is due, to active chats, oldest first.
@@ -26,7 +38,7 @@ impl DbRequest for DueNotifications {
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
         let mut stmt = tx.prepare(
-            "SELECT o.id, o.chat_id, o.text, o.attempts FROM outbox o
+            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers FROM outbox o
              JOIN chats c ON c.chat_id = o.chat_id
              WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
              ORDER BY o.id LIMIT ?2",
@@ -37,6 +49,7 @@ impl DbRequest for DueNotifications {
                 chat_id: r.get(1)?,
                 text: r.get(2)?,
                 attempts: r.get::<_, i64>(3)? as u32,
+                lost_answers: r.get::<_, i64>(4)? as u32,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -48,14 +61,17 @@ impl DbRequest for DueNotifications {
 pub enum Delivery {
     Sent,
     /// Try again no earlier than `after_secs` from now.
-    Retry {
-        after_secs: u64,
-        error: String,
-    },
-    /// Never retried (a permanent 400, say).
-    Failed {
-        error: String,
-    },
+    Retry { after_secs: u64, error: String },
+    /// The answer was lost (the message may have been delivered): counted,
+    /// and tried again no earlier than `after_secs` from now.
+    RetryLost { after_secs: u64, error: String },
+    /// A problem of the chat, not of this message: this row and every
+    /// other pending row of the chat wait at least `after_secs`.
+    RetryChat { after_secs: u64, error: String },
+    /// Maybe delivered, never sent again.
+    Uncertain { error: String },
+    /// Never retried (a permanent 400, say): the dead letter.
+    Failed { error: String },
 }
 
 /// Records the outcome of delivering one outbox row.
@@ -68,22 +84,40 @@ impl DbRequest for MarkDelivery {
     type Output = ();
     fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
         let now = now_secs();
+        let retry = |after_secs: u64, error: &str, lost: u32| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, lost_answers = lost_answers + ?4,
+                     next_attempt_at = ?2, last_error = ?3
+                 WHERE id = ?1 AND state = 'pending'",
+                params![self.id, now + after_secs as i64, error, lost],
+            )
+        };
+        let finish = |state: &str, error: &str, lost: u32| {
+            tx.execute(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1,
+                     lost_answers = lost_answers + ?4, last_error = ?3
+                 WHERE id = ?1 AND state = 'pending'",
+                params![self.id, state, error, lost],
+            )
+        };
         match self.delivery {
             Delivery::Sent => tx.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1
                  WHERE id = ?1",
                 params![self.id, now],
             )?,
-            Delivery::Retry { after_secs, error } => tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
-                 WHERE id = ?1 AND state = 'pending'",
-                params![self.id, now + after_secs as i64, error],
-            )?,
-            Delivery::Failed { error } => tx.execute(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
-                 WHERE id = ?1",
-                params![self.id, error],
-            )?,
+            Delivery::Retry { after_secs, error } => retry(after_secs, &error, 0)?,
+            Delivery::RetryLost { after_secs, error } => retry(after_secs, &error, 1)?,
+            Delivery::RetryChat { after_secs, error } => {
+                retry(after_secs, &error, 0)?;
+                tx.execute(
+                    "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?2)
+                     WHERE state = 'pending' AND chat_id = (SELECT chat_id FROM outbox WHERE id = ?1)",
+                    params![self.id, now + after_secs as i64],
+                )?
+            }
+            Delivery::Uncertain { error } => finish("uncertain", &error, 1)?,
+            Delivery::Failed { error } => finish("failed", &error, 0)?,
         };
         Ok(())
     }
@@ -96,11 +130,39 @@ impl DbRequest for OutboxDepth {
     type Output = u64;
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<u64, DbError> {
-        let n: i64 = tx.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(n as u64)
+        Ok(OutboxCounts.run(tx)?.pending)
+    }
+}
+
+/// The outbox by delivery state, for `/status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    pub pending: u64,
+    /// Maybe delivered, not sent again (two answers lost).
+    pub uncertain: u64,
+    /// Dead letters.
+    pub failed: u64,
+}
+
+/// Counts the outbox rows by state.
+pub struct OutboxCounts;
+
+impl DbRequest for OutboxCounts {
+    type Output = OutboxSummary;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<OutboxSummary, DbError> {
+        let count = |state: &str| -> Result<u64, DbError> {
+            let n: i64 = tx.query_row(
+                "SELECT count(*) FROM outbox WHERE state = ?1",
+                [state],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        };
+        Ok(OutboxSummary {
+            pending: count("pending")?,
+            uncertain: count("uncertain")?,
+            failed: count("failed")?,
+        })
     }
 }

@@ -96,6 +96,46 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_undigested ON outbox (chat_id, id)
         WHERE state = 'held' AND digested_at IS NULL;
     "#,
+    // 3: delivery states for answers that were lost.
+    //
+    // A `sendMessage` whose answer never arrived (client timeout, connection
+    // reset) may have been delivered. `lost_answers` counts such attempts of
+    // a row; after the second one the row is held as 'uncertain' and never
+    // sent again, so that a subscriber gets at most two copies. 'failed'
+    // stays the dead letter (never retried). SQLite cannot change a CHECK
+    // constraint in place: the table is rebuilt, with its indexes.
+    r#"
+    CREATE TABLE outbox_v3 (
+        id              INTEGER PRIMARY KEY,
+        chat_id         INTEGER NOT NULL REFERENCES chats(chat_id),
+        transfer_id     INTEGER REFERENCES transfers(id),
+        text            TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'sent', 'failed', 'held', 'uncertain')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        sent_at         INTEGER,
+        flagged         INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+        spam_score      INTEGER NOT NULL DEFAULT 0 CHECK (spam_score BETWEEN 0 AND 100),
+        spam_reasons    TEXT,
+        digested_at     INTEGER,
+        lost_answers    INTEGER NOT NULL DEFAULT 0 CHECK (lost_answers >= 0),
+        UNIQUE (chat_id, transfer_id)
+    );
+    INSERT INTO outbox_v3 (id, chat_id, transfer_id, text, state, attempts, next_attempt_at,
+        last_error, created_at, sent_at, flagged, spam_score, spam_reasons, digested_at)
+    SELECT id, chat_id, transfer_id, text, state, attempts, next_attempt_at,
+        last_error, created_at, sent_at, flagged, spam_score, spam_reasons, digested_at
+    FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v3 RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+    CREATE INDEX outbox_flagged ON outbox (chat_id, id) WHERE flagged = 1;
+    CREATE INDEX outbox_undigested ON outbox (chat_id, id)
+        WHERE state = 'held' AND digested_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -168,5 +208,62 @@ mod tests {
         })
         .unwrap();
         assert_eq!(row, (None, 0, 0, 0, None, None, VERSION));
+    }
+
+    /// A version 2 database keeps its outbox rows, their ids and indexes,
+    /// and accepts the new state.
+    #[test]
+    fn migration_3_rebuilds_the_outbox_keeping_rows_and_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DbSettings {
+            path: dir.path().join("v2.db"),
+            busy_timeout: std::time::Duration::from_secs(5),
+        };
+        connection::with_transaction(&settings, true, |tx| {
+            tx.execute_batch(MIGRATIONS[0])?;
+            tx.execute_batch(MIGRATIONS[1])?;
+            tx.pragma_update(None, "user_version", 2)?;
+            tx.execute_batch(
+                "INSERT INTO chats (chat_id, created_at) VALUES (7, 0);
+                 INSERT INTO outbox (id, chat_id, transfer_id, text, state, attempts,
+                     next_attempt_at, created_at, flagged, spam_score)
+                 VALUES (41, 7, NULL, 'held one', 'held', 0, 0, 0, 1, 80),
+                        (42, 7, NULL, 'hi', 'pending', 3, 9, 0, 0, 0);",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        connection::prepare(&settings).unwrap();
+        let (rows, indexes) = connection::with_transaction(&settings, true, |tx| {
+            tx.execute("UPDATE outbox SET state = 'uncertain' WHERE id = 42", [])?;
+            let rows: Vec<(i64, String, i64, i64, i64)> = tx
+                .prepare(
+                    "SELECT id, state, attempts, spam_score, lost_answers FROM outbox ORDER BY id",
+                )?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let indexes: Vec<String> = tx
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok((rows, indexes))
+        })
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (41, "held".into(), 0, 80, 0),
+                (42, "uncertain".into(), 3, 0, 0)
+            ]
+        );
+        assert_eq!(
+            indexes,
+            ["outbox_due", "outbox_flagged", "outbox_undigested"]
+        );
     }
 }

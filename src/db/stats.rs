@@ -14,6 +14,8 @@ pub struct DbStats {
     pub notifications_failed: u64,
     pub notifications_pending: u64,
     pub notifications_held: u64,
+    /// Maybe delivered (two answers lost), never sent again.
+    pub notifications_uncertain: u64,
 }
 
 pub struct GetStats;
@@ -41,6 +43,7 @@ impl DbRequest for GetStats {
             notifications_failed: state("failed")?,
             notifications_pending: state("pending")?,
             notifications_held: state("held")?,
+            notifications_uncertain: state("uncertain")?,
         })
     }
 }

@@ -4,10 +4,14 @@
 //!
 //! Pure text builders over plain data: the database fills the structs below
 //! (see `db::spam`), this module only formats them. Telegram HTML parse
-//! mode, using only `b`, `i`, `code` and `a`; everything that came from
+//! mode, using only `b`, `i`, `u`, `code` and `a`; everything that came from
 //! outside (labels, reasons, transaction hashes, check names read back from
 //! the database) goes through [`escape_html`]. Amounts are exact
 //! ([`Amount::format_units`]), times UTC ([`utc`]).
+//!
+//! A look-alike and the address it imitates are always shown in full, with
+//! the digits where they differ marked ([`marked`]): the shortened forms
+//! (`0x5aae…eaed`) of the two read the same, which is the attack.
 
 use crate::domain::{Address, Amount, Chain, Direction, TokenSymbol};
 use crate::notification::{View, escape_html, name_of, utc};
@@ -19,8 +23,9 @@ use super::checks::{burst, dust, lookalike, zero};
 pub const MAX_LISTED: usize = 50;
 /// How many rows `/spam` lists without a number.
 pub const DEFAULT_LISTED: usize = 10;
-/// Telegram rejects messages over 4096 characters (counted after entity
-/// parsing); the builders stop adding rows well before that, tags included.
+/// The digest is one outbox row, so one message: Telegram rejects more
+/// than 4 096 characters (after entity parsing); it stops adding rows well
+/// before that, tags included.
 const BUDGET: usize = 3500;
 
 /// One flag as stored with a flagged transfer.
@@ -107,11 +112,8 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
             } else {
                 "an address this wallet really transacted with"
             };
-            s += &format!("<code>{}</code>\n", fake.checksummed());
-            s += &format!(
-                "It imitates {whose}:\n<code>{}</code>\n",
-                real.checksummed()
-            );
+            s += &format!("{}\n", marked(fake, real));
+            s += &format!("It imitates {whose}:\n{}\n", marked(real, fake));
             s += "Do not copy addresses from your transaction history: compare every digit.\n";
         }
         None => {
@@ -121,7 +123,7 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
     let why: Vec<String> = verdict
         .flags
         .iter()
-        .map(|f| label(f.check, f.imitates.as_ref()))
+        .map(|f| label(f.check))
         .collect();
     s += &format!(
         "Why: {} (score {}/100)\n",
@@ -135,9 +137,9 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
 
 /// The `/spam` reply: the most recent flagged transfers and the totals.
 ///
-/// It may show fewer rows than the report holds, to stay within Telegram's
-/// message size, and says so; when more exist than were fetched it names the
-/// `/spam <n>` that shows more.
+/// Every row of the report is listed: a long reply is split into several
+/// messages when it is sent (`telegram::split`). When more exist than were
+/// fetched it names the `/spam <n>` that shows more.
 pub fn listing(report: &FlaggedReport) -> String {
     if report.flagged == 0 {
         return "🛡 <b>Nothing flagged.</b> No transfer to or from your watched addresses \
@@ -146,22 +148,15 @@ pub fn listing(report: &FlaggedReport) -> String {
             .to_string();
     }
     let mut s = String::from("🛡 <b>Flagged transfers</b>, newest first\n");
-    let mut shown = 0;
     for (i, item) in report.items.iter().enumerate() {
-        let entry = format!("\n{}. {}\n", i + 1, item_text(item));
-        if s.len() + entry.len() > BUDGET {
-            break;
-        }
-        s += &entry;
-        shown += 1;
+        s += &format!("\n{}. {}\n", i + 1, item_text(item));
     }
     s += &format!(
         "\n<b>Total:</b> {} flagged, {} held back without a notification.",
         report.flagged, report.held
     );
-    if shown < report.items.len() {
-        s += &format!("\nShowing {shown}: the rest does not fit in one message.");
-    } else if (shown as u64) < report.flagged && shown < MAX_LISTED {
+    let shown = report.items.len();
+    if (shown as u64) < report.flagged && shown < MAX_LISTED {
         let next = (shown * 2)
             .clamp(DEFAULT_LISTED, MAX_LISTED)
             .min(usize::try_from(report.flagged).unwrap_or(MAX_LISTED));
@@ -187,7 +182,7 @@ pub fn digest(report: &DigestReport) -> String {
         let parts: Vec<String> = report
             .by_check
             .iter()
-            .map(|(check, n)| format!("{n}× {}", label(check, None)))
+            .map(|(check, n)| format!("{n}× {}", label(check)))
             .collect();
         s += &format!("Flags: {}\n", escape_html(&parts.join(", ")));
     }
@@ -197,6 +192,7 @@ pub fn digest(report: &DigestReport) -> String {
     for (i, item) in report.latest.iter().enumerate() {
         let entry = format!("{}. {}\n", i + 1, item_text(item));
         if s.len() + entry.len() > BUDGET {
+            s += &format!("… and {} more.\n", report.latest.len() - i);
             break;
         }
         s += &entry;
@@ -206,8 +202,9 @@ pub fn digest(report: &DigestReport) -> String {
     s
 }
 
-/// One listed transfer: amount and chain, the two ends abbreviated, the
-/// reasons, the time and a link.
+/// One listed transfer: amount and chain, the two ends, the reasons, the
+/// time and a link. The ends are abbreviated, except a look-alike and the
+/// address it imitates: those are shown in full and marked.
 fn item_text(item: &FlaggedItem) -> String {
     let chain = Chain::by_id(item.chain_id);
     let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
@@ -215,21 +212,34 @@ fn item_text(item: &FlaggedItem) -> String {
         (Some(d), Some(t)) => format!("{} {}", item.amount.format_units(d), t.as_str()),
         _ => format!("{} raw units of {}", item.amount, item.contract.short()),
     };
-    let reasons: Vec<String> = item
-        .flags
-        .iter()
-        .map(|f| label(&f.check, f.imitates.as_ref()))
-        .collect();
+    let reasons: Vec<String> = item.flags.iter().map(|f| label(&f.check)).collect();
     let reasons = if reasons.is_empty() {
         "flagged".to_string()
     } else {
         reasons.join(", ")
     };
     let fate = if item.held { "held back" } else { "warned" };
+    let ends = match imitation(item) {
+        None => format!("{} → {}", item.from.short(), item.to.short()),
+        Some((fake, real)) => {
+            let end = |a: &Address| {
+                if a == fake {
+                    format!("{} (look-alike)", marked(fake, real))
+                } else if a == real {
+                    marked(real, fake)
+                } else {
+                    a.short()
+                }
+            };
+            let mut s = format!("From: {}\nTo: {}", end(&item.from), end(&item.to));
+            if item.from != *real && item.to != *real {
+                s += &format!("\nImitates: {}", marked(real, fake));
+            }
+            s
+        }
+    };
     format!(
-        "<b>{amount}</b> on {chain_name}\n{} → {}\n<i>{}</i> · score {} · {fate}\n{} · {}",
-        item.from.short(),
-        item.to.short(),
+        "<b>{amount}</b> on {chain_name}\n{ends}\n<i>{}</i> · score {} · {fate}\n{} · {}",
         escape_html(&reasons),
         item.score,
         utc(item.timestamp),
@@ -237,15 +247,41 @@ fn item_text(item: &FlaggedItem) -> String {
     )
 }
 
-/// A short human label for a check, naming the imitated address if known.
-fn label(check: &str, imitates: Option<&Address>) -> String {
+/// The look-alike of a flagged transfer and the address it imitates.
+fn imitation(item: &FlaggedItem) -> Option<(&Address, &Address)> {
+    item.flags
+        .iter()
+        .find_map(|f| Some((f.lookalike.as_ref()?, f.imitates.as_ref()?)))
+}
+
+/// `address` in full (EIP-55), with the hex digits where it differs from
+/// `other` — everything between their common first and last digits —
+/// in bold and underlined: `0x5aAe<b><u>b605…Ef1</u></b>BeAed`.
+pub fn marked(address: &Address, other: &Address) -> String {
+    let full = address.checksummed();
+    let (a, b) = (address.hex().as_bytes(), other.hex().as_bytes());
+    let lead = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if lead == a.len() {
+        return full;
+    }
+    let trail = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+        .min(a.len() - lead);
+    let (head, rest) = full.split_at(2 + lead);
+    let (middle, tail) = rest.split_at(rest.len() - trail);
+    format!("{head}<b><u>{middle}</u></b>{tail}")
+}
+
+/// A short human label for a check.
+fn label(check: &str) -> String {
     match check {
         c if c == zero::NAME => "zero value".into(),
         c if c == dust::NAME => "dust".into(),
-        c if c == lookalike::NAME => match imitates {
-            Some(real) => format!("look-alike of {}", real.short()),
-            None => "look-alike address".into(),
-        },
+        c if c == lookalike::NAME => "look-alike address".into(),
         c if c == burst::NAME => "burst of new senders".into(),
         other => other.into(),
     }
@@ -344,8 +380,16 @@ mod tests {
             &verdict,
         );
         assert!(text.starts_with("⚠️ <b>Possible address poisoning</b> on Ethereum\n"));
-        assert!(text.contains(&format!("<code>{}</code>", addr(FAKE).checksummed())));
-        assert!(text.contains(&format!("<code>{}</code>", addr(REAL).checksummed())));
+        // Both in full, the differing middle marked.
+        assert!(
+            text.contains("\n0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("It imitates an address this wallet really transacted with:\n0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed\n"),
+            "{text}"
+        );
+        assert!(text.contains("Why: look-alike address (score"), "{text}");
         assert!(text.contains("0 USDT to <b>&lt;script&gt;</b>"), "{text}");
         assert!(text.contains(&format!("https://etherscan.io/tx/{HASH}")));
         assert!(!text.contains("<script>"));
@@ -364,9 +408,17 @@ mod tests {
         let text = listing(&report);
         assert!(text.contains("1. <b>0 USDT</b> on Ethereum"), "{text}");
         assert!(text.contains("2. <b>0.000007 USDT</b>"), "{text}");
-        assert!(text.contains("0x5aae…eaed → 0x1111…1111"), "{text}");
         assert!(
-            text.contains("<i>zero value, look-alike of 0x5aae…eaed</i> · score 100 · held back"),
+            text.contains(
+                "From: 0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd (look-alike)\n\
+                 To: 0x1111…1111\n\
+                 Imitates: 0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("0x5aae…eaed"), "never abbreviated: {text}");
+        assert!(
+            text.contains("<i>zero value, look-alike address</i> · score 100 · held back"),
             "{text}"
         );
         assert!(text.contains("· warned"), "{text}");
@@ -376,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn listing_fits_one_message_and_escapes_stored_text() {
+    fn listing_shows_every_row_and_escapes_stored_text() {
         let mut odd = item(1, true);
         odd.flags[0].check = "<b>new</b>".into();
         odd.tx_hash = "0x\"><b>".into();
@@ -388,10 +440,31 @@ mod tests {
             flagged: 80,
         };
         let text = listing(&report);
-        assert!(text.chars().count() < 4096, "{}", text.len());
+        assert!(text.contains(&format!("\n{MAX_LISTED}. <b>")), "{text}");
         assert!(text.contains("&lt;b&gt;new&lt;/b&gt;"), "{text}");
         assert!(text.contains("/tx/0x&quot;&gt;&lt;b&gt;\""), "{text}");
-        assert!(text.contains("does not fit"), "{text}");
+    }
+
+    /// The kind `lookalike_display`: the differing middle is marked, in
+    /// either direction, and nothing is marked for the same address.
+    #[test]
+    fn marked_shows_the_full_address_and_marks_the_difference() {
+        assert_eq!(
+            marked(&addr(FAKE), &addr(REAL)),
+            "0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd"
+        );
+        assert_eq!(
+            marked(&addr(REAL), &addr(FAKE)),
+            "0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed"
+        );
+        assert_eq!(marked(&addr(REAL), &addr(REAL)), addr(REAL).checksummed());
+        // Overlapping prefix and suffix (one digit differs) stay in bounds.
+        let a = addr("0x1111111111111111111111111111111111111111");
+        let b = addr("0x1111111111111111111121111111111111111111");
+        assert_eq!(
+            marked(&a, &b),
+            "0x11111111111111111111<b><u>1</u></b>1111111111111111111"
+        );
     }
 
     #[test]

@@ -6,13 +6,11 @@
 //! teloxide's errors are mapped to [`TgError`], which keeps only what the
 //! server said (its description) or the *kind* of network failure.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide_core::Bot;
 use teloxide_core::errors::{ApiError, RequestError};
-use teloxide_core::payloads::SendMessageSetters;
-use teloxide_core::prelude::Requester;
-use teloxide_core::types::{ChatId, LinkPreviewOptions, ParseMode};
 
 use crate::config::TelegramConfig;
 
@@ -20,6 +18,11 @@ use crate::config::TelegramConfig;
 /// answers an empty long poll only after its full timeout, so the client
 /// timeout must be longer (teloxide's default 17 s would cut a 20 s poll).
 const CLIENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(15);
+/// How long a connection to the Bot API may take to open. A failure here
+/// is a connect error: nothing was sent.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// What a 429 without `parameters.retry_after` waits.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Why the Bot could not be built. Neither variant holds the URL or token.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,29 +33,60 @@ pub enum BuildError {
     Client,
 }
 
-/// Builds the one Bot of an actor incarnation. Call it on the Arbiter
-/// that will use it: pooled connections belong to the runtime that made
-/// them.
-pub fn build(config: &TelegramConfig, token: &str) -> Result<Bot, BuildError> {
-    let url = config.api_url.parse().map_err(|_| BuildError::BadApiUrl)?;
-    let client = teloxide_core::net::default_reqwest_settings()
-        .timeout(config.long_poll_timeout + CLIENT_TIMEOUT_MARGIN)
-        .build()
-        .map_err(|_| BuildError::Client)?;
-    Ok(Bot::with_client(token, client).set_api_url(url))
+/// The two clients of one actor incarnation: one for long polling (its
+/// timeout outlasts `long_poll_timeout`), one for sending (its timeout is
+/// `send_timeout`, after which an answer counts as lost).
+#[derive(Clone)]
+pub struct Bots {
+    pub poller: Bot,
+    pub sender: Bot,
+}
+
+/// Builds the Bots of an actor incarnation. Call it on the Arbiter that
+/// will use them: pooled connections belong to the runtime that made them.
+pub fn build(config: &TelegramConfig, token: &str) -> Result<Bots, BuildError> {
+    let client = |timeout: Duration| {
+        teloxide_core::net::default_reqwest_settings()
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .build()
+            .map_err(|_| BuildError::Client)
+    };
+    let bot = |timeout: Duration| -> Result<Bot, BuildError> {
+        let url = config.api_url.parse().map_err(|_| BuildError::BadApiUrl)?;
+        let bot = Bot::with_client(token, client(timeout)?).set_api_url(url);
+        if bot.api_url().cannot_be_a_base() {
+            return Err(BuildError::BadApiUrl);
+        }
+        Ok(bot)
+    };
+    Ok(Bots {
+        poller: bot(config.long_poll_timeout + CLIENT_TIMEOUT_MARGIN)?,
+        sender: bot(config.send_timeout)?,
+    })
 }
 
 /// A failed Bot API call, as the daemon reasons about it. `Display` never
 /// contains a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TgError {
-    /// 429: wait this long before sending anything.
+    /// 429 (or any answer with `parameters.retry_after`): wait this long
+    /// before sending anything.
     #[error("flood limit: retry after {0:?}")]
     RetryAfter(Duration),
-    /// 403: blocked by the user, user deactivated, kicked, or never started.
+    /// The chat cannot be reached and retrying will not change that until
+    /// the user comes back: 403 (blocked, user deactivated, kicked, can't
+    /// initiate a conversation) and 400 "chat not found".
     #[error("the chat cannot be reached: {0}")]
-    Forbidden(String),
-    /// 400: the request itself is wrong; sending it again will not help.
+    ChatUnreachable(String),
+    /// 400 "not enough rights to send text messages": seen as a transient
+    /// fault of the Bot API; the chat's messages wait a long backoff.
+    #[error("not allowed to write to the chat (yet): {0}")]
+    NoRights(String),
+    /// 400 "message is too long": sending the same text again cannot help.
+    #[error("the message is too long: {0}")]
+    TooLong(String),
+    /// Any other 4xx: the request itself is wrong.
     #[error("rejected: {0}")]
     BadRequest(String),
     /// The token is wrong or revoked: only a human can fix it.
@@ -61,13 +95,20 @@ pub enum TgError {
     /// 409: another process polls with the same token.
     #[error("another instance is polling with this bot token")]
     Conflict,
-    /// The group became a supergroup with a new id.
+    /// 400 with `parameters.migrate_to_chat_id`: the group became a
+    /// supergroup with this new id.
     #[error("the chat moved to id {0}")]
     Migrated(i64),
-    /// Timeouts, refused connections, broken bodies: worth retrying.
-    #[error("network error ({0})")]
+    /// The request never reached Telegram (the connection could not be
+    /// opened): safe to send again.
+    #[error("network error, nothing sent ({0})")]
     Network(&'static str),
-    /// 5xx and anything else unexpected from the server: worth retrying.
+    /// The request was sent but its answer was lost (client timeout,
+    /// connection reset, a garbled or gateway-timeout answer): the message
+    /// may have been delivered, and a retry may duplicate it.
+    #[error("answer lost, the message may have been delivered ({0})")]
+    AnswerLost(&'static str),
+    /// 5xx from the Bot API: not processed, worth retrying.
     #[error("server error: {0}")]
     Server(String),
 }
@@ -77,8 +118,23 @@ impl TgError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            TgError::RetryAfter(_) | TgError::Network(_) | TgError::Server(_)
+            TgError::RetryAfter(_)
+                | TgError::Network(_)
+                | TgError::AnswerLost(_)
+                | TgError::Server(_)
+                | TgError::NoRights(_)
         )
+    }
+
+    /// Whether the message may have been delivered despite the error.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, TgError::AnswerLost(_))
+    }
+
+    /// Whether the error concerns the chat rather than the message: every
+    /// message to that chat would meet it.
+    pub fn is_chat_level(&self) -> bool {
+        matches!(self, TgError::ChatUnreachable(_) | TgError::Migrated(_))
     }
 }
 
@@ -93,22 +149,31 @@ impl From<RequestError> for TgError {
             RequestError::RetryAfter(secs) => TgError::RetryAfter(secs.duration()),
             RequestError::MigrateToChatId(id) => TgError::Migrated(id.0),
             RequestError::Api(api) => from_api(&api),
-            // Only the kind: the error's Display would name the URL.
-            RequestError::Network(net) => TgError::Network(if net.is_timeout() {
-                "timeout"
-            } else if net.is_connect() {
-                "cannot connect"
-            } else if net.is_body() || net.is_decode() {
-                "broken response body"
-            } else {
-                "request failed"
-            }),
-            RequestError::InvalidJson { .. } => TgError::Server("unparseable answer".into()),
-            RequestError::Io(_) => TgError::Network("i/o error"),
+            // Only the kind: the error's Display would name the URL. A
+            // connect failure (including a connect timeout) sent nothing;
+            // anything after the connection was open may have been
+            // received.
+            RequestError::Network(net) => {
+                if net.is_connect() {
+                    TgError::Network("cannot connect")
+                } else if net.is_builder() {
+                    TgError::Network("request not built")
+                } else if net.is_timeout() {
+                    TgError::AnswerLost("timeout")
+                } else if net.is_body() || net.is_decode() {
+                    TgError::AnswerLost("broken response body")
+                } else {
+                    TgError::AnswerLost("request failed")
+                }
+            }
+            RequestError::InvalidJson { .. } => TgError::AnswerLost("unparseable answer"),
+            RequestError::Io(_) => TgError::AnswerLost("i/o error"),
         }
     }
 }
 
+/// teloxide's parsed error (long polling and start-up calls): it keeps
+/// only the description, so this maps by its names.
 fn from_api(api: &ApiError) -> TgError {
     match api {
         ApiError::BotBlocked
@@ -117,47 +182,147 @@ fn from_api(api: &ApiError) -> TgError {
         | ApiError::BotKickedFromChannel
         | ApiError::UserDeactivated
         | ApiError::CantInitiateConversation
-        | ApiError::CantTalkWithBots => TgError::Forbidden(api.to_string()),
+        | ApiError::CantTalkWithBots
+        | ApiError::ChatNotFound => TgError::ChatUnreachable(api.to_string()),
         ApiError::InvalidToken => TgError::Unauthorized,
         ApiError::TerminatedByOtherGetUpdates => TgError::Conflict,
+        ApiError::MessageIsTooLong => TgError::TooLong(api.to_string()),
         other => {
-            // The server's description: teloxide knows many by name and
-            // keeps the rest verbatim in `Unknown`.
             let description = match other {
                 ApiError::Unknown(s) => clip(s),
                 known => clip(&known.to_string()),
             };
-            if description.starts_with("Forbidden") {
-                TgError::Forbidden(description)
+            let code = if description.starts_with("Forbidden") {
+                403
             } else if description.starts_with("Unauthorized") {
-                TgError::Unauthorized
+                401
             } else if description.starts_with("Conflict") {
-                TgError::Conflict
+                409
             } else if description.starts_with("Bad Request") {
-                TgError::BadRequest(description)
+                400
             } else {
                 // "Bad Gateway", "Internal Server Error", ...: the Bot API
                 // answers 5xx with such descriptions.
-                TgError::Server(description)
-            }
+                502
+            };
+            classify(code, &description, None)
         }
     }
 }
 
-/// Sends one HTML message with link previews off.
+/// `parameters` of a Bot API error answer (`ResponseParameters`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Parameters {
+    pub retry_after: Option<u64>,
+    pub migrate_to_chat_id: Option<i64>,
+}
+
+/// The Bot API envelope: `{"ok":true,"result":…}` or
+/// `{"ok":false,"error_code":N,"description":"…","parameters":{…}}`.
+#[derive(Debug, serde::Deserialize)]
+struct Envelope {
+    ok: bool,
+    error_code: Option<u16>,
+    #[serde(default)]
+    description: String,
+    parameters: Option<Parameters>,
+}
+
+/// Classifies an error answer on `parameters` first, then `error_code`,
+/// and on the description only where the code is shared by answers that
+/// must be treated differently (400).
+pub fn classify(error_code: u16, description: &str, parameters: Option<&Parameters>) -> TgError {
+    let params = parameters.cloned().unwrap_or_default();
+    if let Some(secs) = params.retry_after {
+        return TgError::RetryAfter(Duration::from_secs(secs));
+    }
+    if let Some(id) = params.migrate_to_chat_id {
+        return TgError::Migrated(id);
+    }
+    let description = clip(description);
+    let lower = description.to_ascii_lowercase();
+    match error_code {
+        429 => TgError::RetryAfter(DEFAULT_RETRY_AFTER),
+        401 | 404 => TgError::Unauthorized,
+        409 => TgError::Conflict,
+        // Every 403 of sendMessage is about the chat: blocked, user
+        // deactivated, kicked, can't initiate conversation, not a member.
+        403 => TgError::ChatUnreachable(description),
+        // A gateway timeout: the Bot API may have delivered it meanwhile.
+        504 => TgError::AnswerLost("gateway timeout"),
+        500..=599 => TgError::Server(description),
+        400 if lower.contains("chat not found")
+            || lower.contains("user is deactivated")
+            || lower.contains("bot was blocked")
+            || lower.contains("bot was kicked")
+            || lower.contains("peer_id_invalid")
+            || lower.contains("chat was upgraded") =>
+        {
+            TgError::ChatUnreachable(description)
+        }
+        400 if lower.contains("not enough rights")
+            || lower.contains("have no rights")
+            || lower.contains("chat_write_forbidden")
+            || lower.contains("chat_restricted") =>
+        {
+            TgError::NoRights(description)
+        }
+        400 if lower.contains("message is too long") || lower.contains("text is too long") => {
+            TgError::TooLong(description)
+        }
+        _ => TgError::BadRequest(description),
+    }
+}
+
+/// Reads one Bot API answer: HTTP status and body.
+fn read_answer(status: u16, body: &[u8]) -> Result<(), TgError> {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(envelope) if envelope.ok => Ok(()),
+        Ok(envelope) => Err(classify(
+            envelope.error_code.unwrap_or(status),
+            &envelope.description,
+            envelope.parameters.as_ref(),
+        )),
+        // A success we cannot read is a success we cannot confirm.
+        Err(_) if (200..300).contains(&status) => Err(TgError::AnswerLost("unparseable answer")),
+        // An HTML error page from a proxy in front of the Bot API.
+        Err(_) => Err(classify(status, &format!("HTTP {status}"), None)),
+    }
+}
+
+/// Sends one HTML message with link previews off, as one `sendMessage`
+/// call made directly with the Bot's HTTP client: teloxide's own request
+/// drops the answer's `error_code` and sleeps 10 s after any 5xx, and the
+/// classification above needs the one and not the other.
 pub async fn send_html(bot: &Bot, chat_id: i64, text: &str) -> Result<(), TgError> {
-    bot.send_message(ChatId(chat_id), text)
-        .parse_mode(ParseMode::Html)
-        .link_preview_options(LinkPreviewOptions {
-            is_disabled: true,
-            url: None,
-            prefer_small_media: false,
-            prefer_large_media: false,
-            show_above_text: false,
-        })
+    let mut url = bot.api_url();
+    match url.path_segments_mut() {
+        Ok(mut segments) => {
+            segments.push(&format!("bot{}", bot.token()));
+            segments.push("sendMessage");
+        }
+        Err(()) => return Err(TgError::Network("telegram.api_url cannot take a path")),
+    }
+    let body = serde_json::json!({
+        "chat_id": chat_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": { "is_disabled": true },
+    });
+    let response = bot
+        .client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
         .await
-        .map(|_| ())
-        .map_err(TgError::from)
+        .map_err(|e| TgError::from(RequestError::Network(Arc::new(e))))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| TgError::from(RequestError::Network(Arc::new(e))))?;
+    read_answer(status, &bytes)
 }
 
 #[cfg(test)]
@@ -166,18 +331,13 @@ mod tests {
 
     #[test]
     fn api_errors_are_classified_by_meaning() {
-        assert!(matches!(
-            from_api(&ApiError::BotBlocked),
-            TgError::Forbidden(_)
-        ));
-        assert!(matches!(
-            from_api(&ApiError::UserDeactivated),
-            TgError::Forbidden(_)
-        ));
-        assert!(matches!(
-            from_api(&ApiError::ChatNotFound),
-            TgError::BadRequest(_)
-        ));
+        for e in [
+            ApiError::BotBlocked,
+            ApiError::UserDeactivated,
+            ApiError::ChatNotFound,
+        ] {
+            assert!(matches!(from_api(&e), TgError::ChatUnreachable(_)), "{e}");
+        }
         assert_eq!(from_api(&ApiError::InvalidToken), TgError::Unauthorized);
         assert_eq!(
             from_api(&ApiError::TerminatedByOtherGetUpdates),
@@ -197,10 +357,81 @@ mod tests {
             from_api(&ApiError::Unknown(
                 "Forbidden: bot was kicked from the group chat".into()
             )),
-            TgError::Forbidden(_)
+            TgError::ChatUnreachable(_)
         ));
         assert!(!TgError::BadRequest("x".into()).is_transient());
         assert!(TgError::Server("x".into()).is_transient());
+    }
+
+    /// The kind `4xx_classification`: parameters, then the code, then the
+    /// description, in that order.
+    #[test]
+    fn error_answers_are_classified_on_code_and_parameters_first() {
+        let wait = Parameters {
+            retry_after: Some(7),
+            migrate_to_chat_id: None,
+        };
+        // retry_after wins whatever the code and wording.
+        assert_eq!(
+            classify(400, "Bad Request: chat not found", Some(&wait)),
+            TgError::RetryAfter(Duration::from_secs(7))
+        );
+        let moved = Parameters {
+            retry_after: None,
+            migrate_to_chat_id: Some(-100_123),
+        };
+        assert_eq!(
+            classify(400, "Bad Request: whatever the wording", Some(&moved)),
+            TgError::Migrated(-100_123)
+        );
+        // A 403 is about the chat whatever it says.
+        assert!(matches!(
+            classify(403, "Forbidden: something new", None),
+            TgError::ChatUnreachable(_)
+        ));
+        assert!(matches!(
+            classify(400, "Bad Request: chat not found", None),
+            TgError::ChatUnreachable(_)
+        ));
+        assert!(matches!(
+            classify(
+                400,
+                "Bad Request: not enough rights to send text messages to the chat",
+                None
+            ),
+            TgError::NoRights(_)
+        ));
+        assert!(matches!(
+            classify(400, "Bad Request: message is too long", None),
+            TgError::TooLong(_)
+        ));
+        assert!(matches!(
+            classify(400, "Bad Request: something unheard of", None),
+            TgError::BadRequest(_)
+        ));
+        // A code without a description still classifies.
+        assert_eq!(
+            classify(429, "", None),
+            TgError::RetryAfter(DEFAULT_RETRY_AFTER)
+        );
+        assert_eq!(classify(401, "", None), TgError::Unauthorized);
+        assert!(matches!(classify(502, "", None), TgError::Server(_)));
+        assert!(classify(504, "Gateway Timeout", None).is_ambiguous());
+    }
+
+    /// The kind `ambiguous_send`: what may have been delivered says so.
+    #[test]
+    fn answers_that_cannot_be_read_are_ambiguous() {
+        assert_eq!(read_answer(200, br#"{"ok":true,"result":{}}"#), Ok(()));
+        assert!(read_answer(200, b"<html>").unwrap_err().is_ambiguous());
+        assert!(matches!(
+            read_answer(502, b"<html>bad gateway</html>"),
+            Err(TgError::Server(_))
+        ));
+        let body = br#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#;
+        assert!(read_answer(400, body).unwrap_err().is_chat_level());
+        assert!(TgError::AnswerLost("timeout").is_transient());
+        assert!(!TgError::Network("cannot connect").is_ambiguous());
     }
 
     #[test]
@@ -209,7 +440,9 @@ mod tests {
             api_url: "not a url".into(),
             ..TelegramConfig::default()
         };
-        let err = build(&config, "123:secret").unwrap_err();
+        let Err(err) = build(&config, "123:secret") else {
+            panic!("built with a bad URL")
+        };
         assert!(!err.to_string().contains("secret"));
         assert!(!err.to_string().contains("not a url"));
     }

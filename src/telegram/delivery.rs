@@ -12,9 +12,29 @@
 //! messages in order. A chat whose spacing has not passed yet is skipped
 //! in favour of one that is ready, so waiting slots do not idle the bucket.
 //!
-//! Outcomes: 403 → the chat is marked inactive and its rows stay pending
-//! (sent when it comes back); 400 → `failed` with the reason, never
-//! retried; network errors and 5xx → retried with exponential backoff.
+//! Outcomes, by kind of answer (see [`delivery_for`]):
+//!
+//! * **sent** → `sent`;
+//! * **answer lost** (client timeout after the request went out, a reset
+//!   mid-answer, a 504): the message may have been delivered. The row is
+//!   tried once more; a second lost answer makes it `uncertain`, never
+//!   sent again: at most two copies, whatever the pattern of timeouts. A
+//!   connect error sent nothing and is retried like a 5xx;
+//! * **chat-level** (403 blocked / deactivated / kicked / can't initiate,
+//!   400 chat not found, a group that migrated): the chat is deactivated
+//!   once, keeping its subscriptions, and none of its rows is tried (nor
+//!   failed) until `/start` brings it back;
+//! * **no rights** (400 "not enough rights to send text messages"): a
+//!   known transient fault; the chat's rows all wait a long backoff, the
+//!   admins are told, and the row is dead-lettered only after
+//!   [`MAX_RIGHTS_ATTEMPTS`] (days);
+//! * **too long**: never retried unchanged → `failed`;
+//! * **other 4xx**: dead-lettered after [`MAX_BAD_REQUEST_ATTEMPTS`];
+//! * **429, 5xx, connect errors**: retried with exponential backoff, up
+//!   to [`MAX_TRANSIENT_ATTEMPTS`].
+//!
+//! One chat's trouble never holds up another: each outcome concerns only
+//! the rows of that chat.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
@@ -39,7 +59,17 @@ const FETCH_LIMIT: usize = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Transient failures before a notification is given up on (with the
 /// backoff below, about a day of trying).
-const MAX_TRANSIENT_ATTEMPTS: u32 = 150;
+pub const MAX_TRANSIENT_ATTEMPTS: u32 = 150;
+/// Tries of a message Telegram refuses for an unknown reason (400) before
+/// it is dead-lettered.
+pub const MAX_BAD_REQUEST_ATTEMPTS: u32 = 3;
+/// Tries of a message to a chat where the bot lacks the right to write,
+/// [`rights_backoff`] apart (about four days in all).
+pub const MAX_RIGHTS_ATTEMPTS: u32 = 20;
+/// Sends of one message whose answer may be lost before it is held as
+/// uncertain: each may have delivered it, so this is the most copies a
+/// subscriber can get (a crash during a send aside).
+pub const MAX_LOST_ANSWERS: u32 = 2;
 /// How often admin alerts are collected.
 const ALERT_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -49,33 +79,68 @@ pub fn retry_backoff(attempts: u32) -> u64 {
     5u64.saturating_mul(1 << attempts.min(10)).min(600)
 }
 
-/// The outcome of one delivery attempt, as stored.
-pub fn delivery_for(result: &Result<(), TgError>, attempts: u32) -> Delivery {
-    match result {
-        Ok(()) => Delivery::Sent,
-        // Kept pending (with attempts counted) until the chat comes back.
-        Err(e @ TgError::Forbidden(_)) => Delivery::Retry {
+/// Backoff after "not enough rights": 10 min, 20 min, … capped at 6 h.
+pub fn rights_backoff(attempts: u32) -> u64 {
+    600u64.saturating_mul(1 << attempts.min(10)).min(6 * 3600)
+}
+
+/// The outcome of one delivery attempt of `item`, as stored.
+pub fn delivery_for(result: &Result<(), TgError>, item: &OutboxItem) -> Delivery {
+    let attempts = item.attempts;
+    let Err(e) = result else {
+        return Delivery::Sent;
+    };
+    let error = e.to_string();
+    match e {
+        TgError::AnswerLost(_) if item.lost_answers + 1 >= MAX_LOST_ANSWERS => {
+            Delivery::Uncertain { error }
+        }
+        TgError::AnswerLost(_) => Delivery::RetryLost {
+            after_secs: retry_backoff(0),
+            error,
+        },
+        // Kept pending until the chat comes back (it is inactive now).
+        e if e.is_chat_level() => Delivery::Retry {
             after_secs: 0,
-            error: e.to_string(),
+            error,
         },
-        Err(TgError::RetryAfter(d)) => Delivery::Retry {
+        TgError::RetryAfter(d) => Delivery::Retry {
             after_secs: d.as_secs().max(1),
-            error: "flood limit".into(),
+            error,
         },
-        Err(e) if e.is_transient() && attempts + 1 < MAX_TRANSIENT_ATTEMPTS => Delivery::Retry {
+        TgError::NoRights(_) if attempts + 1 < MAX_RIGHTS_ATTEMPTS => Delivery::RetryChat {
+            after_secs: rights_backoff(attempts),
+            error,
+        },
+        TgError::NoRights(_) => Delivery::Failed { error },
+        TgError::BadRequest(_) if attempts + 1 < MAX_BAD_REQUEST_ATTEMPTS => Delivery::Retry {
             after_secs: retry_backoff(attempts),
-            error: e.to_string(),
+            error,
         },
-        Err(e) => Delivery::Failed {
-            error: e.to_string(),
+        // Only a human can fix the token; keep everything until then.
+        TgError::Unauthorized | TgError::Conflict => Delivery::Retry {
+            after_secs: retry_backoff(attempts),
+            error,
         },
+        e if e.is_transient() && attempts + 1 < MAX_TRANSIENT_ATTEMPTS => Delivery::Retry {
+            after_secs: retry_backoff(attempts),
+            error,
+        },
+        _ => Delivery::Failed { error },
     }
+}
+
+/// The key of the admin alert about missing rights in `chat`.
+fn rights_alert(chat: i64) -> String {
+    format!("telegram:no-rights:{chat}")
 }
 
 struct Done {
     id: i64,
     chat_id: i64,
-    forbidden: bool,
+    /// No other row of the chat should be tried now (it was deactivated,
+    /// or its rows were all postponed).
+    chat_held: bool,
 }
 
 /// Sends one row and records the outcome. Abandoned (the row stays
@@ -85,22 +150,45 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
     let mut done = Done {
         id: item.id,
         chat_id: chat,
-        forbidden: false,
+        chat_held: false,
     };
     let Some(result) = core.send_paced(chat, &item.text, true).await else {
         return done;
     };
     let counters = &core.shared.metrics.counters;
-    match &result {
-        Ok(()) => Counters::add(&counters.notifications_sent, 1),
-        Err(TgError::Forbidden(_)) => done.forbidden = true,
-        Err(e) => {
+    let delivery = delivery_for(&result, &item);
+    match (&result, &delivery) {
+        (Ok(()), _) => {
+            Counters::add(&counters.notifications_sent, 1);
+            if item.attempts > 0 {
+                core.shared.metrics.resolve(&rights_alert(chat));
+            }
+        }
+        (Err(e), _) if e.is_chat_level() => done.chat_held = true,
+        (Err(e @ TgError::NoRights(_)), Delivery::RetryChat { after_secs, .. }) => {
+            done.chat_held = true;
+            tracing::warn!(actor = "telegram", chat, id = item.id, error = %e, retry_in_secs = after_secs, "no right to write to the chat; its messages wait");
+            core.shared.metrics.raise(
+                &rights_alert(chat),
+                format!(
+                    "Telegram says the bot may not send messages to chat {chat} (not enough rights). \
+                     Its notifications are kept and retried with a growing backoff (next in {} min); \
+                     check the bot's rights in that chat.",
+                    after_secs / 60
+                ),
+            );
+        }
+        (Err(e), Delivery::Uncertain { .. }) => tracing::warn!(
+            actor = "telegram", chat, id = item.id, error = %e,
+            "answer lost again: the notification may have been delivered; held as uncertain, not sent again"
+        ),
+        (Err(e), _) => {
             tracing::warn!(actor = "telegram", chat, id = item.id, error = %e, "notification not delivered")
         }
     }
-    let delivery = delivery_for(&result, item.attempts);
-    if matches!(delivery, Delivery::Failed { .. }) {
+    if let Delivery::Failed { error } = &delivery {
         Counters::add(&counters.notifications_failed, 1);
+        tracing::warn!(actor = "telegram", chat, id = item.id, error = %error, "notification dead-lettered");
     }
     let mark = MarkDelivery {
         id: item.id,
@@ -125,6 +213,10 @@ pub async fn run(core: Rc<Core>) {
     // finished: a fetch that started before a row was marked may still
     // return it as pending, so it stays ignored until a later fetch is in.
     let mut recently_done: HashMap<i64, u64> = HashMap::new();
+    // Chats whose rows must not be tried now (deactivated, or postponed),
+    // with the number of fetches started then: only a later fetch knows
+    // whether the chat is back.
+    let mut held_chats: HashMap<i64, u64> = HashMap::new();
     let mut fetches_started: u64 = 0;
     let mut fetch = futures_util::future::Fuse::<LocalBoxFuture<'static, Fetched>>::terminated();
     let mut want_fetch = true;
@@ -181,8 +273,10 @@ pub async fn run(core: Rc<Core>) {
                 busy.remove(&done.chat_id);
                 known.remove(&done.id);
                 recently_done.insert(done.id, fetches_started);
-                if done.forbidden {
-                    // The chat is inactive now: drop what was queued for it.
+                if done.chat_held {
+                    // Drop what was queued for the chat; a fetch already
+                    // under way may still return its rows: ignored.
+                    held_chats.insert(done.chat_id, fetches_started);
                     queue.retain(|i| {
                         let keep = i.chat_id != done.chat_id;
                         if !keep { known.remove(&i.id); }
@@ -195,11 +289,15 @@ pub async fn run(core: Rc<Core>) {
             }
             (epoch, result) = &mut fetch, if !fetch.is_terminated() => {
                 recently_done.retain(|_, finished_at| *finished_at >= epoch);
+                held_chats.retain(|_, held_at| *held_at >= epoch);
                 match result {
                     Ok(items) => {
                         let full = items.len() >= FETCH_LIMIT;
                         for item in items {
-                            if !recently_done.contains_key(&item.id) && known.insert(item.id) {
+                            if !recently_done.contains_key(&item.id)
+                                && !held_chats.contains_key(&item.chat_id)
+                                && known.insert(item.id)
+                            {
                                 queue.push_back(item);
                             }
                         }
@@ -285,27 +383,89 @@ pub async fn alerts(core: Rc<Core>) {
 mod tests {
     use super::*;
 
+    fn item(attempts: u32, lost_answers: u32) -> OutboxItem {
+        OutboxItem {
+            id: 1,
+            chat_id: 7,
+            text: "x".into(),
+            attempts,
+            lost_answers,
+        }
+    }
+
     #[test]
     fn outcomes_map_to_deliveries() {
-        assert_eq!(delivery_for(&Ok(()), 0), Delivery::Sent);
+        assert_eq!(delivery_for(&Ok(()), &item(0, 0)), Delivery::Sent);
         assert!(matches!(
-            delivery_for(&Err(TgError::BadRequest("Bad Request: chat not found".into())), 0),
-            Delivery::Failed { error } if error.contains("chat not found")
+            delivery_for(
+                &Err(TgError::ChatUnreachable("Bad Request: chat not found".into())),
+                &item(0, 0)
+            ),
+            Delivery::Retry { after_secs: 0, error } if error.contains("chat not found")
         ));
         assert!(matches!(
-            delivery_for(&Err(TgError::Network("timeout")), 3),
+            delivery_for(&Err(TgError::Network("cannot connect")), &item(3, 0)),
             Delivery::Retry { after_secs: 40, .. }
         ));
         assert!(matches!(
             delivery_for(
                 &Err(TgError::Server("Bad Gateway".into())),
-                MAX_TRANSIENT_ATTEMPTS
+                &item(MAX_TRANSIENT_ATTEMPTS, 0)
             ),
             Delivery::Failed { .. }
         ));
         assert!(matches!(
-            delivery_for(&Err(TgError::Forbidden("blocked".into())), 0),
-            Delivery::Retry { after_secs: 0, .. }
+            delivery_for(&Err(TgError::TooLong("too long".into())), &item(0, 0)),
+            Delivery::Failed { .. }
+        ));
+    }
+
+    /// The kind `ambiguous_send`: one retry after a lost answer, then held.
+    #[test]
+    fn a_lost_answer_is_retried_once_then_uncertain() {
+        let lost = Err(TgError::AnswerLost("timeout"));
+        assert!(matches!(
+            delivery_for(&lost, &item(0, 0)),
+            Delivery::RetryLost { .. }
+        ));
+        // Connect errors and 5xx between the two do not reset the count.
+        assert!(matches!(
+            delivery_for(&lost, &item(5, 1)),
+            Delivery::Uncertain { .. }
+        ));
+        assert!(matches!(
+            delivery_for(&Err(TgError::Network("cannot connect")), &item(5, 1)),
+            Delivery::Retry { .. }
+        ));
+    }
+
+    /// The kind `4xx_classification`: rights wait long, unknown 400s are
+    /// dead-lettered after a few tries.
+    #[test]
+    fn rights_problems_wait_and_unknown_400s_are_bounded() {
+        let rights = Err(TgError::NoRights("not enough rights".into()));
+        assert!(matches!(
+            delivery_for(&rights, &item(0, 0)),
+            Delivery::RetryChat { after_secs: 600, .. }
+        ));
+        assert!(matches!(
+            delivery_for(&rights, &item(MAX_RIGHTS_ATTEMPTS - 1, 0)),
+            Delivery::Failed { .. }
+        ));
+        let unknown = Err(TgError::BadRequest("Bad Request: odd".into()));
+        for attempts in 0..MAX_BAD_REQUEST_ATTEMPTS - 1 {
+            assert!(matches!(
+                delivery_for(&unknown, &item(attempts, 0)),
+                Delivery::Retry { .. }
+            ));
+        }
+        assert!(matches!(
+            delivery_for(&unknown, &item(MAX_BAD_REQUEST_ATTEMPTS - 1, 0)),
+            Delivery::Failed { .. }
+        ));
+        assert!(matches!(
+            delivery_for(&Err(TgError::Unauthorized), &item(500, 0)),
+            Delivery::Retry { .. }
         ));
     }
 
@@ -315,5 +475,7 @@ mod tests {
         assert_eq!(retry_backoff(1), 10);
         assert_eq!(retry_backoff(7), 600);
         assert_eq!(retry_backoff(1000), 600);
+        assert_eq!(rights_backoff(1), 1200);
+        assert_eq!(rights_backoff(99), 6 * 3600);
     }
 }

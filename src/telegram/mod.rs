@@ -25,6 +25,7 @@ pub mod delivery;
 pub mod digest;
 pub mod pacing;
 pub mod replies;
+pub mod split;
 pub mod updates;
 
 use std::cell::RefCell;
@@ -53,7 +54,10 @@ const MAX_429_IN_A_ROW: u32 = 5;
 /// Arbiter), hence `Rc` and `RefCell`; no borrow is held across an await.
 pub struct Core {
     pub shared: Shared,
+    /// For long polling and start-up calls.
     pub bot: Bot,
+    /// For `sendMessage`: its client gives up after `send_timeout`.
+    pub sender: Bot,
     pub pacer: RefCell<Pacer>,
     pub limiter: RefCell<CommandLimiter>,
     /// The configured chains, resolved against the registry.
@@ -63,7 +67,7 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(shared: Shared, bot: Bot, stopping: watch::Receiver<bool>) -> Core {
+    pub fn new(shared: Shared, bots: bot::Bots, stopping: watch::Receiver<bool>) -> Core {
         let t = &shared.config.telegram;
         let now = Instant::now();
         Core {
@@ -71,7 +75,8 @@ impl Core {
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
             chains: shared.config.chains(),
             shared,
-            bot,
+            bot: bots.poller,
+            sender: bots.sender,
             stopping,
         }
     }
@@ -105,19 +110,23 @@ impl Core {
         }
     }
 
-    /// Sends one HTML message, paced. A 429 pauses every sender for its
-    /// `retry_after` and the message is sent again; a 403 marks the chat
-    /// inactive (nothing more is sent to it until it comes back).
+    /// Sends one HTML reply, paced, split into parts of at most
+    /// [`split::MAX_MESSAGE_UNITS`] at line boundaries if it is longer
+    /// (see [`split`]); stops at the first part that fails. A 429 pauses
+    /// every sender for its `retry_after` and the part is sent again; a
+    /// chat-level answer (blocked, chat not found) marks the chat inactive.
     pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
-        match self.send_paced(chat, text, false).await {
-            Some(result) => result,
-            None => Ok(()), // not abortable: unreachable
+        for part in split::split(text, split::MAX_MESSAGE_UNITS) {
+            if let Some(result) = self.send_paced(chat, &part, false).await {
+                result?;
+            }
         }
+        Ok(())
     }
 
-    /// [`send`](Self::send); when `abortable`, gives up (`None`) if the
-    /// actor is asked to stop while the message waits for its turn, i.e.
-    /// before anything was delivered.
+    /// Sends one message as it is; when `abortable`, gives up (`None`) if
+    /// the actor is asked to stop while the message waits for its turn,
+    /// i.e. before anything was sent.
     pub async fn send_paced(
         &self,
         chat: i64,
@@ -134,7 +143,7 @@ impl Core {
             } else {
                 self.acquire(chat).await;
             }
-            match bot::send_html(&self.bot, chat, text).await {
+            match bot::send_html(&self.sender, chat, text).await {
                 Err(TgError::RetryAfter(wait)) => {
                     let wait = wait.max(Duration::from_secs(1));
                     Counters::add(&self.shared.metrics.counters.telegram_429, 1);
@@ -150,26 +159,45 @@ impl Core {
                         return Some(Err(TgError::RetryAfter(wait)));
                     }
                 }
-                Err(TgError::Forbidden(reason)) => {
+                Err(e) if e.is_chat_level() => {
+                    if let TgError::Migrated(to) = e {
+                        // Private chats never migrate; groups are not
+                        // served yet (issue 11 moves the chat instead).
+                        tracing::warn!(actor = "telegram", chat, to, "the group became a supergroup");
+                    }
                     self.set_active(chat, false).await;
-                    return Some(Err(TgError::Forbidden(reason)));
+                    return Some(Err(e));
+                }
+                Err(TgError::Unauthorized) => {
+                    self.token_rejected();
+                    return Some(Err(TgError::Unauthorized));
                 }
                 other => return Some(other),
             }
         }
     }
 
+    /// Tells the admins (once per incident) that the token is refused.
+    pub fn token_rejected(&self) {
+        self.shared.metrics.raise(
+            "telegram:unauthorized",
+            "Telegram rejects the bot token (TELEGRAM_BOT_TOKEN): the bot receives and sends nothing until it is fixed.",
+        );
+    }
+
     /// Marks a chat (in)active; an inactive chat keeps its subscriptions
     /// but is sent nothing. Reactivation wakes the delivery loop so that
-    /// what waited for the chat goes out at once.
+    /// what waited for the chat goes out at once. Logged when it changes.
     pub async fn set_active(&self, chat: i64, active: bool) {
         let request = SetChatActive {
             chat_id: chat,
             active,
         };
         match self.shared.db.exec(request).await {
-            Ok(()) => {
-                tracing::info!(actor = "telegram", chat, active, "chat activity changed");
+            Ok(changed) => {
+                if changed {
+                    tracing::info!(actor = "telegram", chat, active, "chat activity changed");
+                }
                 if active {
                     self.shared.outbox_ready.notify_one();
                 }
@@ -195,7 +223,7 @@ impl TelegramActor {
         let (stop, stopping) = watch::channel(false);
         let token = shared.secrets.telegram_token.expose().to_owned();
         let core = bot::build(&shared.config.telegram, &token)
-            .map(|bot| Rc::new(Core::new(shared, bot, stopping)));
+            .map(|bots| Rc::new(Core::new(shared, bots, stopping)));
         TelegramActor {
             core,
             stop,

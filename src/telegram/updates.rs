@@ -62,10 +62,7 @@ fn next_backoff(d: Duration) -> Duration {
 fn on_error(core: &Core, what: &str, e: &TgError) {
     let metrics = &core.shared.metrics;
     match e {
-        TgError::Unauthorized => metrics.raise(
-            "telegram:unauthorized",
-            "Telegram rejects the bot token (TELEGRAM_BOT_TOKEN): the bot receives and sends nothing until it is fixed.",
-        ),
+        TgError::Unauthorized => core.token_rejected(),
         TgError::Conflict => metrics.raise(
             "telegram:conflict",
             "Another process is polling Telegram with this bot token: commands are split between the two. Stop the other instance.",

@@ -86,6 +86,72 @@ pub struct SentMessage {
     pub message_id: i64,
 }
 
+/// How `sendMessage` to one chat fails: an error answer as the Bot API
+/// gives it. The constructors give the real wordings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatFault {
+    /// `error_code`, also the HTTP status.
+    pub error_code: u16,
+    pub description: String,
+    /// `parameters.migrate_to_chat_id`, if any.
+    pub migrate_to_chat_id: Option<i64>,
+}
+
+impl ChatFault {
+    /// 400 with this description.
+    pub fn bad_request(description: &str) -> Self {
+        ChatFault {
+            error_code: 400,
+            description: description.to_owned(),
+            migrate_to_chat_id: None,
+        }
+    }
+
+    /// 403 with this description.
+    pub fn forbidden(description: &str) -> Self {
+        ChatFault {
+            error_code: 403,
+            description: description.to_owned(),
+            migrate_to_chat_id: None,
+        }
+    }
+
+    /// 400 "Bad Request: chat not found".
+    pub fn chat_not_found() -> Self {
+        Self::bad_request("Bad Request: chat not found")
+    }
+
+    /// 403 "Forbidden: user is deactivated".
+    pub fn user_deactivated() -> Self {
+        Self::forbidden("Forbidden: user is deactivated")
+    }
+
+    /// 403 "Forbidden: bot was kicked from the group chat".
+    pub fn kicked() -> Self {
+        Self::forbidden("Forbidden: bot was kicked from the group chat")
+    }
+
+    /// 403 "Forbidden: bot can't initiate conversation with a user".
+    pub fn cant_initiate() -> Self {
+        Self::forbidden("Forbidden: bot can't initiate conversation with a user")
+    }
+
+    /// 400 "not enough rights to send text messages to the chat", seen
+    /// as a transient fault of the Bot API.
+    pub fn not_enough_rights() -> Self {
+        Self::bad_request("Bad Request: not enough rights to send text messages to the chat")
+    }
+
+    /// 400 with `parameters.migrate_to_chat_id`: the group became a
+    /// supergroup with id `to`.
+    pub fn migrated(to: i64) -> Self {
+        ChatFault {
+            migrate_to_chat_id: Some(to),
+            ..Self::bad_request("Bad Request: group chat was upgraded to a supergroup chat")
+        }
+    }
+}
+
 /// Stops the server when the last handle goes away, so a test that forgets
 /// [`SimBotApi::stop`] does not leave a worker thread behind.
 struct ServerGuard {
@@ -229,18 +295,35 @@ impl SimBotApi {
     }
 
     /// `Some(description)`: `sendMessage` to the chat answers 400 with it
-    /// (a permanent failure such as "Bad Request: chat not found");
-    /// `None` clears it.
+    /// (such as "Bad Request: chat not found"); `None` clears any fault.
+    /// [`SimBotApi::fail_chat_with`] gives other codes and parameters.
     pub fn fail_chat(&self, chat_id: i64, description: Option<&str>) {
+        self.fail_chat_with(chat_id, description.map(ChatFault::bad_request));
+    }
+
+    /// `Some(fault)`: `sendMessage` to the chat answers with it, in the Bot
+    /// API's shape (`error_code`, `description`, `parameters`), until
+    /// cleared with `None`.
+    pub fn fail_chat_with(&self, chat_id: i64, fault: Option<ChatFault>) {
         let mut st = self.shared.lock();
-        match description {
-            Some(d) => {
-                st.failing.insert(chat_id, d.to_owned());
+        match fault {
+            Some(f) => {
+                st.failing.insert(chat_id, f);
             }
             None => {
                 st.failing.remove(&chat_id);
             }
         }
+    }
+
+    /// The next `n` `sendMessage` calls that would succeed are recorded as
+    /// delivered, but answered only `delay` later (or when the simulator
+    /// stops): with `delay` beyond the client's timeout, the client never
+    /// hears that they were delivered, as when an answer is lost.
+    pub fn set_answer_after_timeout(&self, n: u32, delay: Duration) {
+        let mut st = self.shared.lock();
+        st.late_answers = n;
+        st.late_delay = delay;
     }
 
     /// The next `n` calls of any method answer HTTP 502 "Bad Gateway".

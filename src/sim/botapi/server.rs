@@ -13,13 +13,14 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::SentMessage;
+use super::{ChatFault, SentMessage};
 use super::html::parse_html;
 use super::state::Shared;
 use super::updates;
 
-/// Telegram's limit on message text, in characters after entity parsing.
-pub(crate) const MAX_TEXT_CHARS: usize = 4096;
+/// Telegram's limit on message text, in UTF-16 code units after entity
+/// parsing.
+pub(crate) const MAX_TEXT_UNITS: usize = 4096;
 /// Longest long poll we honour; Telegram's own cap is similar.
 const MAX_POLL_SECS: i64 = 50;
 const CONFLICT: &str = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running";
@@ -32,6 +33,7 @@ pub(crate) struct ApiErr {
     code: u16,
     description: String,
     retry_after: Option<u32>,
+    migrate_to_chat_id: Option<i64>,
 }
 
 impl ApiErr {
@@ -40,6 +42,16 @@ impl ApiErr {
             code,
             description: description.into(),
             retry_after: None,
+            migrate_to_chat_id: None,
+        }
+    }
+}
+
+impl From<&ChatFault> for ApiErr {
+    fn from(f: &ChatFault) -> Self {
+        ApiErr {
+            migrate_to_chat_id: f.migrate_to_chat_id,
+            ..ApiErr::new(f.error_code, f.description.clone())
         }
     }
 }
@@ -58,8 +70,15 @@ fn respond(answer: Answer) -> HttpResponse {
                 "error_code": err.code,
                 "description": err.description,
             });
-            if let (Some(secs), Value::Object(map)) = (err.retry_after, &mut body) {
-                map.insert("parameters".into(), json!({ "retry_after": secs }));
+            let mut parameters = Map::new();
+            if let Some(secs) = err.retry_after {
+                parameters.insert("retry_after".into(), json!(secs));
+            }
+            if let Some(id) = err.migrate_to_chat_id {
+                parameters.insert("migrate_to_chat_id".into(), json!(id));
+            }
+            if let (false, Value::Object(map)) = (parameters.is_empty(), &mut body) {
+                map.insert("parameters".into(), Value::Object(parameters));
             }
             let status =
                 StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -107,7 +126,13 @@ async fn route(req: &HttpRequest, body: &[u8], shared: &Shared) -> Answer {
         "setmycommands" => set_my_commands(shared, &params),
         "getmycommands" => Ok(get_my_commands(shared)),
         "getupdates" => get_updates(shared, &params).await,
-        "sendmessage" => send_message(shared, &params),
+        "sendmessage" => {
+            let (answer, late) = send_message(shared, &params);
+            if let Some(delay) = late {
+                answer_late(shared, delay).await;
+            }
+            answer
+        }
         _ => Err(ApiErr::new(404, "Not Found: method not found")),
     }
 }
@@ -272,9 +297,32 @@ async fn get_updates(shared: &Shared, params: &Params) -> Answer {
     }
 }
 
+/// Holds an answer back for `delay` (or until the simulator stops): the
+/// message is recorded already, the client gives up before it hears so.
+async fn answer_late(shared: &Shared, delay: Duration) {
+    let deadline = tokio::time::Instant::now() + delay;
+    let mut changes = shared.updates_changed.subscribe();
+    while !shared.stopping() {
+        changes.borrow_and_update();
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
 /// `sendMessage`: validation, then the chat's fate (blocked, failing), then
-/// flood limits; only a message that passes all of them is recorded.
-fn send_message(shared: &Shared, params: &Params) -> Answer {
+/// flood limits; only a message that passes all of them is recorded. The
+/// second value asks for the answer to be held back that long.
+fn send_message(shared: &Shared, params: &Params) -> (Answer, Option<Duration>) {
+    let mut late = None;
+    let answer = send_message_now(shared, params, &mut late);
+    (answer, late)
+}
+
+fn send_message_now(shared: &Shared, params: &Params, late: &mut Option<Duration>) -> Answer {
     let chat_id = int_param(params, "chat_id")
         .map_err(|_| ApiErr::new(400, "Bad Request: chat not found"))?
         .ok_or_else(|| ApiErr::new(400, "Bad Request: chat_id is empty"))?;
@@ -294,7 +342,7 @@ fn send_message(shared: &Shared, params: &Params) -> Answer {
     if visible.trim().is_empty() {
         return Err(ApiErr::new(400, "Bad Request: message text is empty"));
     }
-    if visible.chars().count() > MAX_TEXT_CHARS {
+    if visible.encode_utf16().count() > MAX_TEXT_UNITS {
         return Err(ApiErr::new(400, "Bad Request: message is too long"));
     }
 
@@ -304,17 +352,20 @@ fn send_message(shared: &Shared, params: &Params) -> Answer {
         if st.blocked.contains(&chat_id) {
             return Err(ApiErr::new(403, "Forbidden: bot was blocked by the user"));
         }
-        if let Some(description) = st.failing.get(&chat_id) {
-            return Err(ApiErr::new(400, description.clone()));
+        if let Some(fault) = st.failing.get(&chat_id) {
+            return Err(ApiErr::from(fault));
         }
         if !st.flood.admit(chat_id, now) {
             st.rejected_429 += 1;
             let secs = shared.retry_after_secs;
             return Err(ApiErr {
-                code: 429,
-                description: format!("Too Many Requests: retry after {secs}"),
                 retry_after: Some(secs),
+                ..ApiErr::new(429, format!("Too Many Requests: retry after {secs}"))
             });
+        }
+        if st.late_answers > 0 {
+            st.late_answers -= 1;
+            *late = Some(st.late_delay);
         }
         let message_id = st.take_message_id();
         let seq = u64::try_from(st.sent.len()).unwrap_or(u64::MAX) + 1;

@@ -10,13 +10,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
 
 use super::flood::FloodGate;
 use super::updates::UpdateQueue;
-use super::{SentMessage, SimBotOptions};
+use super::{ChatFault, SentMessage, SimBotOptions};
 
 /// Everything the simulator knows; see the field docs for what each models.
 #[derive(Debug)]
@@ -27,7 +28,11 @@ pub(crate) struct State {
     pub(crate) next_message_id: i64,
     pub(crate) sent: Vec<SentMessage>,
     pub(crate) blocked: HashSet<i64>,
-    pub(crate) failing: HashMap<i64, String>,
+    pub(crate) failing: HashMap<i64, ChatFault>,
+    /// `sendMessage` calls still to be recorded but answered only after
+    /// `late_delay` (past the client's timeout).
+    pub(crate) late_answers: u32,
+    pub(crate) late_delay: Duration,
     /// Calls still to be answered with 502.
     pub(crate) server_errors: u32,
     pub(crate) rejected_429: u64,
@@ -79,6 +84,8 @@ impl Shared {
                 sent: Vec::new(),
                 blocked: HashSet::new(),
                 failing: HashMap::new(),
+                late_answers: 0,
+                late_delay: Duration::ZERO,
                 server_errors: 0,
                 rejected_429: 0,
                 calls: HashMap::new(),

@@ -13,7 +13,7 @@ use teloxide_core::types::{
 };
 use teloxide_core::{ApiError, Bot, RequestError};
 
-use super::{SimBotApi, SimBotOptions};
+use super::{ChatFault, SimBotApi, SimBotOptions};
 
 async fn sim() -> SimBotApi {
     SimBotApi::start(SimBotOptions::default())
@@ -478,4 +478,100 @@ async fn teloxide_sees_502_as_unknown_after_ten_seconds() {
     );
     assert!(bot.get_me().await.is_ok());
     sim.stop().await;
+}
+
+/// The kind `4xx_classification`: chat faults come in the Bot API's shape
+/// (`error_code`, `description`, `parameters`), and the daemon's client
+/// reads them so.
+#[actix_rt::test]
+async fn chat_faults_answer_in_the_bot_api_shape() {
+    use crate::telegram::bot::{TgError, send_html};
+    let sim = sim().await;
+    let bot = bot(&sim);
+    sim.fail_chat_with(6, Some(ChatFault::migrated(-100_777)));
+    let err = bot.send_message(ChatId(6), "hi").await;
+    assert!(
+        matches!(err, Err(RequestError::MigrateToChatId(ChatId(-100_777)))),
+        "{err:?}"
+    );
+    assert_eq!(
+        send_html(&bot, 6, "hi").await,
+        Err(TgError::Migrated(-100_777))
+    );
+    for fault in [
+        ChatFault::chat_not_found(),
+        ChatFault::user_deactivated(),
+        ChatFault::kicked(),
+        ChatFault::cant_initiate(),
+    ] {
+        sim.fail_chat_with(6, Some(fault.clone()));
+        let err = send_html(&bot, 6, "hi").await;
+        assert!(matches!(err, Err(TgError::ChatUnreachable(_))), "{fault:?}: {err:?}");
+    }
+    sim.fail_chat_with(6, Some(ChatFault::not_enough_rights()));
+    assert!(matches!(
+        send_html(&bot, 6, "hi").await,
+        Err(TgError::NoRights(_))
+    ));
+    sim.fail_chat(6, None);
+    assert_eq!(send_html(&bot, 6, "hi").await, Ok(()));
+    assert_eq!(sim.sent().len(), 1);
+    sim.stop().await;
+}
+
+/// The kind `long_reply`: the limit is 4 096 UTF-16 code units of the
+/// parsed text, as on Telegram.
+#[actix_rt::test]
+async fn the_length_limit_counts_utf16_units_after_parsing() {
+    use crate::telegram::bot::{TgError, send_html};
+    let sim = sim().await;
+    let bot = bot(&sim);
+    // 2 049 emoji are 4 098 units (2 049 characters).
+    let err = send_html(&bot, 2, &"😀".repeat(2049)).await;
+    assert!(matches!(err, Err(TgError::TooLong(_))), "{err:?}");
+    assert_eq!(send_html(&bot, 2, &"😀".repeat(2048)).await, Ok(()));
+    let tagged = format!("<b>{}</b>", "&lt;".repeat(4096));
+    assert_eq!(send_html(&bot, 2, &tagged).await, Ok(()));
+    sim.stop().await;
+}
+
+/// The kind `ambiguous_send`: the message is recorded, the answer comes
+/// after the client gave up; the next one is answered at once.
+#[actix_rt::test]
+async fn a_late_answer_is_recorded_while_the_client_times_out() {
+    use crate::config::TelegramConfig;
+    use crate::telegram::bot::{TgError, build, send_html};
+    let sim = sim().await;
+    let config = TelegramConfig {
+        api_url: sim.api_url(),
+        send_timeout: Duration::from_millis(300),
+        ..TelegramConfig::default()
+    };
+    let bots = build(&config, sim.token()).unwrap();
+    sim.set_answer_after_timeout(1, Duration::from_secs(30));
+    let err = send_html(&bots.sender, 3, "hi").await;
+    assert_eq!(err, Err(TgError::AnswerLost("timeout")));
+    assert_eq!(sim.sent_to(3).len(), 1, "recorded although unanswered");
+    assert_eq!(send_html(&bots.sender, 3, "again").await, Ok(()));
+    assert_eq!(sim.sent_to(3).len(), 2);
+    sim.stop().await;
+}
+
+/// Nothing listens: a connect error, nothing was sent, safe to retry.
+#[actix_rt::test]
+async fn a_connect_error_is_not_ambiguous() {
+    use crate::config::TelegramConfig;
+    use crate::telegram::bot::{TgError, build, send_html};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let config = TelegramConfig {
+        api_url: format!("http://127.0.0.1:{port}"),
+        ..TelegramConfig::default()
+    };
+    let bots = build(&config, "1:t").unwrap();
+    let err = send_html(&bots.sender, 3, "hi").await.unwrap_err();
+    assert_eq!(err, TgError::Network("cannot connect"));
+    assert!(err.is_transient() && !err.is_ambiguous());
 }

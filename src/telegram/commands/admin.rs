@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::After;
 use super::parse::Command;
-use crate::db::outbox::OutboxDepth;
+use crate::db::outbox::OutboxCounts;
 use crate::db::stats::GetStats;
 use crate::domain::Chain;
 use crate::metrics::{self, Counters};
@@ -119,12 +119,18 @@ async fn status(core: &Core) -> String {
         }
     }
 
-    let depth = bounded(shared.db.exec(OutboxDepth))
+    let outbox = bounded(shared.db.exec(OutboxCounts))
         .await
         .and_then(Result::ok);
     s += &format!(
         "<b>Outbox</b>: {}\n",
-        depth.map_or_else(|| UNAVAILABLE.to_string(), |d| format!("{d} pending"))
+        outbox.map_or_else(
+            || UNAVAILABLE.to_string(),
+            |o| format!(
+                "{} pending, {} uncertain (answer lost: maybe delivered, not sent again), {} failed",
+                o.pending, o.uncertain, o.failed
+            )
+        )
     );
     let paused = shared.paused.load(Ordering::SeqCst);
     s += &format!(
@@ -158,14 +164,15 @@ async fn stats(core: &Core) -> String {
         Some(db) => {
             s += &format!(
                 "Chats: {} active, {} blocked\nSubscriptions: {}\nTransfers recorded: {}\n\
-                 Notifications: {} sent, {} failed, {} pending",
+                 Notifications: {} sent, {} failed, {} pending, {} uncertain",
                 db.chats_active,
                 db.chats_inactive,
                 db.subscriptions,
                 db.transfers,
                 db.notifications_sent,
                 db.notifications_failed,
-                db.notifications_pending
+                db.notifications_pending,
+                db.notifications_uncertain
             );
             if db.notifications_held > 0 {
                 s += &format!(", {} held as spam", db.notifications_held);
