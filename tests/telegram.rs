@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use usdt_monitor::app::{self, Shared};
 use usdt_monitor::config::{Config, Secret, Secrets};
-use usdt_monitor::db::DbRequest;
 use usdt_monitor::db::chats::UpsertChat;
 use usdt_monitor::db::poll_result::RecordPollResult;
 use usdt_monitor::db::stats::{DbStats, GetStats};
 use usdt_monitor::db::subscriptions::{AddSubscription, ListSubscriptions};
+use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, TokenSymbol, Transfer};
-use usdt_monitor::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
+use usdt_monitor::sim::botapi::{ChatFault, SentMessage, SimBotApi, SimBotOptions};
 use usdt_monitor::supervisor::{
     ChildState, GetStatus, RestartChild, Shutdown, SupervisorHandle, TreeStatus,
 };
@@ -716,8 +716,9 @@ async fn blocked_chats_are_skipped_until_they_come_back() {
     })
     .await;
 
-    // 400: failed with the reason, never retried.
-    w.sim.fail_chat(e, Some("Bad Request: chat not found"));
+    // A 400 about the message itself ("too long"): failed with the
+    // reason, never retried unchanged.
+    w.sim.fail_chat(e, Some("Bad Request: message is too long"));
     w.record(vec![transfer(2, SENDER, A3, 7)]).await;
     until(WAIT, "failed", || async {
         w.stats().await.notifications_failed == 1
@@ -810,5 +811,399 @@ async fn flood_limits_2000_notifications_to_200_chats_without_a_429() {
         elapsed >= ideal.mul_f64(0.9) && elapsed <= ideal.mul_f64(1.1),
         "{elapsed:?}"
     );
+    w.stop().await;
+}
+
+/// One outbox row as a test reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    id: i64,
+    state: String,
+    attempts: i64,
+    lost_answers: i64,
+    /// Seconds from now until the next attempt is due (negative: due).
+    due_in: i64,
+}
+
+/// The outbox rows of one chat, oldest first.
+struct OutboxOf(i64);
+
+impl DbRequest for OutboxOf {
+    type Output = Vec<Row>;
+    const WRITES: bool = false;
+    fn run(self, tx: &rusqlite::Transaction<'_>) -> Result<Vec<Row>, DbError> {
+        let now = usdt_monitor::db::now_secs();
+        let mut stmt = tx.prepare(
+            "SELECT id, state, attempts, lost_answers, next_attempt_at - ?2 FROM outbox
+             WHERE chat_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([self.0, now], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                state: r.get(1)?,
+                attempts: r.get(2)?,
+                lost_answers: r.get(3)?,
+                due_in: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Makes every pending row of a chat due now (instead of waiting out a
+/// backoff of minutes).
+struct DueNow(i64);
+
+impl DbRequest for DueNow {
+    type Output = ();
+    fn run(self, tx: &rusqlite::Transaction<'_>) -> Result<(), DbError> {
+        tx.execute(
+            "UPDATE outbox SET next_attempt_at = 0 WHERE chat_id = ?1 AND state = 'pending'",
+            [self.0],
+        )?;
+        Ok(())
+    }
+}
+
+impl World {
+    async fn outbox(&self, chat: i64) -> Vec<Row> {
+        self.shared.db.exec(OutboxOf(chat)).await.unwrap()
+    }
+
+    /// Waits for an admin alert containing `needle`; returns its text.
+    async fn wait_alert(&self, needle: &str) -> String {
+        let all = self
+            .sim
+            .wait_for(WAIT, |all| {
+                all.iter()
+                    .any(|m| m.chat_id == ADMIN && m.text.contains(needle))
+            })
+            .await
+            .unwrap_or_else(|_| panic!("no alert about {needle:?}"));
+        all.into_iter()
+            .find(|m| m.chat_id == ADMIN && m.text.contains(needle))
+            .map(|m| m.text)
+            .unwrap_or_default()
+    }
+
+    async fn due_now(&self, chat: i64) {
+        self.shared.db.exec(DueNow(chat)).await.unwrap();
+        self.shared.outbox_ready.notify_one();
+    }
+}
+
+/// The kind `ambiguous_send`: Telegram stores every `sendMessage` but its
+/// answer comes after the client's timeout, four times in a row. The
+/// subscriber gets at most two copies; the row is then held as uncertain,
+/// never sent again, and `/status` and `/stats` say so.
+#[actix_rt::test]
+async fn ambiguous_send_is_retried_once_then_held_as_uncertain() {
+    let w = World::start(no_sim_limits(), |c| {
+        c.telegram.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let chat = 6001;
+    w.subscribe(chat, A1, None).await;
+    w.sim.set_answer_after_timeout(4, Duration::from_secs(60));
+    assert_eq!(w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await, 1);
+    until(WAIT, "held as uncertain", || async {
+        w.stats().await.notifications_uncertain == 1
+    })
+    .await;
+    let rows = w.outbox(chat).await;
+    assert_eq!(
+        (
+            rows[0].state.as_str(),
+            rows[0].attempts,
+            rows[0].lost_answers
+        ),
+        ("uncertain", 2, 2),
+        "{rows:?}"
+    );
+    let copies = w
+        .sim
+        .sent_to(chat)
+        .iter()
+        .filter(|m| m.text.contains("1 USDT"))
+        .count();
+    assert_eq!(copies, 2, "at most two copies");
+
+    // Shown to the admin (the two replies below may meet the last two
+    // late answers: they are recorded all the same).
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(r.contains("Outbox</b>: 0 pending, 1 uncertain"), "{r}");
+    let r = w.ask(ADMIN, "/stats").await;
+    assert!(r.contains("0 pending, 1 uncertain"), "{r}");
+
+    // The late answers used up, the next notification goes once.
+    until(WAIT, "late answers used up", || async {
+        w.sim.calls("sendMessage") >= 4
+    })
+    .await;
+    w.record(vec![transfer(1, SENDER, A1, 2_000_000)]).await;
+    w.sim
+        .wait_for(WAIT, |all| {
+            all.iter()
+                .any(|m| m.chat_id == chat && m.text.contains("2 USDT"))
+        })
+        .await
+        .expect("delivered");
+    until(WAIT, "marked sent", || async {
+        w.stats().await.notifications_sent == 1
+    })
+    .await;
+    assert_eq!(w.stats().await.notifications_uncertain, 1);
+    w.stop().await;
+}
+
+/// The kind `4xx_classification`, chat-level answers: 400 "chat not
+/// found" (or any 403, or a migrated group) deactivates the chat once; its
+/// other rows are not tried and not failed, and wait for `/start`, which
+/// finds the subscriptions still there. Another chat is not held up.
+#[actix_rt::test]
+async fn chat_level_4xx_deactivates_the_chat_once_and_its_rows_wait() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let (bad, good, gone) = (7001, 7002, 7003);
+    w.subscribe(bad, A1, None).await;
+    w.subscribe(good, A2, None).await;
+    w.subscribe(gone, A3, None).await;
+    w.sim.fail_chat_with(bad, Some(ChatFault::chat_not_found()));
+    w.sim
+        .fail_chat_with(gone, Some(ChatFault::user_deactivated()));
+    let transfers = (0..3)
+        .flat_map(|i| {
+            [
+                transfer(i * 3, SENDER, A1, 1 + i as u128),
+                transfer(i * 3 + 1, SENDER, A2, 1 + i as u128),
+                transfer(i * 3 + 2, SENDER, A3, 1 + i as u128),
+            ]
+        })
+        .collect();
+    assert_eq!(w.record(transfers).await, 9);
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, good) == 3)
+        .await
+        .expect("the good chat is not held up");
+    until(WAIT, "both chats inactive", || async {
+        w.stats().await.chats_inactive == 2
+    })
+    .await;
+    for chat in [bad, gone] {
+        let rows = w.outbox(chat).await;
+        let attempts: Vec<i64> = rows.iter().map(|r| r.attempts).collect();
+        assert_eq!(attempts, [1, 0, 0], "one try per chat: {rows:?}");
+        assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
+    }
+    assert_eq!(w.sim.calls("sendMessage"), 3 + 2, "nothing else was tried");
+    until(WAIT, "the good chat's rows marked", || async {
+        w.stats().await.notifications_sent == 3
+    })
+    .await;
+    let s = w.stats().await;
+    assert_eq!((s.notifications_failed, s.notifications_pending), (0, 6));
+
+    // The user comes back: subscriptions kept, the three arrive in order.
+    w.sim.fail_chat(bad, None);
+    let r = w.ask(bad, "/start").await;
+    assert!(r.contains("Welcome back"), "{r}");
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, bad) == 4)
+        .await
+        .expect("the waiting rows delivered");
+    let amounts: Vec<&str> = all
+        .iter()
+        .filter(|m| m.chat_id == bad && m.text.contains("Incoming"))
+        .map(|m| m.text.lines().next().unwrap())
+        .collect();
+    assert_eq!(amounts.len(), 3);
+    assert!(amounts[0].contains("0.000001") && amounts[2].contains("0.000003"));
+    assert_eq!(subscriptions(&w, bad).await.len(), 1);
+    w.stop().await;
+}
+
+/// The kind `4xx_classification`, a rights problem: 400 "not enough
+/// rights to send text messages" postpones the chat's rows with a long
+/// backoff (one call, not one per row), tells the admins, and never fails
+/// the row at the first answer; once Telegram accepts again, all arrive.
+#[actix_rt::test]
+async fn rights_problem_is_retried_later_and_reported() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    w.ask(ADMIN, "/start").await;
+    let (chat, other) = (8001, 8002);
+    w.subscribe(chat, A1, None).await;
+    w.subscribe(other, A2, None).await;
+    w.sim
+        .fail_chat_with(chat, Some(ChatFault::not_enough_rights()));
+    let calls = w.sim.calls("sendMessage");
+    w.record(vec![
+        transfer(0, SENDER, A1, 1),
+        transfer(1, SENDER, A1, 2),
+        transfer(2, SENDER, A2, 3),
+    ])
+    .await;
+    let alert = w.wait_alert("not enough rights").await;
+    assert!(alert.contains(&chat.to_string()), "{alert}");
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, other) == 1)
+        .await
+        .expect("the other chat is not held up");
+    let rows = w.outbox(chat).await;
+    assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.due_in >= 500),
+        "long backoff: {rows:?}"
+    );
+    // One call for the chat, one for the other, one for the alert.
+    assert_eq!(w.sim.calls("sendMessage"), calls + 3);
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(r.contains("not enough rights"), "{r}");
+
+    // Rights back; the backoff passes (made due here): both arrive, in
+    // order, and the alert is over.
+    w.sim.fail_chat(chat, None);
+    w.due_now(chat).await;
+    let all = w
+        .sim
+        .wait_for(WAIT, |all| count_to(all, chat) == 2)
+        .await
+        .expect("delivered after the backoff");
+    let texts: Vec<&str> = all
+        .iter()
+        .filter(|m| m.chat_id == chat)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(texts[0].contains("0.000001") && texts[1].contains("0.000002"));
+    until(WAIT, "alert resolved", || async {
+        w.shared.metrics.active_alerts().is_empty()
+    })
+    .await;
+    w.stop().await;
+}
+
+/// The kind `4xx_classification`, an unknown 400: tried a bounded number
+/// of times, then dead-lettered (failed), without touching the chat.
+#[actix_rt::test]
+async fn unknown_400_is_dead_lettered_after_bounded_tries() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chat = 9001;
+    w.subscribe(chat, A1, None).await;
+    w.sim
+        .fail_chat(chat, Some("Bad Request: something nobody has seen before"));
+    w.record(vec![transfer(0, SENDER, A1, 1)]).await;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        until(WAIT, "tried", || async {
+            w.outbox(chat).await[0].attempts == tries
+        })
+        .await;
+        let row = w.outbox(chat).await.remove(0);
+        if row.state != "pending" {
+            assert_eq!(row.state, "failed", "{row:?}");
+            break;
+        }
+        assert!(tries < 10, "bounded: {row:?}");
+        w.due_now(chat).await;
+    }
+    assert_eq!(tries, 3);
+    let s = w.stats().await;
+    assert_eq!((s.notifications_failed, s.chats_inactive), (1, 0));
+    w.stop().await;
+}
+
+/// The kind `long_reply`: `/list` of 50 addresses with 32-character
+/// labels is longer than one message; it arrives whole, in parts, each
+/// under Telegram's limit (the simulator refuses longer ones like the real
+/// Bot API).
+#[actix_rt::test]
+async fn long_reply_list_of_50_arrives_whole_in_parts() {
+    let w = World::start(no_sim_limits(), |c| {
+        c.monitor.max_addresses_per_user = 50;
+    })
+    .await;
+    let chat = 9101;
+    let address = |i: usize| format!("0x{:040x}", 0xfeed_0000 + i);
+    let label = |i: usize| format!("Label {i:02} {}", "x".repeat(23));
+    assert_eq!(label(7).chars().count(), 32);
+    for i in 0..50 {
+        w.subscribe(chat, &address(i), Some(&label(i))).await;
+    }
+    w.sim.user_says(chat, "/list");
+    let complete = |all: &[SentMessage]| {
+        let text: String = all
+            .iter()
+            .filter(|m| m.chat_id == chat)
+            .map(|m| m.text.as_str())
+            .collect();
+        (0..50).all(|i| text.contains(&label(i)))
+    };
+    let all = w
+        .sim
+        .wait_for(WAIT, complete)
+        .await
+        .expect("every address listed");
+    let parts: Vec<&SentMessage> = all.iter().filter(|m| m.chat_id == chat).collect();
+    assert!(parts.len() >= 2, "in parts");
+    assert!(
+        parts[0]
+            .text
+            .starts_with("<b>Watched addresses</b> (50 of 50)")
+    );
+    for p in &parts {
+        assert!(p.text.encode_utf16().count() <= 4096);
+        assert_eq!(p.parse_mode.as_deref(), Some("HTML"));
+    }
+    for i in 0..50 {
+        let checksummed = Address::parse(&address(i)).unwrap().checksummed();
+        let n = parts
+            .iter()
+            .filter(|p| p.text.contains(&checksummed))
+            .count();
+        assert_eq!(n, 1, "address {i} once");
+    }
+    w.stop().await;
+}
+
+/// The kind `long_reply`, and `lookalike_display`: `/spam 50` lists all
+/// fifty held-back look-alike transfers, in parts, each showing the
+/// look-alike and the address it imitates in full with the difference
+/// marked.
+#[actix_rt::test]
+async fn long_reply_spam_50_arrives_whole_in_parts_with_marked_lookalikes() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chat = 9201;
+    w.subscribe(chat, A1, None).await;
+    // A real payment makes SENDER a known counterparty ...
+    w.record(vec![transfer(0, SENDER, A1, 5_000_000)]).await;
+    // ... and fifty zero-value transfers from its look-alike are held.
+    const FAKE: &str = "0x1111000000000000000000000000000000001111";
+    let poison = (1..=50).map(|i| transfer(i, FAKE, A1, 0)).collect();
+    assert_eq!(w.record(poison).await, 0, "all held back");
+    w.sim.user_says(chat, "/spam 50");
+    let complete = |all: &[SentMessage]| {
+        all.iter()
+            .any(|m| m.chat_id == chat && m.text.contains("50 flagged"))
+    };
+    let all = w.sim.wait_for(WAIT, complete).await.expect("listed");
+    let parts: Vec<&str> = all
+        .iter()
+        .filter(|m| m.chat_id == chat && !m.text.contains("Incoming"))
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(parts.len() >= 2, "in parts: {parts:?}");
+    assert!(parts[0].starts_with("🛡 <b>Flagged transfers</b>"));
+    let text = parts.join("\n");
+    for i in 1..=50 {
+        assert!(text.contains(&format!("\n{i}. <b>0 USDT</b>")), "row {i}");
+    }
+    let fake = "0x1111<b><u>00000000000000000000000000000000</u></b>1111";
+    let real = "0x1111<b><u>11111111111111111111111111111111</u></b>1111";
+    assert_eq!(
+        text.matches(&format!("From: {fake} (look-alike)")).count(),
+        50
+    );
+    assert_eq!(text.matches(&format!("Imitates: {real}")).count(), 50);
+    assert!(!text.contains("0x1111…1111 →"), "never abbreviated");
     w.stop().await;
 }

@@ -61,17 +61,30 @@ impl DbRequest for DueNotifications {
 pub enum Delivery {
     Sent,
     /// Try again no earlier than `after_secs` from now.
-    Retry { after_secs: u64, error: String },
+    Retry {
+        after_secs: u64,
+        error: String,
+    },
     /// The answer was lost (the message may have been delivered): counted,
     /// and tried again no earlier than `after_secs` from now.
-    RetryLost { after_secs: u64, error: String },
+    RetryLost {
+        after_secs: u64,
+        error: String,
+    },
     /// A problem of the chat, not of this message: this row and every
     /// other pending row of the chat wait at least `after_secs`.
-    RetryChat { after_secs: u64, error: String },
+    RetryChat {
+        after_secs: u64,
+        error: String,
+    },
     /// Maybe delivered, never sent again.
-    Uncertain { error: String },
+    Uncertain {
+        error: String,
+    },
     /// Never retried (a permanent 400, say): the dead letter.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Records the outcome of delivering one outbox row.

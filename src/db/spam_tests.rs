@@ -144,7 +144,10 @@ fn real_payment_delivered_then_zero_value_lookalike_held() {
     assert_eq!(item.flags[1].imitates, Some(addr(REAL)));
     let text = render::listing(&report);
     assert!(text.contains("look-alike address"), "{text}");
-    assert!(text.contains(&render::marked(&addr(FAKE), &addr(REAL))), "{text}");
+    assert!(
+        text.contains(&render::marked(&addr(FAKE), &addr(REAL))),
+        "{text}"
+    );
     assert!(text.contains("1 flagged, 1 held back"), "{text}");
 }
 

@@ -120,11 +120,7 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
             s += &format!("<code>{}</code>\n", v.counterparty.checksummed());
         }
     }
-    let why: Vec<String> = verdict
-        .flags
-        .iter()
-        .map(|f| label(f.check))
-        .collect();
+    let why: Vec<String> = verdict.flags.iter().map(|f| label(f.check)).collect();
     s += &format!(
         "Why: {} (score {}/100)\n",
         escape_html(&why.join(", ")),

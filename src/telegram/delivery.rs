@@ -446,7 +446,10 @@ mod tests {
         let rights = Err(TgError::NoRights("not enough rights".into()));
         assert!(matches!(
             delivery_for(&rights, &item(0, 0)),
-            Delivery::RetryChat { after_secs: 600, .. }
+            Delivery::RetryChat {
+                after_secs: 600,
+                ..
+            }
         ));
         assert!(matches!(
             delivery_for(&rights, &item(MAX_RIGHTS_ATTEMPTS - 1, 0)),

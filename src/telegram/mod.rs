@@ -163,7 +163,12 @@ impl Core {
                     if let TgError::Migrated(to) = e {
                         // Private chats never migrate; groups are not
                         // served yet (issue 11 moves the chat instead).
-                        tracing::warn!(actor = "telegram", chat, to, "the group became a supergroup");
+                        tracing::warn!(
+                            actor = "telegram",
+                            chat,
+                            to,
+                            "the group became a supergroup"
+                        );
                     }
                     self.set_active(chat, false).await;
                     return Some(Err(e));

@@ -13,10 +13,10 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::{ChatFault, SentMessage};
 use super::html::parse_html;
 use super::state::Shared;
 use super::updates;
+use super::{ChatFault, SentMessage};
 
 /// Telegram's limit on message text, in UTF-16 code units after entity
 /// parsing.

@@ -506,7 +506,10 @@ async fn chat_faults_answer_in_the_bot_api_shape() {
     ] {
         sim.fail_chat_with(6, Some(fault.clone()));
         let err = send_html(&bot, 6, "hi").await;
-        assert!(matches!(err, Err(TgError::ChatUnreachable(_))), "{fault:?}: {err:?}");
+        assert!(
+            matches!(err, Err(TgError::ChatUnreachable(_))),
+            "{fault:?}: {err:?}"
+        );
     }
     sim.fail_chat_with(6, Some(ChatFault::not_enough_rights()));
     assert!(matches!(
