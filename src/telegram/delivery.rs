@@ -2,9 +2,10 @@
 //!
 //! A notification is a row in the outbox, written together with its
 //! transfer; it stays `pending` until this loop has sent it and marked it
-//! `sent` (or `failed`, for a permanent error). A crash at any point loses
-//! nothing; the only possible duplicate is a message on the wire at the
-//! instant of the crash (sent, not yet marked).
+//! `sent` (or `failed`, the dead letter, or `uncertain`, below). A crash
+//! at any point loses nothing; the only possible duplicates are a message
+//! on the wire at the instant of the crash (sent, not yet marked) and the
+//! one retry after a lost answer.
 //!
 //! Throughput: messages to different chats are sent concurrently (up to
 //! [`MAX_IN_FLIGHT`]), all drawing on the one [`Pacer`](super::pacing::Pacer);
