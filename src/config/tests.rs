@@ -18,6 +18,7 @@ fn empty_file_gives_the_documented_defaults() {
     let c = parse("").unwrap();
     assert_eq!(c.telegram.api_url, "https://api.telegram.org");
     assert_eq!(c.telegram.long_poll_timeout, Duration::from_secs(10));
+    assert_eq!(c.telegram.send_timeout, Duration::from_secs(10));
     assert_eq!(c.telegram.send_rate, 25);
     assert_eq!(c.etherscan.base_url, "https://api.etherscan.io/v2/api");
     assert_eq!(c.etherscan.requests_per_second, 3);
@@ -61,6 +62,8 @@ fn durations_need_a_unit_and_must_be_positive() {
 fn each_invalid_value_names_its_key() {
     let cases = [
         ("[telegram]\nsend_rate = 0", "telegram.send_rate"),
+        ("[telegram]\nsend_timeout = \"0s\"", "telegram.send_timeout"),
+        ("[telegram]\nsend_timeout = \"5m\"", "telegram.send_timeout"),
         ("[telegram]\napi_url = \"ftp://x\"", "telegram.api_url"),
         (
             "[telegram]\nlong_poll_timeout = \"5m\"",
