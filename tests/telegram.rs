@@ -812,3 +812,30 @@ async fn flood_limits_2000_notifications_to_200_chats_without_a_429() {
     );
     w.stop().await;
 }
+
+/// Issue 9 fault 4 / issue 13: a paused provider is one `/status` line
+/// saying until when and why (the pause itself is tested against the
+/// simulated Etherscan in tests/etherscan.rs).
+#[actix_rt::test]
+async fn status_shows_a_paused_provider() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let now = std::time::SystemTime::now();
+    w.shared
+        .metrics
+        .pause(usdt_monitor::metrics::ProviderPause {
+            provider: "Etherscan",
+            reason: "daily cap reached".into(),
+            until: Some(usdt_monitor::metrics::next_utc_midnight(now)),
+            next_probe: now + Duration::from_secs(600),
+            alert_key: "etherscan:daily-cap".into(),
+        });
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(
+        r.contains("Etherscan paused: daily cap reached, resumes ~00:00 UTC; next probe in"),
+        "{r}"
+    );
+    w.shared.metrics.lift("Etherscan");
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(!r.contains("paused: daily cap"), "{r}");
+    w.stop().await;
+}
