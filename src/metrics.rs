@@ -259,7 +259,10 @@ mod tests {
             midnight.duration_since(now).unwrap(),
             Duration::from_secs(2 * 3600)
         );
-        assert_eq!(next_utc_midnight(midnight), midnight + Duration::from_secs(86_400));
+        assert_eq!(
+            next_utc_midnight(midnight),
+            midnight + Duration::from_secs(86_400)
+        );
         m.raise("etherscan:daily-cap", "cap");
         m.pause(ProviderPause {
             provider: "Etherscan",

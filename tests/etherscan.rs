@@ -19,7 +19,9 @@ use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::chain::TRANSFER_TOPIC;
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
-use usdt_monitor::etherscan::{ApiError, EtherscanActor, Poll, PollSummary, RetryPolicy, ScanError};
+use usdt_monitor::etherscan::{
+    ApiError, EtherscanActor, Poll, PollSummary, RetryPolicy, ScanError,
+};
 use usdt_monitor::metrics::Counters;
 use usdt_monitor::sim::etherscan::{
     Fault, InjectedTransfer, RequestKind, SimEtherscan, SimEtherscanOptions,
@@ -769,7 +771,10 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
     .await;
     assert_eq!(h.sim.request_count(), 2, "one probe");
     assert!(h.shared.metrics.paused("Etherscan").is_some());
-    assert!(h.shared.metrics.take_undelivered().is_empty(), "alerted once");
+    assert!(
+        h.shared.metrics.take_undelivered().is_empty(),
+        "alerted once"
+    );
 
     // It lifts: the next probe succeeds and the poll resumes at the cursor.
     h.sim.set_fault(None);
@@ -784,7 +789,11 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
     }
     assert!(h.shared.metrics.paused("Etherscan").is_none());
     assert!(
-        h.shared.metrics.active_alerts().iter().all(|a| a.key != alert),
+        h.shared
+            .metrics
+            .active_alerts()
+            .iter()
+            .all(|a| a.key != alert),
         "the alert is cleared"
     );
     h.assert_recorded_exactly(&[during]).await;
@@ -1062,7 +1071,10 @@ async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
 
     let first = h.poll().await;
     assert!(first.errors().next().is_none(), "{first:?}");
-    assert!(h.cursors().await[&(1, usdt())] >= b, "the cursor passed the block");
+    assert!(
+        h.cursors().await[&(1, usdt())] >= b,
+        "the cursor passed the block"
+    );
     assert!(h.transfers().await.is_empty(), "not indexed yet");
 
     // The index catches up: the overlap finds the transfer.
@@ -1075,7 +1087,11 @@ async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
         assert_eq!(h.poll().await.new_transfers(), 0);
     }
     h.assert_recorded_exactly(std::slice::from_ref(&late)).await;
-    assert_eq!(h.shared.db.exec(OutboxRows).await.unwrap(), 1, "notified once");
+    assert_eq!(
+        h.shared.db.exec(OutboxRows).await.unwrap(),
+        1,
+        "notified once"
+    );
     h.stop().await;
 }
 
@@ -1099,13 +1115,23 @@ async fn unknown_head_skips_the_poll_and_keeps_the_last_known_head() {
         let summary = h.poll().await;
         let error = summary.errors().next().expect("the poll reports it");
         assert!(
-            matches!(error, ScanError::Head { source: ApiError::UnknownHead(_), .. }),
+            matches!(
+                error,
+                ScanError::Head {
+                    source: ApiError::UnknownHead(_),
+                    ..
+                }
+            ),
             "{fault:?}: {error}"
         );
         assert_eq!(h.sim.request_count(), 1, "{fault:?}: no retry, no getLogs");
         assert_eq!(h.cursors().await, cursors, "{fault:?}: nothing moved");
         let health = h.shared.metrics.chains();
-        assert_eq!(health[0].1.head, Some(known), "{fault:?}: the last known head");
+        assert_eq!(
+            health[0].1.head,
+            Some(known),
+            "{fault:?}: the last known head"
+        );
     }
     h.sim.set_fault(None);
     h.poll_until_caught_up().await;
@@ -1181,25 +1207,47 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
     let word = |v: u64| format!("0x{v:064x}");
     let t = || TRANSFER_TOPIC.to_string();
     let bad: Vec<(Vec<String>, String)> = vec![
-        (vec![t(), from.clone(), to.clone()], format!("0x{}", "ff".repeat(31))),
-        (vec![t(), from.clone(), to.clone()], format!("0x{}", "00".repeat(33))),
+        (
+            vec![t(), from.clone(), to.clone()],
+            format!("0x{}", "ff".repeat(31)),
+        ),
+        (
+            vec![t(), from.clone(), to.clone()],
+            format!("0x{}", "00".repeat(33)),
+        ),
         (vec![t(), from.clone(), to.clone()], "0x".into()),
-        (vec![t(), from.clone(), to.clone()], word(5)[2..].to_string()),
+        (
+            vec![t(), from.clone(), to.clone()],
+            word(5)[2..].to_string(),
+        ),
         (vec![t(), from.clone(), to.clone()], format!("{}0", word(5))),
-        (vec![t(), from.clone(), to.replacen("0x000000", "0x0000ff", 1)], word(5)),
+        (
+            vec![t(), from.clone(), to.replacen("0x000000", "0x0000ff", 1)],
+            word(5),
+        ),
         (vec![t(), from.clone(), format!("0x{}", w.hex())], word(5)),
         (vec![t(), from[2..].to_string(), to.clone()], word(5)),
         (vec![t(), from.clone(), to.clone(), word(9)], word(5)),
     ];
     let n_bad = bad.len() as u64;
     for (n, (topics, data)) in bad.into_iter().enumerate() {
-        h.sim.inject_raw_json(1, b, raw_item(b, n as u64, topics, &data));
+        h.sim
+            .inject_raw_json(1, b, raw_item(b, n as u64, topics, &data));
     }
     // Canonical, with uppercase hex digits: the same value, accepted.
     h.sim.inject_raw_json(
         1,
         b,
-        raw_item(b, 99, vec![t(), from.clone(), to.to_ascii_uppercase().replace("0X", "0x")], &word(0xabc).to_ascii_uppercase().replace("0X", "0x")),
+        raw_item(
+            b,
+            99,
+            vec![
+                t(),
+                from.clone(),
+                to.to_ascii_uppercase().replace("0X", "0x"),
+            ],
+            &word(0xabc).to_ascii_uppercase().replace("0X", "0x"),
+        ),
     );
     h.sim.advance(1, 4);
 
@@ -1218,7 +1266,10 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
     // Scanned again in the overlap: not counted twice, not notified.
     h.sim.advance(1, 3);
     h.poll().await;
-    assert_eq!(Counters::get(&h.shared.metrics.counters.logs_rejected), counted);
+    assert_eq!(
+        Counters::get(&h.shared.metrics.counters.logs_rejected),
+        counted
+    );
     assert_eq!(h.transfers().await.len(), 1);
     h.stop().await;
 }
@@ -1230,12 +1281,14 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
 async fn stale_registry_an_operator_added_contract_is_notified() {
     let added = Address::parse("0x01bff41798a0bcf287b996046ca68b395dbc1071").unwrap();
     let h = Harness::start(SimEtherscanOptions::default(), |c| {
-        c.monitor.contracts.push(usdt_monitor::config::ContractConfig {
-            chain: "ethereum".into(),
-            symbol: "USDT".into(),
-            contract: "0x01bFF41798a0BcF287b996046Ca68b395DbC1071".into(),
-            decimals: 6,
-        });
+        c.monitor
+            .contracts
+            .push(usdt_monitor::config::ContractConfig {
+                chain: "ethereum".into(),
+                symbol: "USDT".into(),
+                contract: "0x01bFF41798a0BcF287b996046Ca68b395DbC1071".into(),
+                decimals: 6,
+            });
     })
     .await;
     let w = addr(61);

@@ -152,30 +152,57 @@ fn an_operator_contract_is_added_by_contract_and_validated() {
     };
     let good = "0x1234567890123456789012345678901234567890";
     let cases = [
-        (entry("dogechain", "USDT", good, 6), "monitor.contracts[0].chain"),
-        (entry("bsc", "USDT", good, 6), "monitor.contracts[0].chain"),
-        (entry("ethereum", "DAI", good, 6), "monitor.contracts[0].symbol"),
-        (entry("ethereum", "USDC", good, 6), "monitor.contracts[0].symbol"),
-        (entry("ethereum", "USDT", "0x12", 6), "monitor.contracts[0].contract"),
         (
-            entry("ethereum", "USDT", "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
+            entry("dogechain", "USDT", good, 6),
+            "monitor.contracts[0].chain",
+        ),
+        (entry("bsc", "USDT", good, 6), "monitor.contracts[0].chain"),
+        (
+            entry("ethereum", "DAI", good, 6),
+            "monitor.contracts[0].symbol",
+        ),
+        (
+            entry("ethereum", "USDC", good, 6),
+            "monitor.contracts[0].symbol",
+        ),
+        (
+            entry("ethereum", "USDT", "0x12", 6),
             "monitor.contracts[0].contract",
         ),
-        (entry("ethereum", "USDT", good, 77), "monitor.contracts[0].decimals"),
+        (
+            entry(
+                "ethereum",
+                "USDT",
+                "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                6,
+            ),
+            "monitor.contracts[0].contract",
+        ),
+        (
+            entry("ethereum", "USDT", good, 77),
+            "monitor.contracts[0].decimals",
+        ),
         (entry("ethereum", "USDT", good, 300), "decimals"),
     ];
     for (text, key) in cases {
         let e = error_of(&text);
-        assert!(e.contains(key), "{text:?} gave {e:?}, expected it to name {key}");
+        assert!(
+            e.contains(key),
+            "{text:?} gave {e:?}, expected it to name {key}"
+        );
     }
 }
 
 #[test]
 fn rescan_depth_overrides_one_chain_and_names_its_key() {
-    let c = parse("[monitor]\nchains = [\"ethereum\", \"bsc\"]\n[monitor.rescan_depth]\nbsc = 500\n")
-        .unwrap();
+    let c =
+        parse("[monitor]\nchains = [\"ethereum\", \"bsc\"]\n[monitor.rescan_depth]\nbsc = 500\n")
+            .unwrap();
     let chains = c.chains();
-    assert_eq!(chains[0].rescan_depth, Chain::by_name("ethereum").unwrap().rescan_depth);
+    assert_eq!(
+        chains[0].rescan_depth,
+        Chain::by_name("ethereum").unwrap().rescan_depth
+    );
     assert_eq!(chains[1].rescan_depth, 500);
     let e = error_of("[monitor.rescan_depth]\ndogechain = 5\n");
     assert!(e.contains("monitor.rescan_depth.dogechain"), "{e}");

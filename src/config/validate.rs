@@ -43,25 +43,53 @@ fn contracts(c: &Config) -> Result<(), Problem> {
         let Some(chain) = Chain::by_name(&entry.chain) else {
             return Err(bad(
                 &key("chain"),
-                format!("names an unknown chain {:?} (known: {})", entry.chain, Chain::names().join(", ")),
+                format!(
+                    "names an unknown chain {:?} (known: {})",
+                    entry.chain,
+                    Chain::names().join(", ")
+                ),
             ));
         };
         if !m.chains.iter().any(|n| n.eq_ignore_ascii_case(chain.name)) {
-            return Err(bad(&key("chain"), format!("{:?} is not in monitor.chains, so it would never be scanned", entry.chain)));
+            return Err(bad(
+                &key("chain"),
+                format!(
+                    "{:?} is not in monitor.chains, so it would never be scanned",
+                    entry.chain
+                ),
+            ));
         }
         let Some(symbol) = TokenSymbol::parse(&entry.symbol) else {
-            return Err(bad(&key("symbol"), format!("names an unknown token {:?} (known: USDT, USDC)", entry.symbol)));
+            return Err(bad(
+                &key("symbol"),
+                format!(
+                    "names an unknown token {:?} (known: USDT, USDC)",
+                    entry.symbol
+                ),
+            ));
         };
-        if !m.tokens.iter().any(|t| TokenSymbol::parse(t) == Some(symbol)) {
-            return Err(bad(&key("symbol"), format!("{} is not in monitor.tokens, so it would never be scanned", symbol.as_str())));
+        if !m
+            .tokens
+            .iter()
+            .any(|t| TokenSymbol::parse(t) == Some(symbol))
+        {
+            return Err(bad(
+                &key("symbol"),
+                format!(
+                    "{} is not in monitor.tokens, so it would never be scanned",
+                    symbol.as_str()
+                ),
+            ));
         }
-        let contract = Address::parse(&entry.contract).map_err(|e| {
-            bad(&key("contract"), format!("is not a contract address ({e})"))
-        })?;
+        let contract = Address::parse(&entry.contract)
+            .map_err(|e| bad(&key("contract"), format!("is not a contract address ({e})")))?;
         if chain.token_by_contract(&contract).is_some()
             || seen.contains(&(chain.id, contract.clone()))
         {
-            return Err(bad(&key("contract"), format!("{contract} is already registered on {}", chain.name)));
+            return Err(bad(
+                &key("contract"),
+                format!("{contract} is already registered on {}", chain.name),
+            ));
         }
         if entry.decimals > 36 {
             return Err(bad(&key("decimals"), "must be between 0 and 36"));

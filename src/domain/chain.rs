@@ -85,7 +85,10 @@ const REGISTRY: [Entry; 6] = [
         display: "Ethereum",
         id: 1,
         explorer: "etherscan.io",
-        tokens: &[(Usdt, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6), (Usdc, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6)],
+        tokens: &[
+            (Usdt, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
+            (Usdc, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6),
+        ],
     },
     Entry {
         name: "polygon",
@@ -93,7 +96,10 @@ const REGISTRY: [Entry; 6] = [
         display: "Polygon",
         id: 137,
         explorer: "polygonscan.com",
-        tokens: &[(Usdt, "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6), (Usdc, "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6)],
+        tokens: &[
+            (Usdt, "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
+            (Usdc, "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),
+        ],
     },
     Entry {
         name: "arbitrum",
@@ -101,7 +107,10 @@ const REGISTRY: [Entry; 6] = [
         display: "Arbitrum One",
         id: 42161,
         explorer: "arbiscan.io",
-        tokens: &[(Usdt, "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6), (Usdc, "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6)],
+        tokens: &[
+            (Usdt, "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
+            (Usdc, "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),
+        ],
     },
     Entry {
         name: "optimism",
@@ -113,7 +122,9 @@ const REGISTRY: [Entry; 6] = [
             // USDT0, Tether's current USDT on OP Mainnet; then the legacy
             // bridged USDT, still live.
             (Usdt, "0x01bFF41798a0BcF287b996046Ca68b395DbC1071", 6),
-            (Usdt, "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6), (Usdc, "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6)],
+            (Usdt, "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6),
+            (Usdc, "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6),
+        ],
     },
     Entry {
         name: "base",
@@ -121,7 +132,10 @@ const REGISTRY: [Entry; 6] = [
         display: "Base",
         id: 8453,
         explorer: "basescan.org",
-        tokens: &[(Usdt, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6), (Usdc, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6)],
+        tokens: &[
+            (Usdt, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
+            (Usdc, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6),
+        ],
     },
     Entry {
         name: "bsc",
@@ -129,7 +143,10 @@ const REGISTRY: [Entry; 6] = [
         display: "BNB Smart Chain",
         id: 56,
         explorer: "bscscan.com",
-        tokens: &[(Usdt, "0x55d398326f99059fF775485246999027B3197955", 18), (Usdc, "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18)],
+        tokens: &[
+            (Usdt, "0x55d398326f99059fF775485246999027B3197955", 18),
+            (Usdc, "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
+        ],
     },
 ];
 
@@ -215,26 +232,97 @@ mod tests {
     #[test]
     fn stale_registry_every_issuer_contract_is_registered() {
         let issuers: [(&str, TokenSymbol, &str, u8); 13] = [
-            ("ethereum", Usdt, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
-            ("ethereum", Usdc, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6),
-            ("polygon", Usdt, "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
-            ("polygon", Usdc, "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),
-            ("arbitrum", Usdt, "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
-            ("arbitrum", Usdc, "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),
-            ("optimism", Usdt, "0x01bFF41798a0BcF287b996046Ca68b395DbC1071", 6),
-            ("optimism", Usdt, "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6),
-            ("optimism", Usdc, "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6),
-            ("base", Usdt, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
-            ("base", Usdc, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6),
-            ("bsc", Usdt, "0x55d398326f99059fF775485246999027B3197955", 18),
-            ("bsc", Usdc, "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
+            (
+                "ethereum",
+                Usdt,
+                "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                6,
+            ),
+            (
+                "ethereum",
+                Usdc,
+                "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+                6,
+            ),
+            (
+                "polygon",
+                Usdt,
+                "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
+                6,
+            ),
+            (
+                "polygon",
+                Usdc,
+                "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+                6,
+            ),
+            (
+                "arbitrum",
+                Usdt,
+                "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
+                6,
+            ),
+            (
+                "arbitrum",
+                Usdc,
+                "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
+                6,
+            ),
+            (
+                "optimism",
+                Usdt,
+                "0x01bFF41798a0BcF287b996046Ca68b395DbC1071",
+                6,
+            ),
+            (
+                "optimism",
+                Usdt,
+                "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58",
+                6,
+            ),
+            (
+                "optimism",
+                Usdc,
+                "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
+                6,
+            ),
+            (
+                "base",
+                Usdt,
+                "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2",
+                6,
+            ),
+            (
+                "base",
+                Usdc,
+                "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+                6,
+            ),
+            (
+                "bsc",
+                Usdt,
+                "0x55d398326f99059fF775485246999027B3197955",
+                18,
+            ),
+            (
+                "bsc",
+                Usdc,
+                "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
+                18,
+            ),
         ];
         let mut registered = 0;
         for (chain, symbol, contract, decimals) in issuers {
             let c = Chain::by_name(chain).unwrap();
             let address = Address::parse(&contract.to_ascii_lowercase()).unwrap();
-            let t = c.token_by_contract(&address).unwrap_or_else(|| panic!("{chain} {contract}"));
-            assert_eq!((t.symbol, t.decimals), (symbol, decimals), "{chain} {contract}");
+            let t = c
+                .token_by_contract(&address)
+                .unwrap_or_else(|| panic!("{chain} {contract}"));
+            assert_eq!(
+                (t.symbol, t.decimals),
+                (symbol, decimals),
+                "{chain} {contract}"
+            );
             registered += 1;
         }
         let total: usize = Chain::names()

@@ -265,21 +265,19 @@ impl EtherscanClient {
     /// Tells the admins (once per incident) and, for a provider-wide
     /// answer, pauses every call until the next probe.
     fn alert(&self, chain: &Chain, error: &ApiError) {
-        if let Some((p, text)) = pause::pause_for(error, std::time::SystemTime::now(), self.probes) {
+        if let Some((p, text)) = pause::pause_for(error, std::time::SystemTime::now(), self.probes)
+        {
             tracing::warn!(actor = "etherscan", reason = %p.reason, next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "Etherscan paused");
             self.metrics.raise(&p.alert_key, text);
             self.metrics.pause(p);
-            return;
-        }
-        match error {
-            ApiError::UnsupportedChain(reason) => self.metrics.raise(
+        } else if let ApiError::UnsupportedChain(reason) = error {
+            self.metrics.raise(
                 &unsupported_chain_alert(chain),
                 format!(
                     "Etherscan does not serve {} with this key or plan ({reason}). That chain is not scanned.",
                     chain.display
                 ),
-            ),
-            _ => {}
+            );
         }
     }
 

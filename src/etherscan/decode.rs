@@ -123,7 +123,10 @@ fn word(s: &str) -> Option<&str> {
 /// `data` of a Transfer: exactly one 32-byte word, the uint256 value.
 fn decode_amount(data: &str) -> Result<Amount, DecodeError> {
     let Some(digits) = data.strip_prefix("0x") else {
-        return Err(DecodeError::BadAmount(format!("no 0x prefix: {}", clip(data))));
+        return Err(DecodeError::BadAmount(format!(
+            "no 0x prefix: {}",
+            clip(data)
+        )));
     };
     if digits.len() != 64 {
         return Err(DecodeError::BadAmount(format!(
@@ -212,7 +215,9 @@ mod tests {
             (
                 "0x is not a word",
                 item(USDT, &[t, FROM, TO], "0x"),
-                Err(DecodeError::BadAmount("0 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "0 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "zero word",
@@ -245,17 +250,24 @@ mod tests {
             (
                 "more than 256 bits",
                 item(USDT, &[t, FROM, TO], &format!("0x1{}", "0".repeat(64))),
-                Err(DecodeError::BadAmount("65 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "65 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "two words",
                 item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(128))),
-                Err(DecodeError::BadAmount("128 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "128 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "data not hex",
                 item(USDT, &[t, FROM, TO], &amount_word("zz")),
-                Err(DecodeError::BadAmount(format!("not hex: {}", amount_word("zz")))),
+                Err(DecodeError::BadAmount(format!(
+                    "not hex: {}",
+                    amount_word("zz")
+                ))),
             ),
             (
                 "erc-721: 4 topics",
@@ -315,27 +327,39 @@ mod tests {
             (
                 "31-byte data (issue 9, fault 3)",
                 item(USDT, &[t, FROM, TO], &format!("0x{}", "f".repeat(62))),
-                Err(DecodeError::BadAmount("62 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "62 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "33-byte data",
                 item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(66))),
-                Err(DecodeError::BadAmount("66 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "66 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "odd-length data",
                 item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(63))),
-                Err(DecodeError::BadAmount("63 hex digits, a uint256 word has 64".into())),
+                Err(DecodeError::BadAmount(
+                    "63 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "data without 0x",
                 item(USDT, &[t, FROM, TO], &"0".repeat(64)),
-                Err(DecodeError::BadAmount(format!("no 0x prefix: {}", "0".repeat(64)))),
+                Err(DecodeError::BadAmount(format!(
+                    "no 0x prefix: {}",
+                    "0".repeat(64)
+                ))),
             ),
             (
                 "data with 0X",
                 item(USDT, &[t, FROM, TO], &amount_word("1").replace("0x", "0X")),
-                Err(DecodeError::BadAmount(format!("no 0x prefix: 0X{:0>64}", "1"))),
+                Err(DecodeError::BadAmount(format!(
+                    "no 0x prefix: 0X{:0>64}",
+                    "1"
+                ))),
             ),
             (
                 "uppercase data digits are the same value",
@@ -351,14 +375,22 @@ mod tests {
                 "dirty upper bytes of an address topic",
                 item(
                     USDT,
-                    &[t, FROM, &format!("0xff0000000000000000000000{}", "22".repeat(20))],
+                    &[
+                        t,
+                        FROM,
+                        &format!("0xff0000000000000000000000{}", "22".repeat(20)),
+                    ],
                     &amount_word("1"),
                 ),
                 Err(DecodeError::BadAddress(2)),
             ),
             (
                 "a 31-byte address topic",
-                item(USDT, &[t, &format!("0x{}", &FROM[4..]), TO], &amount_word("1")),
+                item(
+                    USDT,
+                    &[t, &format!("0x{}", &FROM[4..]), TO],
+                    &amount_word("1"),
+                ),
                 Err(DecodeError::BadTopic(1)),
             ),
             (

@@ -160,7 +160,10 @@ impl Actor for EtherscanActor {
         for chain in &self.scanner.chains {
             let registry = Chain::by_id(chain.id);
             for t in &chain.tokens {
-                let source = match registry.as_ref().and_then(|r| r.token_by_contract(&t.contract)) {
+                let source = match registry
+                    .as_ref()
+                    .and_then(|r| r.token_by_contract(&t.contract))
+                {
                     Some(_) => "registry",
                     None => "config",
                 };

@@ -115,8 +115,14 @@ mod tests {
 
         let key = ApiError::InvalidKey("Invalid API Key".into());
         let (p, text) = pause_for(&key, day, probes).unwrap();
-        assert_eq!((p.until, p.next_probe), (None, day + Duration::from_secs(300)));
-        assert!(text.contains("ETHERSCAN_API_KEY") && text.contains("5m"), "{text}");
+        assert_eq!(
+            (p.until, p.next_probe),
+            (None, day + Duration::from_secs(300))
+        );
+        assert!(
+            text.contains("ETHERSCAN_API_KEY") && text.contains("5m"),
+            "{text}"
+        );
         assert!(pause_for(&ApiError::Http(500), day, probes).is_none());
     }
 }

@@ -361,7 +361,7 @@ mod tests {
             Range::new(from, to),
             |_| true,
         ))
-            .expect("the fake never waits")
+        .expect("the fake never waits")
     }
 
     fn assert_all_once(scan: &TokenScan, fake: &Fake, from: u64, to: u64) {
@@ -508,11 +508,14 @@ mod tests {
                 ])
             }
         }
-        let scan =
-            futures_util::FutureExt::now_or_never(scan_token(&Odd, &chain, &token, Range::new(1, 10), |t| {
-                t.log_index != 3
-            }))
-            .unwrap();
+        let scan = futures_util::FutureExt::now_or_never(scan_token(
+            &Odd,
+            &chain,
+            &token,
+            Range::new(1, 10),
+            |t| t.log_index != 3,
+        ))
+        .unwrap();
         assert_eq!(scan.logs, 5);
         assert_eq!(scan.rejected, 3);
         assert_eq!(scan.transfers.len(), 1);
