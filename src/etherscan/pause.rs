@@ -35,7 +35,9 @@ pub const DAILY_CAP_ALERT: &str = "etherscan:daily-cap";
 /// How rarely a paused provider is probed.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeIntervals {
+    /// `etherscan.daily_cap_probe_interval`.
     pub daily_cap: Duration,
+    /// `etherscan.invalid_key_probe_interval`.
     pub invalid_key: Duration,
 }
 

@@ -65,8 +65,11 @@ pub struct TokenScan {
 /// there was already counted and is not counted twice.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
+    /// First block scanned (the overlap's start).
     pub from: u64,
+    /// First block not scanned by an earlier poll (cursor + 1).
     pub fresh_from: u64,
+    /// Last block scanned, inclusive.
     pub to: u64,
 }
 
