@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The scanner's view of one chain.
 #[derive(Debug, Clone, Default)]
@@ -38,12 +38,72 @@ pub struct Alert {
     pub text: String,
 }
 
+/// A provider that gets no calls until `next_probe`, because of `reason`:
+/// one shape for every provider-wide condition (a daily quota spent, a key
+/// revoked while running). At `next_probe` one call is let through as a
+/// probe; its success lifts the pause, its failure sets the next probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderPause {
+    /// E.g. "Etherscan".
+    pub provider: &'static str,
+    /// Short, for `/status`: "daily cap reached", "API key rejected".
+    pub reason: String,
+    /// When the cause can have gone by itself (a daily quota: the next UTC
+    /// midnight); `None` when only a fix can lift it.
+    pub until: Option<SystemTime>,
+    /// The earliest time of the next call (the probe).
+    pub next_probe: SystemTime,
+    /// The alert raised for it, resolved when the pause lifts.
+    pub alert_key: String,
+}
+
+impl ProviderPause {
+    /// One `/status` line, e.g. "Etherscan paused: daily cap reached,
+    /// resumes ~00:00 UTC; next probe in 14m".
+    pub fn describe(&self, now: SystemTime) -> String {
+        let mut s = format!("{} paused: {}", self.provider, self.reason);
+        if let Some(until) = self.until {
+            s += &format!(", resumes ~{}", utc_hhmm(until));
+        }
+        let wait = self.next_probe.duration_since(now).unwrap_or_default();
+        if wait.is_zero() {
+            s += "; probing at the next poll";
+        } else {
+            let wait = Duration::from_secs(wait.as_secs().max(1));
+            s += &format!("; next probe in {}", humantime::format_duration(wait));
+        }
+        s
+    }
+}
+
+/// "HH:MM UTC" of a time.
+pub fn utc_hhmm(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let of_day = secs % 86_400;
+    format!("{:02}:{:02} UTC", of_day / 3600, of_day % 3600 / 60)
+}
+
+/// The next UTC midnight strictly after `t` (when daily quotas reset).
+pub fn next_utc_midnight(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs((secs / 86_400 + 1) * 86_400)
+}
+
 #[derive(Debug, Default)]
 pub struct Counters {
     pub etherscan_calls: AtomicU64,
     pub etherscan_errors: AtomicU64,
     pub etherscan_rate_limited: AtomicU64,
     pub polls: AtomicU64,
+    /// getLogs items rejected as not a canonical Transfer of a registered
+    /// contract (or outside the requested range); never notified.
+    pub logs_rejected: AtomicU64,
+    /// Polls skipped because the provider is paused.
+    pub polls_paused: AtomicU64,
     pub notifications_sent: AtomicU64,
     pub notifications_failed: AtomicU64,
     pub telegram_429: AtomicU64,
@@ -65,6 +125,7 @@ pub struct Metrics {
     pub counters: Counters,
     chains: Mutex<BTreeMap<u64, ChainHealth>>,
     alerts: Mutex<AlertBook>,
+    pauses: Mutex<Vec<ProviderPause>>,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +146,38 @@ impl Metrics {
     pub fn chains(&self) -> Vec<(u64, ChainHealth)> {
         let chains = self.chains.lock().unwrap_or_else(|e| e.into_inner());
         chains.iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+
+    /// Pauses `pause.provider` (replacing an earlier pause of it).
+    pub fn pause(&self, pause: ProviderPause) {
+        let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+        pauses.retain(|p| p.provider != pause.provider);
+        pauses.push(pause);
+    }
+
+    /// Lifts the pause of `provider`, resolving its alert; returns it.
+    pub fn lift(&self, provider: &str) -> Option<ProviderPause> {
+        let lifted = {
+            let mut pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+            let at = pauses.iter().position(|p| p.provider == provider)?;
+            pauses.remove(at)
+        };
+        self.resolve(&lifted.alert_key);
+        Some(lifted)
+    }
+
+    /// The pause of `provider`, if any.
+    pub fn paused(&self, provider: &str) -> Option<ProviderPause> {
+        let pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
+        pauses.iter().find(|p| p.provider == provider).cloned()
+    }
+
+    /// Every paused provider.
+    pub fn pauses(&self) -> Vec<ProviderPause> {
+        self.pauses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Raises an alert unless one with the same key is active.
@@ -155,6 +248,38 @@ mod tests {
         m.resolve("etherscan:invalid-key");
         m.raise("etherscan:invalid-key", "Invalid API Key");
         assert_eq!(m.take_undelivered().len(), 1);
+    }
+
+    #[test]
+    fn a_pause_is_described_and_lifting_it_resolves_its_alert() {
+        let m = Metrics::default();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400 + 22 * 3600);
+        let midnight = next_utc_midnight(now);
+        assert_eq!(
+            midnight.duration_since(now).unwrap(),
+            Duration::from_secs(2 * 3600)
+        );
+        assert_eq!(
+            next_utc_midnight(midnight),
+            midnight + Duration::from_secs(86_400)
+        );
+        m.raise("etherscan:daily-cap", "cap");
+        m.pause(ProviderPause {
+            provider: "Etherscan",
+            reason: "daily cap reached".into(),
+            until: Some(midnight),
+            next_probe: now + Duration::from_secs(15 * 60),
+            alert_key: "etherscan:daily-cap".into(),
+        });
+        assert_eq!(
+            m.paused("Etherscan").unwrap().describe(now),
+            "Etherscan paused: daily cap reached, resumes ~00:00 UTC; next probe in 15m"
+        );
+        assert!(m.paused("TronGrid").is_none());
+        assert!(m.lift("Etherscan").is_some());
+        assert!(m.pauses().is_empty());
+        assert!(m.active_alerts().is_empty());
+        assert!(m.lift("Etherscan").is_none());
     }
 
     #[test]

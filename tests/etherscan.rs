@@ -19,7 +19,9 @@ use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::chain::TRANSFER_TOPIC;
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
-use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
+use usdt_monitor::etherscan::{
+    ApiError, EtherscanActor, Poll, PollSummary, RetryPolicy, ScanError,
+};
 use usdt_monitor::metrics::Counters;
 use usdt_monitor::sim::etherscan::{
     Fault, InjectedTransfer, RequestKind, SimEtherscan, SimEtherscanOptions,
@@ -636,7 +638,11 @@ async fn a_long_gap_is_caught_up_over_several_polls_in_bounded_steps() {
             noise_per_block: 10,
             ..Default::default()
         },
-        |c| c.etherscan.max_blocks_per_poll = 10,
+        |c| {
+            c.etherscan.max_blocks_per_poll = 10;
+            // Exact ranges below: no overlap (a_trailing_index_* covers it).
+            c.monitor.rescan_depth.insert("ethereum".into(), 0);
+        },
     )
     .await;
     let w = addr(9);
@@ -675,7 +681,7 @@ async fn a_long_gap_is_caught_up_over_several_polls_in_bounded_steps() {
 }
 
 #[actix_rt::test]
-async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
+async fn an_unsupported_chain_alerts_once_without_retries() {
     let h = Harness::start(SimEtherscanOptions::default(), |c| {
         c.monitor.chains = vec!["ethereum".into(), "polygon".into()];
     })
@@ -693,16 +699,42 @@ async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
         .collect();
     assert_eq!(alerts, ["etherscan:unsupported-chain:polygon"]);
 
-    h.sim.set_fault(Some(Fault::InvalidKey));
+    h.stop().await;
+}
+
+/// Issue 9 fault 4 (the daily cap) and issue 13 (a key revoked while
+/// running) are one mechanism: the provider is paused until T because R.
+/// No call while paused, one alert per incident, rare probes, `/status`
+/// says so, and nothing is lost when it lifts.
+async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, reason: &str) {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            chains: vec![1, 137],
+            ..Default::default()
+        },
+        |c| {
+            c.monitor.chains = vec!["ethereum".into(), "polygon".into()];
+            c.etherscan.daily_cap_probe_interval = Duration::from_millis(300);
+            c.etherscan.invalid_key_probe_interval = Duration::from_millis(300);
+        },
+    )
+    .await;
+    let w = addr(21);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let b = h.head() + 1;
+    let during = h.inject(&usdt(), &addr(22), &w, Amount::from_u128(21), b);
+    h.sim.advance(1, 5);
+
+    h.sim.set_fault(Some(fault.clone()));
     h.sim.reset_requests();
     let summary = h.poll().await;
     assert_eq!(
         h.sim.request_count(),
         1,
-        "no retries, and the rest of the poll is skipped"
+        "no retry, no call to the other chain: {summary:?}"
     );
-    assert_eq!(summary.chains.len(), 1);
-    h.poll().await;
+    assert!(summary.errors().next().is_some());
     let alerts: Vec<String> = h
         .shared
         .metrics
@@ -710,27 +742,82 @@ async fn invalid_key_and_unsupported_chain_alert_once_without_retries() {
         .into_iter()
         .map(|a| a.key)
         .collect();
-    assert_eq!(
-        alerts,
-        ["etherscan:invalid-key"],
-        "raised once per incident"
-    );
-
-    h.sim.set_fault(None);
-    h.poll().await;
-    let active: Vec<String> = h
+    assert_eq!(alerts, [alert]);
+    let status = h
         .shared
         .metrics
-        .active_alerts()
-        .into_iter()
-        .map(|a| a.key)
-        .collect();
-    assert_eq!(
-        active,
-        ["etherscan:unsupported-chain:polygon"],
-        "the key alert is resolved"
+        .paused("Etherscan")
+        .expect("paused")
+        .describe(std::time::SystemTime::now());
+    assert!(status.contains(reason), "{status}");
+
+    // Paused: polls make no call at all.
+    for _ in 0..3 {
+        let skipped = h.poll().await;
+        assert!(skipped.paused.is_some() && skipped.chains.is_empty());
+    }
+    assert_eq!(h.sim.request_count(), 1, "no call while paused");
+
+    // The probe: one call, still refused; paused again, no second alert.
+    let sim = h.sim.clone();
+    let shared = h.shared.clone();
+    wait_until("the probe", || {
+        let (sim, es) = (sim.clone(), shared.etherscan.clone());
+        async move {
+            let _ = es.call(Poll).await;
+            sim.request_count() > 1
+        }
+    })
+    .await;
+    assert_eq!(h.sim.request_count(), 2, "one probe");
+    assert!(h.shared.metrics.paused("Etherscan").is_some());
+    assert!(
+        h.shared.metrics.take_undelivered().is_empty(),
+        "alerted once"
     );
+
+    // It lifts: the next probe succeeds and the poll resumes at the cursor.
+    h.sim.set_fault(None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = h.poll().await;
+        if s.paused.is_none() && !s.chains.is_empty() && s.errors().next().is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pause never lifted: {s:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(h.shared.metrics.paused("Etherscan").is_none());
+    assert!(
+        h.shared
+            .metrics
+            .active_alerts()
+            .iter()
+            .all(|a| a.key != alert),
+        "the alert is cleared"
+    );
+    h.assert_recorded_exactly(&[during]).await;
     h.stop().await;
+}
+
+#[actix_rt::test]
+async fn daily_cap_pauses_the_provider_until_the_quota_resets_and_loses_nothing() {
+    a_provider_wide_answer_pauses_every_call(
+        Fault::DailyCap,
+        "etherscan:daily-cap",
+        "daily cap reached, resumes ~00:00 UTC",
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn revoked_key_pauses_the_provider_and_probes_until_it_works() {
+    a_provider_wide_answer_pauses_every_call(
+        Fault::InvalidKey,
+        "etherscan:invalid-key",
+        "API key rejected",
+    )
+    .await;
 }
 
 #[actix_rt::test]
@@ -778,6 +865,9 @@ async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
     .await;
     h.watch(&[addr(0)]).await;
     h.poll().await;
+    // Past the first sight: every poll from here re-scans the overlap.
+    h.sim.advance(1, 20);
+    h.poll().await;
 
     let b = h.head() + 1;
     let one = h.inject(&usdt(), &addr(70), &addr(0), Amount::from_u128(1), b);
@@ -794,8 +884,9 @@ async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
     let with_many = h.poll().await;
 
     let (a, m) = (with_one.calls(), with_many.calls());
-    // 1 head call + 2 tokens × (3000 logs: 3 full pages + 1 empty).
-    assert_eq!(a, 9, "{with_one:?}");
+    // 1 head call + 2 tokens × (20 new + 16 overlap blocks × 150 logs =
+    // 5400 logs: 5 full pages + 1 short).
+    assert_eq!(a, 13, "{with_one:?}");
     assert!(
         m.abs_diff(a) <= 1,
         "1 address: {a} calls, 10 000 addresses: {m} calls"
@@ -896,7 +987,9 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
         .map(|r| r.from_block.unwrap())
         .min()
         .unwrap();
-    assert_eq!(first, cursor + 1);
+    // …with the overlap below it.
+    let depth = h.shared.config.chains()[0].rescan_depth;
+    assert_eq!(first, cursor + 1 - depth);
     h.assert_recorded_exactly(&injected).await;
     h.stop().await;
 }
@@ -950,4 +1043,274 @@ async fn the_api_key_never_appears_in_logs_or_errors() {
     );
     assert!(!logs.contains(KEY), "the API key leaked into the logs");
     assert!(!logs.contains("apikey="), "a URL was logged");
+}
+
+// ------------------------------------------- issue 9: faults by kind
+
+/// Fault 1: the getLogs index trails the head its own `eth_blockNumber`
+/// reports. The cursor passes a block whose logs were not served yet; the
+/// overlap finds the transfer when it appears, and it is delivered once.
+#[actix_rt::test]
+async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
+    let h = Harness::start(
+        SimEtherscanOptions {
+            noise_per_block: 3,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
+    let w = addr(31);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    // Confirmations are 2: the index is 4 blocks short of the safe head.
+    h.sim.set_index_lag(1, 6);
+    let b = h.head() + 1;
+    let late = h.inject(&usdt(), &addr(32), &w, Amount::from_u128(31), b);
+    h.sim.advance(1, 4);
+
+    let first = h.poll().await;
+    assert!(first.errors().next().is_none(), "{first:?}");
+    assert!(
+        h.cursors().await[&(1, usdt())] >= b,
+        "the cursor passed the block"
+    );
+    assert!(h.transfers().await.is_empty(), "not indexed yet");
+
+    // The index catches up: the overlap finds the transfer.
+    h.sim.advance(1, 4);
+    let second = h.poll().await;
+    assert_eq!(second.new_transfers(), 1, "{second:?}");
+    // Later polls scan the block again while it is in the overlap.
+    for _ in 0..3 {
+        h.sim.advance(1, 2);
+        assert_eq!(h.poll().await.new_transfers(), 0);
+    }
+    h.assert_recorded_exactly(std::slice::from_ref(&late)).await;
+    assert_eq!(
+        h.shared.db.exec(OutboxRows).await.unwrap(),
+        1,
+        "notified once"
+    );
+    h.stop().await;
+}
+
+/// Fault 2: `"0x"`, null or an error object from `eth_blockNumber` is an
+/// unknown head: the chain's poll is skipped, nothing is computed with it,
+/// and the last known head is kept (never head 0).
+#[actix_rt::test]
+async fn unknown_head_skips_the_poll_and_keeps_the_last_known_head() {
+    let h = Harness::start(SimEtherscanOptions::default(), |_| {}).await;
+    let w = addr(41);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let known = h.head();
+    let cursors = h.cursors().await;
+    let b = h.head() + 1;
+    let t = h.inject(&usdc(), &addr(42), &w, Amount::from_u128(41), b);
+    h.sim.advance(1, 5);
+    for fault in [Fault::EmptyHead, Fault::NullHead, Fault::ErrorHead] {
+        h.sim.set_fault(Some(fault.clone()));
+        h.sim.reset_requests();
+        let summary = h.poll().await;
+        let error = summary.errors().next().expect("the poll reports it");
+        assert!(
+            matches!(
+                error,
+                ScanError::Head {
+                    source: ApiError::UnknownHead(_),
+                    ..
+                }
+            ),
+            "{fault:?}: {error}"
+        );
+        assert_eq!(h.sim.request_count(), 1, "{fault:?}: no retry, no getLogs");
+        assert_eq!(h.cursors().await, cursors, "{fault:?}: nothing moved");
+        let health = h.shared.metrics.chains();
+        assert_eq!(
+            health[0].1.head,
+            Some(known),
+            "{fault:?}: the last known head"
+        );
+    }
+    h.sim.set_fault(None);
+    h.poll_until_caught_up().await;
+    assert_eq!(h.shared.metrics.chains()[0].1.head, Some(h.head()));
+    h.assert_recorded_exactly(&[t]).await;
+    h.stop().await;
+}
+
+/// Fault 2, sibling: a head far below the cursor is suspect; logged,
+/// nothing moves, and it is not shown as the head.
+#[actix_rt::test]
+async fn head_behind_the_cursor_moves_nothing() {
+    let h = Harness::start(SimEtherscanOptions::default(), |_| {}).await;
+    let w = addr(43);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    h.sim.advance(1, 5);
+    h.poll().await;
+    let (known, cursors) = (h.head(), h.cursors().await);
+
+    h.sim.set_fault(Some(Fault::HeadBehind(100)));
+    h.sim.reset_requests();
+    let summary = h.poll().await;
+    assert!(
+        summary
+            .errors()
+            .any(|e| matches!(e, ScanError::HeadBehind { cursor, .. } if *cursor == known - 2)),
+        "{summary:?}"
+    );
+    assert!(get_logs(&h.sim).is_empty());
+    assert_eq!(h.cursors().await, cursors);
+    assert_eq!(h.shared.metrics.chains()[0].1.head, Some(known));
+    assert!(log_text().contains("head behind the cursor"));
+
+    // A step of one block back (another backend node) is not an error.
+    h.sim.set_fault(Some(Fault::HeadBehind(1)));
+    let summary = h.poll().await;
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    assert_eq!(h.cursors().await, cursors);
+    h.sim.set_fault(None);
+    h.stop().await;
+}
+
+/// A getLogs item as Etherscan shapes it, from the USDT contract.
+fn raw_item(block: u64, n: u64, topics: Vec<String>, data: &str) -> serde_json::Value {
+    serde_json::json!({
+        "address": usdt().as_str(),
+        "topics": topics,
+        "data": data,
+        "blockNumber": format!("0x{block:x}"),
+        "blockHash": format!("0x{}", "ab".repeat(32)),
+        "timeStamp": "0x6553f100",
+        "gasPrice": "0x", "gasUsed": "0x",
+        "logIndex": format!("0x{:x}", 100 + n),
+        "transactionHash": format!("0x{:064x}", 0xbad0_0000 + n),
+        "transactionIndex": "0x",
+    })
+}
+
+/// Fault 3: a log of the USDT contract with topic0 = Transfer and 3 topics
+/// but a non-canonical encoding (31-byte data, dirty address bytes, short
+/// topics, missing prefixes) is rejected and counted, the cursor still
+/// moves, and nobody is notified. The canonical one next to them is.
+#[actix_rt::test]
+async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
+    let h = Harness::start(SimEtherscanOptions::default(), |_| {}).await;
+    let w = addr(51);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    let b = h.head() + 1;
+    let from = format!("0x{:0>64}", addr(52).hex());
+    let to = format!("0x{:0>64}", w.hex());
+    let word = |v: u64| format!("0x{v:064x}");
+    let t = || TRANSFER_TOPIC.to_string();
+    let bad: Vec<(Vec<String>, String)> = vec![
+        (
+            vec![t(), from.clone(), to.clone()],
+            format!("0x{}", "ff".repeat(31)),
+        ),
+        (
+            vec![t(), from.clone(), to.clone()],
+            format!("0x{}", "00".repeat(33)),
+        ),
+        (vec![t(), from.clone(), to.clone()], "0x".into()),
+        (
+            vec![t(), from.clone(), to.clone()],
+            word(5)[2..].to_string(),
+        ),
+        (vec![t(), from.clone(), to.clone()], format!("{}0", word(5))),
+        (
+            vec![t(), from.clone(), to.replacen("0x000000", "0x0000ff", 1)],
+            word(5),
+        ),
+        (vec![t(), from.clone(), format!("0x{}", w.hex())], word(5)),
+        (vec![t(), from[2..].to_string(), to.clone()], word(5)),
+        (vec![t(), from.clone(), to.clone(), word(9)], word(5)),
+    ];
+    let n_bad = bad.len() as u64;
+    for (n, (topics, data)) in bad.into_iter().enumerate() {
+        h.sim
+            .inject_raw_json(1, b, raw_item(b, n as u64, topics, &data));
+    }
+    // Canonical, with uppercase hex digits: the same value, accepted.
+    h.sim.inject_raw_json(
+        1,
+        b,
+        raw_item(
+            b,
+            99,
+            vec![
+                t(),
+                from.clone(),
+                to.to_ascii_uppercase().replace("0X", "0x"),
+            ],
+            &word(0xabc).to_ascii_uppercase().replace("0X", "0x"),
+        ),
+    );
+    h.sim.advance(1, 4);
+
+    let summary = h.poll().await;
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    assert_eq!(summary.chains[0].rejected as u64, n_bad);
+    let counted = Counters::get(&h.shared.metrics.counters.logs_rejected);
+    assert_eq!(counted, n_bad);
+    let rows = h.transfers().await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].amount, "2748");
+    assert_eq!(h.shared.db.exec(OutboxRows).await.unwrap(), 1);
+    let safe = h.head() - 2;
+    assert_eq!(h.cursors().await[&(1, usdt())], safe, "the cursor moved");
+
+    // Scanned again in the overlap: not counted twice, not notified.
+    h.sim.advance(1, 3);
+    h.poll().await;
+    assert_eq!(
+        Counters::get(&h.shared.metrics.counters.logs_rejected),
+        counted
+    );
+    assert_eq!(h.transfers().await.len(), 1);
+    h.stop().await;
+}
+
+/// Fault 9: a stale registry misses a migrated token. An operator adds the
+/// contract in config.toml; it is scanned, matched by contract, notified,
+/// and logged at start-up.
+#[actix_rt::test]
+async fn stale_registry_an_operator_added_contract_is_notified() {
+    let added = Address::parse("0x01bff41798a0bcf287b996046ca68b395dbc1071").unwrap();
+    let h = Harness::start(SimEtherscanOptions::default(), |c| {
+        c.monitor
+            .contracts
+            .push(usdt_monitor::config::ContractConfig {
+                chain: "ethereum".into(),
+                symbol: "USDT".into(),
+                contract: "0x01bFF41798a0BcF287b996046Ca68b395DbC1071".into(),
+                decimals: 6,
+            });
+    })
+    .await;
+    let w = addr(61);
+    h.watch(std::slice::from_ref(&w)).await;
+    h.poll().await;
+    assert!(h.cursors().await.contains_key(&(1, added.clone())));
+    let b = h.head() + 1;
+    let t = h.inject(&added, &addr(62), &w, Amount::from_u128(1_500_000), b);
+    // The same symbol from an unregistered contract is still ignored.
+    let other = Address::parse("0x2222222222222222222222222222222222222222").unwrap();
+    h.inject(&other, &addr(62), &w, Amount::from_u128(9), b);
+    h.sim.advance(1, 4);
+    let summary = h.poll().await;
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    h.assert_recorded_exactly(&[t]).await;
+    assert_eq!(h.shared.db.exec(OutboxRows).await.unwrap(), 1);
+    let log = log_text();
+    assert!(
+        log.lines().any(|l| l.contains("active contract")
+            && l.contains(added.as_str())
+            && l.contains("config")),
+        "the active contracts are logged at start-up"
+    );
+    h.stop().await;
 }

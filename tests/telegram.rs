@@ -1205,5 +1205,31 @@ async fn long_reply_spam_50_arrives_whole_in_parts_with_marked_lookalikes() {
     );
     assert_eq!(text.matches(&format!("Imitates: {real}")).count(), 50);
     assert!(!text.contains("0x1111…1111 →"), "never abbreviated");
+}
+
+/// Issue 9 fault 4 / issue 13: a paused provider is one `/status` line
+/// saying until when and why (the pause itself is tested against the
+/// simulated Etherscan in tests/etherscan.rs).
+#[actix_rt::test]
+async fn status_shows_a_paused_provider() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let now = std::time::SystemTime::now();
+    w.shared
+        .metrics
+        .pause(usdt_monitor::metrics::ProviderPause {
+            provider: "Etherscan",
+            reason: "daily cap reached".into(),
+            until: Some(usdt_monitor::metrics::next_utc_midnight(now)),
+            next_probe: now + Duration::from_secs(600),
+            alert_key: "etherscan:daily-cap".into(),
+        });
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(
+        r.contains("Etherscan paused: daily cap reached, resumes ~00:00 UTC; next probe in"),
+        "{r}"
+    );
+    w.shared.metrics.lift("Etherscan");
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(!r.contains("paused: daily cap"), "{r}");
     w.stop().await;
 }

@@ -9,6 +9,7 @@
 mod secrets;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use secrets::{Secret, Secrets};
 
-use crate::domain::{Chain, TokenSymbol};
+use crate::domain::{Address, Chain, Token, TokenSymbol};
 
 /// A configuration problem, naming the file and the key where it can.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +101,14 @@ pub struct EtherscanConfig {
     /// The most blocks one poll scans per chain and token; a longer gap
     /// after downtime is caught up over several polls.
     pub max_blocks_per_poll: u64,
+    /// After "Max daily rate limit reached": how often one probe call checks
+    /// whether the quota is back before the next UTC midnight.
+    #[serde(with = "humantime_serde")]
+    pub daily_cap_probe_interval: Duration,
+    /// After "Invalid API Key" (a key revoked while running): how often one
+    /// probe call checks whether the key works again.
+    #[serde(with = "humantime_serde")]
+    pub invalid_key_probe_interval: Duration,
 }
 
 impl Default for EtherscanConfig {
@@ -110,6 +119,8 @@ impl Default for EtherscanConfig {
             max_connections: 3,
             request_timeout: Duration::from_secs(15),
             max_blocks_per_poll: 2000,
+            daily_cap_probe_interval: Duration::from_secs(15 * 60),
+            invalid_key_probe_interval: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -123,6 +134,27 @@ pub struct MonitorConfig {
     pub poll_interval: Duration,
     pub confirmations: u64,
     pub max_addresses_per_user: u32,
+    /// Per chain name: blocks below the cursor scanned again by every poll,
+    /// for an explorer index that trails its head. Chains not named keep
+    /// the registry's default ([`Chain::rescan_depth`]).
+    pub rescan_depth: BTreeMap<String, u64>,
+    /// Contracts added by the operator (a token migrated before a release
+    /// knew it). Matched by contract, like the registry's own.
+    pub contracts: Vec<ContractConfig>,
+}
+
+/// One `[[monitor.contracts]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    /// A chain name of the registry, also listed in `monitor.chains`.
+    pub chain: String,
+    /// USDT or USDC: how notifications name the token.
+    pub symbol: String,
+    /// The token contract, `0x` + 40 hex digits (EIP-55 checked when mixed case).
+    pub contract: String,
+    /// The token's decimals (0 to 36).
+    pub decimals: u8,
 }
 
 impl Default for MonitorConfig {
@@ -133,6 +165,8 @@ impl Default for MonitorConfig {
             poll_interval: Duration::from_secs(15),
             confirmations: 2,
             max_addresses_per_user: 50,
+            rescan_depth: BTreeMap::new(),
+            contracts: Vec::new(),
         }
     }
 }
@@ -275,7 +309,8 @@ impl Config {
         Ok(config)
     }
 
-    /// The configured chains, resolved against the registry (validated at load).
+    /// The configured chains, resolved against the registry (validated at
+    /// load), with the operator's contracts added and the rescan depths set.
     pub fn chains(&self) -> Vec<Chain> {
         let tokens = self.token_symbols();
         self.monitor
@@ -283,7 +318,24 @@ impl Config {
             .iter()
             .filter_map(|n| Chain::by_name(n))
             .map(|mut c| {
+                for extra in &self.monitor.contracts {
+                    if let Some(t) = extra.token()
+                        && extra.chain.eq_ignore_ascii_case(c.name)
+                        && c.token_by_contract(&t.contract).is_none()
+                    {
+                        c.tokens.push(t);
+                    }
+                }
                 c.tokens.retain(|t| tokens.contains(&t.symbol));
+                if let Some(depth) = self
+                    .monitor
+                    .rescan_depth
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(c.name))
+                    .map(|(_, d)| *d)
+                {
+                    c.rescan_depth = depth;
+                }
                 c
             })
             .collect()
@@ -300,6 +352,17 @@ impl Config {
     /// The effective configuration as TOML (it holds no secrets).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+impl ContractConfig {
+    /// The token this entry adds, if it is valid (validated at load).
+    pub fn token(&self) -> Option<Token> {
+        Some(Token {
+            symbol: TokenSymbol::parse(&self.symbol)?,
+            contract: Address::parse(&self.contract).ok()?,
+            decimals: self.decimals,
+        })
     }
 }
 

@@ -129,3 +129,86 @@ fn secrets_never_print() {
         "{shown}"
     );
 }
+
+#[test]
+fn an_operator_contract_is_added_by_contract_and_validated() {
+    let ok = "[monitor]\nchains = [\"ethereum\", \"optimism\"]\n\
+              [[monitor.contracts]]\nchain = \"ethereum\"\nsymbol = \"usdt\"\n\
+              contract = \"0x1234567890123456789012345678901234567890\"\ndecimals = 6\n";
+    let c = parse(ok).unwrap();
+    let chains = c.chains();
+    let eth = &chains[0];
+    assert_eq!(eth.tokens.len(), 3);
+    let added = eth
+        .token_by_contract(
+            &crate::domain::Address::parse("0x1234567890123456789012345678901234567890").unwrap(),
+        )
+        .unwrap();
+    assert_eq!((added.symbol, added.decimals), (TokenSymbol::Usdt, 6));
+    assert_eq!(chains[1].tokens.len(), 3, "OP: USDT0, legacy USDT, USDC");
+
+    let entry = |chain: &str, symbol: &str, contract: &str, decimals: u32| {
+        format!(
+            "[monitor]\nchains = [\"ethereum\"]\ntokens = [\"USDT\"]\n[[monitor.contracts]]\n\
+             chain = \"{chain}\"\nsymbol = \"{symbol}\"\ncontract = \"{contract}\"\ndecimals = {decimals}\n"
+        )
+    };
+    let good = "0x1234567890123456789012345678901234567890";
+    let cases = [
+        (
+            entry("dogechain", "USDT", good, 6),
+            "monitor.contracts[0].chain",
+        ),
+        (entry("bsc", "USDT", good, 6), "monitor.contracts[0].chain"),
+        (
+            entry("ethereum", "DAI", good, 6),
+            "monitor.contracts[0].symbol",
+        ),
+        (
+            entry("ethereum", "USDC", good, 6),
+            "monitor.contracts[0].symbol",
+        ),
+        (
+            entry("ethereum", "USDT", "0x12", 6),
+            "monitor.contracts[0].contract",
+        ),
+        (
+            entry(
+                "ethereum",
+                "USDT",
+                "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                6,
+            ),
+            "monitor.contracts[0].contract",
+        ),
+        (
+            entry("ethereum", "USDT", good, 77),
+            "monitor.contracts[0].decimals",
+        ),
+        (entry("ethereum", "USDT", good, 300), "decimals"),
+    ];
+    for (text, key) in cases {
+        let e = error_of(&text);
+        assert!(
+            e.contains(key),
+            "{text:?} gave {e:?}, expected it to name {key}"
+        );
+    }
+}
+
+#[test]
+fn rescan_depth_overrides_one_chain_and_names_its_key() {
+    let c =
+        parse("[monitor]\nchains = [\"ethereum\", \"bsc\"]\n[monitor.rescan_depth]\nbsc = 500\n")
+            .unwrap();
+    let chains = c.chains();
+    assert_eq!(
+        chains[0].rescan_depth,
+        Chain::by_name("ethereum").unwrap().rescan_depth
+    );
+    assert_eq!(chains[1].rescan_depth, 500);
+    let e = error_of("[monitor.rescan_depth]\ndogechain = 5\n");
+    assert!(e.contains("monitor.rescan_depth.dogechain"), "{e}");
+    let e = error_of("[etherscan]\ndaily_cap_probe_interval = \"0s\"\n");
+    assert!(e.contains("etherscan.daily_cap_probe_interval"), "{e}");
+}

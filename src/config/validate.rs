@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::Config;
-use crate::domain::{Amount, Chain, TokenSymbol};
+use crate::domain::{Address, Amount, Chain, TokenSymbol};
 
 type Problem = (String, String);
 
@@ -28,6 +28,73 @@ fn at_least_one(key: &str, n: u64) -> Result<(), Problem> {
 fn url(key: &str, s: &str) -> Result<(), Problem> {
     if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() < 10 {
         return Err(bad(key, "must be an http:// or https:// URL"));
+    }
+    Ok(())
+}
+
+/// `[[monitor.contracts]]`: each entry on a scanned chain, with a known
+/// symbol that `monitor.tokens` scans, a well-formed contract that neither
+/// the registry nor another entry already has on that chain, and sane decimals.
+fn contracts(c: &Config) -> Result<(), Problem> {
+    let m = &c.monitor;
+    let mut seen: Vec<(u64, Address)> = Vec::new();
+    for (i, entry) in m.contracts.iter().enumerate() {
+        let key = |field: &str| format!("monitor.contracts[{i}].{field}");
+        let Some(chain) = Chain::by_name(&entry.chain) else {
+            return Err(bad(
+                &key("chain"),
+                format!(
+                    "names an unknown chain {:?} (known: {})",
+                    entry.chain,
+                    Chain::names().join(", ")
+                ),
+            ));
+        };
+        if !m.chains.iter().any(|n| n.eq_ignore_ascii_case(chain.name)) {
+            return Err(bad(
+                &key("chain"),
+                format!(
+                    "{:?} is not in monitor.chains, so it would never be scanned",
+                    entry.chain
+                ),
+            ));
+        }
+        let Some(symbol) = TokenSymbol::parse(&entry.symbol) else {
+            return Err(bad(
+                &key("symbol"),
+                format!(
+                    "names an unknown token {:?} (known: USDT, USDC)",
+                    entry.symbol
+                ),
+            ));
+        };
+        if !m
+            .tokens
+            .iter()
+            .any(|t| TokenSymbol::parse(t) == Some(symbol))
+        {
+            return Err(bad(
+                &key("symbol"),
+                format!(
+                    "{} is not in monitor.tokens, so it would never be scanned",
+                    symbol.as_str()
+                ),
+            ));
+        }
+        let contract = Address::parse(&entry.contract)
+            .map_err(|e| bad(&key("contract"), format!("is not a contract address ({e})")))?;
+        if chain.token_by_contract(&contract).is_some()
+            || seen.contains(&(chain.id, contract.clone()))
+        {
+            return Err(bad(
+                &key("contract"),
+                format!("{contract} is already registered on {}", chain.name),
+            ));
+        }
+        if entry.decimals > 36 {
+            return Err(bad(&key("decimals"), "must be between 0 and 36"));
+        }
+        seen.push((chain.id, contract));
     }
     Ok(())
 }
@@ -57,6 +124,14 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     at_least_one("etherscan.max_connections", e.max_connections as u64)?;
     positive("etherscan.request_timeout", e.request_timeout)?;
     at_least_one("etherscan.max_blocks_per_poll", e.max_blocks_per_poll)?;
+    positive(
+        "etherscan.daily_cap_probe_interval",
+        e.daily_cap_probe_interval,
+    )?;
+    positive(
+        "etherscan.invalid_key_probe_interval",
+        e.invalid_key_probe_interval,
+    )?;
 
     let m = &c.monitor;
     if m.chains.is_empty() {
@@ -84,6 +159,16 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
             ));
         }
     }
+    for (name, depth) in &m.rescan_depth {
+        let key = format!("monitor.rescan_depth.{name}");
+        if Chain::by_name(name).is_none() {
+            return Err(bad(&key, "names an unknown chain"));
+        }
+        if *depth > 100_000 {
+            return Err(bad(&key, "must be at most 100000 blocks"));
+        }
+    }
+    contracts(c)?;
     positive("monitor.poll_interval", m.poll_interval)?;
     at_least_one(
         "monitor.max_addresses_per_user",

@@ -2,7 +2,13 @@
 //!
 //! Tokens are identified by contract address, never by symbol: a token that
 //! calls itself "USDT" from another contract is not USDT. `monitor.chains`
-//! and `monitor.tokens` in the configuration choose from this table.
+//! and `monitor.tokens` in the configuration choose from this table, and
+//! `[[monitor.contracts]]` adds contracts to it without a release.
+//!
+//! Contracts migrate (Tether's USDT on OP Mainnet moved to USDT0): the
+//! table is checked against the issuers' lists in a unit test, and a chain
+//! may hold more than one contract per symbol — both are scanned, each with
+//! its own cursor.
 
 use super::Address;
 
@@ -53,6 +59,10 @@ pub struct Chain {
     pub id: u64,
     /// Explorer host for transaction links (`https://{explorer}/tx/{hash}`).
     pub explorer: &'static str,
+    /// Blocks below the cursor that every poll scans again, because the
+    /// explorer's getLogs index can trail the head its own `eth_blockNumber`
+    /// reports (see `monitor.rescan_depth`).
+    pub rescan_depth: u64,
     pub tokens: Vec<Token>,
 }
 
@@ -61,58 +71,82 @@ struct Entry {
     display: &'static str,
     id: u64,
     explorer: &'static str,
-    usdt: (&'static str, u8),
-    usdc: (&'static str, u8),
+    /// Default rescan depth: about three minutes of blocks.
+    rescan_depth: u64,
+    tokens: &'static [(TokenSymbol, &'static str, u8)],
 }
+
+use TokenSymbol::{Usdc, Usdt};
 
 const REGISTRY: [Entry; 6] = [
     Entry {
         name: "ethereum",
+        rescan_depth: 16,
         display: "Ethereum",
         id: 1,
         explorer: "etherscan.io",
-        usdt: ("0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
-        usdc: ("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6),
+        tokens: &[
+            (Usdt, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
+            (Usdc, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6),
+        ],
     },
     Entry {
         name: "polygon",
+        rescan_depth: 96,
         display: "Polygon",
         id: 137,
         explorer: "polygonscan.com",
-        usdt: ("0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
-        usdc: ("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),
+        tokens: &[
+            (Usdt, "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
+            (Usdc, "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359", 6),
+        ],
     },
     Entry {
         name: "arbitrum",
+        rescan_depth: 720,
         display: "Arbitrum One",
         id: 42161,
         explorer: "arbiscan.io",
-        usdt: ("0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
-        usdc: ("0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),
+        tokens: &[
+            (Usdt, "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
+            (Usdc, "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6),
+        ],
     },
     Entry {
         name: "optimism",
+        rescan_depth: 96,
         display: "OP Mainnet",
         id: 10,
         explorer: "optimistic.etherscan.io",
-        usdt: ("0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6),
-        usdc: ("0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6),
+        tokens: &[
+            // USDT0, Tether's current USDT on OP Mainnet; then the legacy
+            // bridged USDT, still live.
+            (Usdt, "0x01bFF41798a0BcF287b996046Ca68b395DbC1071", 6),
+            (Usdt, "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58", 6),
+            (Usdc, "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6),
+        ],
     },
     Entry {
         name: "base",
+        rescan_depth: 96,
         display: "Base",
         id: 8453,
         explorer: "basescan.org",
-        usdt: ("0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
-        usdc: ("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6),
+        tokens: &[
+            (Usdt, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
+            (Usdc, "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6),
+        ],
     },
     Entry {
         name: "bsc",
+        rescan_depth: 240,
         display: "BNB Smart Chain",
         id: 56,
         explorer: "bscscan.com",
-        usdt: ("0x55d398326f99059fF775485246999027B3197955", 18),
-        usdc: ("0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
+        tokens: &[
+            (Usdt, "0x55d398326f99059fF775485246999027B3197955", 18),
+            (Usdc, "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
+        ],
     },
 ];
 
@@ -136,7 +170,7 @@ impl Chain {
     }
 
     fn from_entry(e: &Entry) -> Chain {
-        let token = |symbol, (contract, decimals): (&str, u8)| Token {
+        let token = |&(symbol, contract, decimals): &(TokenSymbol, &str, u8)| Token {
             symbol,
             // The registry's own constants; checked by a unit test below.
             contract: Address::parse(contract).expect("registry address is valid"),
@@ -147,13 +181,13 @@ impl Chain {
             display: e.display,
             id: e.id,
             explorer: e.explorer,
-            tokens: vec![
-                token(TokenSymbol::Usdt, e.usdt),
-                token(TokenSymbol::Usdc, e.usdc),
-            ],
+            rescan_depth: e.rescan_depth,
+            tokens: e.tokens.iter().map(token).collect(),
         }
     }
 
+    /// The first contract registered under `symbol` (the current one where a
+    /// token migrated). Matching transfers uses the contract, never this.
     pub fn token(&self, symbol: TokenSymbol) -> Option<&Token> {
         self.tokens.iter().find(|t| t.symbol == symbol)
     }
@@ -176,7 +210,10 @@ mod tests {
     fn every_registry_entry_is_valid() {
         for name in Chain::names() {
             let chain = Chain::by_name(name).unwrap();
-            assert_eq!(chain.tokens.len(), 2);
+            for symbol in TokenSymbol::ALL {
+                assert!(chain.token(symbol).is_some(), "{name} {symbol:?}");
+            }
+            assert!(chain.rescan_depth > 0);
             assert_eq!(Chain::by_id(chain.id).unwrap().name, name);
         }
     }
@@ -187,6 +224,118 @@ mod tests {
         assert!(bsc.tokens.iter().all(|t| t.decimals == 18));
         let eth = Chain::by_name("Ethereum").unwrap();
         assert!(eth.tokens.iter().all(|t| t.decimals == 6));
+    }
+
+    /// The issuers' current contracts (Tether, Circle; the reference notes in
+    /// `shared/reference/etherscan.md`), every one of them registered with
+    /// its decimals. Fault 9 of issue 9: OP Mainnet's USDT0 was missing.
+    #[test]
+    fn stale_registry_every_issuer_contract_is_registered() {
+        let issuers: [(&str, TokenSymbol, &str, u8); 13] = [
+            (
+                "ethereum",
+                Usdt,
+                "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                6,
+            ),
+            (
+                "ethereum",
+                Usdc,
+                "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+                6,
+            ),
+            (
+                "polygon",
+                Usdt,
+                "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
+                6,
+            ),
+            (
+                "polygon",
+                Usdc,
+                "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+                6,
+            ),
+            (
+                "arbitrum",
+                Usdt,
+                "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
+                6,
+            ),
+            (
+                "arbitrum",
+                Usdc,
+                "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
+                6,
+            ),
+            (
+                "optimism",
+                Usdt,
+                "0x01bFF41798a0BcF287b996046Ca68b395DbC1071",
+                6,
+            ),
+            (
+                "optimism",
+                Usdt,
+                "0x94b008aA00579c1307B0EF2c499aD98a8ce58e58",
+                6,
+            ),
+            (
+                "optimism",
+                Usdc,
+                "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
+                6,
+            ),
+            (
+                "base",
+                Usdt,
+                "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2",
+                6,
+            ),
+            (
+                "base",
+                Usdc,
+                "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+                6,
+            ),
+            (
+                "bsc",
+                Usdt,
+                "0x55d398326f99059fF775485246999027B3197955",
+                18,
+            ),
+            (
+                "bsc",
+                Usdc,
+                "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
+                18,
+            ),
+        ];
+        let mut registered = 0;
+        for (chain, symbol, contract, decimals) in issuers {
+            let c = Chain::by_name(chain).unwrap();
+            let address = Address::parse(&contract.to_ascii_lowercase()).unwrap();
+            let t = c
+                .token_by_contract(&address)
+                .unwrap_or_else(|| panic!("{chain} {contract}"));
+            assert_eq!(
+                (t.symbol, t.decimals),
+                (symbol, decimals),
+                "{chain} {contract}"
+            );
+            registered += 1;
+        }
+        let total: usize = Chain::names()
+            .iter()
+            .map(|n| Chain::by_name(n).unwrap().tokens.len())
+            .sum();
+        assert_eq!(total, registered, "no contract the issuers do not list");
+        let op = Chain::by_name("optimism").unwrap();
+        assert_eq!(
+            op.token(Usdt).unwrap().contract.as_str(),
+            "0x01bff41798a0bcf287b996046ca68b395dbc1071",
+            "the current contract comes first"
+        );
     }
 
     #[test]

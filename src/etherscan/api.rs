@@ -92,33 +92,51 @@ pub fn parse_list(status: u16, body: &[u8]) -> Result<Vec<Value>, ApiError> {
 
 /// `proxy/eth_blockNumber`: a bare JSON-RPC answer on success, the status
 /// envelope on error.
+///
+/// Only `0x` followed by 1 to 16 hex digits, not zero, is a head. `"0x"`
+/// (which elsewhere means zero), null, a missing result, a JSON-RPC error
+/// object or anything else is [`ApiError::UnknownHead`]: the caller keeps
+/// the last head it knew and computes nothing with this one. Quota, key and
+/// rate-limit reasons keep their own meaning, wherever they come.
 pub fn parse_block_number(status: u16, body: &[u8]) -> Result<u64, ApiError> {
     if let Some(e) = classify_status(status) {
         return Err(e);
     }
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::Malformed(format!("not JSON: {e}")))?;
+    let unknown = |e: ApiError| match e {
+        ApiError::Notok(reason) => ApiError::UnknownHead(reason),
+        other => other,
+    };
     if v.get("status").is_some() {
         let env: Envelope = serde_json::from_value(v)
             .map_err(|e| ApiError::Malformed(format!("not a status envelope: {e}")))?;
-        return Err(match env.result {
+        return Err(unknown(match env.result {
             Value::String(reason) if env.status == "0" => classify_reason(&reason),
             _ => classify_reason(&env.message),
-        });
+        }));
     }
-    if let Some(err) = v.get("error") {
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
         let msg = err
             .get("message")
             .and_then(Value::as_str)
             .unwrap_or("JSON-RPC error without a message");
-        return Err(classify_reason(msg));
+        return Err(unknown(classify_reason(msg)));
     }
-    match v.get("result").and_then(Value::as_str) {
-        Some(hex) => parse_hex_u64(hex)
-            .ok_or_else(|| ApiError::Malformed(format!("block number {:?}", clip(hex)))),
-        None => Err(ApiError::Malformed(
-            "no result in the JSON-RPC answer".into(),
-        )),
+    match v.get("result") {
+        Some(Value::String(hex)) => {
+            let digits = hex.strip_prefix("0x").unwrap_or("");
+            match parse_hex_u64(hex) {
+                Some(head) if !digits.is_empty() && head > 0 => Ok(head),
+                _ => Err(ApiError::UnknownHead(format!("result {:?}", clip(hex)))),
+            }
+        }
+        Some(Value::Null) => Err(ApiError::UnknownHead("result null".into())),
+        Some(other) => Err(ApiError::UnknownHead(format!(
+            "result {}",
+            clip(&other.to_string())
+        ))),
+        None => Err(ApiError::UnknownHead("no result".into())),
     }
 }
 
@@ -183,7 +201,11 @@ mod tests {
         for (reason, check) in cases {
             let e = parse_list(200, &notok(reason)).unwrap_err();
             assert!(check(&e), "{reason} -> {e:?}");
-            let e = parse_block_number(200, &notok(reason)).unwrap_err();
+            // Other reasons make the head unknown.
+            let e = match parse_block_number(200, &notok(reason)).unwrap_err() {
+                ApiError::UnknownHead(r) => ApiError::Notok(r),
+                e => e,
+            };
             assert!(check(&e), "eth_blockNumber: {reason} -> {e:?}");
         }
     }
@@ -217,11 +239,7 @@ mod tests {
             Err(ApiError::Malformed(_))
         ));
         assert!(matches!(
-            parse_block_number(200, br#"{"result":"0xzz"}"#),
-            Err(ApiError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_block_number(200, b"[]"),
+            parse_list(200, b"[]"),
             Err(ApiError::Malformed(_))
         ));
     }
@@ -241,6 +259,40 @@ mod tests {
         assert_eq!(parse_hex_u64("12"), None);
         assert_eq!(parse_hex_u64("0x-1"), None);
         assert_eq!(parse_hex_u64("0x+1"), None);
+    }
+
+    /// Issue 9, fault 2: `"0x"` was read as head 0.
+    #[test]
+    fn unknown_head_is_never_a_number() {
+        let unknown: [&[u8]; 12] = [
+            br#"{"jsonrpc":"2.0","id":1,"result":"0x"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":null}"#,
+            br#"{"jsonrpc":"2.0","id":1}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":"0x0"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":"0xzz"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":"1234"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":"0x1ffffffffffffffff"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":17}"#,
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"header not found"}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000}}"#,
+            br#"{"status":"0","message":"NOTOK","result":"Error! Something"}"#,
+            b"[]",
+        ];
+        for body in unknown {
+            let got = parse_block_number(200, body);
+            assert!(
+                matches!(got, Err(ApiError::UnknownHead(_))),
+                "{} -> {got:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let rate = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"Max calls per sec rate limit reached (5/sec)"}}"#;
+        assert!(matches!(
+            parse_block_number(200, rate),
+            Err(ApiError::RateLimited(_))
+        ));
+        let with_null_error = br#"{"jsonrpc":"2.0","id":1,"error":null,"result":"0x10"}"#;
+        assert_eq!(parse_block_number(200, with_null_error), Ok(16));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use awc::error::{PayloadError, SendRequestError};
 use super::api;
 use super::error::{Action, ApiError, Disposition};
 use super::limiter::Limiter;
+use super::pause::{self, DAILY_CAP_ALERT, INVALID_KEY_ALERT, ProbeIntervals};
 use crate::config::{EtherscanConfig, Secret};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
@@ -28,9 +29,6 @@ use crate::metrics::{Counters, Metrics};
 
 /// The largest body we read: 1000 log items are about 1 MB.
 const MAX_BODY: usize = 32 * 1024 * 1024;
-
-/// Alert key for an invalid API key.
-pub const INVALID_KEY_ALERT: &str = "etherscan:invalid-key";
 
 /// Alert key for a chain the key or plan does not cover.
 pub fn unsupported_chain_alert(chain: &Chain) -> String {
@@ -134,6 +132,7 @@ pub struct EtherscanClient {
     limiter: Limiter,
     metrics: Arc<Metrics>,
     retry: RetryPolicy,
+    probes: ProbeIntervals,
     /// Requests sent by this client (every try).
     calls: Cell<u64>,
 }
@@ -173,6 +172,7 @@ impl EtherscanClient {
             limiter: Limiter::per_second(config.requests_per_second),
             metrics,
             retry,
+            probes: ProbeIntervals::from_config(config),
             calls: Cell::new(0),
         }
     }
@@ -225,7 +225,11 @@ impl EtherscanClient {
             };
             let error = match result {
                 Ok(v) => {
+                    if let Some(p) = self.metrics.lift(pause::PROVIDER) {
+                        tracing::info!(actor = "etherscan", reason = %p.reason, "Etherscan answers again; pause lifted");
+                    }
                     self.metrics.resolve(INVALID_KEY_ALERT);
+                    self.metrics.resolve(DAILY_CAP_ALERT);
                     self.metrics.resolve(&unsupported_chain_alert(chain));
                     return Ok(v);
                 }
@@ -258,20 +262,22 @@ impl EtherscanClient {
         }
     }
 
+    /// Tells the admins (once per incident) and, for a provider-wide
+    /// answer, pauses every call until the next probe.
     fn alert(&self, chain: &Chain, error: &ApiError) {
-        match error {
-            ApiError::InvalidKey(reason) => self.metrics.raise(
-                INVALID_KEY_ALERT,
-                format!("Etherscan rejects the API key ({reason}). Scanning is stopped until ETHERSCAN_API_KEY is fixed."),
-            ),
-            ApiError::UnsupportedChain(reason) => self.metrics.raise(
+        if let Some((p, text)) = pause::pause_for(error, std::time::SystemTime::now(), self.probes)
+        {
+            tracing::warn!(actor = "etherscan", reason = %p.reason, next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "Etherscan paused");
+            self.metrics.raise(&p.alert_key, text);
+            self.metrics.pause(p);
+        } else if let ApiError::UnsupportedChain(reason) = error {
+            self.metrics.raise(
                 &unsupported_chain_alert(chain),
                 format!(
                     "Etherscan does not serve {} with this key or plan ({reason}). That chain is not scanned.",
                     chain.display
                 ),
-            ),
-            _ => {}
+            );
         }
     }
 

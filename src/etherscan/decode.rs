@@ -1,12 +1,24 @@
 //! One `getLogs` item → one [`Transfer`], or a reason to reject it.
 //!
-//! Everything here is outside input. Rules (from the ERC-20 event layout):
-//! exactly three topics (ERC-721 shares topic0 but indexes the token id as
-//! a fourth topic), topic0 is the Transfer signature, topics 1 and 2 are
-//! addresses left-padded with *zero* bytes, `data` is one uint256 parsed in
-//! full (never truncated; `"0x"` is zero, as Etherscan writes zero), and
-//! the emitting contract is the registry's contract for this token: a token
-//! calling itself USDT from another contract never matches.
+//! Everything here is outside input, and only the canonical encoding of an
+//! ERC-20 Transfer is accepted (anything else is rejected, counted by the
+//! caller, and never notified):
+//! - the emitting contract is the registry's contract for this token: a
+//!   token calling itself USDT from another contract never matches;
+//! - exactly three topics (ERC-721 shares topic0 but indexes the token id
+//!   as a fourth topic), topic0 is the Transfer signature;
+//! - every topic is one 32-byte word: `0x` and exactly 64 hex digits;
+//!   topics 1 and 2 are addresses left-padded with *zero* bytes (dirty
+//!   upper bytes are not an address);
+//! - `data` is exactly one 32-byte word, `0x` and 64 hex digits — not 62,
+//!   not 66, not `"0x"`: the ABI encodes a uint256 in full, so a shorter or
+//!   longer `data` is not a Transfer whatever its digits say (a 31-byte
+//!   `data` was once notified as an absurd amount);
+//! - hex digits may be either case (the value is the same), but the prefix
+//!   is exactly `0x`;
+//! - `blockNumber`, `timeStamp`, `logIndex` are hex quantities that fit
+//!   u64 (`"0x"` is zero, as Etherscan writes zero); the transaction hash
+//!   is 32 bytes of hex.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -44,6 +56,8 @@ pub enum DecodeError {
     NotTransfer,
     #[error("topic {0} is not a zero-padded address")]
     BadAddress(usize),
+    #[error("topic {0} is not one 32-byte word")]
+    BadTopic(usize),
     #[error("data is not a uint256: {0}")]
     BadAmount(String),
     #[error("{0} is not a hex quantity")]
@@ -72,13 +86,14 @@ pub fn decode(chain: &Chain, token: &Token, raw: &RawLog) -> Result<Transfer, De
     if raw.topics.len() != 3 {
         return Err(DecodeError::TopicCount(raw.topics.len()));
     }
+    for (i, topic) in raw.topics.iter().enumerate() {
+        word(topic).ok_or(DecodeError::BadTopic(i))?;
+    }
     if !raw.topics[0].eq_ignore_ascii_case(TRANSFER_TOPIC) {
         return Err(DecodeError::NotTransfer);
     }
-    let from = Address::from_topic(&raw.topics[1].to_ascii_lowercase())
-        .ok_or(DecodeError::BadAddress(1))?;
-    let to = Address::from_topic(&raw.topics[2].to_ascii_lowercase())
-        .ok_or(DecodeError::BadAddress(2))?;
+    let from = Address::from_topic(&raw.topics[1]).ok_or(DecodeError::BadAddress(1))?;
+    let to = Address::from_topic(&raw.topics[2]).ok_or(DecodeError::BadAddress(2))?;
     let amount = decode_amount(&raw.data)?;
     let block = parse_hex_u64(&raw.block_number).ok_or(DecodeError::BadQuantity("blockNumber"))?;
     let timestamp = parse_hex_u64(&raw.time_stamp).ok_or(DecodeError::BadQuantity("timeStamp"))?;
@@ -99,19 +114,32 @@ pub fn decode(chain: &Chain, token: &Token, raw: &RawLog) -> Result<Transfer, De
     })
 }
 
-/// `data` of a Transfer: one 32-byte word (or `"0x"`, zero). More than 64
-/// hex digits is not a single uint256, whatever its leading digits.
+/// The 64 hex digits of a 32-byte word written `0x…`, or `None`.
+fn word(s: &str) -> Option<&str> {
+    let digits = s.strip_prefix("0x")?;
+    (digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit())).then_some(digits)
+}
+
+/// `data` of a Transfer: exactly one 32-byte word, the uint256 value.
 fn decode_amount(data: &str) -> Result<Amount, DecodeError> {
-    let digits = data
-        .strip_prefix("0x")
-        .ok_or_else(|| DecodeError::BadAmount(clip(data)))?;
-    if digits.len() > 64 {
+    let Some(digits) = data.strip_prefix("0x") else {
         return Err(DecodeError::BadAmount(format!(
-            "{} hex digits",
+            "no 0x prefix: {}",
+            clip(data)
+        )));
+    };
+    if digits.len() != 64 {
+        return Err(DecodeError::BadAmount(format!(
+            "{} hex digits, a uint256 word has 64",
             digits.len()
         )));
     }
-    Amount::from_hex(data).map_err(|e| DecodeError::BadAmount(e.to_string()))
+    if word(data).is_none() {
+        return Err(DecodeError::BadAmount(format!("not hex: {}", clip(data))));
+    }
+    // 64 hex digits always fit 256 bits.
+    Amount::from_hex(&format!("0x{}", digits.to_ascii_lowercase()))
+        .map_err(|e| DecodeError::BadAmount(e.to_string()))
 }
 
 fn decode_tx_hash(s: &str) -> Result<String, DecodeError> {
@@ -184,7 +212,13 @@ mod tests {
                 ),
                 ok("1"),
             ),
-            ("0x is zero", item(USDT, &[t, FROM, TO], "0x"), ok("0")),
+            (
+                "0x is not a word",
+                item(USDT, &[t, FROM, TO], "0x"),
+                Err(DecodeError::BadAmount(
+                    "0 hex digits, a uint256 word has 64".into(),
+                )),
+            ),
             (
                 "zero word",
                 item(USDT, &[t, FROM, TO], &amount_word("0")),
@@ -209,24 +243,31 @@ mod tests {
                 item(
                     USDT,
                     &[&t.to_ascii_uppercase().replace("0X", "0x"), FROM, TO],
-                    "0x01",
+                    &amount_word("1"),
                 ),
                 ok("1"),
             ),
             (
                 "more than 256 bits",
                 item(USDT, &[t, FROM, TO], &format!("0x1{}", "0".repeat(64))),
-                Err(DecodeError::BadAmount("65 hex digits".into())),
+                Err(DecodeError::BadAmount(
+                    "65 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "two words",
                 item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(128))),
-                Err(DecodeError::BadAmount("128 hex digits".into())),
+                Err(DecodeError::BadAmount(
+                    "128 hex digits, a uint256 word has 64".into(),
+                )),
             ),
             (
                 "data not hex",
-                item(USDT, &[t, FROM, TO], "0xzz"),
-                Err(DecodeError::BadAmount("not a hex quantity: 0xzz".into())),
+                item(USDT, &[t, FROM, TO], &amount_word("zz")),
+                Err(DecodeError::BadAmount(format!(
+                    "not hex: {}",
+                    amount_word("zz")
+                ))),
             ),
             (
                 "erc-721: 4 topics",
@@ -259,7 +300,7 @@ mod tests {
             (
                 "short topic",
                 item(USDT, &[t, FROM, "0x2222"], "0x01"),
-                Err(DecodeError::BadAddress(2)),
+                Err(DecodeError::BadTopic(2)),
             ),
             (
                 "fake token",
@@ -283,6 +324,90 @@ mod tests {
                     "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48".into(),
                 )),
             ),
+            (
+                "31-byte data (issue 9, fault 3)",
+                item(USDT, &[t, FROM, TO], &format!("0x{}", "f".repeat(62))),
+                Err(DecodeError::BadAmount(
+                    "62 hex digits, a uint256 word has 64".into(),
+                )),
+            ),
+            (
+                "33-byte data",
+                item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(66))),
+                Err(DecodeError::BadAmount(
+                    "66 hex digits, a uint256 word has 64".into(),
+                )),
+            ),
+            (
+                "odd-length data",
+                item(USDT, &[t, FROM, TO], &format!("0x{}", "0".repeat(63))),
+                Err(DecodeError::BadAmount(
+                    "63 hex digits, a uint256 word has 64".into(),
+                )),
+            ),
+            (
+                "data without 0x",
+                item(USDT, &[t, FROM, TO], &"0".repeat(64)),
+                Err(DecodeError::BadAmount(format!(
+                    "no 0x prefix: {}",
+                    "0".repeat(64)
+                ))),
+            ),
+            (
+                "data with 0X",
+                item(USDT, &[t, FROM, TO], &amount_word("1").replace("0x", "0X")),
+                Err(DecodeError::BadAmount(format!(
+                    "no 0x prefix: 0X{:0>64}",
+                    "1"
+                ))),
+            ),
+            (
+                "uppercase data digits are the same value",
+                item(USDT, &[t, FROM, TO], &amount_word("F4240")),
+                ok("1000000"),
+            ),
+            (
+                "uppercase address digits are the same address",
+                item(USDT, &[t, &FROM.replace("11", "AA"), TO], &amount_word("1")),
+                ok("1"),
+            ),
+            (
+                "dirty upper bytes of an address topic",
+                item(
+                    USDT,
+                    &[
+                        t,
+                        FROM,
+                        &format!("0xff0000000000000000000000{}", "22".repeat(20)),
+                    ],
+                    &amount_word("1"),
+                ),
+                Err(DecodeError::BadAddress(2)),
+            ),
+            (
+                "a 31-byte address topic",
+                item(
+                    USDT,
+                    &[t, &format!("0x{}", &FROM[4..]), TO],
+                    &amount_word("1"),
+                ),
+                Err(DecodeError::BadTopic(1)),
+            ),
+            (
+                "a 33-byte topic0",
+                item(USDT, &[&format!("{t}00"), FROM, TO], &amount_word("1")),
+                Err(DecodeError::BadTopic(0)),
+            ),
+            (
+                "a topic without 0x",
+                item(USDT, &[t, FROM, &TO[2..]], &amount_word("1")),
+                Err(DecodeError::BadTopic(2)),
+            ),
+            (
+                "a topic with 0X",
+                item(USDT, &[t, &FROM.replace("0x", "0X"), TO], &amount_word("1")),
+                Err(DecodeError::BadTopic(1)),
+            ),
         ];
         for (name, it, want) in cases {
             let got = decode_item(&chain, &token, it).map(|t| t.amount);
@@ -296,7 +421,7 @@ mod tests {
         let t = decode_item(
             &chain,
             &token,
-            item(USDT, &[TRANSFER_TOPIC, FROM, TO], "0x05"),
+            item(USDT, &[TRANSFER_TOPIC, FROM, TO], &amount_word("5")),
         )
         .unwrap();
         assert_eq!(t.chain_id, 1);
@@ -328,16 +453,30 @@ mod tests {
                 Err(DecodeError::Shape(_))
             ));
         }
-        let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], "0x01");
-        it["blockNumber"] = json!("16");
-        assert_eq!(
-            decode_item(&chain, &token, it),
-            Err(DecodeError::BadQuantity("blockNumber"))
-        );
-        let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], "0x01");
+        let one = amount_word("1");
+        for (field, value) in [
+            ("blockNumber", "16"),
+            ("blockNumber", "0x1ffffffffffffffff"),
+            ("logIndex", "0xg"),
+            ("logIndex", "-0x1"),
+            ("timeStamp", ""),
+        ] {
+            let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], &one);
+            it[field] = json!(value);
+            assert_eq!(
+                decode_item(&chain, &token, it),
+                Err(DecodeError::BadQuantity(match field {
+                    "blockNumber" => "blockNumber",
+                    "logIndex" => "logIndex",
+                    _ => "timeStamp",
+                })),
+                "{field} = {value:?}"
+            );
+        }
+        let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], &one);
         it["transactionHash"] = json!("0x1234");
         assert_eq!(decode_item(&chain, &token, it), Err(DecodeError::BadTxHash));
-        let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], "0x01");
+        let mut it = item(USDT, &[TRANSFER_TOPIC, FROM, TO], &one);
         it["address"] = json!("not an address");
         assert!(matches!(
             decode_item(&chain, &token, it),

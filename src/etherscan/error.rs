@@ -47,6 +47,11 @@ pub enum ApiError {
     /// A body that is not the JSON we expect. Retried with backoff.
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// `eth_blockNumber` gave no usable head (`"0x"`, null, not hex, zero, a
+    /// JSON-RPC error, no result): the head is unknown — never 0. The chain
+    /// is skipped until the next poll.
+    #[error("head unknown: {0}")]
+    UnknownHead(String),
 }
 
 /// What the retry loop does with an [`ApiError`].
@@ -67,9 +72,10 @@ impl ApiError {
         match self {
             ApiError::RateLimited(_) => Disposition::BackOff,
             ApiError::QueryTimeout | ApiError::WindowTooLarge => Disposition::Split,
-            ApiError::DailyLimit(_) | ApiError::InvalidKey(_) | ApiError::UnsupportedChain(_) => {
-                Disposition::GiveUp
-            }
+            ApiError::DailyLimit(_)
+            | ApiError::InvalidKey(_)
+            | ApiError::UnsupportedChain(_)
+            | ApiError::UnknownHead(_) => Disposition::GiveUp,
             ApiError::Notok(_)
             | ApiError::Http(_)
             | ApiError::Timeout(_)
@@ -128,6 +134,14 @@ pub enum ScanError {
         block: u64,
         reason: ApiError,
     },
+    /// The head answered is below blocks already scanned: a lagging backend
+    /// or a wrong answer. Suspect: nothing moves, the next poll asks again.
+    #[error("{chain}: head {head} is behind the cursor {cursor}; ignored")]
+    HeadBehind {
+        chain: &'static str,
+        head: u64,
+        cursor: u64,
+    },
     #[error("{chain}: recording the poll result: {source}")]
     Record {
         chain: &'static str,
@@ -143,7 +157,9 @@ impl ScanError {
         match self {
             ScanError::Head { source, .. } | ScanError::Logs { source, .. } => Some(source),
             ScanError::Unsplittable { reason, .. } => Some(reason),
-            ScanError::Record { .. } | ScanError::Load { .. } => None,
+            ScanError::Record { .. } | ScanError::Load { .. } | ScanError::HeadBehind { .. } => {
+                None
+            }
         }
     }
 }

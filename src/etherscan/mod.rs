@@ -3,7 +3,8 @@
 //!
 //! Each [`Poll`] (from the ticker) does, per chain: one `eth_blockNumber`
 //! call for the head; for each token, `getLogs` over the blocks from the
-//! token's cursor + 1 to the *safe* head (head − confirmations), filtered by
+//! token's cursor + 1 − `rescan_depth` to the *safe* head (head −
+//! confirmations), filtered by
 //! the token's registry contract and the Transfer topic, paginated and split
 //! as [`scan`] describes; decoding ([`decode`]); matching `from`/`to` against
 //! the in-memory set of watched addresses; and then ONE
@@ -12,6 +13,24 @@
 //! calls depends on the number of logs, never on the number of watched
 //! addresses (the prior bot's one `tokentx` call per address per token is
 //! what could not scale).
+//!
+//! **An index that trails its head.** An explorer's getLogs index can lag
+//! the head its own `eth_blockNumber` reports: it answers `[]` for blocks
+//! it has not indexed yet. So the cursor never assumes the index complete:
+//! every poll that has new blocks to scan also scans again the
+//! `rescan_depth` blocks below the cursor (per chain, `monitor.rescan_depth`,
+//! about three minutes of blocks by default). A transfer that appears late
+//! is found while its block is inside that window; the database's
+//! uniqueness on (chain, tx hash, log index) makes the overlap harmless.
+//! It costs no extra call when the window's logs fit the same pages, and
+//! never depends on the number of watched addresses.
+//!
+//! **An unknown head** (`"0x"`, null, an error object) is never a number:
+//! the chain's poll is skipped and `/status` keeps the last known head. A
+//! head below the cursor is suspect: logged, nothing moves.
+//!
+//! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
+//! until its next probe.
 //!
 //! The Poll handler is atomic: while a poll runs, the actor handles nothing
 //! else, so the supervisor's `Control::Stop` waits for the poll to finish
@@ -24,10 +43,13 @@ pub mod client;
 pub mod decode;
 pub mod error;
 pub mod limiter;
+pub mod pause;
+#[cfg(test)]
+mod proptests;
 pub mod scan;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::SystemTime;
 
@@ -57,6 +79,8 @@ pub struct Poll;
 #[derive(Debug, Default)]
 pub struct PollSummary {
     pub chains: Vec<ChainSummary>,
+    /// The provider was paused and no call was made: why (the `/status` line).
+    pub paused: Option<String>,
 }
 
 impl PollSummary {
@@ -120,6 +144,7 @@ impl EtherscanActor {
                 client,
                 shared,
                 watched: RefCell::new(None),
+                floors: RefCell::new(HashMap::new()),
             }),
             _guard: guard,
         }
@@ -132,6 +157,28 @@ impl Actor for EtherscanActor {
     fn started(&mut self, _: &mut Context<Self>) {
         let chains: Vec<&str> = self.scanner.chains.iter().map(|c| c.name).collect();
         tracing::info!(actor = "etherscan", ?chains, "scanner ready");
+        for chain in &self.scanner.chains {
+            let registry = Chain::by_id(chain.id);
+            for t in &chain.tokens {
+                let source = match registry
+                    .as_ref()
+                    .and_then(|r| r.token_by_contract(&t.contract))
+                {
+                    Some(_) => "registry",
+                    None => "config",
+                };
+                tracing::info!(
+                    actor = "etherscan",
+                    chain = chain.name,
+                    token = t.symbol.as_str(),
+                    contract = t.contract.as_str(),
+                    decimals = t.decimals,
+                    source,
+                    rescan_depth = chain.rescan_depth,
+                    "active contract"
+                );
+            }
+        }
     }
 }
 
@@ -161,6 +208,10 @@ struct Scanner {
     client: EtherscanClient,
     /// The watched set and the version it was read at.
     watched: RefCell<Option<(i64, WatchedSet)>>,
+    /// Cursors created by this scanner (first sight of a chain and token):
+    /// the overlap never reaches below them, so history from before the
+    /// daemon watched is not notified.
+    floors: RefCell<HashMap<(u64, Address), u64>>,
 }
 
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
@@ -187,6 +238,19 @@ impl scan::LogSource for TokenLogs<'_> {
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
         Counters::add(&self.shared.metrics.counters.polls, 1);
+        if let Some(p) = self.shared.metrics.paused(pause::PROVIDER) {
+            let now = SystemTime::now();
+            if now < p.next_probe {
+                Counters::add(&self.shared.metrics.counters.polls_paused, 1);
+                let line = p.describe(now);
+                tracing::debug!(actor = "etherscan", status = %line, "poll skipped");
+                return Ok(PollSummary {
+                    paused: Some(line),
+                    ..PollSummary::default()
+                });
+            }
+            tracing::info!(actor = "etherscan", reason = %p.reason, "probing Etherscan");
+        }
         self.refresh_watched().await?;
         let cursors = self
             .shared
@@ -200,6 +264,8 @@ impl Scanner {
         let mut summary = PollSummary::default();
         for chain in &self.chains {
             let outcome = self.poll_chain(chain, &cursors).await;
+            // A key's limits are shared by every chain: after one of these
+            // answers every other call would be refused the same way.
             let account_wide = outcome.errors.iter().find_map(|e| match e.api() {
                 Some(
                     e @ (ApiError::InvalidKey(_)
@@ -210,8 +276,6 @@ impl Scanner {
             });
             summary.chains.push(outcome);
             if let Some(e) = account_wide {
-                // A key's limits are shared by every chain: every other call
-                // would be refused the same way. The next poll tries again.
                 tracing::warn!(actor = "etherscan", error = %e, "skipping the rest of this poll");
                 break;
             }
@@ -277,20 +341,35 @@ impl Scanner {
                     action: Action::BlockNumber,
                     source,
                 });
-                out.cursors = chain
-                    .tokens
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.contract.clone(),
-                            *stored.get(&(chain.id, t.contract.clone()))?,
-                        ))
-                    })
-                    .collect();
+                out.cursors = stored_cursors(chain, stored);
                 return;
             }
         };
         let safe = head.saturating_sub(config.monitor.confirmations);
+        let highest = chain
+            .tokens
+            .iter()
+            .filter_map(|t| stored.get(&(chain.id, t.contract.clone())))
+            .max()
+            .copied();
+        if let Some(cursor) = highest.filter(|&c| head < c) {
+            // Below blocks already scanned as confirmed: a lagging backend or
+            // a wrong answer. Trust nothing of it.
+            tracing::warn!(
+                actor = "etherscan",
+                chain = chain.name,
+                head,
+                cursor,
+                "head behind the cursor; nothing moves"
+            );
+            out.errors.push(ScanError::HeadBehind {
+                chain: chain.name,
+                head,
+                cursor,
+            });
+            out.cursors = stored_cursors(chain, stored);
+            return;
+        }
         out.head = Some(head);
         out.safe_head = Some(safe);
 
@@ -310,13 +389,22 @@ impl Scanner {
                 );
                 advanced.push((token.contract.clone(), safe));
                 out.cursors.push((token.contract.clone(), safe));
+                self.floors
+                    .borrow_mut()
+                    .insert((chain.id, token.contract.clone()), safe);
                 continue;
             };
             if cursor >= safe {
                 out.cursors.push((token.contract.clone(), cursor));
                 continue;
             }
-            let from = cursor + 1;
+            // The overlap: blocks the index may not have served yet.
+            let floor = self
+                .floors
+                .borrow()
+                .get(&(chain.id, token.contract.clone()))
+                .map_or(1, |f| f + 1);
+            let from = (cursor + 1).saturating_sub(chain.rescan_depth).max(floor);
             let to = safe.min(cursor.saturating_add(config.etherscan.max_blocks_per_poll));
             if to < safe {
                 tracing::info!(
@@ -334,17 +422,28 @@ impl Scanner {
                 chain,
                 token,
             };
-            let scan = scan::scan_token(&source, chain, token, from, to, |t| {
+            let range = scan::Range {
+                from,
+                fresh_from: cursor + 1,
+                to,
+            };
+            let scan = scan::scan_token(&source, chain, token, range, |t| {
                 self.is_watched(chain.id, &t.from) || self.is_watched(chain.id, &t.to)
             })
             .await;
             out.logs += scan.logs;
             out.rejected += scan.rejected;
+            Counters::add(
+                &self.shared.metrics.counters.logs_rejected,
+                scan.rejected as u64,
+            );
             out.matched += scan.transfers.len();
             transfers.extend(scan.transfers);
-            let now_at = scan.scanned_to.unwrap_or(cursor);
-            if let Some(done) = scan.scanned_to {
-                advanced.push((token.contract.clone(), done));
+            // A scan that failed inside the overlap moves nothing (a
+            // cursor never moves back).
+            let now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
+            if now_at > cursor {
+                advanced.push((token.contract.clone(), now_at));
             }
             out.cursors.push((token.contract.clone(), now_at));
             if let Some(e) = scan.error {
@@ -380,16 +479,7 @@ impl Scanner {
             }
             Err(source) => {
                 // Nothing moved: the next poll scans the same blocks again.
-                out.cursors = chain
-                    .tokens
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.contract.clone(),
-                            *stored.get(&(chain.id, t.contract.clone()))?,
-                        ))
-                    })
-                    .collect();
+                out.cursors = stored_cursors(chain, stored);
                 out.errors.push(ScanError::Record {
                     chain: chain.name,
                     source,
@@ -399,6 +489,9 @@ impl Scanner {
     }
 
     /// Logs the chain's poll and updates its health.
+    ///
+    /// The head shown is the last one known: a poll without a usable head
+    /// leaves it as it was.
     fn report(&self, chain: &Chain, out: &ChainSummary) {
         let cursor = out.cursors.iter().map(|(_, c)| *c).min();
         let last_error = out.errors.last().map(ToString::to_string);
@@ -458,4 +551,18 @@ impl Scanner {
             }
         });
     }
+}
+
+/// The stored cursors of the chain's tokens (what a poll that moved nothing reports).
+fn stored_cursors(chain: &Chain, stored: &Cursors) -> Vec<(Address, u64)> {
+    chain
+        .tokens
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.contract.clone(),
+                *stored.get(&(chain.id, t.contract.clone()))?,
+            ))
+        })
+        .collect()
 }

@@ -60,16 +60,49 @@ pub struct TokenScan {
     pub error: Option<ScanError>,
 }
 
-/// Scans `from..=to` for Transfer logs of `token`, keeping the decoded
+/// Where a scan starts, and where its new blocks start: blocks in
+/// `from..fresh_from` are scanned again (the overlap), so a log rejected
+/// there was already counted and is not counted twice.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    /// First block scanned (the overlap's start).
+    pub from: u64,
+    /// First block not scanned by an earlier poll (cursor + 1).
+    pub fresh_from: u64,
+    /// Last block scanned, inclusive.
+    pub to: u64,
+}
+
+impl Range {
+    /// A range with no overlap.
+    pub fn new(from: u64, to: u64) -> Self {
+        Range {
+            from,
+            fresh_from: from,
+            to,
+        }
+    }
+}
+
+/// Scans `range` for Transfer logs of `token`, keeping the decoded
 /// transfers for which `keep` is true.
 pub async fn scan_token<S: LogSource>(
     source: &S,
     chain: &Chain,
     token: &Token,
-    from: u64,
-    to: u64,
+    range: Range,
     keep: impl Fn(&Transfer) -> bool,
 ) -> TokenScan {
+    let Range {
+        from,
+        fresh_from,
+        to,
+    } = range;
+    let place = Place {
+        chain,
+        token,
+        fresh_from,
+    };
     let mut out = TokenScan::default();
     if from > to {
         return out;
@@ -87,7 +120,7 @@ pub async fn scan_token<S: LogSource>(
                     let full = batch.len() >= OFFSET as usize;
                     items.extend(batch);
                     if !full {
-                        commit(&mut out, chain, token, a, b, items, &keep);
+                        commit(&mut out, &place, a, b, items, &keep);
                         continue 'ranges;
                     }
                     if (page + 1) * OFFSET <= RESULT_WINDOW {
@@ -107,7 +140,7 @@ pub async fn scan_token<S: LogSource>(
                                 "result window full; continuing from the last block seen"
                             );
                             items.retain(|i| block_of(i).is_some_and(|n| n < last));
-                            commit(&mut out, chain, token, a, last - 1, items, &keep);
+                            commit(&mut out, &place, a, last - 1, items, &keep);
                             pending.push((last, b));
                             continue 'ranges;
                         }
@@ -172,19 +205,28 @@ fn last_block_if_ordered(items: &[Value]) -> Option<u64> {
     last
 }
 
+/// What [`commit`] needs to know besides the items.
+struct Place<'a> {
+    chain: &'a Chain,
+    token: &'a Token,
+    fresh_from: u64,
+}
+
 /// Finishes sub-range `a..=b`: decodes its items, keeps the matches and
-/// moves `scanned_to` to `b`.
+/// moves `scanned_to` to `b`. Rejections in new blocks are counted and
+/// logged; in the overlap they were already.
 fn commit(
     out: &mut TokenScan,
-    chain: &Chain,
-    token: &Token,
+    place: &Place<'_>,
     a: u64,
     b: u64,
     items: Vec<Value>,
     keep: &impl Fn(&Transfer) -> bool,
 ) {
+    let (chain, token) = (place.chain, place.token);
     out.logs += items.len();
     for item in items {
+        let fresh = block_of(&item).is_none_or(|n| n >= place.fresh_from);
         match decode_item(chain, token, item) {
             Ok(t) if t.block < a || t.block > b => {
                 out.rejected += 1;
@@ -203,14 +245,18 @@ fn commit(
                     out.transfers.push(t);
                 }
             }
-            Err(e) => {
+            Err(e) if fresh => {
                 out.rejected += 1;
                 tracing::warn!(
                     actor = "etherscan", chain = chain.name, token = token.symbol.as_str(),
                     from_block = a, to_block = b, reason = %e,
-                    "malformed log item ignored"
+                    "non-canonical log rejected"
                 );
             }
+            Err(e) => tracing::debug!(
+                actor = "etherscan", chain = chain.name, token = token.symbol.as_str(),
+                reason = %e, "non-canonical log rejected again (overlap)"
+            ),
         }
     }
     out.scanned_to = Some(b);
@@ -311,8 +357,14 @@ mod tests {
 
     fn run(fake: &Fake, from: u64, to: u64) -> TokenScan {
         let (chain, token) = eth();
-        futures_util::FutureExt::now_or_never(scan_token(fake, &chain, &token, from, to, |_| true))
-            .expect("the fake never waits")
+        futures_util::FutureExt::now_or_never(scan_token(
+            fake,
+            &chain,
+            &token,
+            Range::new(from, to),
+            |_| true,
+        ))
+        .expect("the fake never waits")
     }
 
     fn assert_all_once(scan: &TokenScan, fake: &Fake, from: u64, to: u64) {
@@ -459,11 +511,14 @@ mod tests {
                 ])
             }
         }
-        let scan =
-            futures_util::FutureExt::now_or_never(scan_token(&Odd, &chain, &token, 1, 10, |t| {
-                t.log_index != 3
-            }))
-            .unwrap();
+        let scan = futures_util::FutureExt::now_or_never(scan_token(
+            &Odd,
+            &chain,
+            &token,
+            Range::new(1, 10),
+            |t| t.log_index != 3,
+        ))
+        .unwrap();
         assert_eq!(scan.logs, 5);
         assert_eq!(scan.rejected, 3);
         assert_eq!(scan.transfers.len(), 1);

@@ -68,6 +68,9 @@ long_poll_timeout = "1s"
 base_url = "{es}"
 requests_per_second = 20
 request_timeout = "2s"
+# A paused Etherscan (daily cap, revoked key) is probed within a test's wait.
+daily_cap_probe_interval = "1s"
+invalid_key_probe_interval = "1s"
 
 [monitor]
 poll_interval = "{poll}"

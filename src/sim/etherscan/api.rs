@@ -190,14 +190,32 @@ fn get_logs(chain: &SimChain, p: &Params, opts: &SimEtherscanOptions) -> Answer 
     {
         return Err(QUERY_TIMEOUT.into());
     }
-    let filter = LogFilter::topics(contract, topics, ops);
+    let filter = LogFilter::topics(contract.clone(), topics, ops);
     let records = chain
         .query(from, to, &filter, skip, take)
         .map_err(|_| QUERY_TIMEOUT.to_string())?;
-    if records.is_empty() {
+    // Hand-made items come with the last page of their range.
+    let raw = if records.len() < take {
+        chain.raw_items(from, to, contract.as_ref())
+    } else {
+        Vec::new()
+    };
+    if records.is_empty() && raw.is_empty() {
         return Ok(empty("No records found"));
     }
-    Ok((Reply::json(200, render_logs(chain, &records)), "ok"))
+    let mut body = render_logs(chain, &records);
+    if !raw.is_empty() {
+        // Splice the items in before the closing `]}`.
+        body.truncate(body.len() - 2);
+        for (i, item) in raw.iter().enumerate() {
+            if i > 0 || !records.is_empty() {
+                body.push(',');
+            }
+            body.push_str(&item.to_string());
+        }
+        body.push_str("]}");
+    }
+    Ok((Reply::json(200, body), "ok"))
 }
 
 fn token_tx(chain: &SimChain, p: &Params) -> Answer {

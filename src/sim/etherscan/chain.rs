@@ -69,6 +69,11 @@ pub(crate) struct SimChain {
     pool: Vec<[u8; 20]>,
     pool_set: HashSet<[u8; 20]>,
     injected: BTreeMap<u64, Vec<StoredLog>>,
+    /// Hand-made getLogs items, served verbatim (see [`SimChain::raw_items`]).
+    raw: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// The getLogs index trails the head by this many blocks: the logs of
+    /// block `b` are served once `head >= b + index_lag`.
+    pub(crate) index_lag: u64,
 }
 
 impl SimChain {
@@ -95,6 +100,8 @@ impl SimChain {
             pool,
             pool_set,
             injected: BTreeMap::new(),
+            raw: BTreeMap::new(),
+            index_lag: 0,
         }
     }
 
@@ -105,6 +112,45 @@ impl SimChain {
         logs.push(log);
         let log_index = first_injected + logs.len() as u64 - 1;
         (self.tx_hash(block, log_index), log_index)
+    }
+
+    /// Adds a hand-made item to `block`'s getLogs answers.
+    pub(crate) fn inject_raw(&mut self, block: u64, item: serde_json::Value) {
+        self.raw.entry(block).or_default().push(item);
+    }
+
+    /// The highest block whose logs the index serves.
+    pub(crate) fn indexed_head(&self) -> u64 {
+        self.head.saturating_sub(self.index_lag)
+    }
+
+    /// Hand-made items of blocks `from..=to` (indexed ones only) whose
+    /// `address` field matches `contract` (case-insensitively; an item
+    /// without a readable address matches every contract), in block order.
+    pub(crate) fn raw_items(
+        &self,
+        from: u64,
+        to: u64,
+        contract: Option<&Address>,
+    ) -> Vec<&serde_json::Value> {
+        let hi = to.min(self.indexed_head());
+        if from > hi {
+            return Vec::new();
+        }
+        self.raw
+            .range(from..=hi)
+            .flat_map(|(_, items)| items)
+            .filter(|item| {
+                let address = item
+                    .get("address")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|a| Address::parse(&a.to_ascii_lowercase()).ok());
+                match (contract, address) {
+                    (Some(c), Some(a)) => &a == c,
+                    _ => true,
+                }
+            })
+            .collect()
     }
 
     /// A unique, random-looking hash per (block, log index): the first two
@@ -170,7 +216,7 @@ impl SimChain {
         }
     }
 
-    /// The logs of blocks `from..=min(to, head)` that match `filter`, in
+    /// The logs of blocks `from..=min(to, indexed head)` that match `filter`, in
     /// (block, log index) order, after skipping `skip` of them, at most `take`.
     pub(crate) fn query(
         &self,
@@ -181,7 +227,7 @@ impl SimChain {
         take: usize,
     ) -> Result<Vec<Record>, TooExpensive> {
         let mut out = Vec::new();
-        let hi = to.min(self.head);
+        let hi = to.min(self.indexed_head());
         if from > hi || take == 0 {
             return Ok(out);
         }

@@ -1,11 +1,17 @@
 //! Faults a test can switch on to see how the daemon copes with a bad day at
 //! Etherscan. Each one imitates something the real service does (see the
 //! reference notes): throttling over HTTP 200 or 429, 5xx, slowness, broken
-//! bodies, a key that stops working.
+//! bodies, a key that stops working, a spent daily quota, and heads that
+//! are not numbers or go backwards.
 
 use std::time::Duration;
 
+use super::RequestKind;
 use super::server::Reply;
+
+/// The real API's daily-quota answer (free tier), over HTTP 200.
+pub(crate) const DAILY_CAP_REASON: &str =
+    "Max daily rate limit reached. 100000 (100%) of 100000 day/limit";
 
 /// A failure mode applied to every request while it is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,24 +28,64 @@ pub enum Fault {
     MalformedJson,
     /// Every call answers NOTOK "Invalid API Key".
     InvalidKey,
+    /// Every call answers NOTOK "Max daily rate limit reached. 100000 (100%)
+    /// of 100000 day/limit" over HTTP 200.
+    DailyCap,
+    /// `eth_blockNumber` answers `{"jsonrpc":"2.0","id":1,"result":"0x"}`;
+    /// other calls are normal.
+    EmptyHead,
+    /// `eth_blockNumber` answers `"result":null`.
+    NullHead,
+    /// `eth_blockNumber` answers a JSON-RPC error object.
+    ErrorHead,
+    /// `eth_blockNumber` answers the head minus this many blocks (a lagging
+    /// backend); other calls are normal.
+    HeadBehind(u64),
 }
 
 impl Fault {
-    /// The reply that replaces the normal answer, or `None` for faults that
-    /// only delay it.
-    pub(crate) fn reply(&self, rate_limit: Option<u32>) -> Option<Reply> {
+    /// The reply that replaces the normal answer to a request of `kind` on a
+    /// chain whose head is `head`, or `None` for faults that only delay it
+    /// or leave this kind of request alone.
+    pub(crate) fn reply(
+        &self,
+        kind: RequestKind,
+        head: Option<u64>,
+        rate_limit: Option<u32>,
+    ) -> Option<Reply> {
+        let rpc = |result: serde_json::Value| {
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
+            Reply::json(200, body.to_string())
+        };
+        let head_call = kind == RequestKind::BlockNumber;
         Some(match self {
             Fault::Http500 => Reply::text(500, "Internal Server Error"),
             Fault::Http429 => Reply::text(429, "Too Many Requests"),
             Fault::RateLimitStorm => Reply::notok(&rate_limit_reason(rate_limit.unwrap_or(5))),
             Fault::InvalidKey => Reply::notok("Invalid API Key"),
+            Fault::DailyCap => Reply::notok(DAILY_CAP_REASON),
             // Cut off mid-object, as a dropped proxy connection would.
             Fault::MalformedJson => Reply::json(
                 200,
                 r#"{"status":"1","message":"OK","result":[{"address":"0xdac17f958d2ee523a2206206994597c13d831ec7","topics":["0xddf2"#
                     .to_string(),
             ),
-            Fault::Slow(_) => return None,
+            Fault::EmptyHead if head_call => rpc("0x".into()),
+            Fault::NullHead if head_call => rpc(serde_json::Value::Null),
+            Fault::ErrorHead if head_call => Reply::json(
+                200,
+                serde_json::json!({"jsonrpc": "2.0", "id": 1,
+                    "error": {"code": -32000, "message": "header not found"}})
+                .to_string(),
+            ),
+            Fault::HeadBehind(n) if head_call => {
+                rpc(format!("0x{:x}", head?.saturating_sub(*n)).into())
+            }
+            Fault::EmptyHead
+            | Fault::NullHead
+            | Fault::ErrorHead
+            | Fault::HeadBehind(_)
+            | Fault::Slow(_) => return None,
         })
     }
 

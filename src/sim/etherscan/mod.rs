@@ -284,6 +284,23 @@ impl SimEtherscan {
         self.with_chain(chain_id, |c| c.inject(block, log))
     }
 
+    /// Serves `item` verbatim in getLogs answers covering `block` (once the
+    /// index has reached it), whatever it holds: a hand-made, possibly
+    /// non-canonical log. It is served to queries whose `address` filter
+    /// matches its `address` field (or to every query when that field is
+    /// not an address). Panics for a chain not served.
+    pub fn inject_raw_json(&self, chain_id: u64, block: u64, item: serde_json::Value) {
+        self.with_chain(chain_id, |c| c.inject_raw(block, item))
+    }
+
+    /// Makes the getLogs index trail the head: the logs of a block become
+    /// visible to getLogs (and tokentx) only `blocks` blocks after
+    /// `eth_blockNumber` reported it. 0 (the default) is an index that is
+    /// always complete. Panics for a chain not served.
+    pub fn set_index_lag(&self, chain_id: u64, blocks: u64) {
+        self.with_chain(chain_id, |c| c.index_lag = blocks)
+    }
+
     /// Applies `fault` to every request from now on (`None` clears it).
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.inner.shared.lock().fault = fault;

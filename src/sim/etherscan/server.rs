@@ -129,10 +129,14 @@ impl Shared {
     }
 
     fn decide(&self, st: &mut State, p: &Params, rec: &mut RequestRecord, now: Instant) -> Reply {
+        let head = rec
+            .chain_id
+            .and_then(|id| st.chains.get(&id))
+            .map(|c| c.head);
         if let Some(reply) = st
             .fault
             .as_ref()
-            .and_then(|f| f.reply(self.opts.rate_limit_per_sec))
+            .and_then(|f| f.reply(rec.kind, head, self.opts.rate_limit_per_sec))
         {
             rec.outcome = "fault";
             return reply;

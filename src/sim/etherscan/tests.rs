@@ -670,3 +670,68 @@ fn runs_inside_a_plain_actix_system() {
         s.stop().await;
     });
 }
+
+#[actix_rt::test]
+async fn an_index_lag_hides_recent_logs_and_raw_items_are_served_verbatim() {
+    let s = sim(SimEtherscanOptions::default()).await;
+    let b = s.head(1) + 1;
+    s.inject_transfer(1, transfer(BOB, 7, Some(b)));
+    let raw = serde_json::json!({"address": USDT, "topics": ["0xZZ"], "data": "0x1", "blockNumber": "0x"});
+    s.inject_raw_json(1, b, raw.clone());
+    s.inject_raw_json(
+        1,
+        b,
+        serde_json::json!({"address": USDC, "data": "other contract"}),
+    );
+    s.set_index_lag(1, 3);
+    s.advance(1, 2);
+    let head = json(
+        &s,
+        "chainid=1&module=proxy&action=eth_blockNumber&apikey=sim-key",
+    )
+    .await;
+    assert_eq!(
+        head["result"],
+        format!("0x{:x}", b + 1),
+        "the head is not lagged"
+    );
+    let v = json(&s, &logs_query(USDT, b, b + 1, "")).await;
+    assert_eq!(v["message"], "No records found", "not indexed yet: {v}");
+    s.advance(1, 2);
+    let v = json(&s, &logs_query(USDT, b, b, "")).await;
+    let items = v["result"].as_array().expect("a list");
+    assert_eq!(items.len(), 2, "{v}");
+    assert_eq!(
+        items[1], raw,
+        "served verbatim, only to its contract's query"
+    );
+}
+
+#[actix_rt::test]
+async fn head_faults_touch_only_eth_block_number() {
+    let s = sim(SimEtherscanOptions::default()).await;
+    let q = "chainid=1&module=proxy&action=eth_blockNumber&apikey=sim-key";
+    let cases: [(Fault, Value); 4] = [
+        (Fault::EmptyHead, Value::from("0x")),
+        (Fault::NullHead, Value::Null),
+        (
+            Fault::HeadBehind(16),
+            Value::from(format!("0x{:x}", 1_000_000 - 16)),
+        ),
+        (Fault::ErrorHead, Value::Null),
+    ];
+    for (fault, result) in cases {
+        s.set_fault(Some(fault.clone()));
+        let v = json(&s, q).await;
+        assert_eq!(v["result"], result, "{fault:?}: {v}");
+        let logs = json(&s, &logs_query(USDT, 1, 2, "")).await;
+        assert_eq!(
+            logs["message"], "No records found",
+            "{fault:?}: getLogs is normal"
+        );
+    }
+    assert_eq!(json(&s, q).await["error"]["code"], -32000);
+    s.set_fault(Some(Fault::DailyCap));
+    let v = json(&s, q).await;
+    assert!(notok(&v).starts_with("Max daily rate limit reached"), "{v}");
+}

@@ -110,6 +110,11 @@ async fn status(core: &Core) -> String {
         s += "\n";
     }
 
+    // Providers paused as a whole (daily cap, revoked key): until when, why.
+    for p in shared.metrics.pauses() {
+        s += &format!("• {}\n", escape_html(&p.describe(SystemTime::now())));
+    }
+
     // What only a human can fix, for as long as it lasts.
     let alerts = shared.metrics.active_alerts();
     if !alerts.is_empty() {
