@@ -140,12 +140,19 @@ fn a_missing_or_bad_webhook_secret_exits_2_naming_the_variable() {
         }
         c.output().unwrap()
     };
-    for secret in [None, Some("whsec_%%not-base64-SECRET%%"), Some("short-SECRET")] {
+    for secret in [
+        None,
+        Some("whsec_%%not-base64-SECRET%%"),
+        Some("short-SECRET"),
+    ] {
         let o = run(secret);
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "{t}");
         assert!(t.contains("USDT_MONITOR_CLI_HOOK_SECRET"), "{t}");
-        assert!(!t.contains("SECRET%%") && !t.contains("short-SECRET"), "{t}");
+        assert!(
+            !t.contains("SECRET%%") && !t.contains("short-SECRET"),
+            "{t}"
+        );
     }
 }
 
@@ -167,7 +174,10 @@ fn check_config_lists_webhook_sinks_by_host_without_secrets() {
     assert!(t.contains("webhook[0]: host hooks.example.com"), "{t}");
     assert!(t.contains("tokens USDT, min_amount 1000"), "{t}");
     assert!(t.contains("USDT_MONITOR_CLI_HOOK_SECRET: set"), "{t}");
-    assert!(!t.contains("query-SECRET") && !t.contains("AAECAwQF"), "{t}");
+    assert!(
+        !t.contains("query-SECRET") && !t.contains("AAECAwQF"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -175,14 +185,33 @@ fn a_bad_webhook_key_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     for (body, key) in [
         ("url = \"ftp://x\"\nsecret_env = \"S\"\n", "webhook[0].url"),
-        ("url = \"https://h\"\nsecret_env = \"whsec_abc\"\n", "webhook[0].secret_env"),
-        ("url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"1e3\"\n", "webhook[0].min_amount"),
-        ("url = \"https://h\"\nsecret_env = \"S\"\nbackoff_min = \"0s\"\n", "webhook[0].backoff_min"),
-        ("url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"tron\"]\n", "webhook[0].chains"),
-        ("url = \"https://h\"\nsecret_env = \"S\"\nretries = 3\n", "retries"),
+        (
+            "url = \"https://h\"\nsecret_env = \"whsec_abc\"\n",
+            "webhook[0].secret_env",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"1e3\"\n",
+            "webhook[0].min_amount",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nbackoff_min = \"0s\"\n",
+            "webhook[0].backoff_min",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"tron\"]\n",
+            "webhook[0].chains",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nretries = 3\n",
+            "retries",
+        ),
     ] {
         let path = write_config(&dir, &format!("[[webhook]]\n{body}"));
-        let o = bin().args(["check-config", "--config"]).arg(&path).output().unwrap();
+        let o = bin()
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{body}");
         assert!(text(&o).contains(key), "{key}: {}", text(&o));
     }

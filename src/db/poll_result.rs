@@ -231,7 +231,8 @@ impl DbRequest for RecordPollResult {
                 && !chats.is_empty()
                 && !verdicts.iter().any(Verdict::is_suspicious)
             {
-                out.webhooks += webhooks::queue(tx, t, transfer_id, chats.len(), &self.webhooks, now)?;
+                out.webhooks +=
+                    webhooks::queue(tx, t, transfer_id, chats.len(), &self.webhooks, now)?;
             }
         }
         for (token, block) in &self.cursors {

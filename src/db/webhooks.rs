@@ -95,9 +95,14 @@ impl DbRequest for DueWebhooks {
 pub enum Outcome {
     Delivered,
     /// Pending again, due at `at_ms` (Unix milliseconds).
-    Retry { at_ms: i64, error: String },
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
     /// Dead-lettered: never attempted again; shown in `/status`.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
 }
 
 /// Records one attempt's outcome.
@@ -176,5 +181,117 @@ impl DbRequest for WebhookCounts {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::poll_result::RecordPollResult;
+    use super::super::subscriptions::AddSubscription;
+    use super::super::tests::{exec, policy, temp_db};
+    use super::*;
+    use crate::config::WebhookConfig;
+    use crate::domain::{Address, Amount, TokenSymbol};
+
+    fn payment(n: u64, raw: u128) -> Transfer {
+        let a = |d: char| Address::parse(&format!("0x{}", d.to_string().repeat(40))).unwrap();
+        Transfer {
+            chain_id: 1,
+            tx_hash: format!("0x{n:064x}"),
+            log_index: n,
+            block: 100 + n,
+            timestamp: 1_700_000_000 + n,
+            token: TokenSymbol::Usdt,
+            contract: Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap(),
+            decimals: 6,
+            from: a('9'),
+            to: a('1'),
+            amount: Amount::from_u128(raw),
+        }
+    }
+
+    /// Rows are written with the transfers, filtered per sink, never for a
+    /// transfer the spam checks hold back, and once however often a poll
+    /// is recorded again.
+    #[test]
+    fn the_poll_write_queues_one_row_per_matching_sink_and_transfer() {
+        let (_dir, s) = temp_db();
+        exec(
+            &s,
+            AddSubscription {
+                chat_id: 5,
+                chain_id: 1,
+                address: payment(0, 0).to,
+                label: None,
+                limit: 3,
+            },
+        );
+        let sink = |url: &str, c: WebhookConfig| SinkFilter::new(url.into(), &c);
+        let sinks: std::sync::Arc<[SinkFilter]> = vec![
+            sink(
+                "big",
+                WebhookConfig {
+                    min_amount: Some("100".into()),
+                    ..WebhookConfig::default()
+                },
+            ),
+            sink(
+                "usdc",
+                WebhookConfig {
+                    tokens: vec!["USDC".into()],
+                    ..WebhookConfig::default()
+                },
+            ),
+            sink("all", WebhookConfig::default()),
+        ]
+        .into();
+        // 250 USDT, 0.5 USDT, and a zero-value transfer (held back as spam).
+        let batch = vec![payment(1, 250_000_000), payment(2, 500_000), payment(3, 0)];
+        for _ in 0..2 {
+            let record = RecordPollResult::new(1, batch.clone(), vec![], policy())
+                .with_webhooks(sinks.clone());
+            exec(&s, record);
+        }
+        let due = |sink: &str| {
+            exec(
+                &s,
+                DueWebhooks {
+                    sink: sink.into(),
+                    now_ms: i64::MAX,
+                    limit: 10,
+                },
+            )
+        };
+        let big = due("big");
+        assert_eq!(big.len(), 1);
+        assert_eq!(big[0].webhook_id, payload::webhook_id("big", &batch[0]));
+        assert!(big[0].body.contains(r#""amount":"250""#), "{}", big[0].body);
+        assert!(due("usdc").is_empty());
+        assert_eq!(due("all").len(), 2);
+
+        exec(
+            &s,
+            MarkWebhook {
+                id: big[0].id,
+                outcome: Outcome::Dead {
+                    error: "HTTP 410".into(),
+                },
+            },
+        );
+        let counts = exec(
+            &s,
+            WebhookCounts {
+                sinks: vec!["big".into(), "all".into()],
+            },
+        );
+        assert_eq!(
+            counts[0],
+            SinkCounts {
+                pending: 0,
+                dead: 1,
+                last_dead_error: Some("HTTP 410".into()),
+            }
+        );
+        assert_eq!((counts[1].pending, counts[1].dead), (2, 0));
     }
 }

@@ -122,7 +122,9 @@ mod tests {
     fn server_errors_back_off_exponentially_from_seconds_to_the_cap() {
         let p = policy();
         let e500 = Attempt::from_status(500, None);
-        let delays: Vec<i64> = (0..4).map(|n| retry_at(p.outcome(&e500, n, 0, 0))).collect();
+        let delays: Vec<i64> = (0..4)
+            .map(|n| retry_at(p.outcome(&e500, n, 0, 0)))
+            .collect();
         assert_eq!(delays, [2_000, 4_000, 8_000, 16_000]);
         assert_eq!(retry_at(p.outcome(&e500, 30, 0, 0)), 3_600_000);
         assert!(matches!(
