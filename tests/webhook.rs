@@ -162,7 +162,7 @@ async fn a_burst_of_500s_is_retried_until_delivered() {
 }
 
 #[actix_rt::test]
-async fn a_410_dead_letters_at_once_and_status_shows_it() {
+async fn a_410_dead_letters_at_once_and_status_shows_it_then_sigterm_stops_in_order() {
     let receiver = SimReceiver::start(SECRET).await.unwrap();
     receiver.answer(410);
     let mut w = world(&receiver).await;
@@ -185,6 +185,82 @@ async fn a_410_dead_letters_at_once_and_status_shows_it() {
     let ids: BTreeSet<&str> = got.iter().map(|r| r.webhook_id.as_str()).collect();
     assert_eq!((got.len(), ids.len()), (2, 2), "{got:#?}");
     assert!(got.iter().all(|r| r.verified && r.status == 410));
+
+    // SIGTERM: the webhook child stops after the scanner, before the bot.
+    w.signal("TERM");
+    let status = w.wait_exit(WAIT).await;
+    assert_eq!(status.code(), Some(0), "logs:\n{}", w.logs(1));
+    let stopped: Vec<String> = json_lines(&w.logs(1))
+        .iter()
+        .filter(|l| l["message"] == "actor stopped")
+        .filter_map(|l| l["actor"].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        stopped,
+        ["ticker", "etherscan", "webhook", "telegram", "db"]
+    );
+}
+
+#[actix_rt::test]
+async fn a_timeout_is_retried_and_the_receiver_dedupes_by_webhook_id() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    // The first answer comes after the sink's 2 s timeout.
+    receiver.stall(1, Duration::from_secs(3));
+    let mut w = world(&receiver).await;
+    w.start_daemon();
+    let (watched, payer) = (addr('d'), addr('4'));
+    w.say(ALICE, "/start").await;
+    w.say(ALICE, &format!("/add {watched}")).await;
+
+    let tx = w.transfer(TokenSymbol::Usdt, &payer, &watched, 9_000_000);
+    w.wait_messages(ALICE, &tx, 1).await;
+    let got = receiver
+        .wait_for(WAIT, |got| got.len() >= 2)
+        .await
+        .unwrap_or_else(|got| panic!("no retry after the timeout: {got:#?}"));
+    assert!(
+        got.iter()
+            .all(|r| r.verified && r.webhook_id == got[0].webhook_id)
+    );
+    assert_eq!(receiver.accepted_ids().len(), 1);
+    assert_eq!(accepted_txs(&got), BTreeSet::from([tx]));
+    let retried = json_lines(&w.logs(1))
+        .into_iter()
+        .any(|l| l["message"] == "delivery failed; will retry" && l["error"] == "timeout");
+    assert!(retried, "logs:\n{}", w.logs(1));
+}
+
+#[actix_rt::test]
+async fn a_refused_connection_is_retried_until_the_receiver_is_back() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    let port = receiver.port();
+    receiver.stop().await;
+    let mut w = world(&receiver).await;
+    w.start_daemon();
+    let (watched, payer) = (addr('e'), addr('5'));
+    w.say(ALICE, "/start").await;
+    w.say(ALICE, &format!("/add {watched}")).await;
+
+    let tx = w.transfer(TokenSymbol::Usdt, &payer, &watched, 11_000_000);
+    // The notification goes out while the sink is down.
+    w.wait_messages(ALICE, &tx, 1).await;
+    let deadline = Instant::now() + WAIT;
+    let refused = |log: &str| {
+        json_lines(log).into_iter().any(|l| {
+            l["message"] == "delivery failed; will retry"
+                && l["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("cannot connect"))
+        })
+    };
+    while !refused(&w.logs(1)) {
+        assert!(Instant::now() < deadline, "no refused connection logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let back = SimReceiver::start_on(SECRET, port).await.unwrap();
+    wait_accepted(&back, std::slice::from_ref(&tx)).await;
+    assert!(!w.logs(1).contains("hook-SECRET-query"));
 }
 
 /// Asks /status until its webhook line contains `needle`.

@@ -1,7 +1,8 @@
 //! Recording one poll's result — atomically, with the spam checks.
 //!
-//! New transfers, one outbox row per subscribed chat, and the cursor
-//! advance go in one transaction: a crash can never move a cursor past a
+//! New transfers, one outbox row per subscribed chat, one webhook delivery
+//! row per matching sink ([`super::webhooks`]), and the cursor advance go in
+//! one transaction: a crash can never move a cursor past a
 //! transfer that was not recorded, nor record a transfer whose notification
 //! was not queued. Re-recording the same transfers is a no-op (unique on
 //! chain, tx hash and log index — never on the hash alone, which lost one of

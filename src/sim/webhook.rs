@@ -6,8 +6,9 @@
 //! both distinct ids and total requests. The answer is scripted: the next
 //! requests get the statuses queued with [`SimReceiver::script`] (a 429 or
 //! 503 with `Retry-After` when given), then [`SimReceiver::answer`]'s
-//! status (200 by default). A request whose signature does not verify gets
-//! 401, as a real receiver would answer.
+//! status (200 by default); [`SimReceiver::stall`] delays answers past a
+//! client's timeout. A request whose signature does not verify gets 401, as
+//! a real receiver would answer.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +45,8 @@ struct State {
     received: Vec<Received>,
     script: VecDeque<(u16, Option<u64>)>,
     answer: Option<u16>,
+    /// Delays for the next requests' answers.
+    stalls: VecDeque<Duration>,
 }
 
 struct Inner {
@@ -63,6 +66,7 @@ pub struct SimReceiver {
     inner: Arc<Inner>,
     server: Arc<ServerHandle>,
     url: String,
+    port: u16,
 }
 
 impl Drop for SimReceiver {
@@ -78,6 +82,12 @@ impl SimReceiver {
     /// Binds 127.0.0.1 on a free port; `secret` as a sink's `secret_env`
     /// would hold it (`whsec_…`). Needs a Tokio runtime.
     pub async fn start(secret: &str) -> std::io::Result<SimReceiver> {
+        SimReceiver::start_on(secret, 0).await
+    }
+
+    /// [`start`](Self::start) on a given port (0: any free one), e.g. to
+    /// come back where a stopped receiver was.
+    pub async fn start_on(secret: &str, port: u16) -> std::io::Result<SimReceiver> {
         let key = SigningKey::parse(secret).map_err(std::io::Error::other)?;
         let inner = Arc::new(Inner {
             key,
@@ -92,7 +102,7 @@ impl SimReceiver {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(1)
-        .bind(("127.0.0.1", 0))?;
+        .bind(("127.0.0.1", port))?;
         let port = server
             .addrs()
             .first()
@@ -106,6 +116,7 @@ impl SimReceiver {
             server: Arc::new(handle),
             // A query token, as some integrators use: it must never be logged.
             url: format!("http://127.0.0.1:{port}/hooks/usdt?token=hook-SECRET-query-5d1e"),
+            port,
         })
     }
 
@@ -118,6 +129,23 @@ impl SimReceiver {
     /// adds `Retry-After: secs`.
     pub fn script(&self, answers: impl IntoIterator<Item = (u16, Option<u64>)>) {
         self.inner.lock().script.extend(answers);
+    }
+
+    /// The next `n` answers wait `d` first (a receiver slower than the
+    /// client's timeout). The request is recorded when it arrives.
+    pub fn stall(&self, n: usize, d: Duration) {
+        self.inner.lock().stalls.extend(std::iter::repeat_n(d, n));
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops listening: connections are refused until a receiver starts on
+    /// the same port again.
+    pub async fn stop(&self) {
+        self.server.stop(false).await;
     }
 
     /// The status answered once the script is used up (200 by default).
@@ -187,7 +215,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) ->
         verified,
         status,
     });
+    let stall = st.stalls.pop_front();
     drop(st);
+    if let Some(d) = stall {
+        actix_rt::time::sleep(d).await;
+    }
     let mut resp =
         HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
     if let Some(secs) = retry_after {

@@ -94,8 +94,8 @@ impl Kind {
             Kind::Stats => "/stats",
             Kind::Pause => "/pause",
             Kind::Resume => "/resume",
-            Kind::Restart => "/restart <db|etherscan|telegram|ticker>",
-            Kind::Panic => "/panic <db|etherscan|telegram|ticker>",
+            Kind::Restart => "/restart <db|etherscan|telegram|ticker|webhook>",
+            Kind::Panic => "/panic <db|etherscan|telegram|ticker|webhook>",
         }
     }
 
