@@ -58,6 +58,20 @@ impl Inner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Records a request and decides its answer: (status, `Retry-After`
+    /// seconds, delay before answering).
+    fn record(&self, mut r: Received) -> (u16, Option<u64>, Option<Duration>) {
+        let mut st = self.lock();
+        let (status, retry_after) = match (r.verified, st.script.pop_front()) {
+            (false, _) => (401, None),
+            (true, Some(scripted)) => scripted,
+            (true, None) => (st.answer.unwrap_or(200), None),
+        };
+        r.status = status;
+        st.received.push(r);
+        (status, retry_after, st.stalls.pop_front())
+    }
 }
 
 /// Handle to a running receiver; stops when the last clone drops.
@@ -202,21 +216,14 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) ->
     let verified = inner
         .key
         .verify(&signature, &id, timestamp, &body, crate::db::now_secs());
-    let mut st = inner.lock();
-    let (status, retry_after) = match (verified, st.script.pop_front()) {
-        (false, _) => (401, None),
-        (true, Some(scripted)) => scripted,
-        (true, None) => (st.answer.unwrap_or(200), None),
-    };
-    st.received.push(Received {
+    let received = Received {
         webhook_id: id,
         timestamp,
         body: String::from_utf8_lossy(&body).into_owned(),
         verified,
-        status,
-    });
-    let stall = st.stalls.pop_front();
-    drop(st);
+        status: 0,
+    };
+    let (status, retry_after, stall) = inner.record(received);
     if let Some(d) = stall {
         actix_rt::time::sleep(d).await;
     }

@@ -27,7 +27,7 @@ use super::retry::Attempt;
 use crate::app::Shared;
 use crate::db::now_secs;
 use crate::db::webhooks::{DueWebhooks, MarkWebhook, Outcome, WebhookItem};
-use crate::supervisor::{ChildGuard, Control, obey};
+use crate::supervisor::{ChildGuard, Control, obey, stop_before_abandoned};
 
 /// Rows loaded per query and sink: what bounds memory for a long backlog.
 pub const BATCH: usize = 50;
@@ -89,15 +89,9 @@ impl Handler<Control> for WebhookActor {
             Control::Stop => {
                 tracing::info!(actor = "webhook", "stopping: finishing in-flight posts");
                 let _ = self.stop.send(true);
-                // A POST is bounded by its timeout; stop a little before the
-                // supervisor's patience runs out in any case.
-                let grace = self
-                    .shared
-                    .config
-                    .supervisor
-                    .shutdown_timeout
-                    .saturating_sub(Duration::from_millis(500));
-                ctx.run_later(grace, |_, ctx| ctx.stop());
+                // A POST may take up to the sink's timeout, longer than
+                // the supervisor waits.
+                stop_before_abandoned(ctx, self.shared.config.supervisor.shutdown_timeout);
             }
             Control::Panic => obey(msg, ctx),
         }

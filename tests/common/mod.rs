@@ -267,6 +267,15 @@ pub fn json_lines(log: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The actors a run's log says were stopped, in order.
+pub fn stopped_actors(log: &str) -> Vec<String> {
+    json_lines(log)
+        .iter()
+        .filter(|l| l["message"] == "actor stopped")
+        .filter_map(|l| l["actor"].as_str().map(String::from))
+        .collect()
+}
+
 /// Open descriptors of another process.
 pub fn descriptors_of(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
