@@ -193,9 +193,11 @@ async fn deliver_batch(
             Attempt::Delivered => *failures = 0,
             Attempt::Permanent { .. } => {}
             Attempt::Transient { retry_after, .. } => {
+                // The receiver's Retry-After holds for the whole sink (an
+                // absurd one is bounded by give_up_after).
                 let rest = retry_after.unwrap_or_else(|| sink.retry.backoff(*failures));
                 *failures = failures.saturating_add(1);
-                return Some(rest.min(sink.retry.backoff_max));
+                return Some(rest.min(sink.retry.give_up_after));
             }
         }
     }
