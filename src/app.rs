@@ -19,16 +19,18 @@ use crate::supervisor::{
 };
 use crate::telegram::TelegramActor;
 use crate::ticker::{PollFn, TickerActor};
+use crate::webhook::{Sink, WebhookActor, Webhooks};
 
-/// The children, in start order. Shutdown order is different (see
-/// [`SHUTDOWN_ORDER`]).
-pub const CHILDREN: [&str; 4] = ["db", "etherscan", "telegram", "ticker"];
+/// The children, in start order; `webhook` only when `[[webhook]]` sinks
+/// are configured. Shutdown order is different (see [`SHUTDOWN_ORDER`]).
+pub const CHILDREN: &[&str] = &["db", "etherscan", "telegram", "ticker", "webhook"];
 
 /// Stop the ticker first (no new polls), then the scanner (its in-flight
-/// poll finishes and is persisted), then the bot (in-flight sends finish;
-/// the rest stays queued in the outbox), and the database last, because
+/// poll finishes and is persisted), then the webhook sink (a POST on the
+/// wire finishes and is marked), then the bot (in-flight sends finish; the
+/// rest stays queued in the outbox), and the database last, because
 /// everyone before it may still be writing.
-pub const SHUTDOWN_ORDER: [&str; 4] = ["ticker", "etherscan", "telegram", "db"];
+pub const SHUTDOWN_ORDER: [&str; 5] = ["ticker", "etherscan", "webhook", "telegram", "db"];
 
 /// What every actor may reach. Cheap to clone; everything inside survives
 /// the restart of any single actor.
@@ -50,6 +52,10 @@ pub struct Shared {
     pub paused: Arc<AtomicBool>,
     /// The address-poisoning checks applied when transfers are recorded.
     pub spam: Arc<SpamPolicy>,
+    /// `[[webhook]]` sinks with their signing keys (empty unless set with
+    /// [`Shared::with_webhooks`]).
+    pub webhooks: Arc<Webhooks>,
+    pub webhook: ChildRef<WebhookActor>,
 }
 
 impl Shared {
@@ -74,7 +80,17 @@ impl Shared {
             outbox_ready: Arc::new(Notify::new()),
             paused: Arc::new(AtomicBool::new(false)),
             spam: Arc::new(spam),
+            webhooks: Arc::new(Webhooks::default()),
+            webhook: ChildRef::new("webhook", wait),
         })
+    }
+
+    /// Adds the webhook sinks (built by [`crate::webhook::sinks_from_env`]):
+    /// the poll write queues deliveries for them and the `webhook` child
+    /// posts them.
+    pub fn with_webhooks(mut self, sinks: Vec<Sink>) -> Shared {
+        self.webhooks = Arc::new(Webhooks::new(sinks));
+        self
     }
 
     pub fn db_settings(&self) -> DbSettings {
@@ -127,7 +143,16 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
         TickerActor::new(interval, poll.clone(), paused.clone(), guard)
     });
-    [db, etherscan, telegram, ticker]
+    let mut specs = vec![db, etherscan, telegram, ticker];
+    if !shared.webhooks.is_empty() {
+        let s = shared.clone();
+        specs.push(ChildSpec::actor(
+            "webhook",
+            shared.webhook.clone(),
+            move |guard| WebhookActor::new(s.clone(), guard),
+        ));
+    }
+    specs
         .into_iter()
         .map(|spec| spec.restart(Restart::Permanent).shutdown_timeout(timeout))
         .collect()

@@ -12,7 +12,9 @@
 //! * The four children, one module each:
 //!   [`db`] (SQLite on a SyncArbiter, one connection per message),
 //!   [`etherscan`] (the scanner and the one HTTP client),
-//!   [`telegram`] (the bot), [`ticker`] (asks for polls).
+//!   [`telegram`] (the bot), [`ticker`] (asks for polls); and, when
+//!   `[[webhook]]` sinks are configured, [`webhook`] (signed POSTs to
+//!   integrators, from their own durable table).
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.
@@ -38,3 +40,4 @@ pub mod spam;
 pub mod supervisor;
 pub mod telegram;
 pub mod ticker;
+pub mod webhook;

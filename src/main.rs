@@ -77,9 +77,43 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         };
         out += &format!("# {var}: {state}\n");
     }
+    out += &webhook_report(&config);
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
     ExitCode::SUCCESS
+}
+
+/// `check-config`'s list of webhook sinks: host, filters, retry schedule and
+/// whether each secret is set; never a URL's path or query, never a secret.
+fn webhook_report(config: &Config) -> String {
+    use usdt_monitor::config::webhook::host_of;
+    let mut out = String::new();
+    for (i, w) in config.webhooks.iter().enumerate() {
+        let list = |v: &[String]| match v.is_empty() {
+            true => "all".to_string(),
+            false => v.join(", "),
+        };
+        let secret = match std::env::var(&w.secret_env) {
+            Ok(v) => match usdt_monitor::webhook::SigningKey::parse(&v) {
+                Ok(_) => "set (value not shown)",
+                Err(problem) => problem,
+            },
+            Err(_) => "NOT SET (required by `run`)",
+        };
+        out += &format!(
+            "# webhook[{i}]: host {}, chains {}, tokens {}, min_amount {}, backoff {} to {}, give up after {}, timeout {}; secret {}: {secret}\n",
+            host_of(&w.url),
+            list(&w.chains),
+            list(&w.tokens),
+            w.min_amount.as_deref().unwrap_or("none"),
+            humantime::format_duration(w.backoff_min),
+            humantime::format_duration(w.backoff_max),
+            humantime::format_duration(w.give_up_after),
+            humantime::format_duration(w.timeout),
+            w.secret_env,
+        );
+    }
+    out
 }
 
 fn run(path: &std::path::Path) -> ExitCode {
@@ -94,9 +128,16 @@ fn run(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let sinks = match usdt_monitor::webhook::sinks_from_env(&config.webhooks) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     logging::init(&config.log);
     let shared = match Shared::new(config, secrets) {
-        Ok(s) => s,
+        Ok(s) => s.with_webhooks(sinks),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

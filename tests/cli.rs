@@ -121,3 +121,98 @@ fn an_unusable_database_path_exits_1_with_a_clear_error() {
     assert!(t.contains("database"), "{t}");
     assert!(!t.contains("secret-token-value") && !t.contains("secret-key-value"));
 }
+
+const HOOK: &str = "[[webhook]]\nurl = \"https://hooks.example.com/usdt?token=query-SECRET-77\"\nsecret_env = \"USDT_MONITOR_CLI_HOOK_SECRET\"\ntokens = [\"USDT\"]\nmin_amount = \"1000\"\n";
+
+#[test]
+fn a_missing_or_bad_webhook_secret_exits_2_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, HOOK);
+    let run = |secret: Option<&str>| {
+        let mut c = bin();
+        c.args(["run", "--config"])
+            .arg(&path)
+            .env("TELEGRAM_BOT_TOKEN", "1:x")
+            .env("ETHERSCAN_API_KEY", "k")
+            .env_remove("USDT_MONITOR_CLI_HOOK_SECRET");
+        if let Some(s) = secret {
+            c.env("USDT_MONITOR_CLI_HOOK_SECRET", s);
+        }
+        c.output().unwrap()
+    };
+    for secret in [
+        None,
+        Some("whsec_%%not-base64-SECRET%%"),
+        Some("short-SECRET"),
+    ] {
+        let o = run(secret);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{t}");
+        assert!(t.contains("USDT_MONITOR_CLI_HOOK_SECRET"), "{t}");
+        assert!(
+            !t.contains("SECRET%%") && !t.contains("short-SECRET"),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn check_config_lists_webhook_sinks_by_host_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, HOOK);
+    let o = bin()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env(
+            "USDT_MONITOR_CLI_HOOK_SECRET",
+            "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("webhook[0]: host hooks.example.com"), "{t}");
+    assert!(t.contains("tokens USDT, min_amount 1000"), "{t}");
+    assert!(t.contains("USDT_MONITOR_CLI_HOOK_SECRET: set"), "{t}");
+    assert!(
+        !t.contains("query-SECRET") && !t.contains("AAECAwQF"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_bad_webhook_key_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, key) in [
+        ("url = \"ftp://x\"\nsecret_env = \"S\"\n", "webhook[0].url"),
+        (
+            "url = \"https://h\"\nsecret_env = \"whsec_abc\"\n",
+            "webhook[0].secret_env",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"1e3\"\n",
+            "webhook[0].min_amount",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nbackoff_min = \"0s\"\n",
+            "webhook[0].backoff_min",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"tron\"]\n",
+            "webhook[0].chains",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nretries = 3\n",
+            "retries",
+        ),
+    ] {
+        let path = write_config(&dir, &format!("[[webhook]]\n{body}"));
+        let o = bin()
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{body}");
+        assert!(text(&o).contains(key), "{key}: {}", text(&o));
+    }
+}

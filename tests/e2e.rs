@@ -184,12 +184,10 @@ async fn sigterm_stops_every_actor_in_order_and_exits_zero() {
     w.signal("TERM");
     let status = w.wait_exit(Duration::from_secs(5 * 4 + 5)).await;
     assert_eq!(status.code(), Some(0), "logs:\n{}", w.logs(1));
-    let stopped: Vec<String> = json_lines(&w.logs(1))
-        .iter()
-        .filter(|l| l["message"] == "actor stopped")
-        .filter_map(|l| l["actor"].as_str().map(String::from))
-        .collect();
-    assert_eq!(stopped, ["ticker", "etherscan", "telegram", "db"]);
+    assert_eq!(
+        stopped_actors(&w.logs(1)),
+        ["ticker", "etherscan", "telegram", "db"]
+    );
 }
 
 #[actix_rt::test]

@@ -8,6 +8,7 @@
 
 mod secrets;
 mod validate;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use secrets::{Secret, Secrets};
+pub use webhook::WebhookConfig;
 
 use crate::domain::{Address, Chain, Token, TokenSymbol};
 
@@ -37,6 +39,10 @@ pub enum ConfigError {
     },
     #[error("the environment variable {0} is not set (secrets are read only from the environment)")]
     MissingSecret(&'static str),
+    /// A webhook's signing secret (`[[webhook]] secret_env`) is missing or
+    /// unusable; names the variable, never its value.
+    #[error("the environment variable {var} (webhook signing secret) {problem}")]
+    WebhookSecret { var: String, problem: &'static str },
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -49,6 +55,10 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     pub log: LogConfig,
     pub spam: SpamConfig,
+    /// `[[webhook]]` sinks. Not part of [`Config::to_toml`]: a URL may carry
+    /// a token in its query, so `check-config` lists sinks by host only.
+    #[serde(rename = "webhook", skip_serializing)]
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -228,5 +228,5 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     at_least_one("spam.burst_count", sp.burst_count.into())?;
     positive("spam.burst_window", sp.burst_window)?;
-    Ok(())
+    super::webhook::validate(&c.webhooks)
 }

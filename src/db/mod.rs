@@ -22,6 +22,7 @@ pub mod schema;
 pub mod spam;
 pub mod stats;
 pub mod subscriptions;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! Recording one poll's result — atomically, with the spam checks.
 //!
-//! New transfers, one outbox row per subscribed chat, and the cursor
-//! advance go in one transaction: a crash can never move a cursor past a
+//! New transfers, one outbox row per subscribed chat, one webhook delivery
+//! row per matching sink ([`super::webhooks`]), and the cursor advance go in
+//! one transaction: a crash can never move a cursor past a
 //! transfer that was not recorded, nor record a transfer whose notification
 //! was not queued. Re-recording the same transfers is a no-op (unique on
 //! chain, tx hash and log index — never on the hash alone, which lost one of
@@ -46,11 +47,12 @@ use std::sync::Arc;
 use rusqlite::{Transaction, params};
 
 use super::spam::{SpamPolicy, encode_flags, parse_mode};
-use super::{DbError, DbRequest, cursors, now_secs, subscriptions::parse_stored};
+use super::{DbError, DbRequest, cursors, now_secs, subscriptions::parse_stored, webhooks};
 use crate::config::SpamMode;
 use crate::domain::{Address, Direction, Transfer};
 use crate::notification::{self, View};
 use crate::spam::{CounterpartyIndex, History, SpamRules, Subject, Verdict, assess, render};
+use crate::webhook::SinkFilter;
 
 pub struct RecordPollResult {
     pub chain_id: u64,
@@ -62,6 +64,9 @@ pub struct RecordPollResult {
     /// clean: for tools and the benchmark baseline only — the daemon always
     /// passes the policy, or nothing would ever be held back.
     pub spam: Option<Arc<SpamPolicy>>,
+    /// Webhook sinks: each recorded, non-spam transfer gets one delivery row
+    /// per sink whose filter it passes (empty: none). See [`Self::with_webhooks`].
+    pub webhooks: Arc<[SinkFilter]>,
 }
 
 impl RecordPollResult {
@@ -78,6 +83,7 @@ impl RecordPollResult {
             transfers,
             cursors,
             spam: Some(spam),
+            webhooks: Arc::new([]),
         }
     }
 
@@ -92,7 +98,15 @@ impl RecordPollResult {
             transfers,
             cursors,
             spam: None,
+            webhooks: Arc::new([]),
         }
+    }
+
+    /// Also queues webhook deliveries for these sinks, in the same
+    /// transaction ([`super::webhooks::queue`]).
+    pub fn with_webhooks(mut self, sinks: Arc<[SinkFilter]>) -> Self {
+        self.webhooks = sinks;
+        self
     }
 }
 
@@ -104,6 +118,8 @@ pub struct PollRecorded {
     pub notifications: usize,
     /// Outbox rows held back as suspicious (mode `off` or `digest`).
     pub held: usize,
+    /// Webhook delivery rows queued (one per matching sink and transfer).
+    pub webhooks: usize,
 }
 
 impl DbRequest for RecordPollResult {
@@ -208,6 +224,16 @@ impl DbRequest for RecordPollResult {
                 } else {
                     out.notifications += n;
                 }
+            }
+            // Webhook sinks: the transfer as a whole, unless any chat's
+            // verdict found it suspicious (a poisoning attempt is not news
+            // for an integrator).
+            if !self.webhooks.is_empty()
+                && !chats.is_empty()
+                && !verdicts.iter().any(Verdict::is_suspicious)
+            {
+                out.webhooks +=
+                    webhooks::queue(tx, t, transfer_id, chats.len(), &self.webhooks, now)?;
             }
         }
         for (token, block) in &self.cursors {

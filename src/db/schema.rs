@@ -136,6 +136,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_undigested ON outbox (chat_id, id)
         WHERE state = 'held' AND digested_at IS NULL;
     "#,
+    // 4: webhook
+    // deliveries, one row per (transfer, sink), written with the transfer.
+    //
+    // `sink` is the sink's stable id (derived from its URL, see
+    // `webhook::sink_id`); `webhook_id` the Standard Webhooks `webhook-id`,
+    // identical on every retry; `body` the exact payload, so every retry
+    // signs the same bytes. `next_attempt_ms` is in Unix milliseconds (the
+    // backoff starts at seconds or less); `state` 'dead' is a dead letter.
+    r#"
+    CREATE TABLE webhook_deliveries (
+        id              INTEGER PRIMARY KEY,
+        sink            TEXT NOT NULL,
+        transfer_id     INTEGER NOT NULL REFERENCES transfers(id),
+        webhook_id      TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        UNIQUE (transfer_id, sink)
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (sink, state, next_attempt_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

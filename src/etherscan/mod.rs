@@ -468,7 +468,8 @@ impl Scanner {
         if transfers.is_empty() && advanced.is_empty() {
             return;
         }
-        let record = RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone());
+        let record = RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone())
+            .with_webhooks(self.shared.webhooks.filters.clone());
         match self.shared.db.exec(record).await {
             Ok(recorded) => {
                 out.new_transfers = recorded.new_transfers;

@@ -1,6 +1,8 @@
 //! The one message every supervised child understands.
 
-use actix::{ActorContext, Message};
+use std::time::Duration;
+
+use actix::{Actor, ActorContext, AsyncContext, Context, Message};
 
 /// Sent by the supervisor to a child.
 #[derive(Debug, Clone, Copy, Message)]
@@ -20,4 +22,15 @@ pub fn obey<C: ActorContext>(msg: Control, ctx: &mut C) {
         Control::Stop => ctx.stop(),
         Control::Panic => panic!("fault injection: panic requested through the supervisor"),
     }
+}
+
+/// For a child that finishes in-flight work before stopping: stops it
+/// half a second before the supervisor's `shutdown_timeout` would abandon
+/// it, whatever is still running.
+pub fn stop_before_abandoned<A: Actor<Context = Context<A>>>(
+    ctx: &mut Context<A>,
+    shutdown_timeout: Duration,
+) {
+    let grace = shutdown_timeout.saturating_sub(Duration::from_millis(500));
+    ctx.run_later(grace, |_, ctx| ctx.stop());
 }

@@ -38,7 +38,7 @@ pub use actor::{Exit, Policy, Supervisor, SupervisorError, SupervisorHandle};
 pub use actor::{GetStatus, PanicChild, RestartChild, Shutdown};
 pub use backoff::Backoff;
 pub use child_ref::{CallError, ChildRef};
-pub use control::{Control, obey};
+pub use control::{Control, obey, stop_before_abandoned};
 pub use event::{Event, EventKind};
 pub use guard::{ChildDown, ChildGuard, DownCause, install_panic_hook};
 pub use intensity::Intensity;

@@ -40,7 +40,7 @@ use crate::app::Shared;
 use crate::db::chats::SetChatActive;
 use crate::domain::Chain;
 use crate::metrics::Counters;
-use crate::supervisor::{ChildGuard, Control, obey};
+use crate::supervisor::{ChildGuard, Control, obey, stop_before_abandoned};
 
 use bot::TgError;
 use commands::limit::CommandLimiter;
@@ -291,13 +291,7 @@ impl Handler<Control> for TelegramActor {
                 // A send stuck past the supervisor's patience is abandoned
                 // by it anyway; stop a little before that on our own.
                 if let Ok(core) = &self.core {
-                    let grace = core
-                        .shared
-                        .config
-                        .supervisor
-                        .shutdown_timeout
-                        .saturating_sub(Duration::from_millis(500));
-                    ctx.run_later(grace, |_, ctx| ctx.stop());
+                    stop_before_abandoned(ctx, core.shared.config.supervisor.shutdown_timeout);
                 }
             }
             Control::Panic => obey(msg, ctx),

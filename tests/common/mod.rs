@@ -26,6 +26,7 @@ pub struct World {
     pub config: PathBuf,
     pub daemon: Option<Child>,
     runs: u32,
+    env: Vec<(String, String)>,
 }
 
 /// Extra lines appended to the test configuration (e.g. "[telegram]\nsend_rate = 50").
@@ -33,6 +34,8 @@ pub struct World {
 pub struct Tweaks {
     pub extra: String,
     pub poll_interval: Option<&'static str>,
+    /// Extra environment variables for the daemon (e.g. a webhook secret).
+    pub env: Vec<(String, String)>,
 }
 
 impl World {
@@ -104,6 +107,7 @@ level = "debug"
             config,
             daemon: None,
             runs: 0,
+            env: tweaks.env,
         }
     }
 
@@ -139,6 +143,7 @@ level = "debug"
         };
         cmd.env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
             .env("ETHERSCAN_API_KEY", ES_KEY)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -262,6 +267,15 @@ pub fn addr(digit: char) -> Address {
 pub fn json_lines(log: &str) -> Vec<serde_json::Value> {
     log.lines()
         .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The actors a run's log says were stopped, in order.
+pub fn stopped_actors(log: &str) -> Vec<String> {
+    json_lines(log)
+        .iter()
+        .filter(|l| l["message"] == "actor stopped")
+        .filter_map(|l| l["actor"].as_str().map(String::from))
         .collect()
 }
 

@@ -13,6 +13,7 @@ use super::After;
 use super::parse::Command;
 use crate::db::outbox::OutboxCounts;
 use crate::db::stats::GetStats;
+use crate::db::webhooks::WebhookCounts;
 use crate::domain::Chain;
 use crate::metrics::{self, Counters};
 use crate::notification::escape_html;
@@ -137,6 +138,14 @@ async fn status(core: &Core) -> String {
             )
         )
     );
+    if !shared.webhooks.is_empty() {
+        let sinks = &shared.webhooks.sinks;
+        let request = WebhookCounts {
+            sinks: sinks.iter().map(|sink| sink.id.clone()).collect(),
+        };
+        let counts = bounded(shared.db.exec(request)).await.and_then(Result::ok);
+        s += &crate::webhook::status_text(sinks, counts.as_deref());
+    }
     let paused = shared.paused.load(Ordering::SeqCst);
     s += &format!(
         "<b>Ticker</b>: {}\n",
