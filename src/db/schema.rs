@@ -136,8 +136,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_undigested ON outbox (chat_id, id)
         WHERE state = 'held' AND digested_at IS NULL;
     "#,
-    // 4: webhook
-    // deliveries, one row per (transfer, sink), written with the transfer.
+    // 4: webhook deliveries, one row per (transfer, sink), written with the
+    // transfer.
     //
     // `sink` is the sink's stable id (derived from its URL, see
     // `webhook::sink_id`); `webhook_id` the Standard Webhooks `webhook-id`,
