@@ -96,6 +96,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_undigested ON outbox (chat_id, id)
         WHERE state = 'held' AND digested_at IS NULL;
     "#,
+    // 4: pruning (`src/db/prune.rs`). Old outbox rows are found by state and
+    // age; a transfer may go only when no outbox row refers to it (also what
+    // the foreign key check looks up on every deleted transfer).
+    r#"
+    CREATE INDEX outbox_by_state_age ON outbox (state, created_at);
+    CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
+    CREATE INDEX transfers_by_age ON transfers (created_at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -131,6 +139,7 @@ mod tests {
         let settings = DbSettings {
             path: dir.path().join("v1.db"),
             busy_timeout: std::time::Duration::from_secs(5),
+            max_size: None,
         };
         connection::with_transaction(&settings, true, |tx| {
             tx.execute_batch(MIGRATIONS[0])?;
