@@ -144,14 +144,16 @@ proptest! {
 
 // ---- regression tests: one per finding ----
 
-/// Finding: a huge duration (`poll_interval = "500000000years"`) was
-/// accepted, and the first `tokio::time::interval` tick after it overflows
-/// an `Instant` and panics.
+/// Finding: a huge duration (`poll_interval = "18446744073709551615s"`,
+/// which humantime accepts) passed validation, and the first
+/// `tokio::time::interval` tick after it overflows an `Instant` and panics.
 #[test]
 fn prop_finding_huge_durations_are_refused_naming_the_key() {
+    let huge = "18446744073709551615s";
+    assert!(humantime::parse_duration(huge).is_ok());
     for key in ["monitor.poll_interval", "database.prune_interval", "supervisor.backoff_max"] {
         let (section, leaf) = key.split_once('.').unwrap();
-        let e = parse(&format!("[{section}]\n{leaf} = \"500000000years\"\n"))
+        let e = parse(&format!("[{section}]\n{leaf} = \"{huge}\"\n"))
             .unwrap_err()
             .to_string();
         assert!(e.contains(key) && e.contains("at most"), "{e}");
