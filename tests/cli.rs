@@ -170,7 +170,10 @@ fn real_database(path: &std::path::Path) {
 fn assert_exit_1_naming(o: &Output, file: &std::path::Path, words: &[&str]) {
     let t = text(o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(t.contains(&file.display().to_string()), "no file name in: {t}");
+    assert!(
+        t.contains(&file.display().to_string()),
+        "no file name in: {t}"
+    );
     for w in words {
         assert!(t.contains(w), "no {w:?} in: {t}");
     }
@@ -248,9 +251,16 @@ fn db_fault_missing_directory_is_created_and_the_daemon_starts() {
     };
     while !migrated() {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("the daemon exited ({status}) instead of creating {}", db.display());
+            panic!(
+                "the daemon exited ({status}) instead of creating {}",
+                db.display()
+            );
         }
-        assert!(std::time::Instant::now() < deadline, "no database at {}", db.display());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no database at {}",
+            db.display()
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;

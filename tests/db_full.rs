@@ -44,8 +44,12 @@ fn db_path(w: &World) -> std::path::PathBuf {
 /// The database's size in bytes, as SQLite counts it (pages × page size).
 fn db_bytes(w: &World) -> u64 {
     let conn = rusqlite::Connection::open(db_path(w)).unwrap();
-    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-    let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    let size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
     (pages * size) as u64
 }
 

@@ -68,9 +68,7 @@ fn exists(s: &DbSettings, table: &str, column: &str, id: i64) -> bool {
 
 fn count(s: &DbSettings, table: &str) -> i64 {
     connection::with_transaction(s, false, |tx| {
-        Ok(tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
-            r.get(0)
-        })?)
+        Ok(tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
     })
     .unwrap()
 }

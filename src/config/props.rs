@@ -28,11 +28,44 @@ fn known_keys() -> Vec<(String, String)> {
 /// Values of every TOML type, and strings that are nearly right.
 fn value() -> impl Strategy<Value = toml::Value> {
     let tricky = prop::sample::select(vec![
-        "0s", "1s", "15", "-5s", "1.5h", "1M", "500000000years", "18446744073709551615s",
-        "99999999999999999999s", "64KiB", "1B", "0B", "99999999999TiB", "1e3MiB", "",
-        " ", "http://", "https://x", "http://127.0.0.1:1", "ftp://example.com", "USDT",
-        "ethereum", "info", "debug,usdt_monitor=trace", "[", "=", "off", "on", "digest",
-        "json", "pretty", "0.1", "0.0000001", "-1", "NaN", "\u{0}", "\u{202E}", "data/x.db",
+        "0s",
+        "1s",
+        "15",
+        "-5s",
+        "1.5h",
+        "1M",
+        "500000000years",
+        "18446744073709551615s",
+        "99999999999999999999s",
+        "64KiB",
+        "1B",
+        "0B",
+        "99999999999TiB",
+        "1e3MiB",
+        "",
+        " ",
+        "http://",
+        "https://x",
+        "http://127.0.0.1:1",
+        "ftp://example.com",
+        "USDT",
+        "ethereum",
+        "info",
+        "debug,usdt_monitor=trace",
+        "[",
+        "=",
+        "off",
+        "on",
+        "digest",
+        "json",
+        "pretty",
+        "0.1",
+        "0.0000001",
+        "-1",
+        "NaN",
+        "\u{0}",
+        "\u{202E}",
+        "data/x.db",
     ]);
     let leaf = prop_oneof![
         tricky.prop_map(|s| toml::Value::String(s.into())),
@@ -151,7 +184,11 @@ proptest! {
 fn prop_finding_huge_durations_are_refused_naming_the_key() {
     let huge = "18446744073709551615s";
     assert!(humantime::parse_duration(huge).is_ok());
-    for key in ["monitor.poll_interval", "database.prune_interval", "supervisor.backoff_max"] {
+    for key in [
+        "monitor.poll_interval",
+        "database.prune_interval",
+        "supervisor.backoff_max",
+    ] {
         let (section, leaf) = key.split_once('.').unwrap();
         let e = parse(&format!("[{section}]\n{leaf} = \"{huge}\"\n"))
             .unwrap_err()
@@ -164,6 +201,8 @@ fn prop_finding_huge_durations_are_refused_naming_the_key() {
 /// million database threads.
 #[test]
 fn prop_finding_absurd_worker_count_is_refused() {
-    let e = parse("[database]\nworkers = 1000000\n").unwrap_err().to_string();
+    let e = parse("[database]\nworkers = 1000000\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("database.workers"), "{e}");
 }

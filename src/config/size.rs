@@ -59,13 +59,16 @@ impl ByteSize {
 impl fmt::Display for ByteSize {
     /// The largest binary unit that divides the size exactly.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (unit, factor) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)] {
-            if self.0 >= factor && self.0 % factor == 0 {
+        let units = [
+            ("TiB", 1u64 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ];
+        for (unit, factor) in units {
+            if self.0 >= factor && self.0.is_multiple_of(factor) {
                 return write!(f, "{}{unit}", self.0 / factor);
             }
-        }
-        if self.0 >= 1024 && self.0 % 1024 == 0 {
-            return write!(f, "{}KiB", self.0 / 1024);
         }
         write!(f, "{}B", self.0)
     }
@@ -94,7 +97,15 @@ mod tests {
         assert_eq!(ByteSize::parse("1 GB"), Ok(ByteSize(1_000_000_000)));
         assert_eq!(ByteSize::parse("64kib"), Ok(ByteSize(65536)));
         assert_eq!(ByteSize::parse("4096B"), Ok(ByteSize(4096)));
-        for bad in ["", "MiB", "12", "1.5GiB", "-1MiB", "3 parsecs", "99999999999TiB"] {
+        for bad in [
+            "",
+            "MiB",
+            "12",
+            "1.5GiB",
+            "-1MiB",
+            "3 parsecs",
+            "99999999999TiB",
+        ] {
             assert!(ByteSize::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

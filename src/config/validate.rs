@@ -107,7 +107,10 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     at_least_one("database.workers", d.workers as u64)?;
     if d.workers > MAX_WORKERS {
-        return Err(bad("database.workers", format!("must be at most {MAX_WORKERS}")));
+        return Err(bad(
+            "database.workers",
+            format!("must be at most {MAX_WORKERS}"),
+        ));
     }
     positive("database.busy_timeout", d.busy_timeout)?;
     if let Some(size) = d.max_size

@@ -239,7 +239,9 @@ fn create_private_file(path: &Path) -> Result<(), DbError> {
 pub fn checkpoint(settings: &DbSettings) -> Result<bool, DbError> {
     let conn = open(settings)?;
     let writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+    let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
     drop(writer);
     close(conn);
     Ok(busy? == 0)

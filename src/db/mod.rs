@@ -182,10 +182,9 @@ impl<R: DbRequest> Handler<Db<R>> for DbActor {
 
     fn handle(&mut self, Db(request): Db<R>, _: &mut SyncContext<Self>) -> Self::Result {
         let limit = connection::Limit::for_request::<R>();
-        let result =
-            connection::with_limited_transaction(&self.settings, R::WRITES, limit, |tx| {
-                request.run(tx)
-            });
+        let result = connection::with_limited_transaction(&self.settings, R::WRITES, limit, |tx| {
+            request.run(tx)
+        });
         self.watch_full(R::GROWS, &result);
         result
     }

@@ -136,7 +136,8 @@ pub struct Pruned {
 /// (other requests are served in between), then a checkpoint. `now` is Unix
 /// seconds.
 pub async fn prune(db: &DbRef, retention: Retention, now: i64) -> Result<Pruned, DbError> {
-    let before = |keep: Duration| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
+    let before =
+        |keep: Duration| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
     let batch = retention.batch.max(1);
     let mut out = Pruned::default();
     loop {
@@ -187,7 +188,11 @@ pub async fn prune_every(db: DbRef, retention: Retention, interval: Duration) {
                 checkpointed = p.checkpointed,
                 "pruned old rows"
             ),
-            Ok(p) => tracing::debug!(actor = "db", checkpointed = p.checkpointed, "nothing to prune"),
+            Ok(p) => tracing::debug!(
+                actor = "db",
+                checkpointed = p.checkpointed,
+                "nothing to prune"
+            ),
             Err(e) => tracing::warn!(actor = "db", error = %e, "pruning failed; will try again"),
         }
     }

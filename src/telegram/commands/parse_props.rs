@@ -29,8 +29,16 @@ fn word() -> impl Strategy<Value = String> {
         prop::sample::select(vec!["on", "OFF", "digest", "0", "1", "50", "51", "-1"])
             .prop_map(String::from),
         Just("18446744073709551616".to_string()),
-        prop::sample::select(vec!["<b>", "</b>", "&amp;", "&", "<a href=\"x\">", "\"", "'"])
-            .prop_map(String::from),
+        prop::sample::select(vec![
+            "<b>",
+            "</b>",
+            "&amp;",
+            "&",
+            "<a href=\"x\">",
+            "\"",
+            "'"
+        ])
+        .prop_map(String::from),
         Just("\u{202E}evil".to_string()),
         Just("👨\u{200D}👩\u{200D}👧".to_string()),
         "\\PC{0,40}",
@@ -161,5 +169,8 @@ fn prop_finding_bidi_override_in_a_label_is_refused() {
     );
     // An emoji joined with zero-width joiners is an ordinary label.
     let p = parse(&format!("/add {A} 👨\u{200D}👩\u{200D}👧 family"));
-    assert!(matches!(p, Parsed::Command(Command::Add { label: Some(_), .. })), "{p:?}");
+    assert!(
+        matches!(p, Parsed::Command(Command::Add { label: Some(_), .. })),
+        "{p:?}"
+    );
 }
