@@ -6,6 +6,7 @@
 //! would make a loop spin. Secrets are never read from the file: they live
 //! in [`Secrets`], whose `Debug` prints nothing of them.
 
+mod days;
 mod secrets;
 mod size;
 mod validate;
@@ -147,12 +148,12 @@ pub struct DatabaseConfig {
     pub max_size: Option<ByteSize>,
     /// Delivered (`sent`) and given-up (`failed`) notifications older than
     /// this are deleted.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "days")]
     pub keep_delivered: Duration,
     /// Transfers older than this are deleted once no notification refers to
     /// them; held-back (`/spam`) notifications older than this too, except
     /// the latest ones `/spam` lists.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "days")]
     pub keep_transfers: Duration,
     /// How often old rows are pruned (and the write-ahead log truncated).
     #[serde(with = "humantime_serde")]
