@@ -145,9 +145,7 @@ impl DbActor {
             _guard: guard,
         }
     }
-}
 
-impl DbActor {
     /// Reports a full database to the admins through `metrics` (once per
     /// incident; it ends when a growing write succeeds again).
     pub fn alerting(mut self, metrics: std::sync::Arc<Metrics>) -> Self {
