@@ -48,6 +48,7 @@ fn main() {
     let settings = DbSettings {
         path: dir.path().join("bench.db"),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     };
     connection::prepare(&settings).unwrap();
     println!("| message | connection | messages | messages/s |");

@@ -91,6 +91,7 @@ async fn run(bin: &str, seconds: u64) {
     let settings = DbSettings {
         path: dir.path().join("scale.db"),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     };
     connection::prepare(&settings).unwrap();
     connection::with_transaction(&settings, true, |tx| {

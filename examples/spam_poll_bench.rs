@@ -167,6 +167,7 @@ fn settings(path: &Path) -> DbSettings {
     DbSettings {
         path: path.to_owned(),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     }
 }
 

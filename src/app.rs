@@ -97,6 +97,7 @@ impl Shared {
         DbSettings {
             path: self.config.database.path.clone(),
             busy_timeout: self.config.database.busy_timeout,
+            max_size: self.config.database.max_size.map(|s| s.0),
         }
     }
 }
@@ -105,11 +106,12 @@ impl Shared {
 pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let timeout = shared.config.supervisor.shutdown_timeout;
     let settings = shared.db_settings();
+    let metrics = shared.metrics.clone();
     let db = ChildSpec::sync_pool(
         "db",
         shared.config.database.workers,
         shared.db.clone(),
-        move |guard| DbActor::new(settings.clone(), guard),
+        move |guard| DbActor::new(settings.clone(), guard).alerting(metrics.clone()),
     );
     let s = shared.clone();
     let etherscan = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
@@ -188,6 +190,12 @@ pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
     let handle = Supervisor::start(child_specs(shared), policy(&shared.config));
     let _ = shared.supervisor.set(handle.addr.clone());
     forward_alerts(shared, handle.subscribe());
+    let database = &shared.config.database;
+    actix::spawn(crate::db::prune::prune_every(
+        shared.db.clone(),
+        crate::db::prune::Retention::from_config(database),
+        database.prune_interval,
+    ));
     Ok(handle)
 }
 

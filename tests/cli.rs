@@ -216,3 +216,155 @@ fn a_bad_webhook_key_exits_2_naming_it() {
         assert!(text(&o).contains(key), "{key}: {}", text(&o));
     }
 }
+
+// ---- start-up database faults: a clear error naming the file, exit 1 ----
+
+/// A configuration whose database is `db` and whose services are
+/// unreachable (start-up fails before any of them is called).
+fn db_config(dir: &tempfile::TempDir, db: &std::path::Path) -> std::path::PathBuf {
+    let body = format!(
+        "[telegram]\napi_url = \"http://127.0.0.1:9\"\nlong_poll_timeout = \"1s\"\n\
+         [etherscan]\nbase_url = \"http://127.0.0.1:9\"\n\
+         [database]\npath = \"{}\"\n",
+        db.display()
+    );
+    write_config(dir, &body)
+}
+
+fn run_daemon(config: &std::path::Path) -> Command {
+    let mut c = bin();
+    c.args(["run", "--config"])
+        .arg(config)
+        .env("TELEGRAM_BOT_TOKEN", "1:secret-token-value")
+        .env("ETHERSCAN_API_KEY", "secret-key-value");
+    c
+}
+
+/// A database with the current schema and enough rows to span many pages.
+fn real_database(path: &std::path::Path) {
+    use usdt_monitor::db::{DbSettings, connection};
+    let settings = DbSettings {
+        path: path.to_owned(),
+        busy_timeout: std::time::Duration::from_secs(5),
+        max_size: None,
+    };
+    connection::prepare(&settings).unwrap();
+    connection::with_transaction(&settings, true, |tx| {
+        for i in 0..2000 {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                (format!("filler-{i}"), "x".repeat(100)),
+            )?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    connection::checkpoint(&settings).unwrap();
+}
+
+fn assert_exit_1_naming(o: &Output, file: &std::path::Path, words: &[&str]) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&file.display().to_string()),
+        "no file name in: {t}"
+    );
+    for w in words {
+        assert!(t.contains(w), "no {w:?} in: {t}");
+    }
+    assert!(!t.contains("panicked"), "{t}");
+    assert!(!t.contains("secret-token-value") && !t.contains("secret-key-value"));
+}
+
+#[test]
+fn db_fault_read_only_file_exits_1_naming_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/monitor.db");
+    real_database(&db);
+    let ro = |p: &std::path::Path, mode| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    ro(&db, 0o444);
+    ro(db.parent().unwrap(), 0o555);
+    ro(dir.path(), 0o755);
+    let config = db_config(&dir, &db);
+    let mut cmd = run_daemon(&config);
+    // Permission bits do not stop root: run as an ordinary user then.
+    if std::fs::OpenOptions::new().append(true).open(&db).is_ok() {
+        cmd.uid(65534).gid(65534);
+    }
+    let o = cmd.output().unwrap();
+    assert_exit_1_naming(&o, &db, &["not writable"]);
+}
+
+#[test]
+fn db_fault_garbage_file_exits_1_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    let garbage: Vec<u8> = (0..16_384u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&db, garbage).unwrap();
+    let o = run_daemon(&db_config(&dir, &db)).output().unwrap();
+    assert_exit_1_naming(&o, &db, &["damaged", "backup"]);
+}
+
+#[test]
+fn db_fault_truncated_file_exits_1_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    real_database(&db);
+    let len = std::fs::metadata(&db).unwrap().len();
+    assert!(len > 64 * 1024, "the database is {len} bytes");
+    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+    let o = run_daemon(&db_config(&dir, &db)).output().unwrap();
+    assert_exit_1_naming(&o, &db, &["damaged"]);
+}
+
+/// The decision for a missing directory: create it (mode 0700 is the
+/// umask's business; the file itself is 0600), and start.
+#[test]
+fn db_fault_missing_directory_is_created_and_the_daemon_starts() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("not/yet/there/monitor.db");
+    let mut child = run_daemon(&db_config(&dir, &db))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let migrated = || {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+            == usdt_monitor::db::schema::VERSION
+    };
+    while !migrated() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the daemon exited ({status}) instead of creating {}",
+                db.display()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no database at {}",
+            db.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

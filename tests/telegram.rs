@@ -567,6 +567,7 @@ async fn notifications_exactly_once_across_actor_and_daemon_restarts() {
     let settings = usdt_monitor::db::DbSettings {
         path: db_path.clone(),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     };
     let queued = usdt_monitor::db::connection::with_transaction(&settings, true, |tx| {
         RecordPollResult::without_spam_checks(1, vec![transfer(2, SENDER, A1, 3_000_000)], vec![])

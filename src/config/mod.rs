@@ -6,7 +6,9 @@
 //! would make a loop spin. Secrets are never read from the file: they live
 //! in [`Secrets`], whose `Debug` prints nothing of them.
 
+mod days;
 mod secrets;
+mod size;
 mod validate;
 pub mod webhook;
 
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use secrets::{Secret, Secrets};
 pub use webhook::WebhookConfig;
+pub use size::ByteSize;
 
 use crate::domain::{Address, Chain, Token, TokenSymbol};
 
@@ -188,14 +191,36 @@ pub struct DatabaseConfig {
     pub workers: usize,
     #[serde(with = "humantime_serde")]
     pub busy_timeout: Duration,
+    /// The most the database may hold (`PRAGMA max_page_count`); beyond it
+    /// new transfers wait (nothing is lost) and admins are told. `None`: as
+    /// much as the disk holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<ByteSize>,
+    /// Delivered (`sent`) and given-up (`failed`) notifications older than
+    /// this are deleted.
+    #[serde(with = "days")]
+    pub keep_delivered: Duration,
+    /// Transfers older than this are deleted once no notification refers to
+    /// them; held-back (`/spam`) notifications older than this too, except
+    /// the latest ones `/spam` lists.
+    #[serde(with = "days")]
+    pub keep_transfers: Duration,
+    /// How often old rows are pruned (and the write-ahead log truncated).
+    #[serde(with = "humantime_serde")]
+    pub prune_interval: Duration,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
         DatabaseConfig {
             path: PathBuf::from("data/usdt-monitor.db"),
             workers: 2,
             busy_timeout: Duration::from_secs(5),
+            max_size: None,
+            keep_delivered: Duration::from_secs(30 * DAY),
+            keep_transfers: Duration::from_secs(90 * DAY),
+            prune_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -383,5 +408,7 @@ fn describe_toml_error(e: &toml::de::Error) -> String {
         .replace("TOML parse error at ", "at ")
 }
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;

@@ -7,13 +7,28 @@ use crate::domain::{Address, Amount, Chain, TokenSymbol};
 
 type Problem = (String, String);
 
+/// The smallest `database.max_size` accepted.
+const MIN_DATABASE_SIZE: u64 = 64 * 1024;
+
 fn bad(key: &str, problem: impl Into<String>) -> Problem {
     (key.to_string(), problem.into())
 }
 
+/// The longest duration any key accepts: far beyond any sensible setting,
+/// and far from overflowing an `Instant` when timers add it.
+pub(super) const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The most database worker threads.
+pub(super) const MAX_WORKERS: usize = 64;
+
+/// Every duration key: longer than zero (a zero interval spins) and at most
+/// [`MAX_DURATION`].
 fn positive(key: &str, d: Duration) -> Result<(), Problem> {
     if d.is_zero() {
         return Err(bad(key, "must be longer than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(bad(key, "must be at most 100 years"));
     }
     Ok(())
 }
@@ -180,7 +195,36 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         return Err(bad("database.path", "must not be empty"));
     }
     at_least_one("database.workers", d.workers as u64)?;
+    if d.workers > MAX_WORKERS {
+        return Err(bad(
+            "database.workers",
+            format!("must be at most {MAX_WORKERS}"),
+        ));
+    }
     positive("database.busy_timeout", d.busy_timeout)?;
+    if let Some(size) = d.max_size
+        && size.0 < MIN_DATABASE_SIZE
+    {
+        return Err(bad(
+            "database.max_size",
+            "must be at least 64KiB (an empty database takes about 100KiB)",
+        ));
+    }
+    positive("database.keep_delivered", d.keep_delivered)?;
+    positive("database.keep_transfers", d.keep_transfers)?;
+    positive("database.prune_interval", d.prune_interval)?;
+    if d.keep_transfers < Duration::from_secs(2 * 24 * 3600) {
+        return Err(bad(
+            "database.keep_transfers",
+            "must be at least 2d (held-back transfers wait up to a day for the daily digest)",
+        ));
+    }
+    if d.keep_transfers < c.spam.burst_window {
+        return Err(bad(
+            "database.keep_transfers",
+            "must not be shorter than spam.burst_window (the burst check reads that much history)",
+        ));
+    }
 
     let s = &c.supervisor;
     positive("supervisor.restart_window", s.restart_window)?;

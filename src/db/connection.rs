@@ -7,13 +7,42 @@ use std::sync::Mutex;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
-use super::{DbError, DbSettings};
+use super::{DbError, DbRequest, DbSettings};
 
 /// Opens a connection with the pragmas every connection needs: WAL (readers
 /// never block the writer), foreign keys on, a busy timeout instead of
 /// instant "database is locked", and `synchronous=NORMAL` (durable at every
 /// checkpoint; safe with WAL).
 pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
+    open_limited(settings, Limit::WithReserve)
+}
+
+/// Pages every write but bulk growth may use above `database.max_size`:
+/// enough for delivery marks, commands and the admin alert saying that the
+/// database is full (1 MiB at SQLite's default 4 KiB page).
+pub const RESERVE_PAGES: u64 = 256;
+
+/// How `database.max_size` applies to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Exactly `max_size`: for bulk growth ([`DbRequest::GROWS`]).
+    Exact,
+    /// `max_size` plus [`RESERVE_PAGES`]: for everything else.
+    WithReserve,
+}
+
+impl Limit {
+    pub fn for_request<R: DbRequest>() -> Limit {
+        if R::GROWS {
+            Limit::Exact
+        } else {
+            Limit::WithReserve
+        }
+    }
+}
+
+/// Like [`open`], with `database.max_size` applied as `limit` says.
+pub fn open_limited(settings: &DbSettings, limit: Limit) -> Result<Connection, DbError> {
     configure_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -28,13 +57,26 @@ pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
         // Through the C API: no statement to parse.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
+        if let Some(bytes) = settings.max_size {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let mut pages = bytes / page.max(512) as u64;
+            if limit == Limit::WithReserve {
+                pages += RESERVE_PAGES;
+            }
+            let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        }
+        Ok(())
     })();
     match configured {
         Ok(()) => Ok(conn),
-        Err(e) => {
+        Err(source) => {
             close(conn);
-            Err(e.into())
+            Err(DbError::Open {
+                path: settings.path.clone(),
+                source,
+            })
         }
     }
 }
@@ -89,7 +131,17 @@ pub fn with_transaction<T>(
     writes: bool,
     work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
-    let mut conn = open(settings)?;
+    with_limited_transaction(settings, writes, Limit::WithReserve, work)
+}
+
+/// [`with_transaction`] with `database.max_size` applied as `limit` says.
+pub fn with_limited_transaction<T>(
+    settings: &DbSettings,
+    writes: bool,
+    limit: Limit,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let mut conn = open_limited(settings, limit)?;
     // One writer at a time, queued here: two workers racing for SQLite's
     // write lock would otherwise meet in its busy handler, which polls with
     // millisecond sleeps. Readers never wait for this.
@@ -113,27 +165,84 @@ pub fn with_transaction<T>(
 }
 
 /// Creates the database directory and file if missing (the file mode 0600:
-/// it holds who watches which wallet) and brings the schema up to date.
+/// it holds who watches which wallet), checks that the file is a sound
+/// SQLite database (`PRAGMA quick_check`: it reads every page once, so
+/// start-up takes longer on a large database) and brings the schema up to
+/// date. Every error names the file: a read-only file is
+/// [`DbError::ReadOnly`], garbage or a truncated copy [`DbError::Damaged`].
 pub fn prepare(settings: &DbSettings) -> Result<(), DbError> {
     create_private_file(&settings.path)?;
-    with_transaction(settings, true, super::schema::migrate)
+    let result = with_transaction(settings, true, |tx| {
+        let verdict: String = tx.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(DbError::Corrupt(verdict));
+        }
+        super::schema::migrate(tx)
+    });
+    result.map_err(|e| name_the_file(&settings.path, e))
+}
+
+/// Start-up errors say which file they are about, and a damaged file says
+/// so rather than "database error".
+fn name_the_file(path: &Path, e: DbError) -> DbError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    let path = path.to_owned();
+    match e {
+        DbError::Corrupt(detail) => DbError::Damaged { path, detail },
+        DbError::Sqlite(source) | DbError::Open { source, .. } => {
+            match source.sqlite_error_code() {
+                Some(NotADatabase | DatabaseCorrupt) => DbError::Damaged {
+                    path,
+                    detail: source.to_string(),
+                },
+                _ => DbError::Open { path, source },
+            }
+        }
+        other => other,
+    }
 }
 
 fn create_private_file(path: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let dir_err = |source| DbError::CreateDir {
-        path: path.to_owned(),
-        source,
-    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(dir_err)?;
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
     }
-    std::fs::OpenOptions::new()
+    let exists = path.exists();
+    let opened = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(path)
-        .map_err(dir_err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(dir_err)?;
+        .open(path);
+    let not_writable = |source| DbError::ReadOnly {
+        path: path.to_owned(),
+        source,
+    };
+    match opened {
+        Ok(_) => {}
+        Err(e) if exists => return Err(not_writable(e)),
+        Err(e) => {
+            return Err(DbError::CreateDir {
+                path: path.to_owned(),
+                source: e,
+            });
+        }
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(not_writable)?;
     Ok(())
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` on a fresh connection, queued with the
+/// writers. Returns whether it completed (`false`: a reader was in the way).
+pub fn checkpoint(settings: &DbSettings) -> Result<bool, DbError> {
+    let conn = open(settings)?;
+    let writer = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    drop(writer);
+    close(conn);
+    Ok(busy? == 0)
 }

@@ -18,6 +18,7 @@ pub mod cursors;
 pub mod meta;
 pub mod outbox;
 pub mod poll_result;
+pub mod prune;
 pub mod schema;
 pub mod spam;
 pub mod stats;
@@ -30,12 +31,13 @@ use std::time::Duration;
 use actix::{Actor, Handler, Message, SyncContext};
 use rusqlite::Transaction;
 
+use crate::metrics::Metrics;
 use crate::supervisor::{CallError, ChildGuard, ChildRef, Control, obey};
 
 /// What went wrong with a database request.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot create the database directory or file {path}: {source}")]
     CreateDir {
         path: PathBuf,
         source: std::io::Error,
@@ -45,6 +47,19 @@ pub enum DbError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// The file exists but this process may not write it (its mode, its
+    /// owner, a read-only mount).
+    #[error("the database {path} is not writable: {source}")]
+    ReadOnly {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not a SQLite database, or SQLite's own check found it
+    /// damaged (garbage bytes, a truncated copy).
+    #[error(
+        "the database {path} is damaged ({detail}); restore it from a backup, or move it away to start with an empty one"
+    )]
+    Damaged { path: PathBuf, detail: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is invalid: {0}")]
@@ -63,6 +78,12 @@ pub trait DbRequest: Send + 'static {
     /// Read-only requests say so and run in a deferred transaction, so that
     /// they do not queue behind writers.
     const WRITES: bool = true;
+    /// Bulk growth (recording a poll's transfers): held to
+    /// `database.max_size` exactly, while every other write may use a small
+    /// reserve above it (see [`connection::RESERVE_PAGES`]), so that
+    /// delivery marks, commands and the admin alert still work when the
+    /// database is full. Its success ends a "database full" alert.
+    const GROWS: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError>;
 }
 
@@ -78,11 +99,31 @@ impl<R: DbRequest> Message for Db<R> {
 pub struct DbSettings {
     pub path: PathBuf,
     pub busy_timeout: Duration,
+    /// The most bytes the database may hold (`database.max_size`), enforced
+    /// with `PRAGMA max_page_count`; `None`: as much as the disk holds.
+    pub max_size: Option<u64>,
 }
+
+impl DbError {
+    /// The database or the disk is full (`SQLITE_FULL`): the write was
+    /// rolled back and can succeed once space returns.
+    pub fn is_full(&self) -> bool {
+        let e = match self {
+            DbError::Sqlite(e) | DbError::Open { source: e, .. } => e,
+            _ => return false,
+        };
+        e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+/// The key of the admin alert raised while the database is full.
+pub const FULL_ALERT: &str = "database:full";
 
 /// One worker of the database pool.
 pub struct DbActor {
     settings: DbSettings,
+    /// Where a full database is reported; `None` in tools and tests.
+    metrics: Option<std::sync::Arc<Metrics>>,
     /// Shared by the workers; see [`anchor`] for why it exists.
     _anchor: Option<std::sync::Arc<anchor::Anchor>>,
     _guard: ChildGuard,
@@ -100,8 +141,33 @@ impl DbActor {
         };
         DbActor {
             settings,
+            metrics: None,
             _anchor: anchor,
             _guard: guard,
+        }
+    }
+
+    /// Reports a full database to the admins through `metrics` (once per
+    /// incident; it ends when a growing write succeeds again).
+    pub fn alerting(mut self, metrics: std::sync::Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn watch_full<T>(&self, grows: bool, result: &Result<T, DbError>) {
+        let Some(metrics) = &self.metrics else { return };
+        match result {
+            Err(e) if e.is_full() => metrics.raise(
+                FULL_ALERT,
+                format!(
+                    "The database {} is full ({e}). New transfers are not recorded: every poll \
+                     scans the same blocks again, so nothing is lost. Free disk space or raise \
+                     database.max_size and restart.",
+                    self.settings.path.display()
+                ),
+            ),
+            Ok(_) if grows => metrics.resolve(FULL_ALERT),
+            _ => {}
         }
     }
 }
@@ -114,7 +180,12 @@ impl<R: DbRequest> Handler<Db<R>> for DbActor {
     type Result = Result<R::Output, DbError>;
 
     fn handle(&mut self, Db(request): Db<R>, _: &mut SyncContext<Self>) -> Self::Result {
-        connection::with_transaction(&self.settings, R::WRITES, |tx| request.run(tx))
+        let limit = connection::Limit::for_request::<R>();
+        let result = connection::with_limited_transaction(&self.settings, R::WRITES, limit, |tx| {
+            request.run(tx)
+        });
+        self.watch_full(R::GROWS, &result);
+        result
     }
 }
 

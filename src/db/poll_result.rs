@@ -124,6 +124,7 @@ pub struct PollRecorded {
 
 impl DbRequest for RecordPollResult {
     type Output = PollRecorded;
+    const GROWS: bool = true;
 
     fn run(self, tx: &Transaction<'_>) -> Result<PollRecorded, DbError> {
         let mut out = PollRecorded::default();

@@ -162,6 +162,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (sink, state, next_attempt_ms);
     "#,
+    // 5: pruning (`src/db/prune.rs`). Old outbox rows are found by state and
+    // age; a transfer may go only when no outbox row refers to it (also what
+    // the foreign key check looks up on every deleted transfer).
+    r#"
+    CREATE INDEX outbox_by_state_age ON outbox (state, created_at);
+    CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
+    CREATE INDEX transfers_by_age ON transfers (created_at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -197,6 +205,7 @@ mod tests {
         let settings = DbSettings {
             path: dir.path().join("v1.db"),
             busy_timeout: std::time::Duration::from_secs(5),
+            max_size: None,
         };
         connection::with_transaction(&settings, true, |tx| {
             tx.execute_batch(MIGRATIONS[0])?;
@@ -244,6 +253,7 @@ mod tests {
         let settings = DbSettings {
             path: dir.path().join("v2.db"),
             busy_timeout: std::time::Duration::from_secs(5),
+            max_size: None,
         };
         connection::with_transaction(&settings, true, |tx| {
             tx.execute_batch(MIGRATIONS[0])?;

@@ -14,6 +14,7 @@ pub(crate) fn temp_db() -> (tempfile::TempDir, DbSettings) {
     let settings = DbSettings {
         path: dir.path().join("nested/dir/test.db"),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     };
     connection::prepare(&settings).unwrap();
     (dir, settings)

@@ -10,6 +10,7 @@ pub fn start(dir: &tempfile::TempDir, workers: usize) -> (DbRef, SupervisorHandl
     let settings = DbSettings {
         path: dir.path().join("db/test.db"),
         busy_timeout: Duration::from_secs(5),
+        max_size: None,
     };
     connection::prepare(&settings).unwrap();
     let db = DbRef::new("db", Duration::from_secs(10));

@@ -9,6 +9,11 @@
 //! * `/cmd@anybot` is accepted: in a private chat every command is for us.
 //! * Command names are case-insensitive; arguments are separated by
 //!   whitespace.
+//! * Separators are Unicode whitespace (so a non-breaking space separates)
+//!   and the zero-width space U+200B, which some pages put between words
+//!   and which a user cannot see. Other invisible characters inside an
+//!   address are named in the error (`U+2060`), and a label may not carry
+//!   bidirectional overrides (they would reorder how `/list` reads).
 //! * `/add <address> [chain] [label]`: the word after the address is a
 //!   chain when it names a chain of the registry (`ethereum`, `polygon`,
 //!   …); everything after is the label. So a label cannot begin with a
@@ -192,12 +197,12 @@ pub enum Parsed {
 
 /// Parses one message text.
 pub fn parse(text: &str) -> Parsed {
-    let text = text.trim();
+    let text = text.trim_matches(is_separator);
     let Some(rest) = text.strip_prefix('/') else {
         return Parsed::Unknown;
     };
-    let (head, args) = match rest.find(char::is_whitespace) {
-        Some(i) => (&rest[..i], rest[i..].trim()),
+    let (head, args) = match rest.find(is_separator) {
+        Some(i) => (&rest[..i], rest[i..].trim_matches(is_separator)),
         None => (rest, ""),
     };
     // `/add@sim_bot`: drop the bot name.
@@ -211,8 +216,30 @@ pub fn parse(text: &str) -> Parsed {
     }
 }
 
+/// What separates words: whitespace, and the invisible zero-width space.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c == '\u{200B}'
+}
+
+/// Characters that change how text reads without being seen: bidirectional
+/// embeddings, overrides and isolates.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Characters a user cannot see: controls, format characters (zero-width
+/// joiners, word joiner, byte-order mark, bidi controls), other spaces.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || is_bidi_control(c)
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+            | '\u{17B4}' | '\u{17B5}' | '\u{180E}' | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+            | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}')
+}
+
 fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
-    let mut words = args.split_whitespace();
+    let mut words = args.split(is_separator).filter(|w| !w.is_empty());
     Ok(match kind {
         // Extra words after argument-less commands are ignored (`/start`
         // carries a deep-link payload, for one).
@@ -260,6 +287,12 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
             if label.chars().any(char::is_control) {
                 return Err("the label contains control characters".into());
             }
+            if let Some(c) = label.chars().find(|&c| is_bidi_control(c)) {
+                return Err(format!(
+                    "the label contains the invisible direction mark U+{:04X}; type the label again",
+                    c as u32
+                ));
+            }
             Command::Add {
                 address,
                 chain,
@@ -298,6 +331,14 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
 
 fn address(word: Option<&str>) -> Result<Address, String> {
     let word = word.ok_or("the address is missing")?;
+    if let Some(c) = word.chars().find(|&c| is_invisible(c)) {
+        return Err(format!(
+            "\"{}\" is not a valid address: it contains the invisible character U+{:04X}; \
+             type or paste the address again",
+            clip(word),
+            c as u32
+        ));
+    }
     Address::parse(word).map_err(|e| format!("\"{}\" is not a valid address: {e}", clip(word)))
 }
 
@@ -311,10 +352,18 @@ fn chain_name(word: &str) -> Result<&'static str, String> {
     })
 }
 
-/// User input echoed in an error is cut short.
+/// User input echoed in an error is cut short, and what cannot be seen
+/// is shown as its code point (`U+200D`).
 fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(48).collect();
-    if out.len() < s.len() {
+    let mut out = String::new();
+    for c in s.chars().take(48) {
+        if is_invisible(c) {
+            out += &format!("U+{:04X}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().nth(48).is_some() {
         out.push('…');
     }
     out
@@ -512,3 +561,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "parse_props.rs"]
+mod props;

@@ -1,0 +1,199 @@
+//! Pruning: old notifications and transfers go, in small batches.
+//!
+//! What is deleted (ages from `database.keep_delivered` and
+//! `database.keep_transfers`, measured from when the row was recorded):
+//!
+//! * outbox rows in a final state — `sent`, `failed` — older than
+//!   `keep_delivered`;
+//! * held-back (`held`) outbox rows older than `keep_transfers`;
+//! * but never a flagged row among the latest [`MAX_LISTED`] of its chat:
+//!   those are what `/spam` shows;
+//! * transfers older than `keep_transfers` that no outbox row refers to any
+//!   more — so a transfer with a `pending` notification, or a flagged one
+//!   `/spam` still lists, stays.
+//!
+//! `pending` rows are never deleted. Each request deletes at most `batch`
+//! rows in one transaction, so that the DbActor is never busy for long; the
+//! caller sends batches until one comes back short ([`prune`]), then
+//! truncates the write-ahead log ([`Checkpoint`]).
+//!
+//! Forgetting a transfer also forgets that its counterparty was known to the
+//! address-poisoning checks: keep transfers longer than the gaps between a
+//! wallet's real payments to the same counterparty.
+
+use std::time::Duration;
+
+use actix::{Handler, Message, SyncContext};
+use rusqlite::{Transaction, params};
+
+use super::{DbActor, DbError, DbRef, DbRequest, connection, now_secs};
+use crate::spam::render::MAX_LISTED;
+
+/// Deletes up to `batch` outbox rows that are old enough (see the module
+/// documentation); returns how many it deleted.
+pub struct PruneOutbox {
+    /// `sent` and `failed` rows recorded before this (Unix seconds) go.
+    pub delivered_before: i64,
+    /// `held` rows recorded before this (Unix seconds) go.
+    pub held_before: i64,
+    pub batch: usize,
+}
+
+impl DbRequest for PruneOutbox {
+    type Output = usize;
+    fn run(self, tx: &Transaction<'_>) -> Result<usize, DbError> {
+        Ok(tx.execute(
+            "DELETE FROM outbox WHERE id IN (
+                SELECT o.id FROM outbox o
+                WHERE ((o.state IN ('sent', 'failed') AND o.created_at < ?1)
+                       OR (o.state = 'held' AND o.created_at < ?2))
+                  AND NOT (o.flagged = 1 AND o.id IN (
+                      SELECT f.id FROM outbox f WHERE f.chat_id = o.chat_id AND f.flagged = 1
+                      ORDER BY f.id DESC LIMIT ?4))
+                LIMIT ?3)",
+            params![
+                self.delivered_before,
+                self.held_before,
+                self.batch as i64,
+                MAX_LISTED as i64
+            ],
+        )?)
+    }
+}
+
+/// Deletes up to `batch` transfers recorded before `before` (Unix seconds)
+/// that no outbox row refers to; returns how many it deleted.
+pub struct PruneTransfers {
+    pub before: i64,
+    pub batch: usize,
+}
+
+impl DbRequest for PruneTransfers {
+    type Output = usize;
+    fn run(self, tx: &Transaction<'_>) -> Result<usize, DbError> {
+        Ok(tx.execute(
+            "DELETE FROM transfers WHERE id IN (
+                SELECT t.id FROM transfers t
+                WHERE t.created_at < ?1
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.transfer_id = t.id)
+                LIMIT ?2)",
+            params![self.before, self.batch as i64],
+        )?)
+    }
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`: copies the write-ahead log into the
+/// database and truncates it to zero bytes. Outside any transaction, so not
+/// a [`DbRequest`]. Returns whether the checkpoint completed (`false`: a
+/// reader was in the way; the next one catches up).
+pub struct Checkpoint;
+
+impl Message for Checkpoint {
+    type Result = Result<bool, DbError>;
+}
+
+impl Handler<Checkpoint> for DbActor {
+    type Result = Result<bool, DbError>;
+    fn handle(&mut self, _: Checkpoint, _: &mut SyncContext<Self>) -> Self::Result {
+        connection::checkpoint(&self.settings)
+    }
+}
+
+/// How long rows are kept, and how many go per transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub keep_delivered: Duration,
+    pub keep_transfers: Duration,
+    /// Rows per transaction.
+    pub batch: usize,
+}
+
+/// Rows per pruning transaction in the daemon: a few milliseconds of work.
+pub const BATCH: usize = 500;
+
+impl Retention {
+    pub fn from_config(c: &crate::config::DatabaseConfig) -> Retention {
+        Retention {
+            keep_delivered: c.keep_delivered,
+            keep_transfers: c.keep_transfers,
+            batch: BATCH,
+        }
+    }
+}
+
+/// What one round of pruning did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub outbox: usize,
+    pub transfers: usize,
+    /// Transactions used (each at most `batch` rows).
+    pub batches: usize,
+    /// Whether the write-ahead log was truncated.
+    pub checkpointed: bool,
+}
+
+/// One round: outbox batches, then transfer batches, each its own message
+/// (other requests are served in between), then a checkpoint. `now` is Unix
+/// seconds.
+pub async fn prune(db: &DbRef, retention: Retention, now: i64) -> Result<Pruned, DbError> {
+    let before =
+        |keep: Duration| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
+    let batch = retention.batch.max(1);
+    let mut out = Pruned::default();
+    loop {
+        let request = PruneOutbox {
+            delivered_before: before(retention.keep_delivered),
+            held_before: before(retention.keep_transfers),
+            batch,
+        };
+        let n = db.exec(request).await?;
+        out.outbox += n;
+        out.batches += 1;
+        if n < batch {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    loop {
+        let request = PruneTransfers {
+            before: before(retention.keep_transfers),
+            batch,
+        };
+        let n = db.exec(request).await?;
+        out.transfers += n;
+        out.batches += 1;
+        if n < batch {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    out.checkpointed = db.call(Checkpoint).await??;
+    Ok(out)
+}
+
+/// Prunes every `interval`, the first time at once. Runs outside the actors
+/// (spawned by [`crate::app::start`]), so it reaches whichever db pool is
+/// current; a failed round is logged and tried again at the next interval.
+pub async fn prune_every(db: DbRef, retention: Retention, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match prune(&db, retention, now_secs()).await {
+            Ok(p) if p.outbox + p.transfers > 0 => tracing::info!(
+                actor = "db",
+                outbox = p.outbox,
+                transfers = p.transfers,
+                batches = p.batches,
+                checkpointed = p.checkpointed,
+                "pruned old rows"
+            ),
+            Ok(p) => tracing::debug!(
+                actor = "db",
+                checkpointed = p.checkpointed,
+                "nothing to prune"
+            ),
+            Err(e) => tracing::warn!(actor = "db", error = %e, "pruning failed; will try again"),
+        }
+    }
+}
