@@ -3,8 +3,9 @@
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
+use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::Addr;
 use tokio::sync::Notify;
@@ -13,6 +14,7 @@ use crate::config::{Config, Secrets};
 use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
 use crate::etherscan::{EtherscanActor, Poll};
+use crate::http::{HttpActor, HttpState};
 use crate::metrics::Metrics;
 use crate::supervisor::{
     ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor, SupervisorHandle,
@@ -24,11 +26,14 @@ use crate::ticker::{PollFn, TickerActor};
 /// [`SHUTDOWN_ORDER`]).
 pub const CHILDREN: [&str; 4] = ["db", "etherscan", "telegram", "ticker"];
 
-/// Stop the ticker first (no new polls), then the scanner (its in-flight
-/// poll finishes and is persisted), then the bot (in-flight sends finish;
-/// the rest stays queued in the outbox), and the database last, because
-/// everyone before it may still be writing.
-pub const SHUTDOWN_ORDER: [&str; 4] = ["ticker", "etherscan", "telegram", "db"];
+/// Stop the HTTP endpoint first (a daemon going away is not scraped as
+/// healthy), then the ticker (no new polls), then the scanner (its
+/// in-flight poll finishes and is persisted), then the bot (in-flight sends
+/// finish; the rest stays queued in the outbox), and the database last,
+/// because everyone before it may still be writing. `http` exists only
+/// when `[http] listen` is set (the supervisor skips absent names); it
+/// starts last.
+pub const SHUTDOWN_ORDER: [&str; 5] = ["http", "ticker", "etherscan", "telegram", "db"];
 
 /// What every actor may reach. Cheap to clone; everything inside survives
 /// the restart of any single actor.
@@ -50,6 +55,13 @@ pub struct Shared {
     pub paused: Arc<AtomicBool>,
     /// The address-poisoning checks applied when transfers are recorded.
     pub spam: Arc<SpamPolicy>,
+    /// The bot's username from `getMe` at start-up (without the `@`), for
+    /// routing `/cmd@username` in groups. Empty until known.
+    pub bot_username: Arc<OnceLock<String>>,
+    /// The socket of `[http] listen`, bound once by [`start`].
+    pub http_listener: Arc<OnceLock<Arc<TcpListener>>>,
+    /// When this `Shared` was made: the daemon's start.
+    pub started: SystemTime,
 }
 
 impl Shared {
@@ -74,6 +86,9 @@ impl Shared {
             outbox_ready: Arc::new(Notify::new()),
             paused: Arc::new(AtomicBool::new(false)),
             spam: Arc::new(spam),
+            bot_username: Arc::new(OnceLock::new()),
+            http_listener: Arc::new(OnceLock::new()),
+            started: SystemTime::now(),
         })
     }
 
@@ -103,15 +118,18 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let telegram = ChildSpec::actor("telegram", shared.telegram.clone(), move |guard| {
         TelegramActor::new(s.clone(), guard)
     });
-    let scanner = shared.etherscan.clone();
+    let (scanner, metrics) = (shared.etherscan.clone(), shared.metrics.clone());
     let poll: PollFn = Arc::new(move || {
-        let scanner = scanner.clone();
+        let (scanner, metrics) = (scanner.clone(), metrics.clone());
         Box::pin(async move {
             // The scanner logs the details; the ticker only needs to know
             // whether the poll fully succeeded.
-            let summary = scanner
-                .call(Poll)
-                .await
+            let began = Instant::now();
+            let answer = scanner.call(Poll).await;
+            if let Ok(Ok(_)) = &answer {
+                (metrics.instruments.poll_duration).observe(began.elapsed().as_secs_f64());
+            }
+            let summary = answer
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
             match summary.errors().next() {
@@ -127,10 +145,32 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
         TickerActor::new(interval, poll.clone(), paused.clone(), guard)
     });
+    let http = shared.http_listener.get().map(|listener| {
+        let (listener, state) = (listener.clone(), http_state(shared));
+        ChildSpec::actor(crate::http::CHILD, ChildRef::new(crate::http::CHILD, wait_for(shared)), move |guard| {
+            HttpActor::new(listener.clone(), state.clone(), guard)
+        })
+    });
     [db, etherscan, telegram, ticker]
         .into_iter()
+        .chain(http)
         .map(|spec| spec.restart(Restart::Permanent).shutdown_timeout(timeout))
         .collect()
+}
+
+/// How long a call to a child that is down waits for its successor.
+fn wait_for(shared: &Shared) -> Duration {
+    shared.config.supervisor.backoff_max + Duration::from_secs(5)
+}
+
+fn http_state(shared: &Shared) -> HttpState {
+    HttpState {
+        config: shared.config.clone(),
+        metrics: shared.metrics.clone(),
+        db: shared.db.clone(),
+        supervisor: shared.supervisor.clone(),
+        started: shared.started,
+    }
 }
 
 pub fn policy(config: &Config) -> Policy {
@@ -152,6 +192,11 @@ pub enum StartError {
     Config(String),
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("cannot listen on {addr} (http.listen): {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Prepares the database and starts the supervision tree. Must be called
@@ -160,6 +205,13 @@ pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
     // TLS for both HTTP clients: rustls selects no crypto provider itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
     crate::db::connection::prepare(&shared.db_settings())?;
+    if let Some(addr) = shared.config.http.listen_addr()
+        && shared.http_listener.get().is_none()
+    {
+        let listener =
+            crate::http::bind(addr).map_err(|source| StartError::Http { addr, source })?;
+        let _ = shared.http_listener.set(Arc::new(listener));
+    }
     let handle = Supervisor::start(child_specs(shared), policy(&shared.config));
     let _ = shared.supervisor.set(handle.addr.clone());
     forward_alerts(shared, handle.subscribe());
@@ -196,7 +248,8 @@ pub async fn termination_signal() {
     }
 }
 
-/// Turns supervisor events that need a human into admin alerts.
+/// Turns supervisor events that need a human into admin alerts, and
+/// counts restarts for the metrics.
 fn forward_alerts(
     shared: &Shared,
     mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>,
@@ -205,6 +258,9 @@ fn forward_alerts(
     actix::spawn(async move {
         while let Ok(event) = events.recv().await {
             match event.kind {
+                EventKind::Restarted { reason, .. } => {
+                    (metrics.instruments).actor_restart(event.actor, &reason)
+                }
                 EventKind::IntensityWarning { recent, max } => metrics.raise(
                     "supervisor:intensity",
                     format!(

@@ -86,6 +86,7 @@ fn each_invalid_value_names_its_key() {
         ("[log]\nlevel = \"loud!!\"", "log.level"),
         ("[spam]\nthreshold = 101", "spam.threshold"),
         ("[spam]\ndust_below = \"lots\"", "spam.dust_below"),
+        ("[http]\nlisten = \"localhost\"", "http.listen"),
     ];
     for (text, key) in cases {
         let e = error_of(text);
@@ -125,4 +126,12 @@ fn secrets_never_print() {
         !shown.contains("tg-secret") && !shown.contains("es-secret"),
         "{shown}"
     );
+}
+
+#[test]
+fn http_is_off_by_default_and_takes_an_address() {
+    assert_eq!(parse("").unwrap().http.listen_addr(), None);
+    let c = parse("[http]\nlisten = \"127.0.0.1:9108\"\n").unwrap();
+    assert_eq!(c.http.listen_addr(), Some("127.0.0.1:9108".parse().unwrap()));
+    assert!(c.to_toml().contains("listen = \"127.0.0.1:9108\""));
 }

@@ -22,12 +22,16 @@ pub enum Fault {
     MalformedJson,
     /// Every call answers NOTOK "Invalid API Key".
     InvalidKey,
+    /// Calls for this chain id answer NOTOK "Free API access is not
+    /// supported for this chain" (a paid-only chain on a free key); other
+    /// chains answer normally.
+    PaidChain(u64),
 }
 
 impl Fault {
-    /// The reply that replaces the normal answer, or `None` for faults that
-    /// only delay it.
-    pub(crate) fn reply(&self, rate_limit: Option<u32>) -> Option<Reply> {
+    /// The reply that replaces the normal answer to a call for `chain_id`,
+    /// or `None` for faults that only delay it or do not apply to the chain.
+    pub(crate) fn reply(&self, rate_limit: Option<u32>, chain_id: Option<u64>) -> Option<Reply> {
         Some(match self {
             Fault::Http500 => Reply::text(500, "Internal Server Error"),
             Fault::Http429 => Reply::text(429, "Too Many Requests"),
@@ -39,7 +43,10 @@ impl Fault {
                 r#"{"status":"1","message":"OK","result":[{"address":"0xdac17f958d2ee523a2206206994597c13d831ec7","topics":["0xddf2"#
                     .to_string(),
             ),
-            Fault::Slow(_) => return None,
+            Fault::PaidChain(id) if chain_id == Some(*id) => {
+                Reply::notok("Free API access is not supported for this chain")
+            }
+            Fault::Slow(_) | Fault::PaidChain(_) => return None,
         })
     }
 
