@@ -2,8 +2,8 @@
 //! other, and the run loop shared by `usdt-monitor run` and the demo.
 
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
 use std::net::TcpListener;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -147,9 +147,11 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     });
     let http = shared.http_listener.get().map(|listener| {
         let (listener, state) = (listener.clone(), http_state(shared));
-        ChildSpec::actor(crate::http::CHILD, ChildRef::new(crate::http::CHILD, wait_for(shared)), move |guard| {
-            HttpActor::new(listener.clone(), state.clone(), guard)
-        })
+        ChildSpec::actor(
+            crate::http::CHILD,
+            ChildRef::new(crate::http::CHILD, wait_for(shared)),
+            move |guard| HttpActor::new(listener.clone(), state.clone(), guard),
+        )
     });
     [db, etherscan, telegram, ticker]
         .into_iter()

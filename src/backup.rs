@@ -11,7 +11,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -111,10 +111,26 @@ fn copy_and_verify(
         source,
     };
     {
-        let b = rusqlite::backup::Backup::new(&src, &mut dst).map_err(copy_err)?;
-        // -1: every page in one step, i.e. one read transaction on the source.
-        b.run_to_completion(-1, Duration::from_millis(50), None)
-            .map_err(copy_err)?;
+        use rusqlite::backup::{Backup, StepResult};
+        let b = Backup::new(&src, &mut dst).map_err(copy_err)?;
+        let deadline = Instant::now() + busy_timeout;
+        // -1: every page in one step, i.e. one read transaction on the
+        // source (a step interrupted by a lock is simply tried again).
+        loop {
+            match b.step(-1).map_err(copy_err)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    return Err(copy_err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some(format!("the database stayed locked for {busy_timeout:?}")),
+                    )));
+                }
+            }
+        }
     }
     let _ = src.close();
     let problems: Vec<String> = {

@@ -35,8 +35,8 @@ impl Default for Instruments {
         Instruments {
             provider_calls: Family::default(),
             actor_restarts: Family::default(),
-            // 50 ms to about 51 s.
-            poll_duration: Histogram::new(exponential_buckets(0.05, 2.0, 11)),
+            // 10 ms to about 41 s.
+            poll_duration: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
         }
     }
 }

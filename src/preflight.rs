@@ -85,7 +85,9 @@ async fn check_telegram(
         Err(TgError::Unauthorized) => Err(PreflightError::TelegramToken),
         Err(e) => Ok((
             None,
-            vec![format!("Telegram getMe failed: {e} (not a configuration error)")],
+            vec![format!(
+                "Telegram getMe failed: {e} (not a configuration error)"
+            )],
         )),
     }
 }

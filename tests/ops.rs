@@ -37,7 +37,10 @@ async fn get(url: &str) -> Option<(u16, String)> {
         .finish();
     let mut resp = client.get(url).send().await.ok()?;
     let body = resp.body().await.ok()?;
-    Some((resp.status().as_u16(), String::from_utf8_lossy(&body).into()))
+    Some((
+        resp.status().as_u16(),
+        String::from_utf8_lossy(&body).into(),
+    ))
 }
 
 /// Polls `url` until `done(status, body)` holds; returns the last answer.
@@ -81,6 +84,17 @@ fn families(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+fn assert_families(text: &str, expected: &[(&str, &str)]) {
+    let f = families(text);
+    for (family, kind) in expected {
+        assert_eq!(
+            f.get(*family).map(String::as_str),
+            Some(*kind),
+            "{family}:\n{text}"
+        );
+    }
+}
+
 fn sample(text: &str, key: &str) -> f64 {
     samples(text).get(key).copied().unwrap_or(0.0)
 }
@@ -94,24 +108,25 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
         s == 200 && b.contains("usdt_monitor_chain_head_block{chain=\"ethereum\"}")
     })
     .await;
-    let f = families(&text);
-    for (family, kind) in [
-        ("usdt_monitor_provider_calls", "counter"),
-        ("usdt_monitor_poll_duration_seconds", "histogram"),
-        ("usdt_monitor_actor_restarts", "counter"),
-        ("usdt_monitor_actor_up", "gauge"),
-        ("usdt_monitor_chain_head_block", "gauge"),
-        ("usdt_monitor_chain_cursor_block", "gauge"),
-        ("usdt_monitor_chain_lag_blocks", "gauge"),
-        ("usdt_monitor_transfers_recorded", "counter"),
-        ("usdt_monitor_notifications", "counter"),
-        ("usdt_monitor_outbox_depth", "gauge"),
-        ("usdt_monitor_outbox_oldest_pending_age_seconds", "gauge"),
-        ("process_open_fds", "gauge"),
-        ("process_resident_memory_bytes", "gauge"),
-    ] {
-        assert_eq!(f.get(family).map(String::as_str), Some(kind), "{family}:\n{text}");
-    }
+    assert_families(
+        &text,
+        &[
+            ("usdt_monitor_provider_calls", "counter"),
+            ("usdt_monitor_poll_duration_seconds", "histogram"),
+            ("usdt_monitor_actor_up", "gauge"),
+            ("usdt_monitor_chain_head_block", "gauge"),
+            ("usdt_monitor_chain_cursor_block", "gauge"),
+            ("usdt_monitor_chain_lag_blocks", "gauge"),
+            (
+                "usdt_monitor_chain_last_successful_poll_timestamp_seconds",
+                "gauge",
+            ),
+            ("usdt_monitor_outbox_depth", "gauge"),
+            ("usdt_monitor_outbox_oldest_pending_age_seconds", "gauge"),
+            ("process_open_fds", "gauge"),
+            ("process_resident_memory_bytes", "gauge"),
+        ],
+    );
     assert!(text.ends_with("# EOF\n"), "{text}");
     assert_eq!(sample(&text, "usdt_monitor_actor_up{actor=\"http\"}"), 1.0);
     assert!(
@@ -147,7 +162,19 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
     // A panic is counted as a restart of that actor, by cause.
     w.bot.user_says(ADMIN, "/panic ticker");
     let restarts = "usdt_monitor_actor_restarts_total{actor=\"ticker\",cause=\"panicked\"}";
-    let (_, text) = wait_for(&url, "counted the restart", |_, b| sample(b, restarts) == 1.0).await;
+    let (_, text) = wait_for(&url, "counted the restart", |_, b| {
+        sample(b, restarts) == 1.0
+    })
+    .await;
+    // Families with samples only once something happened.
+    assert_families(
+        &text,
+        &[
+            ("usdt_monitor_transfers_recorded", "counter"),
+            ("usdt_monitor_notifications", "counter"),
+            ("usdt_monitor_actor_restarts", "counter"),
+        ],
+    );
 
     // Nothing private is exposed.
     for private in [
@@ -227,11 +254,19 @@ async fn backup_copies_the_live_database_while_the_daemon_runs() {
 
     let copy = rusqlite::Connection::open(&out).unwrap();
     let txs: i64 = copy
-        .query_row("SELECT count(*) FROM transfers WHERE tx_hash = ?1", [&tx], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM transfers WHERE tx_hash = ?1",
+            [&tx],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(txs, 1);
     let chats: i64 = copy
-        .query_row("SELECT count(*) FROM chats WHERE chat_id = ?1", [CAROL], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM chats WHERE chat_id = ?1",
+            [CAROL],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(chats, 1);
     drop(copy);
@@ -243,7 +278,10 @@ async fn backup_copies_the_live_database_while_the_daemon_runs() {
     let o = backup(&w.config, &out).await;
     let text = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(text.contains("already exists") && text.contains("backup.db"), "{text}");
+    assert!(
+        text.contains("already exists") && text.contains("backup.db"),
+        "{text}"
+    );
 }
 
 #[actix_rt::test]
@@ -253,6 +291,9 @@ async fn backup_without_a_database_exits_1_naming_the_path() {
     let o = backup(&w.config, &out).await;
     let text = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{text}");
-    assert!(text.contains("data/monitor.db") && text.contains("database.path"), "{text}");
+    assert!(
+        text.contains("data/monitor.db") && text.contains("database.path"),
+        "{text}"
+    );
     assert!(!out.exists());
 }

@@ -132,6 +132,9 @@ fn secrets_never_print() {
 fn http_is_off_by_default_and_takes_an_address() {
     assert_eq!(parse("").unwrap().http.listen_addr(), None);
     let c = parse("[http]\nlisten = \"127.0.0.1:9108\"\n").unwrap();
-    assert_eq!(c.http.listen_addr(), Some("127.0.0.1:9108".parse().unwrap()));
+    assert_eq!(
+        c.http.listen_addr(),
+        Some("127.0.0.1:9108".parse().unwrap())
+    );
     assert!(c.to_toml().contains("listen = \"127.0.0.1:9108\""));
 }

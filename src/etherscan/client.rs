@@ -224,7 +224,11 @@ impl EtherscanClient {
                 Err(e) => Err(e),
             };
             let outcome = crate::instruments::etherscan_outcome(&result);
-            (self.metrics.instruments).provider_call("etherscan", request.action().as_str(), outcome);
+            (self.metrics.instruments).provider_call(
+                "etherscan",
+                request.action().as_str(),
+                outcome,
+            );
             let error = match result {
                 Ok(v) => {
                     self.metrics.resolve(INVALID_KEY_ALERT);

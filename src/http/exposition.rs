@@ -81,7 +81,8 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         let up = Family::<Labels, Gauge>::default();
         for c in &tree.children {
             let v = i64::from(c.state == ChildState::Running);
-            up.get_or_create(&vec![("actor", c.name.to_string())]).set(v);
+            up.get_or_create(&vec![("actor", c.name.to_string())])
+                .set(v);
         }
         r.register("usdt_monitor_actor_up", "1 when the actor is running", up);
     }
@@ -96,12 +97,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
     if let Some(b) = resident_bytes() {
         let g = Gauge::<i64>::default();
         g.set(b as i64);
-        r.register_with_unit(
-            "process_resident_memory",
-            "Resident memory",
-            Unit::Bytes,
-            g,
-        );
+        r.register_with_unit("process_resident_memory", "Resident memory", Unit::Bytes, g);
     }
     let mut out = String::new();
     encode(&mut out, &r)?;
@@ -129,7 +125,11 @@ fn register_chains(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
             last_ok.get_or_create(&labels).set(secs.as_secs_f64());
         }
     }
-    r.register("usdt_monitor_chain_head_block", "The chain's latest block", head);
+    r.register(
+        "usdt_monitor_chain_head_block",
+        "The chain's latest block",
+        head,
+    );
     r.register(
         "usdt_monitor_chain_cursor_block",
         "Every block up to this one is scanned (lowest over the chain's tokens)",

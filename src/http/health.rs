@@ -107,11 +107,7 @@ mod tests {
         }
     }
 
-    fn check(
-        tree: Option<&TreeStatus>,
-        last_ok_ago: Option<u64>,
-        running_for: u64,
-    ) -> Health {
+    fn check(tree: Option<&TreeStatus>, last_ok_ago: Option<u64>, running_for: u64) -> Health {
         let now = SystemTime::now();
         let chains = vec![Chain::by_name("ethereum").unwrap()];
         let health = vec![(
@@ -141,7 +137,10 @@ mod tests {
 
     #[test]
     fn a_restarting_actor_fails_the_check() {
-        let t = tree(&[("db", ChildState::Running), ("etherscan", ChildState::Restarting)]);
+        let t = tree(&[
+            ("db", ChildState::Running),
+            ("etherscan", ChildState::Restarting),
+        ]);
         let h = check(Some(&t), Some(1), 600);
         assert_eq!(h.status, "unhealthy");
         assert_eq!(h.failed, vec!["actor etherscan is restarting".to_string()]);
@@ -153,7 +152,10 @@ mod tests {
         let t = tree(&[("db", ChildState::Running)]);
         let h = check(Some(&t), Some(46), 600);
         assert_eq!(h.failed.len(), 1, "{h:?}");
-        assert!(h.failed[0].starts_with("chain ethereum: no successful poll for 46s"), "{h:?}");
+        assert!(
+            h.failed[0].starts_with("chain ethereum: no successful poll for 46s"),
+            "{h:?}"
+        );
         let h = check(Some(&t), None, 100);
         assert!(h.failed[0].contains("since the start"), "{h:?}");
     }

@@ -20,7 +20,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use actix::{Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture,
+};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -93,7 +95,10 @@ async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
             None
         }
         Err(_) => {
-            tracing::warn!(actor = CHILD, "metrics: the database did not answer in time");
+            tracing::warn!(
+                actor = CHILD,
+                "metrics: the database did not answer in time"
+            );
             None
         }
     };
