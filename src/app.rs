@@ -22,9 +22,9 @@ use crate::supervisor::{
 use crate::telegram::TelegramActor;
 use crate::ticker::{PollFn, TickerActor};
 
-/// The children, in start order. Shutdown order is different (see
-/// [`SHUTDOWN_ORDER`]).
-pub const CHILDREN: [&str; 4] = ["db", "etherscan", "telegram", "ticker"];
+/// The children, in start order; `http` only when `[http] listen` is set.
+/// Shutdown order is different (see [`SHUTDOWN_ORDER`]).
+pub const CHILDREN: [&str; 5] = ["db", "etherscan", "telegram", "ticker", "http"];
 
 /// Stop the HTTP endpoint first (a daemon going away is not scraped as
 /// healthy), then the ticker (no new polls), then the scanner (its

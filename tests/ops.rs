@@ -159,9 +159,10 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
         "{text}"
     );
 
-    // A panic is counted as a restart of that actor, by cause.
-    w.bot.user_says(ADMIN, "/panic ticker");
-    let restarts = "usdt_monitor_actor_restarts_total{actor=\"ticker\",cause=\"panicked\"}";
+    // The endpoint is a child like any other: a panic restarts it, it
+    // serves again on the same port and counts its own restart.
+    w.bot.user_says(ADMIN, "/panic http");
+    let restarts = "usdt_monitor_actor_restarts_total{actor=\"http\",cause=\"panicked\"}";
     let (_, text) = wait_for(&url, "counted the restart", |_, b| {
         sample(b, restarts) == 1.0
     })

@@ -21,7 +21,7 @@ use crate::domain::{Address, Chain};
 pub const MAX_LABEL_CHARS: usize = 32;
 
 /// The actors an admin may name in `/restart` and `/panic`.
-pub const ACTORS: [&str; 4] = crate::app::CHILDREN;
+pub const ACTORS: &[&str] = &crate::app::CHILDREN;
 
 /// Every command the bot knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +94,8 @@ impl Kind {
             Kind::Stats => "/stats",
             Kind::Pause => "/pause",
             Kind::Resume => "/resume",
-            Kind::Restart => "/restart <db|etherscan|telegram|ticker>",
-            Kind::Panic => "/panic <db|etherscan|telegram|ticker>",
+            Kind::Restart => "/restart <db|etherscan|telegram|ticker|http>",
+            Kind::Panic => "/panic <db|etherscan|telegram|ticker|http>",
         }
     }
 
@@ -280,7 +280,8 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
         Kind::Restart | Kind::Panic => {
             let actor = words.next().ok_or("name the actor")?;
             let actor = ACTORS
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|a| a.eq_ignore_ascii_case(actor))
                 .ok_or_else(|| format!("there is no actor named \"{}\"", clip(actor)))?;
             if words.next().is_some() {
