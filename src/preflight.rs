@@ -17,6 +17,7 @@
 //! values in an error.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use teloxide_core::prelude::Requester;
 
@@ -25,6 +26,11 @@ use crate::etherscan::{ApiError, EtherscanClient, RetryPolicy};
 use crate::instruments::telegram_outcome;
 use crate::metrics::Metrics;
 use crate::telegram::bot::{self, TgError};
+
+/// How long `getMe` may take before the start goes ahead without it (the
+/// Bot API client itself would wait for its long-poll timeout and sleep
+/// 10 s after a 5xx).
+const TELEGRAM_WITHIN: Duration = Duration::from_secs(10);
 
 /// A configuration problem found by asking the providers (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,7 +84,10 @@ async fn check_telegram(
         Ok(b) => b,
         Err(e) => return Ok((None, vec![format!("Telegram: {e}")])),
     };
-    let result = bot.get_me().await.map_err(TgError::from);
+    let result = match tokio::time::timeout(TELEGRAM_WITHIN, bot.get_me()).await {
+        Ok(answer) => answer.map_err(TgError::from),
+        Err(_) => Err(TgError::Network("timeout")),
+    };
     (metrics.instruments).provider_call("telegram", "getMe", telegram_outcome(&result));
     match result {
         Ok(me) => Ok((me.user.username.clone(), Vec::new())),
