@@ -68,10 +68,7 @@ impl Shared {
     /// Fails only on spam settings that `Config::parse` would have refused
     /// (for configurations built in code).
     pub fn new(config: Config, secrets: Secrets) -> Result<Shared, StartError> {
-        // A call to a child that is down waits at most this long for its
-        // successor: longer than the longest backoff, so a restart in
-        // progress is waited for rather than reported as an error.
-        let wait = config.supervisor.backoff_max + Duration::from_secs(5);
+        let wait = call_wait(&config);
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
         Ok(Shared {
@@ -149,7 +146,7 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
         let (listener, state) = (listener.clone(), http_state(shared));
         ChildSpec::actor(
             crate::http::CHILD,
-            ChildRef::new(crate::http::CHILD, wait_for(shared)),
+            ChildRef::new(crate::http::CHILD, call_wait(&shared.config)),
             move |guard| HttpActor::new(listener.clone(), state.clone(), guard),
         )
     });
@@ -160,9 +157,11 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
         .collect()
 }
 
-/// How long a call to a child that is down waits for its successor.
-fn wait_for(shared: &Shared) -> Duration {
-    shared.config.supervisor.backoff_max + Duration::from_secs(5)
+/// How long a call to a child that is down waits for its successor:
+/// longer than the longest backoff, so a restart in progress is waited for
+/// rather than reported as an error.
+fn call_wait(config: &Config) -> Duration {
+    config.supervisor.backoff_max + Duration::from_secs(5)
 }
 
 fn http_state(shared: &Shared) -> HttpState {

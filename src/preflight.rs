@@ -63,6 +63,8 @@ pub async fn check(
     secrets: &Secrets,
     metrics: Arc<Metrics>,
 ) -> Result<Report, PreflightError> {
+    // TLS for both clients: rustls selects no crypto provider itself.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (telegram, etherscan) = tokio::join!(
         check_telegram(config, secrets, &metrics),
         check_etherscan(config, secrets, metrics.clone()),

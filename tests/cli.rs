@@ -249,3 +249,34 @@ async fn a_second_run_on_the_same_database_exits_1_naming_the_lock_and_its_pid()
     wait_log(&w, 2, "actor started").await;
     assert!(w.say(778, "/start").await.contains("/add"));
 }
+
+#[actix_rt::test]
+async fn check_config_online_reports_accepted_secrets() {
+    let w = World::new(Tweaks::default()).await;
+    let o = run_bin(&["check-config", "--online"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("Telegram and Etherscan accept the secrets"),
+        "{t}"
+    );
+    assert_no_secret(&t, &[TG_TOKEN, ES_KEY]);
+}
+
+#[actix_rt::test]
+async fn an_http_port_in_use_exits_1_naming_http_listen() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let w = World::new(Tweaks {
+        extra: format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        ..Tweaks::default()
+    })
+    .await;
+    let o = run_bin(&["run"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("http.listen") && t.contains(&port.to_string()),
+        "{t}"
+    );
+}

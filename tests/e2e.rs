@@ -206,7 +206,14 @@ async fn secrets_never_reach_output_or_logs() {
     // next poll only comes after it). Counting all requests since the start
     // would include the start-up check's.
     let deadline = Instant::now() + WAIT;
-    while w.es.requests().iter().filter(|r| r.outcome == "fault").count() < 2 {
+    while w
+        .es
+        .requests()
+        .iter()
+        .filter(|r| r.outcome == "fault")
+        .count()
+        < 2
+    {
         assert!(Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
