@@ -27,10 +27,11 @@ use crate::instruments::telegram_outcome;
 use crate::metrics::Metrics;
 use crate::telegram::bot::{self, TgError};
 
-/// How long `getMe` may take before the start goes ahead without it (the
-/// Bot API client itself would wait for its long-poll timeout and sleep
-/// 10 s after a 5xx).
-const TELEGRAM_WITHIN: Duration = Duration::from_secs(10);
+/// How long `getMe` may take before the start goes ahead without it. The
+/// Bot API client sleeps 10 s after a 5xx before it reports it; longer than
+/// that, so the reason is logged, and shorter than the client's own timeout
+/// (the long-poll timeout + 15 s).
+const TELEGRAM_WITHIN: Duration = Duration::from_secs(15);
 
 /// A configuration problem found by asking the providers (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,10 +87,14 @@ async fn check_telegram(
         Ok(b) => b,
         Err(e) => return Ok((None, vec![format!("Telegram: {e}")])),
     };
-    let result = match tokio::time::timeout(TELEGRAM_WITHIN, bot.get_me()).await {
-        Ok(answer) => answer.map_err(TgError::from),
-        Err(_) => Err(TgError::Network("timeout")),
+    let Ok(answer) = tokio::time::timeout(TELEGRAM_WITHIN, bot.get_me()).await else {
+        (metrics.instruments).provider_call("telegram", "getMe", "timeout");
+        let within = humantime::format_duration(TELEGRAM_WITHIN);
+        let warning =
+            format!("Telegram getMe: no answer within {within} (not a configuration error)");
+        return Ok((None, vec![warning]));
     };
+    let result = answer.map_err(TgError::from);
     (metrics.instruments).provider_call("telegram", "getMe", telegram_outcome(&result));
     match result {
         Ok(me) => Ok((me.user.username.clone(), Vec::new())),

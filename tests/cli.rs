@@ -231,6 +231,20 @@ async fn an_http_500_at_start_is_logged_and_the_daemon_starts_anyway() {
 }
 
 #[actix_rt::test]
+async fn a_telegram_5xx_at_start_is_logged_and_the_daemon_starts_anyway() {
+    let mut w = World::new(Tweaks::default()).await;
+    // getMe is the first Bot API call: it gets 502 Bad Gateway.
+    w.bot.set_server_errors(1);
+    w.start_daemon();
+    wait_log(&w, 1, "start-up check failed; starting anyway").await;
+    assert!(w.logs(1).contains("Bad Gateway"), "{}", w.logs(1));
+    assert!(w.say(779, "/start").await.contains("/add"));
+    w.signal("TERM");
+    assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0));
+    assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+}
+
+#[actix_rt::test]
 async fn a_second_run_on_the_same_database_exits_1_naming_the_lock_and_its_pid() {
     let mut w = World::new(Tweaks::default()).await;
     w.start_daemon();
