@@ -37,7 +37,7 @@ const TELEGRAM_WITHIN: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PreflightError {
     #[error(
-        "TELEGRAM_BOT_TOKEN was rejected by Telegram (getMe answered 401 Unauthorized): set the token @BotFather gave you"
+        "TELEGRAM_BOT_TOKEN was rejected by Telegram (getMe answered Unauthorized or Not Found): set the token @BotFather gave you"
     )]
     TelegramToken,
     #[error("ETHERSCAN_API_KEY was rejected by Etherscan ({0}): set a valid Etherscan API V2 key")]
