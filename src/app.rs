@@ -2,9 +2,10 @@
 //! other, and the run loop shared by `usdt-monitor run` and the demo.
 
 use std::future::Future;
+use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::Addr;
 use tokio::sync::Notify;
@@ -13,6 +14,7 @@ use crate::config::{Config, Secrets};
 use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
 use crate::etherscan::{EtherscanActor, Poll};
+use crate::http::{HttpActor, HttpState};
 use crate::metrics::Metrics;
 use crate::supervisor::{
     ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor, SupervisorHandle,
@@ -22,15 +24,18 @@ use crate::ticker::{PollFn, TickerActor};
 use crate::webhook::{Sink, WebhookActor, Webhooks};
 
 /// The children, in start order; `webhook` only when `[[webhook]]` sinks
-/// are configured. Shutdown order is different (see [`SHUTDOWN_ORDER`]).
-pub const CHILDREN: &[&str] = &["db", "etherscan", "telegram", "ticker", "webhook"];
+/// are configured, `http` only when `[http] listen` is set (it starts
+/// last). Shutdown order is different (see [`SHUTDOWN_ORDER`]).
+pub const CHILDREN: &[&str] = &["db", "etherscan", "telegram", "ticker", "webhook", "http"];
 
-/// Stop the ticker first (no new polls), then the scanner (its in-flight
-/// poll finishes and is persisted), then the webhook sink (a POST on the
-/// wire finishes and is marked), then the bot (in-flight sends finish; the
-/// rest stays queued in the outbox), and the database last, because
-/// everyone before it may still be writing.
-pub const SHUTDOWN_ORDER: [&str; 5] = ["ticker", "etherscan", "webhook", "telegram", "db"];
+/// Stop the HTTP endpoint first (a daemon going away is not scraped as
+/// healthy), then the ticker (no new polls), then the scanner (its
+/// in-flight poll finishes and is persisted), then the webhook sink (a POST
+/// on the wire finishes and is marked), then the bot (in-flight sends
+/// finish; the rest stays queued in the outbox), and the database last,
+/// because everyone before it may still be writing. The supervisor skips
+/// names of children that are not configured.
+pub const SHUTDOWN_ORDER: [&str; 6] = ["http", "ticker", "etherscan", "webhook", "telegram", "db"];
 
 /// What every actor may reach. Cheap to clone; everything inside survives
 /// the restart of any single actor.
@@ -56,16 +61,20 @@ pub struct Shared {
     /// [`Shared::with_webhooks`]).
     pub webhooks: Arc<Webhooks>,
     pub webhook: ChildRef<WebhookActor>,
+    /// The bot's username from `getMe` at start-up (without the `@`), for
+    /// routing `/cmd@username` in groups. Empty until known.
+    pub bot_username: Arc<OnceLock<String>>,
+    /// The socket of `[http] listen`, bound once by [`start`].
+    pub http_listener: Arc<OnceLock<Arc<TcpListener>>>,
+    /// When this `Shared` was made: the daemon's start.
+    pub started: SystemTime,
 }
 
 impl Shared {
     /// Fails only on spam settings that `Config::parse` would have refused
     /// (for configurations built in code).
     pub fn new(config: Config, secrets: Secrets) -> Result<Shared, StartError> {
-        // A call to a child that is down waits at most this long for its
-        // successor: longer than the longest backoff, so a restart in
-        // progress is waited for rather than reported as an error.
-        let wait = config.supervisor.backoff_max + Duration::from_secs(5);
+        let wait = call_wait(&config);
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
         Ok(Shared {
@@ -82,6 +91,9 @@ impl Shared {
             spam: Arc::new(spam),
             webhooks: Arc::new(Webhooks::default()),
             webhook: ChildRef::new("webhook", wait),
+            bot_username: Arc::new(OnceLock::new()),
+            http_listener: Arc::new(OnceLock::new()),
+            started: SystemTime::now(),
         })
     }
 
@@ -121,15 +133,18 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let telegram = ChildSpec::actor("telegram", shared.telegram.clone(), move |guard| {
         TelegramActor::new(s.clone(), guard)
     });
-    let scanner = shared.etherscan.clone();
+    let (scanner, metrics) = (shared.etherscan.clone(), shared.metrics.clone());
     let poll: PollFn = Arc::new(move || {
-        let scanner = scanner.clone();
+        let (scanner, metrics) = (scanner.clone(), metrics.clone());
         Box::pin(async move {
             // The scanner logs the details; the ticker only needs to know
             // whether the poll fully succeeded.
-            let summary = scanner
-                .call(Poll)
-                .await
+            let began = Instant::now();
+            let answer = scanner.call(Poll).await;
+            if let Ok(Ok(_)) = &answer {
+                (metrics.instruments.poll_duration).observe(began.elapsed().as_secs_f64());
+            }
+            let summary = answer
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
             match summary.errors().next() {
@@ -145,19 +160,43 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
         TickerActor::new(interval, poll.clone(), paused.clone(), guard)
     });
-    let mut specs = vec![db, etherscan, telegram, ticker];
-    if !shared.webhooks.is_empty() {
+    let http = shared.http_listener.get().map(|listener| {
+        let (listener, state) = (listener.clone(), http_state(shared));
+        ChildSpec::actor(
+            crate::http::CHILD,
+            ChildRef::new(crate::http::CHILD, call_wait(&shared.config)),
+            move |guard| HttpActor::new(listener.clone(), state.clone(), guard),
+        )
+    });
+    let webhook = (!shared.webhooks.is_empty()).then(|| {
         let s = shared.clone();
-        specs.push(ChildSpec::actor(
-            "webhook",
-            shared.webhook.clone(),
-            move |guard| WebhookActor::new(s.clone(), guard),
-        ));
-    }
-    specs
+        ChildSpec::actor("webhook", shared.webhook.clone(), move |guard| {
+            WebhookActor::new(s.clone(), guard)
+        })
+    });
+    [db, etherscan, telegram, ticker]
         .into_iter()
+        .chain(webhook)
+        .chain(http)
         .map(|spec| spec.restart(Restart::Permanent).shutdown_timeout(timeout))
         .collect()
+}
+
+/// How long a call to a child that is down waits for its successor:
+/// longer than the longest backoff, so a restart in progress is waited for
+/// rather than reported as an error.
+fn call_wait(config: &Config) -> Duration {
+    config.supervisor.backoff_max + Duration::from_secs(5)
+}
+
+fn http_state(shared: &Shared) -> HttpState {
+    HttpState {
+        config: shared.config.clone(),
+        metrics: shared.metrics.clone(),
+        db: shared.db.clone(),
+        supervisor: shared.supervisor.clone(),
+        started: shared.started,
+    }
 }
 
 pub fn policy(config: &Config) -> Policy {
@@ -179,6 +218,11 @@ pub enum StartError {
     Config(String),
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("cannot listen on {addr} (http.listen): {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Prepares the database and starts the supervision tree. Must be called
@@ -187,6 +231,13 @@ pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
     // TLS for both HTTP clients: rustls selects no crypto provider itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
     crate::db::connection::prepare(&shared.db_settings())?;
+    if let Some(addr) = shared.config.http.listen_addr()
+        && shared.http_listener.get().is_none()
+    {
+        let listener =
+            crate::http::bind(addr).map_err(|source| StartError::Http { addr, source })?;
+        let _ = shared.http_listener.set(Arc::new(listener));
+    }
     let handle = Supervisor::start(child_specs(shared), policy(&shared.config));
     let _ = shared.supervisor.set(handle.addr.clone());
     forward_alerts(shared, handle.subscribe());
@@ -229,7 +280,8 @@ pub async fn termination_signal() {
     }
 }
 
-/// Turns supervisor events that need a human into admin alerts.
+/// Turns supervisor events that need a human into admin alerts, and
+/// counts restarts for the metrics.
 fn forward_alerts(
     shared: &Shared,
     mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>,
@@ -238,6 +290,9 @@ fn forward_alerts(
     actix::spawn(async move {
         while let Ok(event) = events.recv().await {
             match event.kind {
+                EventKind::Restarted { reason, .. } => {
+                    (metrics.instruments).actor_restart(event.actor, &reason)
+                }
                 EventKind::IntensityWarning { recent, max } => metrics.raise(
                     "supervisor:intensity",
                     format!(

@@ -19,7 +19,12 @@
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.
 //! * [`config`] — `config.toml` and the secrets; [`metrics`] — health and
-//!   counters for `/status`; [`logging`].
+//!   counters for `/status`; [`instruments`] — Prometheus counters and
+//!   histograms; [`http`] — the `/healthz` and `/metrics` endpoint, a
+//!   child of the tree when `[http] listen` is set; [`logging`].
+//! * Operations around the tree: [`preflight`] (secrets checked against
+//!   the providers before start), [`lockfile`] (one instance per
+//!   database), [`backup`] (online copy of the live database).
 //! * [`sim`] — a simulated Etherscan API V2 and Telegram Bot API, real HTTP
 //!   servers on 127.0.0.1, used by the tests, the benchmarks and [`demo`].
 //!
@@ -27,14 +32,19 @@
 //! actor's messages.
 
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod etherscan;
+pub mod http;
+pub mod instruments;
+pub mod lockfile;
 pub mod logging;
 pub mod metrics;
 pub mod notification;
+pub mod preflight;
 pub mod sim;
 pub mod spam;
 pub mod supervisor;

@@ -7,7 +7,21 @@ use clap::{Parser, Subcommand};
 
 use usdt_monitor::app::{self, Shared};
 use usdt_monitor::config::{Config, Secrets};
-use usdt_monitor::logging;
+use usdt_monitor::{lockfile, logging, preflight};
+
+/// Checks the secrets against the providers before the tree starts; keeps
+/// the bot's username. Network trouble is logged, not fatal.
+async fn preflight(shared: &Shared) -> Result<(), preflight::PreflightError> {
+    let report = preflight::check(&shared.config, &shared.secrets, shared.metrics.clone()).await?;
+    for warning in &report.warnings {
+        tracing::warn!(warning = %warning, "start-up check failed; starting anyway");
+    }
+    if let Some(name) = report.bot_username {
+        tracing::info!(bot = %name, "Telegram accepts the bot token");
+        let _ = shared.bot_username.set(name);
+    }
+    Ok(())
+}
 
 /// Watches EVM wallets for USDT and USDC transfers and tells Telegram
 /// subscribers about each one.
@@ -17,9 +31,11 @@ use usdt_monitor::logging;
 /// Secrets come from the environment only: TELEGRAM_BOT_TOKEN and
 /// ETHERSCAN_API_KEY.
 ///
-/// Exit codes: 0 clean shutdown; 1 could not start (database, ...);
-/// 2 usage or configuration error; 3 actors kept crashing (restart
-/// intensity exceeded); 4 an actor did not stop within its shutdown timeout.
+/// Exit codes: 0 clean shutdown; 1 could not start (database, another
+/// instance holds the database's lock, ...); 2 usage or configuration
+/// error, or a secret rejected by Telegram or Etherscan; 3 actors kept
+/// crashing (restart intensity exceeded); 4 an actor did not stop within
+/// its shutdown timeout.
 #[derive(Debug, Parser)]
 #[command(name = "usdt-monitor", version, about, long_about)]
 struct Cli {
@@ -41,6 +57,20 @@ enum Command {
         /// The configuration file.
         #[arg(long, short, default_value = "config.toml", value_name = "FILE")]
         config: PathBuf,
+        /// Also ask Telegram (getMe) and Etherscan (eth_blockNumber per
+        /// chain) whether they accept the secrets from the environment.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Copy the live database to OUT with SQLite's online backup API (the
+    /// daemon may keep running), then verify the copy (integrity_check).
+    Backup {
+        /// The configuration file (its database.path is copied).
+        #[arg(long, short, default_value = "config.toml", value_name = "FILE")]
+        config: PathBuf,
+        /// Where to write the copy; must not exist yet.
+        #[arg(value_name = "OUT.db")]
+        out: PathBuf,
     },
     /// Run a scripted scenario against a simulated Etherscan and Telegram:
     /// no network, no token, no key.
@@ -50,8 +80,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config, online } => check_config(&config, online),
         Command::Run { config } => run(&config),
+        Command::Backup { config, out } => backup(&config, &out),
         Command::Demo(args) => ExitCode::from(usdt_monitor::demo::main(args)),
     }
 }
@@ -63,7 +94,7 @@ fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
     })
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
     let config = match load(path) {
         Ok(c) => c,
         Err(code) => return code,
@@ -80,7 +111,65 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     out += &webhook_report(&config);
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
-    ExitCode::SUCCESS
+    if !online {
+        return ExitCode::SUCCESS;
+    }
+    let secrets = match Secrets::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let metrics = std::sync::Arc::new(usdt_monitor::metrics::Metrics::default());
+    let checked = actix_rt::System::new().block_on(preflight::check(&config, &secrets, metrics));
+    match checked {
+        Ok(report) => {
+            let mut out = String::new();
+            for w in &report.warnings {
+                out += &format!("# online: warning: {w}\n");
+            }
+            if report.warnings.is_empty() {
+                let bot = report.bot_username.as_deref().unwrap_or("?");
+                out += &format!(
+                    "# online: Telegram and Etherscan accept the secrets (bot @{bot}; chains: {})\n",
+                    config.monitor.chains.join(", ")
+                );
+            } else {
+                out += "# online: nothing was rejected, but not everything could be checked (see the warnings)\n";
+            }
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn backup(path: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let db = &config.database.path;
+    match usdt_monitor::backup::backup(db, out, config.database.busy_timeout) {
+        Ok(report) => {
+            println!(
+                "backed up {} to {} ({} bytes, schema {}, integrity_check ok)",
+                db.display(),
+                out.display(),
+                report.bytes,
+                report.schema_version
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `check-config`'s list of webhook sinks: host, filters, retry schedule and
@@ -136,6 +225,15 @@ fn run(path: &std::path::Path) -> ExitCode {
         }
     };
     logging::init(&config.log);
+    // Held until the process ends; the kernel releases it even on kill -9.
+    let _lock = match lockfile::acquire(&config.database.path) {
+        Ok(lock) => lock,
+        Err(e) => {
+            tracing::error!(error = %e, "usdt-monitor could not start");
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let shared = match Shared::new(config, secrets) {
         Ok(s) => s.with_webhooks(sinks),
         Err(e) => {
@@ -143,8 +241,19 @@ fn run(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result =
-        actix_rt::System::new().block_on(app::run_until(shared, app::termination_signal()));
+    let result = actix_rt::System::new().block_on(async {
+        preflight(&shared).await?;
+        Ok(app::run_until(shared, app::termination_signal()).await)
+    });
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let e: preflight::PreflightError = e;
+            tracing::error!(error = %e, "usdt-monitor will not start");
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match result {
         Ok(exit) => {
             tracing::info!(code = exit.code(), ?exit, "usdt-monitor stopped");

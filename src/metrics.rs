@@ -123,6 +123,8 @@ impl Counters {
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub counters: Counters,
+    /// Prometheus instruments (`GET /metrics`).
+    pub instruments: crate::instruments::Instruments,
     chains: Mutex<BTreeMap<u64, ChainHealth>>,
     alerts: Mutex<AlertBook>,
     pauses: Mutex<Vec<ProviderPause>>,

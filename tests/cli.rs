@@ -368,3 +368,176 @@ fn db_fault_missing_directory_is_created_and_the_daemon_starts() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+// ---- Start-up checks against the simulators, and the instance lock ----
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{ES_KEY, TG_TOKEN, Tweaks, World};
+use usdt_monitor::sim::etherscan::Fault;
+
+/// Runs the binary with `args` and the given secrets on a thread, so that
+/// the simulators in this runtime keep answering; at most 60 s.
+async fn run_bin(args: &[&str], config: &std::path::Path, token: &str, key: &str) -> Output {
+    let mut cmd = bin();
+    cmd.args(args)
+        .arg("--config")
+        .arg(config)
+        .env("TELEGRAM_BOT_TOKEN", token)
+        .env("ETHERSCAN_API_KEY", key);
+    let job = std::thread::spawn(move || cmd.output().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !job.is_finished() {
+        assert!(Instant::now() < deadline, "{args:?} did not finish in 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    job.join().unwrap()
+}
+
+fn assert_no_secret(t: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!t.contains(s), "a secret leaked into the output:\n{t}");
+    }
+}
+
+#[actix_rt::test]
+async fn a_bot_token_rejected_by_telegram_exits_2_naming_the_variable() {
+    let w = World::new(Tweaks::default()).await;
+    let wrong = "987654:wrong-SECRET-token-000";
+    for args in [&["run"][..], &["check-config", "--online"][..]] {
+        let o = run_bin(args, &w.config, wrong, ES_KEY).await;
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains("TELEGRAM_BOT_TOKEN"), "{t}");
+        assert!(t.contains("rejected by Telegram"), "{t}");
+        assert_no_secret(&t, &[wrong, ES_KEY]);
+    }
+    // The daemon never got as far as long polling.
+    assert_eq!(w.bot.calls("getupdates"), 0);
+}
+
+#[actix_rt::test]
+async fn an_invalid_key_exits_2_naming_etherscan_api_key() {
+    let w = World::new(Tweaks::default()).await;
+    w.es.set_fault(Some(Fault::InvalidKey));
+    for args in [&["run"][..], &["check-config", "--online"][..]] {
+        let o = run_bin(args, &w.config, TG_TOKEN, ES_KEY).await;
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains("ETHERSCAN_API_KEY"), "{t}");
+        assert!(t.contains("Invalid API Key"), "{t}");
+        assert_no_secret(&t, &[TG_TOKEN, ES_KEY]);
+    }
+    // One cheap call per run, not a poll loop.
+    assert!(w.es.request_count() <= 2, "{:?}", w.es.requests());
+}
+
+#[actix_rt::test]
+async fn a_paid_chain_exits_2_naming_the_chain_and_monitor_chains() {
+    let w = World::new(Tweaks::default()).await;
+    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
+        "[monitor]\n",
+        "[monitor]\nchains = [\"ethereum\", \"polygon\"]\n",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    w.es.set_fault(Some(Fault::PaidChain(137)));
+    let o = run_bin(&["run"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("polygon") && t.contains("monitor.chains"), "{t}");
+    assert!(t.contains("Free API access is not supported"), "{t}");
+    assert_no_secret(&t, &[TG_TOKEN, ES_KEY]);
+}
+
+/// Waits until the run's log contains `needle`.
+async fn wait_log(w: &World, run: u32, needle: &str) {
+    let deadline = Instant::now() + common::WAIT;
+    while !w.logs(run).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "run {run} never logged {needle:?}:\n{}",
+            w.logs(run)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn an_http_500_at_start_is_logged_and_the_daemon_starts_anyway() {
+    let mut w = World::new(Tweaks::default()).await;
+    w.es.set_fault(Some(Fault::Http500));
+    w.start_daemon();
+    wait_log(&w, 1, "start-up check failed; starting anyway").await;
+    // Up: the bot answers while Etherscan is still down.
+    assert!(w.say(777, "/start").await.contains("/add"));
+    w.signal("TERM");
+    assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0));
+    assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+}
+
+#[actix_rt::test]
+async fn a_telegram_5xx_at_start_is_logged_and_the_daemon_starts_anyway() {
+    let mut w = World::new(Tweaks::default()).await;
+    // getMe is the first Bot API call: it gets 502 Bad Gateway.
+    w.bot.set_server_errors(1);
+    w.start_daemon();
+    wait_log(&w, 1, "start-up check failed; starting anyway").await;
+    assert!(w.logs(1).contains("Bad Gateway"), "{}", w.logs(1));
+    assert!(w.say(779, "/start").await.contains("/add"));
+    w.signal("TERM");
+    assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0));
+    assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+}
+
+#[actix_rt::test]
+async fn a_second_run_on_the_same_database_exits_1_naming_the_lock_and_its_pid() {
+    let mut w = World::new(Tweaks::default()).await;
+    w.start_daemon();
+    let first = w.pid();
+    wait_log(&w, 1, "actor started").await;
+    let o = run_bin(&["run"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("monitor.db.lock"), "{t}");
+    assert!(t.contains(&format!("pid {first}")), "{t}");
+    assert_no_secret(&t, &[TG_TOKEN, ES_KEY]);
+
+    // kill -9 leaves no stale lock: the next run starts and answers.
+    w.kill9();
+    w.start_daemon();
+    wait_log(&w, 2, "actor started").await;
+    assert!(w.say(778, "/start").await.contains("/add"));
+}
+
+#[actix_rt::test]
+async fn check_config_online_reports_accepted_secrets() {
+    let w = World::new(Tweaks::default()).await;
+    let o = run_bin(&["check-config", "--online"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("Telegram and Etherscan accept the secrets"),
+        "{t}"
+    );
+    assert_no_secret(&t, &[TG_TOKEN, ES_KEY]);
+}
+
+#[actix_rt::test]
+async fn an_http_port_in_use_exits_1_naming_http_listen() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let w = World::new(Tweaks {
+        extra: format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        ..Tweaks::default()
+    })
+    .await;
+    let o = run_bin(&["run"], &w.config, TG_TOKEN, ES_KEY).await;
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("http.listen") && t.contains(&port.to_string()),
+        "{t}"
+    );
+}

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use secrets::{Secret, Secrets};
+pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
 pub use webhook::WebhookConfig;
 pub use size::ByteSize;
 
@@ -58,6 +58,7 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     pub log: LogConfig,
     pub spam: SpamConfig,
+    pub http: HttpConfig,
     /// `[[webhook]]` sinks. Not part of [`Config::to_toml`]: a URL may carry
     /// a token in its query, so `check-config` lists sinks by host only.
     #[serde(rename = "webhook", skip_serializing)]
@@ -317,6 +318,23 @@ impl Default for SpamConfig {
             burst_window: Duration::from_secs(30 * 60),
             default_mode: SpamMode::Off,
         }
+    }
+}
+
+/// `[http]`: the health and metrics endpoint (off when `listen` is absent).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port` to serve `GET /healthz` and `GET /metrics` on, e.g.
+    /// "127.0.0.1:9108". `None`: no HTTP server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+impl HttpConfig {
+    /// The validated listen address, if the server is on.
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listen.as_deref().and_then(|s| s.parse().ok())
     }
 }
 

@@ -89,6 +89,7 @@ fn each_invalid_value_names_its_key() {
         ("[log]\nlevel = \"loud!!\"", "log.level"),
         ("[spam]\nthreshold = 101", "spam.threshold"),
         ("[spam]\ndust_below = \"lots\"", "spam.dust_below"),
+        ("[http]\nlisten = \"localhost\"", "http.listen"),
     ];
     for (text, key) in cases {
         let e = error_of(text);
@@ -211,4 +212,15 @@ fn rescan_depth_overrides_one_chain_and_names_its_key() {
     assert!(e.contains("monitor.rescan_depth.dogechain"), "{e}");
     let e = error_of("[etherscan]\ndaily_cap_probe_interval = \"0s\"\n");
     assert!(e.contains("etherscan.daily_cap_probe_interval"), "{e}");
+}
+
+#[test]
+fn http_is_off_by_default_and_takes_an_address() {
+    assert_eq!(parse("").unwrap().http.listen_addr(), None);
+    let c = parse("[http]\nlisten = \"127.0.0.1:9108\"\n").unwrap();
+    assert_eq!(
+        c.http.listen_addr(),
+        Some("127.0.0.1:9108".parse().unwrap())
+    );
+    assert!(c.to_toml().contains("listen = \"127.0.0.1:9108\""));
 }

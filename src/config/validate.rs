@@ -272,5 +272,14 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     at_least_one("spam.burst_count", sp.burst_count.into())?;
     positive("spam.burst_window", sp.burst_window)?;
+
+    if let Some(listen) = &c.http.listen
+        && listen.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(bad(
+            "http.listen",
+            "must be an IP address and port such as \"127.0.0.1:9108\"",
+        ));
+    }
     super::webhook::validate(&c.webhooks)
 }

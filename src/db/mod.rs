@@ -15,6 +15,7 @@ pub mod anchor;
 pub mod chats;
 pub mod connection;
 pub mod cursors;
+pub mod exposition;
 pub mod meta;
 pub mod outbox;
 pub mod poll_result;

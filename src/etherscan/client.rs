@@ -223,6 +223,12 @@ impl EtherscanClient {
                 Ok((status, body)) => parse(status, &body),
                 Err(e) => Err(e),
             };
+            let outcome = crate::instruments::etherscan_outcome(&result);
+            (self.metrics.instruments).provider_call(
+                "etherscan",
+                request.action().as_str(),
+                outcome,
+            );
             let error = match result {
                 Ok(v) => {
                     if let Some(p) = self.metrics.lift(pause::PROVIDER) {

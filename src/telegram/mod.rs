@@ -143,7 +143,10 @@ impl Core {
             } else {
                 self.acquire(chat).await;
             }
-            match bot::send_html(&self.sender, chat, text).await {
+            let result = bot::send_html(&self.sender, chat, text).await;
+            let outcome = crate::instruments::telegram_outcome(&result);
+            (self.shared.metrics.instruments).provider_call("telegram", "sendMessage", outcome);
+            match result {
                 Err(TgError::RetryAfter(wait)) => {
                     let wait = wait.max(Duration::from_secs(1));
                     Counters::add(&self.shared.metrics.counters.telegram_429, 1);

@@ -60,7 +60,7 @@ pub fn help(chains: &[Chain], admin: bool) -> String {
     if admin {
         s += "\n\n<b>Admin</b>\n/status — actors, chains, outbox, process\n/stats — counters\n\
               /pause, /resume — stop or restart polling\n\
-              /restart <code>&lt;actor&gt;</code> — restart db, etherscan, telegram or ticker\n\
+              /restart <code>&lt;actor&gt;</code> — restart db, etherscan, telegram, ticker or http\n\
               /panic <code>&lt;actor&gt;</code> — fault injection (if enabled)";
     }
     s

@@ -41,17 +41,22 @@ pub enum Fault {
     /// `eth_blockNumber` answers the head minus this many blocks (a lagging
     /// backend); other calls are normal.
     HeadBehind(u64),
+    /// Calls for this chain id answer NOTOK "Free API access is not
+    /// supported for this chain" (a paid-only chain on a free key); other
+    /// chains answer normally.
+    PaidChain(u64),
 }
 
 impl Fault {
-    /// The reply that replaces the normal answer to a request of `kind` on a
-    /// chain whose head is `head`, or `None` for faults that only delay it
-    /// or leave this kind of request alone.
+    /// The reply that replaces the normal answer to a request of `kind` for
+    /// `chain_id` on a chain whose head is `head`, or `None` for faults that
+    /// only delay it or leave this request alone.
     pub(crate) fn reply(
         &self,
         kind: RequestKind,
         head: Option<u64>,
         rate_limit: Option<u32>,
+        chain_id: Option<u64>,
     ) -> Option<Reply> {
         let rpc = |result: serde_json::Value| {
             let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": result});
@@ -81,8 +86,12 @@ impl Fault {
             Fault::HeadBehind(n) if head_call => {
                 rpc(format!("0x{:x}", head?.saturating_sub(*n)).into())
             }
+            Fault::PaidChain(id) if chain_id == Some(*id) => {
+                Reply::notok("Free API access is not supported for this chain")
+            }
             Fault::EmptyHead
             | Fault::NullHead
+            | Fault::PaidChain(_)
             | Fault::ErrorHead
             | Fault::HeadBehind(_)
             | Fault::Slow(_) => return None,

@@ -136,7 +136,7 @@ impl Shared {
         if let Some(reply) = st
             .fault
             .as_ref()
-            .and_then(|f| f.reply(rec.kind, head, self.opts.rate_limit_per_sec))
+            .and_then(|f| f.reply(rec.kind, head, self.opts.rate_limit_per_sec, rec.chain_id))
         {
             rec.outcome = "fault";
             return reply;

@@ -99,8 +99,8 @@ impl Kind {
             Kind::Stats => "/stats",
             Kind::Pause => "/pause",
             Kind::Resume => "/resume",
-            Kind::Restart => "/restart <db|etherscan|telegram|ticker|webhook>",
-            Kind::Panic => "/panic <db|etherscan|telegram|ticker|webhook>",
+            Kind::Restart => "/restart <db|etherscan|telegram|ticker|webhook|http>",
+            Kind::Panic => "/panic <db|etherscan|telegram|ticker|webhook|http>",
         }
     }
 

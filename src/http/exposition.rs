@@ -1,0 +1,182 @@
+//! `GET /metrics`: the Prometheus text exposition, encoded by the
+//! `prometheus-client` crate (OpenMetrics text format).
+//!
+//! A fresh registry is filled at every scrape from four sources: the live
+//! [`Instruments`](crate::instruments::Instruments) (provider calls, poll
+//! durations, restarts), the scanner's per-chain health, the supervisor's
+//! snapshot and the database totals ([`DbExposition`]); plus the process's
+//! open descriptors and resident memory. Labels are chain names, token
+//! symbols, actor names and outcome kinds: never an address, a chat id or
+//! a secret.
+
+use std::sync::atomic::AtomicU64;
+use std::time::UNIX_EPOCH;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::db::exposition::{DbExposition, TokenCount};
+use crate::domain::{Address, Chain};
+use crate::instruments::Labels;
+use crate::metrics::{ChainHealth, Metrics, open_descriptors, resident_bytes};
+use crate::supervisor::{ChildState, TreeStatus};
+
+/// The `Content-Type` of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What one scrape reads.
+pub struct Scrape<'a> {
+    pub metrics: &'a Metrics,
+    pub chains: Vec<(u64, ChainHealth)>,
+    /// `None` when the supervisor did not answer.
+    pub tree: Option<TreeStatus>,
+    /// `None` when the database did not answer.
+    pub db: Option<DbExposition>,
+}
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+fn chain_name(id: u64) -> String {
+    Chain::by_id(id).map_or_else(|| id.to_string(), |c| c.name.to_string())
+}
+
+/// `chain` and `token` labels of a stored `(chain id, contract)`; the token
+/// is its registry symbol ("unknown" for a contract the registry lacks).
+fn token_labels(t: &TokenCount) -> Labels {
+    let symbol = Chain::by_id(t.chain_id)
+        .zip(Address::parse(&t.contract).ok())
+        .and_then(|(c, a)| c.token_by_contract(&a).map(|t| t.symbol.as_str()))
+        .unwrap_or("unknown");
+    vec![
+        ("chain", chain_name(t.chain_id)),
+        ("token", symbol.to_string()),
+    ]
+}
+
+/// Encodes one scrape.
+pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
+    let mut r = Registry::default();
+    let inst = &s.metrics.instruments;
+    r.register(
+        "usdt_monitor_provider_calls",
+        "Calls to Etherscan and the Telegram Bot API, every try, by outcome",
+        inst.provider_calls.clone(),
+    );
+    r.register_with_unit(
+        "usdt_monitor_poll_duration",
+        "Wall time of one poll of every chain and token",
+        Unit::Seconds,
+        inst.poll_duration.clone(),
+    );
+    r.register(
+        "usdt_monitor_actor_restarts",
+        "Actor restarts by the supervisor, by actor and cause",
+        inst.actor_restarts.clone(),
+    );
+    register_chains(&mut r, &s.chains);
+    if let Some(tree) = &s.tree {
+        let up = Family::<Labels, Gauge>::default();
+        for c in &tree.children {
+            let v = i64::from(c.state == ChildState::Running);
+            up.get_or_create(&vec![("actor", c.name.to_string())])
+                .set(v);
+        }
+        r.register("usdt_monitor_actor_up", "1 when the actor is running", up);
+    }
+    if let Some(db) = &s.db {
+        register_db(&mut r, db);
+    }
+    if let Some(n) = open_descriptors() {
+        let g = Gauge::<i64>::default();
+        g.set(n as i64);
+        r.register("process_open_fds", "Open file descriptors", g);
+    }
+    if let Some(b) = resident_bytes() {
+        let g = Gauge::<i64>::default();
+        g.set(b as i64);
+        r.register_with_unit("process_resident_memory", "Resident memory", Unit::Bytes, g);
+    }
+    let mut out = String::new();
+    encode(&mut out, &r)?;
+    Ok(out)
+}
+
+fn register_chains(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
+    let head = Family::<Labels, Gauge>::default();
+    let cursor = Family::<Labels, Gauge>::default();
+    let lag = Family::<Labels, Gauge>::default();
+    let last_ok = Family::<Labels, F64Gauge>::default();
+    for (id, h) in chains {
+        let labels = vec![("chain", chain_name(*id))];
+        if let Some(v) = h.head {
+            head.get_or_create(&labels).set(v as i64);
+        }
+        if let Some(v) = h.cursor {
+            cursor.get_or_create(&labels).set(v as i64);
+        }
+        if let Some(v) = h.lag() {
+            lag.get_or_create(&labels).set(v as i64);
+        }
+        if let Some(at) = h.last_ok_poll {
+            let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+            last_ok.get_or_create(&labels).set(secs.as_secs_f64());
+        }
+    }
+    r.register(
+        "usdt_monitor_chain_head_block",
+        "The chain's latest block",
+        head,
+    );
+    r.register(
+        "usdt_monitor_chain_cursor_block",
+        "Every block up to this one is scanned (lowest over the chain's tokens)",
+        cursor,
+    );
+    r.register("usdt_monitor_chain_lag_blocks", "Head minus cursor", lag);
+    r.register(
+        "usdt_monitor_chain_last_successful_poll_timestamp_seconds",
+        "Unix time of the chain's last fully successful poll",
+        last_ok,
+    );
+}
+
+fn register_db(r: &mut Registry, db: &DbExposition) {
+    let transfers = Family::<Labels, Counter>::default();
+    for t in &db.transfers {
+        transfers.get_or_create(&token_labels(t)).inc_by(t.count);
+    }
+    r.register(
+        "usdt_monitor_transfers_recorded",
+        "Transfers touching a watched address, recorded once each",
+        transfers,
+    );
+    let notifications = Family::<Labels, Counter>::default();
+    for (state, t) in &db.notifications {
+        let mut labels = token_labels(t);
+        labels.push(("outcome", state.clone()));
+        notifications.get_or_create(&labels).inc_by(t.count);
+    }
+    r.register(
+        "usdt_monitor_notifications",
+        "Transfer notifications by outcome: sent, failed (given up), held (likely spam)",
+        notifications,
+    );
+    let depth = Gauge::<i64>::default();
+    depth.set(db.outbox_pending as i64);
+    r.register(
+        "usdt_monitor_outbox_depth",
+        "Messages waiting in the outbox for delivery",
+        depth,
+    );
+    let oldest = F64Gauge::default();
+    oldest.set(db.oldest_pending_age_secs.unwrap_or(0) as f64);
+    r.register_with_unit(
+        "usdt_monitor_outbox_oldest_pending_age",
+        "Age of the oldest message waiting in the outbox (0 when none)",
+        Unit::Seconds,
+        oldest,
+    );
+}

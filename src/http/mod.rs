@@ -1,0 +1,197 @@
+//! The operator's HTTP endpoint (`[http] listen`): `GET /healthz` and
+//! `GET /metrics`, served by actix-web.
+//!
+//! [`HttpActor`] is a child of the supervisor like any other: it runs the
+//! server on its own Arbiter, is restarted when it dies, and is the first
+//! to stop on shutdown (nobody should scrape a daemon that is going away).
+//! The listening socket is bound once, before the tree starts
+//! ([`bind`]), and kept in [`crate::app::Shared`]: every incarnation serves
+//! a clone of it, so a restart never loses the port and a port already in
+//! use is a start-up error, not a restart loop.
+//!
+//! The handlers read shared state only ([`HttpState`]): the supervisor's
+//! snapshot, the scanner's per-chain health, the instruments and one
+//! read-only database query per scrape.
+
+pub mod exposition;
+pub mod health;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use actix::{
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, WrapFuture,
+};
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::config::Config;
+use crate::db::DbRef;
+use crate::db::exposition::GetExposition;
+use crate::metrics::Metrics;
+use crate::supervisor::{ChildGuard, Control, GetStatus, Supervisor, TreeStatus, obey};
+
+/// The child's name in the supervision tree.
+pub const CHILD: &str = "http";
+
+/// How long a handler waits for the supervisor or the database.
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+/// Binds `[http] listen`. Called once at start-up, before the tree starts.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+}
+
+/// What the handlers read. `Send + Sync`: actix-web runs them on its own
+/// worker thread.
+#[derive(Clone)]
+pub struct HttpState {
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub db: DbRef,
+    pub supervisor: Arc<OnceLock<Addr<Supervisor>>>,
+    /// When the daemon started (a chain never polled counts from here).
+    pub started: SystemTime,
+}
+
+impl HttpState {
+    async fn tree(&self) -> Option<TreeStatus> {
+        let addr = self.supervisor.get()?;
+        tokio::time::timeout(ANSWER_WITHIN, addr.send(GetStatus))
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
+    let tree = state.tree().await;
+    let chains = state.config.chains();
+    let report = health::evaluate(&health::Inputs {
+        tree: tree.as_ref(),
+        chains: &chains,
+        health: &state.metrics.chains(),
+        poll_interval: state.config.monitor.poll_interval,
+        started: state.started,
+        now: SystemTime::now(),
+    });
+    let mut response = if report.is_ok() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(report)
+}
+
+async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
+    let tree = state.tree().await;
+    let db = match tokio::time::timeout(ANSWER_WITHIN, state.db.exec(GetExposition)).await {
+        Ok(Ok(db)) => Some(db),
+        Ok(Err(e)) => {
+            tracing::warn!(actor = CHILD, error = %e, "metrics: database totals unavailable");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                actor = CHILD,
+                "metrics: the database did not answer in time"
+            );
+            None
+        }
+    };
+    let scrape = exposition::Scrape {
+        metrics: &state.metrics,
+        chains: state.metrics.chains(),
+        tree,
+        db,
+    };
+    match exposition::render(&scrape) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(exposition::CONTENT_TYPE)
+            .body(text),
+        Err(_) => HttpResponse::InternalServerError().body("cannot encode the metrics"),
+    }
+}
+
+/// The HTTP server as a supervised child.
+pub struct HttpActor {
+    listener: Arc<TcpListener>,
+    state: HttpState,
+    server: Option<ServerHandle>,
+    stopping: bool,
+    _guard: ChildGuard,
+}
+
+impl HttpActor {
+    pub fn new(listener: Arc<TcpListener>, state: HttpState, guard: ChildGuard) -> Self {
+        HttpActor {
+            listener,
+            state,
+            server: None,
+            stopping: false,
+            _guard: guard,
+        }
+    }
+
+    fn serve(&mut self) -> std::io::Result<actix_web::dev::Server> {
+        let listener = self.listener.try_clone()?;
+        let data = web::Data::new(self.state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/metrics", web::get().to(metrics))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(1)
+        .listen(listener)?
+        .run();
+        Ok(server)
+    }
+}
+
+impl Actor for HttpActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let server = match self.serve() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(actor = CHILD, error = %e, "cannot serve the HTTP endpoint");
+                ctx.stop();
+                return;
+            }
+        };
+        let addr = self.listener.local_addr().ok();
+        tracing::info!(actor = CHILD, listen = ?addr, "serving /healthz and /metrics");
+        self.server = Some(server.handle());
+        // The server lives in this actor's context: if the actor dies, the
+        // server future is dropped, which stops its acceptor and worker.
+        ctx.spawn(server.into_actor(self).map(|result, act, ctx| {
+            if !act.stopping {
+                tracing::error!(actor = CHILD, ?result, "the HTTP server ended unexpectedly");
+            }
+            ctx.stop();
+        }));
+    }
+}
+
+impl Handler<Control> for HttpActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) {
+        match (msg, self.server.take()) {
+            (Control::Stop, Some(server)) => {
+                self.stopping = true;
+                // Sent at once; the server future above ends when it is done
+                // (in-flight requests get up to a second) and stops us.
+                drop(server.stop(true));
+            }
+            _ => obey(msg, ctx),
+        }
+    }
+}

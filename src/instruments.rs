@@ -1,0 +1,129 @@
+//! Prometheus instruments recorded as things happen (the rest of
+//! `GET /metrics` is read at scrape time from [`Metrics`](crate::metrics::Metrics),
+//! the supervisor and the database; see [`crate::http::exposition`]).
+//!
+//! Built on the `prometheus-client` crate: families of counters keyed by
+//! label sets, and a histogram. Everything here is `Arc`-backed, survives
+//! any actor's restart, and is cheap to update from any thread.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
+use crate::etherscan::ApiError;
+use crate::telegram::bot::TgError;
+
+/// A label set: `(name, value)` pairs in a fixed order.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// Instruments updated by the actors.
+#[derive(Debug)]
+pub struct Instruments {
+    /// Calls to a provider: labels `provider` ("etherscan", "telegram"),
+    /// `action` ("eth_blockNumber", "getLogs", "sendMessage", "getMe") and
+    /// `outcome` ("ok" or an error kind such as "rate_limited").
+    pub provider_calls: Family<Labels, Counter>,
+    /// Restarts by `actor` and `cause` ("panicked", "stopped", "exited",
+    /// "requested").
+    pub actor_restarts: Family<Labels, Counter>,
+    /// Wall time of one whole poll (every chain and token), in seconds.
+    pub poll_duration: Histogram,
+}
+
+impl Default for Instruments {
+    fn default() -> Self {
+        Instruments {
+            provider_calls: Family::default(),
+            actor_restarts: Family::default(),
+            // 10 ms to about 41 s.
+            poll_duration: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
+        }
+    }
+}
+
+impl Instruments {
+    /// Counts one call (every try counts).
+    pub fn provider_call(&self, provider: &'static str, action: &'static str, outcome: &str) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("action", action.to_string()),
+            ("outcome", outcome.to_string()),
+        ];
+        self.provider_calls.get_or_create(&labels).inc();
+    }
+
+    /// Counts one restart of `actor`; `reason` is the supervisor's text
+    /// ("panicked: <message>", "stopped", ...), reduced to its kind so that
+    /// panic messages do not become label values.
+    pub fn actor_restart(&self, actor: &'static str, reason: &str) {
+        let cause = restart_cause(reason);
+        let labels = vec![("actor", actor.to_string()), ("cause", cause.to_string())];
+        self.actor_restarts.get_or_create(&labels).inc();
+    }
+}
+
+/// The kind of a supervisor restart reason.
+fn restart_cause(reason: &str) -> &'static str {
+    if reason.starts_with("panicked") {
+        "panicked"
+    } else if reason.starts_with("restart requested") {
+        "requested"
+    } else if reason.starts_with("exited") {
+        "exited"
+    } else {
+        "stopped"
+    }
+}
+
+/// The `outcome` label of an Etherscan call.
+pub fn etherscan_outcome<T>(result: &Result<T, ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => match e {
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::DailyLimit(_) => "daily_limit",
+            ApiError::QueryTimeout | ApiError::WindowTooLarge => "range_too_large",
+            ApiError::InvalidKey(_) => "invalid_key",
+            ApiError::UnsupportedChain(_) => "unsupported_chain",
+            ApiError::Notok(_) => "notok",
+            ApiError::Http(_) => "http_error",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Connection(_) => "connection_error",
+            ApiError::Malformed(_) => "malformed",
+            ApiError::UnknownHead(_) => "unknown_head",
+        },
+    }
+}
+
+/// The `outcome` label of a Bot API call.
+pub fn telegram_outcome<T>(result: &Result<T, TgError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => match e {
+            TgError::RetryAfter(_) => "rate_limited",
+            TgError::ChatUnreachable(_) => "chat_unreachable",
+            TgError::NoRights(_) => "no_rights",
+            TgError::TooLong(_) => "too_long",
+            TgError::BadRequest(_) => "bad_request",
+            TgError::Unauthorized => "unauthorized",
+            TgError::Conflict => "conflict",
+            TgError::Migrated(_) => "migrated",
+            TgError::Network(_) => "connection_error",
+            TgError::AnswerLost(_) => "answer_lost",
+            TgError::Server(_) => "server_error",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_causes_are_a_small_fixed_set() {
+        assert_eq!(restart_cause("panicked: index out of bounds"), "panicked");
+        assert_eq!(restart_cause("restart requested"), "requested");
+        assert_eq!(restart_cause("exited normally"), "exited");
+        assert_eq!(restart_cause("stopped"), "stopped");
+    }
+}
