@@ -1207,3 +1207,160 @@ async fn long_reply_spam_50_arrives_whole_in_parts_with_marked_lookalikes() {
     assert!(!text.contains("0x1111…1111 →"), "never abbreviated");
     w.stop().await;
 }
+
+/// The kind `connect_error`: nothing listens at the Bot API address
+/// (connection refused), so nothing was sent: the row is retried as often
+/// as it takes, never counted as a lost answer, never held as uncertain,
+/// and delivered once when the Bot API is back.
+#[actix_rt::test]
+async fn connect_error_is_retried_freely_never_uncertain() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let w = World::start(no_sim_limits(), |c| c.telegram.api_url = url).await;
+    let chat = 6101;
+    w.subscribe(chat, A1, None).await;
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    for tries in 1..=4 {
+        until(WAIT, "tried", || async {
+            w.outbox(chat).await[0].attempts >= tries
+        })
+        .await;
+        w.due_now(chat).await;
+    }
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 0),
+        "{row:?}"
+    );
+    assert_eq!(w.stats().await.notifications_uncertain, 0);
+
+    let back = SimBotApi::start_on(no_sim_limits(), port).await.unwrap();
+    w.due_now(chat).await;
+    until(WAIT, "marked sent", || async {
+        w.stats().await.notifications_sent == 1
+    })
+    .await;
+    assert_eq!(back.sent_to(chat).len(), 1, "delivered once");
+    w.stop().await;
+    back.stop().await;
+}
+
+/// The kind `ambiguous_send` meeting a flood limit: a 429 during the one
+/// retry after a lost answer sent nothing, so the retry stays owed, and
+/// the lost answer stays counted: a second lost answer makes the row
+/// uncertain with two copies at most.
+#[actix_rt::test]
+async fn a_429_during_the_retry_of_an_ambiguous_send_keeps_the_bound() {
+    let w = World::start(no_sim_limits(), |c| {
+        c.telegram.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let chat = 6201;
+    w.subscribe(chat, A1, None).await;
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    until(WAIT, "first answer lost", || async {
+        w.outbox(chat).await[0].lost_answers == 1
+    })
+    .await;
+    w.sim
+        .fail_chat_with(chat, Some(ChatFault::too_many_requests(1)));
+    w.due_now(chat).await;
+    until(WAIT, "the retry met 429s", || async {
+        w.outbox(chat).await[0].attempts == 2
+    })
+    .await;
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 1),
+        "{row:?}"
+    );
+    assert_eq!(w.sim.sent_to(chat).len(), 1);
+
+    w.sim.fail_chat_with(chat, None);
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.due_now(chat).await;
+    until(WAIT, "held as uncertain", || async {
+        w.outbox(chat).await[0].state == "uncertain"
+    })
+    .await;
+    assert_eq!(w.sim.sent_to(chat).len(), 2, "two copies at most");
+    let r = w.ask(ADMIN, "/stats").await;
+    assert!(
+        r.contains("0 sent, 0 failed, 0 pending, 1 uncertain"),
+        "{r}"
+    );
+    w.stop().await;
+}
+
+/// The kind `4xx_classification`, 403 variants: blocked, kicked, can't
+/// initiate, user deactivated and a wording never seen: each chat is
+/// deactivated after one try, nothing is failed, and when the blocked user
+/// comes back both ways at once (unblock update and `/start`), the rows
+/// that waited arrive once each, in order.
+#[actix_rt::test]
+async fn every_403_deactivates_the_chat_and_a_comeback_delivers_once() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chats = [6301, 6302, 6303, 6304, 6305];
+    let addresses = [A1, A2, A3, A1, A2];
+    for (chat, address) in chats.iter().zip(addresses) {
+        w.subscribe(*chat, address, None).await;
+    }
+    w.sim.block_chat(chats[0], true);
+    w.sim.fail_chat_with(chats[1], Some(ChatFault::kicked()));
+    w.sim
+        .fail_chat_with(chats[2], Some(ChatFault::cant_initiate()));
+    w.sim
+        .fail_chat_with(chats[3], Some(ChatFault::user_deactivated()));
+    w.sim.fail_chat_with(
+        chats[4],
+        Some(ChatFault::forbidden("Forbidden: something new")),
+    );
+    let transfers = (0..3)
+        .flat_map(|i| {
+            [A1, A2, A3]
+                .into_iter()
+                .enumerate()
+                .map(move |(k, to)| transfer(i * 3 + k as u64, SENDER, to, 1 + i as u128))
+        })
+        .collect();
+    w.record(transfers).await;
+    until(WAIT, "all five inactive", || async {
+        w.stats().await.chats_inactive == 5
+    })
+    .await;
+    for chat in chats {
+        let rows = w.outbox(chat).await;
+        let attempts: Vec<i64> = rows.iter().map(|r| r.attempts).collect();
+        assert_eq!(attempts, [1, 0, 0], "chat {chat}: {rows:?}");
+    }
+    assert_eq!(w.stats().await.notifications_failed, 0);
+
+    let blocked = chats[0];
+    w.sim.block_chat(blocked, false);
+    w.sim.chat_member(blocked, "member");
+    let r = w.ask(blocked, "/start").await;
+    assert!(r.contains("Welcome back"), "{r}");
+    until(WAIT, "the three marked sent", || async {
+        w.stats().await.notifications_sent == 3
+    })
+    .await;
+    // A later reply as a barrier: nothing else was sent meanwhile.
+    w.ask(blocked, "/list").await;
+    let incoming: Vec<String> = w
+        .sim
+        .sent_to(blocked)
+        .into_iter()
+        .filter(|m| m.text.contains("Incoming"))
+        .map(|m| m.text.lines().next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(incoming.len(), 3, "{incoming:?}");
+    assert!(incoming[0].contains("0.000001") && incoming[2].contains("0.000003"));
+    w.stop().await;
+}
