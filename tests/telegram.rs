@@ -1382,3 +1382,43 @@ async fn every_403_deactivates_the_chat_and_a_comeback_delivers_once() {
     assert!(incoming[0].contains("0.000001") && incoming[2].contains("0.000003"));
     w.stop().await;
 }
+
+/// The kind `ambiguous_send` across a stop: the daemon is stopped while a
+/// send is on the wire and its answer late. The send is counted as a lost
+/// answer before the actor stops, so after the restart the one retry is
+/// all that remains: a second lost answer holds the row as uncertain with
+/// two copies, not three.
+#[actix_rt::test]
+async fn a_send_cut_off_by_a_stop_counts_as_a_lost_answer() {
+    let tweak = |c: &mut Config| {
+        c.telegram.send_timeout = Duration::from_secs(5);
+        c.supervisor.shutdown_timeout = Duration::from_secs(2);
+    };
+    let w = World::start(no_sim_limits(), tweak).await;
+    let chat = 6401;
+    w.subscribe(chat, A1, None).await;
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, chat) == 1)
+        .await
+        .expect("on the wire");
+    let (sim, db_path, dir) = w.stop().await;
+
+    let mut w = World::on(sim, db_path, tweak);
+    w._dir = dir;
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 1),
+        "{row:?}"
+    );
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.due_now(chat).await;
+    until(WAIT, "held as uncertain", || async {
+        w.outbox(chat).await[0].state == "uncertain"
+    })
+    .await;
+    assert_eq!(w.sim.sent_to(chat).len(), 2, "two copies at most");
+    w.stop().await;
+}
