@@ -1234,3 +1234,218 @@ async fn status_shows_a_paused_provider() {
     assert!(!r.contains("paused: daily cap"), "{r}");
     w.stop().await;
 }
+
+/// The kind `connect_error`: nothing listens at the Bot API address
+/// (connection refused), so nothing was sent: the row is retried as often
+/// as it takes, never counted as a lost answer, never held as uncertain,
+/// and delivered once when the Bot API is back.
+#[actix_rt::test]
+async fn connect_error_is_retried_freely_never_uncertain() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let w = World::start(no_sim_limits(), |c| c.telegram.api_url = url).await;
+    let chat = 6101;
+    w.subscribe(chat, A1, None).await;
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    for tries in 1..=4 {
+        until(WAIT, "tried", || async {
+            w.outbox(chat).await[0].attempts >= tries
+        })
+        .await;
+        w.due_now(chat).await;
+    }
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 0),
+        "{row:?}"
+    );
+    assert_eq!(w.stats().await.notifications_uncertain, 0);
+
+    let back = SimBotApi::start_on(no_sim_limits(), port).await.unwrap();
+    w.due_now(chat).await;
+    until(WAIT, "marked sent", || async {
+        w.stats().await.notifications_sent == 1
+    })
+    .await;
+    assert_eq!(back.sent_to(chat).len(), 1, "delivered once");
+    w.stop().await;
+    back.stop().await;
+}
+
+/// The kind `ambiguous_send` meeting a flood limit: a 429 during the one
+/// retry after a lost answer sent nothing, so the retry stays owed, and
+/// the lost answer stays counted: a second lost answer makes the row
+/// uncertain with two copies at most.
+#[actix_rt::test]
+async fn a_429_during_the_retry_of_an_ambiguous_send_keeps_the_bound() {
+    let w = World::start(no_sim_limits(), |c| {
+        c.telegram.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let chat = 6201;
+    w.subscribe(chat, A1, None).await;
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    until(WAIT, "first answer lost", || async {
+        w.outbox(chat).await[0].lost_answers == 1
+    })
+    .await;
+    w.sim
+        .fail_chat_with(chat, Some(ChatFault::too_many_requests(1)));
+    w.due_now(chat).await;
+    until(WAIT, "the retry met 429s", || async {
+        w.outbox(chat).await[0].attempts == 2
+    })
+    .await;
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 1),
+        "{row:?}"
+    );
+    assert_eq!(w.sim.sent_to(chat).len(), 1);
+
+    w.sim.fail_chat_with(chat, None);
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.due_now(chat).await;
+    until(WAIT, "held as uncertain", || async {
+        w.outbox(chat).await[0].state == "uncertain"
+    })
+    .await;
+    assert_eq!(w.sim.sent_to(chat).len(), 2, "two copies at most");
+    let r = w.ask(ADMIN, "/stats").await;
+    assert!(
+        r.contains("0 sent, 0 failed, 0 pending, 1 uncertain"),
+        "{r}"
+    );
+    w.stop().await;
+}
+
+/// The kind `4xx_classification`, 403 variants: blocked, kicked, can't
+/// initiate, user deactivated and a wording never seen: each chat is
+/// deactivated after one try, nothing is failed, and when the blocked user
+/// comes back both ways at once (unblock update and `/start`), the rows
+/// that waited arrive once each, in order.
+#[actix_rt::test]
+async fn every_403_deactivates_the_chat_and_a_comeback_delivers_once() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chats = [6301, 6302, 6303, 6304, 6305];
+    let addresses = [A1, A2, A3, A1, A2];
+    for (chat, address) in chats.iter().zip(addresses) {
+        w.subscribe(*chat, address, None).await;
+    }
+    w.sim.block_chat(chats[0], true);
+    w.sim.fail_chat_with(chats[1], Some(ChatFault::kicked()));
+    w.sim
+        .fail_chat_with(chats[2], Some(ChatFault::cant_initiate()));
+    w.sim
+        .fail_chat_with(chats[3], Some(ChatFault::user_deactivated()));
+    w.sim.fail_chat_with(
+        chats[4],
+        Some(ChatFault::forbidden("Forbidden: something new")),
+    );
+    let transfers = (0..3)
+        .flat_map(|i| {
+            [A1, A2, A3]
+                .into_iter()
+                .enumerate()
+                .map(move |(k, to)| transfer(i * 3 + k as u64, SENDER, to, 1 + i as u128))
+        })
+        .collect();
+    w.record(transfers).await;
+    until(WAIT, "all five inactive", || async {
+        w.stats().await.chats_inactive == 5
+    })
+    .await;
+    for chat in chats {
+        let rows = w.outbox(chat).await;
+        let attempts: Vec<i64> = rows.iter().map(|r| r.attempts).collect();
+        assert_eq!(attempts, [1, 0, 0], "chat {chat}: {rows:?}");
+    }
+    assert_eq!(w.stats().await.notifications_failed, 0);
+    // The operator sees why nothing moves.
+    let r = w.ask(ADMIN, "/status").await;
+    assert!(
+        r.contains("Outbox</b>: 15 pending (15 wait for inactive chats), 0 uncertain"),
+        "{r}"
+    );
+    let r = w.ask(ADMIN, "/stats").await;
+    assert!(
+        r.contains("Chats: 0 active, 5 inactive (blocked or gone)"),
+        "{r}"
+    );
+
+    let blocked = chats[0];
+    w.sim.block_chat(blocked, false);
+    w.sim.chat_member(blocked, "member");
+    // The unblock alone may bring the rows out before the reply to /start.
+    w.sim.user_says(blocked, "/start");
+    w.sim
+        .wait_for(WAIT, |all| {
+            all.iter()
+                .any(|m| m.chat_id == blocked && m.text.contains("Welcome back"))
+        })
+        .await
+        .expect("welcomed back");
+    until(WAIT, "the three marked sent", || async {
+        w.stats().await.notifications_sent == 3
+    })
+    .await;
+    // A later reply as a barrier: nothing else was sent meanwhile.
+    w.ask(blocked, "/list").await;
+    let incoming: Vec<String> = w
+        .sim
+        .sent_to(blocked)
+        .into_iter()
+        .filter(|m| m.text.contains("Incoming"))
+        .map(|m| m.text.lines().next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(incoming.len(), 3, "{incoming:?}");
+    assert!(incoming[0].contains("0.000001") && incoming[2].contains("0.000003"));
+    w.stop().await;
+}
+
+/// The kind `ambiguous_send` across a stop: the daemon is stopped while a
+/// send is on the wire and its answer late. The send is counted as a lost
+/// answer before the actor stops, so after the restart the one retry is
+/// all that remains: a second lost answer holds the row as uncertain with
+/// two copies, not three.
+#[actix_rt::test]
+async fn a_send_cut_off_by_a_stop_counts_as_a_lost_answer() {
+    let tweak = |c: &mut Config| {
+        c.telegram.send_timeout = Duration::from_secs(5);
+        c.supervisor.shutdown_timeout = Duration::from_secs(2);
+    };
+    let w = World::start(no_sim_limits(), tweak).await;
+    let chat = 6401;
+    w.subscribe(chat, A1, None).await;
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.record(vec![transfer(0, SENDER, A1, 1_000_000)]).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, chat) == 1)
+        .await
+        .expect("on the wire");
+    let (sim, db_path, dir) = w.stop().await;
+
+    let mut w = World::on(sim, db_path, tweak);
+    w._dir = dir;
+    let row = w.outbox(chat).await.remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.lost_answers),
+        ("pending", 1),
+        "{row:?}"
+    );
+    w.sim.set_answer_after_timeout(1, Duration::from_secs(60));
+    w.due_now(chat).await;
+    until(WAIT, "held as uncertain", || async {
+        w.outbox(chat).await[0].state == "uncertain"
+    })
+    .await;
+    assert_eq!(w.sim.sent_to(chat).len(), 2, "two copies at most");
+    w.stop().await;
+}

@@ -151,6 +151,9 @@ impl DbRequest for OutboxDepth {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxSummary {
     pub pending: u64,
+    /// Of `pending`, those to inactive chats (blocked, gone): they wait
+    /// for the chat to come back (`/start`), not for the bot.
+    pub pending_inactive: u64,
     /// Maybe delivered, not sent again (two answers lost).
     pub uncertain: u64,
     /// Dead letters.
@@ -172,8 +175,15 @@ impl DbRequest for OutboxCounts {
             )?;
             Ok(n as u64)
         };
+        let pending_inactive: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox o JOIN chats c ON c.chat_id = o.chat_id
+             WHERE o.state = 'pending' AND c.active = 0",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(OutboxSummary {
             pending: count("pending")?,
+            pending_inactive: pending_inactive as u64,
             uncertain: count("uncertain")?,
             failed: count("failed")?,
         })

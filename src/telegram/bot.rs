@@ -285,8 +285,14 @@ fn read_answer(status: u16, body: &[u8]) -> Result<(), TgError> {
         )),
         // A success we cannot read is a success we cannot confirm.
         Err(_) if (200..300).contains(&status) => Err(TgError::AnswerLost("unparseable answer")),
-        // An HTML error page from a proxy in front of the Bot API.
-        Err(_) => Err(classify(status, &format!("HTTP {status}"), None)),
+        // Not a Bot API answer (an HTML page from a proxy in front of it):
+        // it says nothing about the chat or the message, so it never
+        // deactivates a chat or dead-letters a row. Only a gateway timeout
+        // may hide a delivery, and a 429 still asks to slow down.
+        Err(_) => Err(match status {
+            429 | 504 => classify(status, &format!("HTTP {status}"), None),
+            _ => TgError::Server(format!("HTTP {status} without a Bot API answer")),
+        }),
     }
 }
 
@@ -432,6 +438,28 @@ mod tests {
         assert!(read_answer(400, body).unwrap_err().is_chat_level());
         assert!(TgError::AnswerLost("timeout").is_transient());
         assert!(!TgError::Network("cannot connect").is_ambiguous());
+    }
+
+    /// The kind `proxy_answer`: an error page that is not a Bot API
+    /// answer (no envelope) is retried, whatever its HTTP status: a 403 or
+    /// 400 from a proxy must not deactivate a chat or dead-letter a row.
+    #[test]
+    fn proxy_pages_never_deactivate_a_chat() {
+        // A proxy's page is not Telegram's word on the chat or the message.
+        for status in [400, 403, 404, 500] {
+            assert!(
+                matches!(
+                    read_answer(status, b"<html>denied</html>"),
+                    Err(TgError::Server(_))
+                ),
+                "{status}"
+            );
+        }
+        assert!(read_answer(504, b"<html>").unwrap_err().is_ambiguous());
+        assert!(matches!(
+            read_answer(429, b"<html>"),
+            Err(TgError::RetryAfter(_))
+        ));
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //!
 //! * **sent** → `sent`;
 //! * **answer lost** (client timeout after the request went out, a reset
-//!   mid-answer, a 504): the message may have been delivered. The row is
+//!   mid-answer, a 504, a stop that cut the wait for the answer short):
+//!   the message may have been delivered. The row is
 //!   tried once more; a second lost answer makes it `uncertain`, never
 //!   sent again: at most two copies, whatever the pattern of timeouts. A
 //!   connect error sent nothing and is retried like a 5xx;
@@ -153,8 +154,20 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
         chat_id: chat,
         chat_held: false,
     };
-    let Some(result) = core.send_paced(chat, &item.text, true).await else {
-        return done;
+    // Asked to stop with the message on the wire: wait for its answer
+    // only as long as the shutdown allows, then count the answer as lost
+    // (it may have been delivered) and mark it so, rather than be stopped
+    // unmarked and send it again uncounted after the restart.
+    let cut_off = async {
+        core.stopped().await;
+        tokio::time::sleep(core.send_cut_off()).await;
+    };
+    let result = tokio::select! {
+        sent = core.send_paced(chat, &item.text, true) => match sent {
+            Some(result) => result,
+            None => return done,
+        },
+        () = cut_off => Err(TgError::AnswerLost("stopped while waiting for the answer")),
     };
     let counters = &core.shared.metrics.counters;
     let delivery = delivery_for(&result, &item);

@@ -50,6 +50,10 @@ use pacing::Pacer;
 /// for now (a notification is then retried later from the outbox).
 const MAX_429_IN_A_ROW: u32 = 5;
 
+/// Of the supervisor's `shutdown_timeout`, what is kept for marking the
+/// sends cut off at a stop (see [`Core::send_cut_off`]) and for stopping.
+const STOP_MARGIN: Duration = Duration::from_secs(1);
+
 /// What the loops of one incarnation share. Single-threaded (the actor's
 /// Arbiter), hence `Rc` and `RefCell`; no borrow is held across an await.
 pub struct Core {
@@ -97,6 +101,18 @@ impl Core {
         if !*rx.borrow() {
             std::future::pending::<()>().await;
         }
+    }
+
+    /// How long after a stop request a send still on the wire is waited
+    /// for: the supervisor's `shutdown_timeout` less [`STOP_MARGIN`]. The
+    /// actor stops itself half a margin later (see [`TelegramActor`]'s
+    /// `Control::Stop`), so a cut-off send is marked first.
+    pub fn send_cut_off(&self) -> Duration {
+        self.shared
+            .config
+            .supervisor
+            .shutdown_timeout
+            .saturating_sub(STOP_MARGIN)
     }
 
     /// Waits for the pacer's permission to send to `chat`.
@@ -294,6 +310,8 @@ impl Handler<Control> for TelegramActor {
                 // A send stuck past the supervisor's patience is abandoned
                 // by it anyway; stop a little before that on our own.
                 if let Ok(core) = &self.core {
+                    // Half a STOP_MARGIN after `send_cut_off`: a cut-off send
+                    // is marked as a lost answer first.
                     stop_before_abandoned(ctx, core.shared.config.supervisor.shutdown_timeout);
                 }
             }

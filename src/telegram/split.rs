@@ -373,6 +373,85 @@ mod tests {
         assert_eq!(split(text, 4), vec!["😀😀", "😀😀"]);
     }
 
+    /// At the real limit: a surrogate pair (an emoji) or an entity that
+    /// straddles the 4 096th unit of a line without spaces moves whole to
+    /// the next part.
+    #[test]
+    fn a_surrogate_pair_or_entity_at_the_limit_is_not_cut() {
+        let limit = MAX_MESSAGE_UNITS;
+        let text = format!("{}😀tail", "a".repeat(limit - 1));
+        assert_eq!(
+            split(&text, limit),
+            vec!["a".repeat(limit - 1), "😀tail".to_string()]
+        );
+        let text = format!("{}&amp;tail", "a".repeat(limit - 3));
+        assert_eq!(
+            split(&text, limit),
+            vec!["a".repeat(limit - 3), "&amp;tail".to_string()]
+        );
+        // The same in bold: the reopened and closing tags count too.
+        let text = format!("<b>{}😀😀</b>", "é".repeat(limit - 9));
+        let parts = split(&text, limit);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        for p in &parts {
+            assert!(units(p) <= limit, "{}", units(p));
+            assert!(p.starts_with("<b>") && p.ends_with("</b>"), "{p:?}");
+        }
+        assert_eq!(parts[1], "<b>😀</b>");
+    }
+
+    /// A single line over the limit, inside nested tags, full of labels
+    /// with entities and emoji: every part fits, keeps the nesting and
+    /// nothing is lost.
+    #[test]
+    fn a_line_longer_than_a_message_in_nested_tags_is_cut_cleanly() {
+        let word = "Savings&amp;Co 😀🇺🇸 &lt;cold&gt; ";
+        let text = format!(
+            "<b>Head</b>\n<blockquote><i>{}</i> end</blockquote>",
+            word.repeat(400)
+        );
+        assert!(units(&text) > 3 * MAX_MESSAGE_UNITS);
+        let parts = split(&text, MAX_MESSAGE_UNITS);
+        assert!(parts.len() >= 4, "{}", parts.len());
+        for p in &parts[1..] {
+            assert!(units(p) <= MAX_MESSAGE_UNITS, "{}", units(p));
+            assert_eq!(balance(p), Some(vec![]), "{p:?}");
+            assert!(p.starts_with("<blockquote>"), "{p:?}");
+        }
+        // Cut between words: every part but the last ends after a space.
+        for p in &parts[1..parts.len() - 1] {
+            assert!(p.ends_with(" </i></blockquote>"), "{p:?}");
+        }
+        assert_eq!(content(&parts.concat()), content(&text));
+    }
+
+    /// 60 lines of 32-character labels with entities and emoji, all in one
+    /// `<blockquote>`: parts are cut at line ends, every one reopens the
+    /// quote, and the lines come out unchanged.
+    #[test]
+    fn many_labelled_lines_in_one_quote_split_at_line_ends() {
+        let lines: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "{i}. <b>Cold &amp; hot wallet 😀 №{i:04} &lt;x&gt;</b> <code>0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed</code> on Ethereum, since 2025-11-28 02:30 UTC"
+                )
+            })
+            .collect();
+        let text = format!("<blockquote>{}</blockquote>", lines.join("\n"));
+        let parts = split(&text, MAX_MESSAGE_UNITS);
+        assert!(parts.len() >= 2);
+        let mut back = Vec::new();
+        for p in &parts {
+            assert!(units(p) <= MAX_MESSAGE_UNITS);
+            let inner = p
+                .strip_prefix("<blockquote>")
+                .and_then(|p| p.strip_suffix("</blockquote>"))
+                .unwrap_or_else(|| panic!("{p:?}"));
+            back.extend(inner.split('\n').map(str::to_owned));
+        }
+        assert_eq!(back, lines);
+    }
+
     fn line() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
             "[a-zA-Z0-9 ]{1,12}",

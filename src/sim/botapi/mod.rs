@@ -95,6 +95,8 @@ pub struct ChatFault {
     pub description: String,
     /// `parameters.migrate_to_chat_id`, if any.
     pub migrate_to_chat_id: Option<i64>,
+    /// `parameters.retry_after` (seconds), if any.
+    pub retry_after: Option<u32>,
 }
 
 impl ChatFault {
@@ -104,6 +106,7 @@ impl ChatFault {
             error_code: 400,
             description: description.to_owned(),
             migrate_to_chat_id: None,
+            retry_after: None,
         }
     }
 
@@ -113,6 +116,7 @@ impl ChatFault {
             error_code: 403,
             description: description.to_owned(),
             migrate_to_chat_id: None,
+            retry_after: None,
         }
     }
 
@@ -148,6 +152,18 @@ impl ChatFault {
         ChatFault {
             migrate_to_chat_id: Some(to),
             ..Self::bad_request("Bad Request: group chat was upgraded to a supergroup chat")
+        }
+    }
+
+    /// 429 "Too Many Requests: retry after N" with `parameters.retry_after`
+    /// = `secs`, as the flood limit answers (here for every send to the
+    /// chat, until cleared).
+    pub fn too_many_requests(secs: u32) -> Self {
+        ChatFault {
+            error_code: 429,
+            description: format!("Too Many Requests: retry after {secs}"),
+            migrate_to_chat_id: None,
+            retry_after: Some(secs),
         }
     }
 }
@@ -191,6 +207,13 @@ impl SimBotApi {
     /// signals disabled). Needs a Tokio runtime (an actix `System`,
     /// `#[actix_rt::test]` or plain Tokio all work).
     pub async fn start(opts: SimBotOptions) -> std::io::Result<SimBotApi> {
+        Self::start_on(opts, 0).await
+    }
+
+    /// Like [`SimBotApi::start`], on 127.0.0.1:`port` (0: any free port),
+    /// e.g. to bring the Bot API back where a client found nothing
+    /// listening.
+    pub async fn start_on(opts: SimBotOptions, port: u16) -> std::io::Result<SimBotApi> {
         let shared = Arc::new(Shared::new(&opts));
         let data = web::Data::from(Arc::clone(&shared));
         let server = HttpServer::new(move || {
@@ -206,7 +229,7 @@ impl SimBotApi {
         .disable_signals()
         // Long polls are woken on stop, so a short grace period suffices.
         .shutdown_timeout(1)
-        .bind(("127.0.0.1", 0))?;
+        .bind(("127.0.0.1", port))?;
         let port = server
             .addrs()
             .first()

@@ -51,6 +51,7 @@ impl From<&ChatFault> for ApiErr {
     fn from(f: &ChatFault) -> Self {
         ApiErr {
             migrate_to_chat_id: f.migrate_to_chat_id,
+            retry_after: f.retry_after,
             ..ApiErr::new(f.error_code, f.description.clone())
         }
     }

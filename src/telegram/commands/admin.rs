@@ -132,10 +132,17 @@ async fn status(core: &Core) -> String {
         "<b>Outbox</b>: {}\n",
         outbox.map_or_else(
             || UNAVAILABLE.to_string(),
-            |o| format!(
-                "{} pending, {} uncertain (answer lost: maybe delivered, not sent again), {} failed",
-                o.pending, o.uncertain, o.failed
-            )
+            |o| {
+                let waiting = if o.pending_inactive > 0 {
+                    format!(" ({} wait for inactive chats)", o.pending_inactive)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} pending{waiting}, {} uncertain (answer lost: maybe delivered, not sent again), {} failed",
+                    o.pending, o.uncertain, o.failed
+                )
+            }
         )
     );
     if !shared.webhooks.is_empty() {
@@ -177,7 +184,7 @@ async fn stats(core: &Core) -> String {
     {
         Some(db) => {
             s += &format!(
-                "Chats: {} active, {} blocked\nSubscriptions: {}\nTransfers recorded: {}\n\
+                "Chats: {} active, {} inactive (blocked or gone)\nSubscriptions: {}\nTransfers recorded: {}\n\
                  Notifications: {} sent, {} failed, {} pending, {} uncertain",
                 db.chats_active,
                 db.chats_inactive,
