@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use crate::config::{Config, Secrets};
 use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
+use crate::domain::Contracts;
 use crate::etherscan::{EtherscanActor, Poll};
 use crate::metrics::Metrics;
 use crate::supervisor::{
@@ -50,6 +51,9 @@ pub struct Shared {
     pub paused: Arc<AtomicBool>,
     /// The address-poisoning checks applied when transfers are recorded.
     pub spam: Arc<SpamPolicy>,
+    /// The active token contracts (registry and `[[monitor.contracts]]`):
+    /// every lookup of a token's symbol and decimals by contract goes here.
+    pub contracts: Arc<Contracts>,
 }
 
 impl Shared {
@@ -62,7 +66,9 @@ impl Shared {
         let wait = config.supervisor.backoff_max + Duration::from_secs(5);
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
+        let contracts = Arc::new(config.contracts());
         Ok(Shared {
+            contracts,
             config: Arc::new(config),
             secrets,
             metrics: Arc::new(Metrics::default()),

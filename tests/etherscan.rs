@@ -1093,7 +1093,10 @@ async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
             found_at = Some(safe);
             break;
         }
-        assert!(safe - depth < b, "the deep pass scanned block {b} and missed it");
+        assert!(
+            safe - depth < b,
+            "the deep pass scanned block {b} and missed it"
+        );
     }
     let found_at = found_at.expect("the deep pass found the late transfer");
     assert!(found_at - depth >= b && found_at - depth < b + 2);

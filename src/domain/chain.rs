@@ -156,6 +156,11 @@ impl Chain {
         REGISTRY.iter().map(|e| e.name).collect()
     }
 
+    /// Every chain of the registry, in registry order.
+    pub fn all() -> impl Iterator<Item = Chain> {
+        REGISTRY.iter().map(Chain::from_entry)
+    }
+
     /// Looks a chain up by configuration name (case-insensitive).
     pub fn by_name(name: &str) -> Option<Chain> {
         REGISTRY
