@@ -134,8 +134,9 @@ pub struct MonitorConfig {
     pub poll_interval: Duration,
     pub confirmations: u64,
     pub max_addresses_per_user: u32,
-    /// Per chain name: blocks below the cursor scanned again by every poll,
-    /// for an explorer index that trails its head. Chains not named keep
+    /// Per chain name: how many blocks behind the safe head every block is
+    /// scanned a second time (the deep pass), for an explorer index that
+    /// trails its head; 0 turns the deep pass off. Chains not named keep
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// Contracts added by the operator (a token migrated before a release

@@ -59,9 +59,9 @@ pub struct Chain {
     pub id: u64,
     /// Explorer host for transaction links (`https://{explorer}/tx/{hash}`).
     pub explorer: &'static str,
-    /// Blocks below the cursor that every poll scans again, because the
-    /// explorer's getLogs index can trail the head its own `eth_blockNumber`
-    /// reports (see `monitor.rescan_depth`).
+    /// How many blocks behind the safe head every block is scanned a second
+    /// time (the deep pass), because the explorer's getLogs index can trail
+    /// the head its own `eth_blockNumber` reports (see `monitor.rescan_depth`).
     pub rescan_depth: u64,
     pub tokens: Vec<Token>,
 }
