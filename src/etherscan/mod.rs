@@ -321,6 +321,46 @@ impl Scanner {
         Ok(())
     }
 
+    /// The deep pass of one token: blocks the index may not have served
+    /// when the first pass read them, once more, `rescan_depth` blocks behind
+    /// the safe head and never past the first pass (`now_at`). Gives the
+    /// deep cursor it started from and the scan; `None` when the deep pass
+    /// is off or has nothing to scan yet. `cursor` is the stored cursor, the
+    /// deep cursor's start after a restart.
+    async fn deep_pass(
+        &self,
+        source: &TokenLogs<'_>,
+        cursor: u64,
+        now_at: u64,
+        safe: u64,
+    ) -> Option<(u64, scan::TokenScan)> {
+        let (chain, token) = (source.chain, source.token);
+        let depth = chain.rescan_depth;
+        if depth == 0 {
+            return None;
+        }
+        let deep = *self
+            .deep
+            .borrow_mut()
+            .entry((chain.id, token.contract.clone()))
+            .or_insert_with(|| cursor.saturating_sub(depth));
+        let to = safe
+            .saturating_sub(depth)
+            .min(now_at)
+            .min(deep.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
+        if to <= deep {
+            return None;
+        }
+        let range = scan::Range::again(deep + 1, to);
+        let scan = scan::scan_token(source, chain, token, range, |t| self.keeps(t)).await;
+        Some((deep, scan))
+    }
+
+    /// Does `t` touch a watched address on its chain?
+    fn keeps(&self, t: &Transfer) -> bool {
+        self.is_watched(t.chain_id, &t.from) || self.is_watched(t.chain_id, &t.to)
+    }
+
     /// Is `address` watched on `chain_id`?
     fn is_watched(&self, chain_id: u64, address: &Address) -> bool {
         self.watched
@@ -389,8 +429,7 @@ impl Scanner {
         let mut deep_moves: Vec<(Address, u64)> = Vec::new();
         for token in &chain.tokens {
             let symbol = token.symbol.as_str();
-            let key = (chain.id, token.contract.clone());
-            let Some(&cursor) = stored.get(&key) else {
+            let Some(&cursor) = stored.get(&(chain.id, token.contract.clone())) else {
                 // First sight of this chain/token: start at the safe head.
                 // History before the daemon watched is not notified, by
                 // either pass.
@@ -405,9 +444,6 @@ impl Scanner {
                 out.cursors.push((token.contract.clone(), safe));
                 deep_moves.push((token.contract.clone(), safe));
                 continue;
-            };
-            let keep = |t: &Transfer| {
-                self.is_watched(chain.id, &t.from) || self.is_watched(chain.id, &t.to)
             };
             let source = TokenLogs {
                 client: &self.client,
@@ -429,7 +465,7 @@ impl Scanner {
                     );
                 }
                 let range = scan::Range::new(cursor + 1, to);
-                let scan = scan::scan_token(&source, chain, token, range, keep).await;
+                let scan = scan::scan_token(&source, chain, token, range, |t| self.keeps(t)).await;
                 out.logs += scan.logs;
                 out.rejected += scan.rejected;
                 Counters::add(
@@ -455,32 +491,9 @@ impl Scanner {
             }
             out.cursors.push((token.contract.clone(), now_at));
 
-            // The deep pass: blocks the index may not have served when the
-            // first pass read them, once more, `rescan_depth` blocks late.
-            let depth = chain.rescan_depth;
-            if depth == 0 {
+            let Some((deep, scan)) = self.deep_pass(&source, cursor, now_at, safe).await else {
                 continue;
-            }
-            let deep = *self
-                .deep
-                .borrow_mut()
-                .entry(key)
-                .or_insert_with(|| cursor.saturating_sub(depth));
-            let to = safe
-                .saturating_sub(depth)
-                .min(now_at)
-                .min(deep.saturating_add(config.etherscan.max_blocks_per_poll));
-            if to <= deep {
-                continue;
-            }
-            let scan = scan::scan_token(
-                &source,
-                chain,
-                token,
-                scan::Range::again(deep + 1, to),
-                keep,
-            )
-            .await;
+            };
             out.deep_logs += scan.logs;
             out.matched += scan.transfers.len();
             transfers.extend(scan.transfers);
