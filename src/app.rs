@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::config::{Config, Secrets};
 use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
+use crate::domain::Contracts;
 use crate::etherscan::{EtherscanActor, Poll};
 use crate::http::{HttpActor, HttpState};
 use crate::metrics::Metrics;
@@ -68,6 +69,9 @@ pub struct Shared {
     pub http_listener: Arc<OnceLock<Arc<TcpListener>>>,
     /// When this `Shared` was made: the daemon's start.
     pub started: SystemTime,
+    /// The active token contracts (registry and `[[monitor.contracts]]`):
+    /// every lookup of a token's symbol and decimals by contract goes here.
+    pub contracts: Arc<Contracts>,
 }
 
 impl Shared {
@@ -77,7 +81,9 @@ impl Shared {
         let wait = call_wait(&config);
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
+        let contracts = Arc::new(config.contracts());
         Ok(Shared {
+            contracts,
             config: Arc::new(config),
             secrets,
             metrics: Arc::new(Metrics::default()),

@@ -865,7 +865,7 @@ async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
     .await;
     h.watch(&[addr(0)]).await;
     h.poll().await;
-    // Past the first sight: every poll from here re-scans the overlap.
+    // Past the first sight: from here the deep pass trails 16 blocks behind.
     h.sim.advance(1, 20);
     h.poll().await;
 
@@ -884,13 +884,14 @@ async fn calls_per_poll_do_not_depend_on_the_number_of_watched_addresses() {
     let with_many = h.poll().await;
 
     let (a, m) = (with_one.calls(), with_many.calls());
-    // 1 head call + 2 tokens × (20 new + 16 overlap blocks × 150 logs =
-    // 5400 logs: 5 full pages + 1 short).
-    assert_eq!(a, 13, "{with_one:?}");
-    assert!(
-        m.abs_diff(a) <= 1,
-        "1 address: {a} calls, 10 000 addresses: {m} calls"
-    );
+    // 1 head call + 2 tokens × 2 passes × (20 blocks × 150 logs = 3000
+    // logs, plus at most the one injected: 3 full pages + 1 short or empty).
+    assert_eq!(a, 17, "{with_one:?}");
+    assert_eq!(m, a, "1 address: {a} calls, 10 000 addresses: {m} calls");
+    for summary in [&with_one, &with_many] {
+        let chain = &summary.chains[0];
+        assert_eq!(chain.deep_logs / 2 / 150, 20, "the deep pass: 20 blocks");
+    }
     assert_eq!(h.sim.request_count() as u64, m);
     h.assert_recorded_exactly(&[one, last]).await;
     h.stop().await;
@@ -987,7 +988,7 @@ async fn a_panic_during_a_poll_restarts_the_scanner_which_resumes_from_the_curso
         .map(|r| r.from_block.unwrap())
         .min()
         .unwrap();
-    // …with the overlap below it.
+    // …with a one-off deep pass below it (the deep cursor is in memory).
     let depth = h.shared.config.chains()[0].rescan_depth;
     assert_eq!(first, cursor + 1 - depth);
     h.assert_recorded_exactly(&injected).await;
@@ -1049,7 +1050,8 @@ async fn the_api_key_never_appears_in_logs_or_errors() {
 
 /// Fault 1: the getLogs index trails the head its own `eth_blockNumber`
 /// reports. The cursor passes a block whose logs were not served yet; the
-/// overlap finds the transfer when it appears, and it is delivered once.
+/// deep pass, `rescan_depth` blocks behind the safe head, finds the transfer
+/// once the index has it, and it is delivered once.
 #[actix_rt::test]
 async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
     let h = Harness::start(
@@ -1077,14 +1079,33 @@ async fn trailing_index_a_late_transfer_is_delivered_exactly_once() {
     );
     assert!(h.transfers().await.is_empty(), "not indexed yet");
 
-    // The index catches up: the overlap finds the transfer.
-    h.sim.advance(1, 4);
-    let second = h.poll().await;
-    assert_eq!(second.new_transfers(), 1, "{second:?}");
-    // Later polls scan the block again while it is in the overlap.
+    // The index catches up; the deep pass reaches the block once it is
+    // `rescan_depth` blocks behind the safe head, and finds the transfer.
+    let depth = h.shared.config.chains()[0].rescan_depth;
+    let mut found_at = None;
+    for _ in 0..depth {
+        h.sim.advance(1, 2);
+        let summary = h.poll().await;
+        assert!(summary.errors().next().is_none(), "{summary:?}");
+        let safe = h.head() - 2;
+        if summary.new_transfers() > 0 {
+            assert_eq!(summary.new_transfers(), 1, "{summary:?}");
+            found_at = Some(safe);
+            break;
+        }
+        assert!(
+            safe - depth < b,
+            "the deep pass scanned block {b} and missed it"
+        );
+    }
+    let found_at = found_at.expect("the deep pass found the late transfer");
+    assert!(found_at - depth >= b && found_at - depth < b + 2);
+    // Later polls do not scan the block a third time.
     for _ in 0..3 {
         h.sim.advance(1, 2);
-        assert_eq!(h.poll().await.new_transfers(), 0);
+        let summary = h.poll().await;
+        assert_eq!(summary.new_transfers(), 0);
+        assert_eq!(summary.chains[0].matched, 0, "{summary:?}");
     }
     h.assert_recorded_exactly(std::slice::from_ref(&late)).await;
     assert_eq!(
@@ -1263,9 +1284,13 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
     let safe = h.head() - 2;
     assert_eq!(h.cursors().await[&(1, usdt())], safe, "the cursor moved");
 
-    // Scanned again in the overlap: not counted twice, not notified.
-    h.sim.advance(1, 3);
-    h.poll().await;
+    // Scanned again by the deep pass: not counted twice, not notified.
+    let depth = h.shared.config.chains()[0].rescan_depth;
+    h.sim.advance(1, depth);
+    let again = h.poll().await;
+    assert!(again.errors().next().is_none(), "{again:?}");
+    assert!(again.chains[0].deep_logs as u64 > n_bad, "{again:?}");
+    assert_eq!(again.chains[0].rejected, 0);
     assert_eq!(
         Counters::get(&h.shared.metrics.counters.logs_rejected),
         counted

@@ -22,7 +22,7 @@ pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
 pub use size::ByteSize;
 pub use webhook::WebhookConfig;
 
-use crate::domain::{Address, Chain, Token, TokenSymbol};
+use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
 
 /// A configuration problem, naming the file and the key where it can.
 #[derive(Debug, thiserror::Error)]
@@ -148,8 +148,9 @@ pub struct MonitorConfig {
     pub poll_interval: Duration,
     pub confirmations: u64,
     pub max_addresses_per_user: u32,
-    /// Per chain name: blocks below the cursor scanned again by every poll,
-    /// for an explorer index that trails its head. Chains not named keep
+    /// Per chain name: how many blocks behind the safe head every block is
+    /// scanned a second time (the deep pass), for an explorer index that
+    /// trails its head; 0 turns the deep pass off. Chains not named keep
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// Contracts added by the operator (a token migrated before a release
@@ -366,19 +367,13 @@ impl Config {
     /// load), with the operator's contracts added and the rescan depths set.
     pub fn chains(&self) -> Vec<Chain> {
         let tokens = self.token_symbols();
+        let contracts = self.contracts();
         self.monitor
             .chains
             .iter()
             .filter_map(|n| Chain::by_name(n))
             .map(|mut c| {
-                for extra in &self.monitor.contracts {
-                    if let Some(t) = extra.token()
-                        && extra.chain.eq_ignore_ascii_case(c.name)
-                        && c.token_by_contract(&t.contract).is_none()
-                    {
-                        c.tokens.push(t);
-                    }
-                }
+                c.tokens = contracts.on_chain(c.id).cloned().collect();
                 c.tokens.retain(|t| tokens.contains(&t.symbol));
                 if let Some(depth) = self
                     .monitor
@@ -392,6 +387,19 @@ impl Config {
                 c
             })
             .collect()
+    }
+
+    /// The active contracts: the registry's and the operator's
+    /// `[[monitor.contracts]]` (validated at load), on every chain, whatever
+    /// `monitor.chains` and `monitor.tokens` say (a stored transfer of a token
+    /// no longer scanned is still shown with its symbol).
+    pub fn contracts(&self) -> Contracts {
+        Contracts::new(
+            self.monitor
+                .contracts
+                .iter()
+                .filter_map(|c| Some((Chain::by_name(&c.chain)?.id, c.token()?))),
+        )
     }
 
     pub fn token_symbols(&self) -> Vec<TokenSymbol> {

@@ -8,13 +8,14 @@
 //! `transfers.flagged`, `chats.spam_mode` (NULL = the configured default).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{DbError, DbRequest, chats, now_secs, subscriptions::parse_stored};
 use crate::config::{SpamConfig, SpamMode};
-use crate::domain::{Address, Amount, Chain};
+use crate::domain::{Address, Amount, Contracts};
 use crate::spam::render::{
     self, DigestReport, FlagSummary, FlaggedItem, FlaggedReport, MAX_LISTED,
 };
@@ -158,6 +159,8 @@ impl DbRequest for GetSpamMode {
 pub struct FlaggedTransfers {
     pub chat_id: i64,
     pub limit: usize,
+    /// Where each transfer's token (symbol, decimals) is looked up.
+    pub contracts: Arc<Contracts>,
 }
 
 /// The outbox and transfer columns a [`FlaggedItem`] is built from, in
@@ -175,7 +178,10 @@ impl DbRequest for FlaggedTransfers {
              WHERE o.chat_id = ?1 AND o.flagged = 1
              ORDER BY o.id DESC LIMIT ?2"
         ))?;
-        let items = collect_items(stmt.query(params![self.chat_id, limit as i64])?)?;
+        let items = collect_items(
+            stmt.query(params![self.chat_id, limit as i64])?,
+            &self.contracts,
+        )?;
         let (flagged, held): (i64, i64) = tx.query_row(
             "SELECT count(*), coalesce(sum(state = 'held'), 0) FROM outbox
              WHERE chat_id = ?1 AND flagged = 1",
@@ -190,21 +196,24 @@ impl DbRequest for FlaggedTransfers {
     }
 }
 
-fn collect_items(mut rows: rusqlite::Rows<'_>) -> Result<Vec<FlaggedItem>, DbError> {
+fn collect_items(
+    mut rows: rusqlite::Rows<'_>,
+    contracts: &Contracts,
+) -> Result<Vec<FlaggedItem>, DbError> {
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(item_from_row(row, 0)?);
+        out.push(item_from_row(row, 0, contracts)?);
     }
     Ok(out)
 }
 
 /// Builds an item from [`ITEM_COLUMNS`], starting at column `at`. Symbol and
-/// decimals come from the registry by contract address (a token is its
-/// contract, never its name).
-fn item_from_row(r: &Row<'_>, at: usize) -> Result<FlaggedItem, DbError> {
+/// decimals come from the active `contracts` (registry and operator-added)
+/// by contract address (a token is its contract, never its name).
+fn item_from_row(r: &Row<'_>, at: usize, contracts: &Contracts) -> Result<FlaggedItem, DbError> {
     let chain_id = r.get::<_, i64>(at)? as u64;
     let contract = parse_stored(&r.get::<_, String>(at + 1)?)?;
-    let token = Chain::by_id(chain_id).and_then(|c| c.token_by_contract(&contract).cloned());
+    let token = contracts.token(chain_id, &contract);
     let amount: String = r.get(at + 4)?;
     let reasons: Option<String> = r.get(at + 6)?;
     Ok(FlaggedItem {
@@ -242,6 +251,8 @@ pub struct TakeDigest {
     pub chat_id: Option<i64>,
     pub since: u64,
     pub default_mode: SpamMode,
+    /// Where each transfer's token (symbol, decimals) is looked up.
+    pub contracts: Arc<Contracts>,
 }
 
 /// How many transfers a digest lists by name; the rest are counted.
@@ -279,7 +290,7 @@ impl DbRequest for TakeDigest {
                 let (mut ids, mut items) = (Vec::new(), Vec::new());
                 while let Some(row) = rows.next()? {
                     ids.push(row.get::<_, i64>(0)?);
-                    items.push(item_from_row(row, 1)?);
+                    items.push(item_from_row(row, 1, &self.contracts)?);
                 }
                 (ids, items)
             };

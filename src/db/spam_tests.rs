@@ -7,8 +7,11 @@ use super::spam::{FlaggedTransfers, GetSpamMode, SetSpamMode, TakeDigest, known_
 use super::subscriptions::{AddOutcome, AddSubscription};
 use super::tests::{exec, policy, temp_db};
 use super::*;
-use crate::config::SpamMode;
-use crate::domain::{Address, Amount, TokenSymbol, Transfer};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Config, SpamMode};
+use crate::domain::{Address, Amount, Contracts, TokenSymbol, Transfer};
 use crate::spam::render;
 
 const WATCHED: &str = "0x1111111111111111111111111111111111111111";
@@ -46,6 +49,11 @@ fn tr(n: u64, from: &str, to: &str, raw: u128, ts: u64) -> Transfer {
         to: addr(to),
         amount: Amount::from_u128(raw),
     }
+}
+
+/// The registry's contracts, as a daemon with no `[[monitor.contracts]]` has.
+fn contracts() -> Arc<Contracts> {
+    Arc::new(Contracts::new([]))
 }
 
 fn watch(s: &DbSettings, chat: i64, a: &str) {
@@ -96,6 +104,7 @@ fn flagged(s: &DbSettings, chat: i64) -> render::FlaggedReport {
         FlaggedTransfers {
             chat_id: chat,
             limit: 10,
+            contracts: contracts(),
         },
     )
 }
@@ -377,6 +386,7 @@ fn the_digest_collects_held_rows_once_and_queues_one_message() {
                 chat_id,
                 since: 0,
                 default_mode: SpamMode::Off,
+                contracts: contracts(),
             },
         )
     };
@@ -419,6 +429,7 @@ fn the_digest_collects_held_rows_once_and_queues_one_message() {
             chat_id: None,
             since: 0,
             default_mode: SpamMode::Digest,
+            contracts: contracts(),
         },
     );
     assert_eq!(
@@ -440,6 +451,7 @@ fn digest_respects_since() {
             chat_id: None,
             since: future,
             default_mode: SpamMode::Off,
+            contracts: contracts(),
         },
     );
     assert!(
@@ -552,4 +564,48 @@ fn without_spam_checks_everything_is_ordinary() {
     );
     assert_eq!((r.notifications, r.held), (1, 0));
     assert_eq!(row(&s, 7, 1).0, "pending");
+}
+
+/// Fault 9 (a stale registry), seen from /spam: a flagged transfer of a
+/// contract the operator added in config.toml is listed with its symbol and
+/// exact decimal amount, like a registered token's.
+#[test]
+fn stale_registry_an_operator_added_contract_is_shown_by_symbol_in_spam() {
+    const ADDED: &str = "0x01bff41798a0bcf287b996046ca68b395dbc1071";
+    let config = Config::parse(
+        &format!(
+            "[[monitor.contracts]]\nchain = \"ethereum\"\nsymbol = \"USDT\"\n\
+             contract = \"{ADDED}\"\ndecimals = 18\n"
+        ),
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    let (_dir, s) = temp_db();
+    watch(&s, 7, WATCHED);
+    record(&s, vec![tr(1, REAL, WATCHED, USDT_250, T0)]);
+    // A look-alike of that wallet pays 0.000001234567890123 of the added token.
+    let fake = Transfer {
+        contract: addr(ADDED),
+        decimals: 18,
+        ..tr(2, FAKE, WATCHED, 1_234_567_890_123, T0 + 60)
+    };
+    record(&s, vec![fake]);
+    let list = |contracts: Contracts| {
+        let report = exec(
+            &s,
+            FlaggedTransfers {
+                chat_id: 7,
+                limit: 10,
+                contracts: Arc::new(contracts),
+            },
+        );
+        assert_eq!(report.items.len(), 1, "{report:?}");
+        render::listing(&report)
+    };
+    let text = list(config.contracts());
+    assert!(text.contains("0.000001234567890123 USDT"), "{text}");
+    assert!(!text.contains("raw units"), "{text}");
+    // The registry alone does not know it (what /spam showed before).
+    let text = list(Contracts::new([]));
+    assert!(text.contains("1234567890123 raw units of"), "{text}");
 }

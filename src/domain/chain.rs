@@ -59,9 +59,9 @@ pub struct Chain {
     pub id: u64,
     /// Explorer host for transaction links (`https://{explorer}/tx/{hash}`).
     pub explorer: &'static str,
-    /// Blocks below the cursor that every poll scans again, because the
-    /// explorer's getLogs index can trail the head its own `eth_blockNumber`
-    /// reports (see `monitor.rescan_depth`).
+    /// How many blocks behind the safe head every block is scanned a second
+    /// time (the deep pass), because the explorer's getLogs index can trail
+    /// the head its own `eth_blockNumber` reports (see `monitor.rescan_depth`).
     pub rescan_depth: u64,
     pub tokens: Vec<Token>,
 }
@@ -154,6 +154,11 @@ impl Chain {
     /// Every chain name the registry knows, for error messages and help.
     pub fn names() -> Vec<&'static str> {
         REGISTRY.iter().map(|e| e.name).collect()
+    }
+
+    /// Every chain of the registry, in registry order.
+    pub fn all() -> impl Iterator<Item = Chain> {
+        REGISTRY.iter().map(Chain::from_entry)
     }
 
     /// Looks a chain up by configuration name (case-insensitive).

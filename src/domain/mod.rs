@@ -5,9 +5,11 @@
 pub mod address;
 pub mod amount;
 pub mod chain;
+pub mod contracts;
 pub mod transfer;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use chain::{Chain, Token, TokenSymbol};
+pub use contracts::Contracts;
 pub use transfer::{Direction, Transfer};

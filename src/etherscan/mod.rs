@@ -3,8 +3,8 @@
 //!
 //! Each [`Poll`] (from the ticker) does, per chain: one `eth_blockNumber`
 //! call for the head; for each token, `getLogs` over the blocks from the
-//! token's cursor + 1 − `rescan_depth` to the *safe* head (head −
-//! confirmations), filtered by
+//! token's cursor + 1 to the *safe* head (head − confirmations), and the
+//! deep pass below, filtered by
 //! the token's registry contract and the Transfer topic, paginated and split
 //! as [`scan`] describes; decoding ([`decode`]); matching `from`/`to` against
 //! the in-memory set of watched addresses; and then ONE
@@ -17,13 +17,19 @@
 //! **An index that trails its head.** An explorer's getLogs index can lag
 //! the head its own `eth_blockNumber` reports: it answers `[]` for blocks
 //! it has not indexed yet. So the cursor never assumes the index complete:
-//! every poll that has new blocks to scan also scans again the
-//! `rescan_depth` blocks below the cursor (per chain, `monitor.rescan_depth`,
-//! about three minutes of blocks by default). A transfer that appears late
-//! is found while its block is inside that window; the database's
-//! uniqueness on (chain, tx hash, log index) makes the overlap harmless.
-//! It costs no extra call when the window's logs fit the same pages, and
-//! never depends on the number of watched addresses.
+//! each token has a second, trailing cursor (the *deep pass*) that scans
+//! every block exactly once more when it is `rescan_depth` blocks behind the
+//! safe head (per chain, `monitor.rescan_depth`, about three minutes of
+//! blocks by default; 0 turns the deep pass off): blocks deep cursor + 1 ..=
+//! safe − `rescan_depth`, bounded per poll like the first pass. A transfer
+//! indexed less than `rescan_depth` blocks late is found there; the
+//! database's uniqueness on (chain, tx hash, log index) makes the second
+//! sight harmless, and rejected logs are counted by the first pass only.
+//! Each block is fetched twice in all (about twice the calls of one pass,
+//! never depending on the number of watched addresses). The deep cursor
+//! lives in memory: after a start it is the stored cursor − `rescan_depth`
+//! (a one-off re-scan of that window), and it never goes below a cursor this
+//! scanner created (no history from before the daemon watched).
 //!
 //! **An unknown head** (`"0x"`, null, an error object) is never a number:
 //! the chain's poll is skipped and `/status` keeps the last known head. A
@@ -59,7 +65,7 @@ use crate::app::Shared;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::db::poll_result::RecordPollResult;
 use crate::db::subscriptions::{WatchedAddresses, WatchedSet};
-use crate::domain::{Address, Chain, Token};
+use crate::domain::{Address, Chain, Token, Transfer};
 use crate::metrics::Counters;
 use crate::supervisor::{ChildGuard, Control, obey};
 
@@ -106,10 +112,14 @@ pub struct ChainSummary {
     pub safe_head: Option<u64>,
     /// Etherscan calls for this chain, retries included.
     pub calls: u64,
-    /// Log items received, rejected as malformed, and matching a watched address.
+    /// Log items received by the first pass, rejected as malformed (first
+    /// pass only), and matching a watched address (both passes).
     pub logs: usize,
     pub rejected: usize,
     pub matched: usize,
+    /// Log items received again by the deep pass (blocks `rescan_depth`
+    /// behind the safe head, scanned a second time).
+    pub deep_logs: usize,
     /// What the database recorded.
     pub new_transfers: usize,
     pub notifications: usize,
@@ -144,7 +154,7 @@ impl EtherscanActor {
                 client,
                 shared,
                 watched: RefCell::new(None),
-                floors: RefCell::new(HashMap::new()),
+                deep: RefCell::new(HashMap::new()),
             }),
             _guard: guard,
         }
@@ -208,10 +218,11 @@ struct Scanner {
     client: EtherscanClient,
     /// The watched set and the version it was read at.
     watched: RefCell<Option<(i64, WatchedSet)>>,
-    /// Cursors created by this scanner (first sight of a chain and token):
-    /// the overlap never reaches below them, so history from before the
-    /// daemon watched is not notified.
-    floors: RefCell<HashMap<(u64, Address), u64>>,
+    /// The deep pass's cursor per (chain id, token contract): every block
+    /// up to it was scanned a second time, `rescan_depth` blocks behind the
+    /// safe head (or lies below a cursor this scanner created). Kept in
+    /// memory: after a start it is the stored cursor − `rescan_depth`.
+    deep: RefCell<HashMap<(u64, Address), u64>>,
 }
 
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
@@ -310,6 +321,46 @@ impl Scanner {
         Ok(())
     }
 
+    /// The deep pass of one token: blocks the index may not have served
+    /// when the first pass read them, once more, `rescan_depth` blocks behind
+    /// the safe head and never past the first pass (`now_at`). Gives the
+    /// deep cursor it started from and the scan; `None` when the deep pass
+    /// is off or has nothing to scan yet. `cursor` is the stored cursor, the
+    /// deep cursor's start after a restart.
+    async fn deep_pass(
+        &self,
+        source: &TokenLogs<'_>,
+        cursor: u64,
+        now_at: u64,
+        safe: u64,
+    ) -> Option<(u64, scan::TokenScan)> {
+        let (chain, token) = (source.chain, source.token);
+        let depth = chain.rescan_depth;
+        if depth == 0 {
+            return None;
+        }
+        let deep = *self
+            .deep
+            .borrow_mut()
+            .entry((chain.id, token.contract.clone()))
+            .or_insert_with(|| cursor.saturating_sub(depth));
+        let to = safe
+            .saturating_sub(depth)
+            .min(now_at)
+            .min(deep.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
+        if to <= deep {
+            return None;
+        }
+        let range = scan::Range::again(deep + 1, to);
+        let scan = scan::scan_token(source, chain, token, range, |t| self.keeps(t)).await;
+        Some((deep, scan))
+    }
+
+    /// Does `t` touch a watched address on its chain?
+    fn keeps(&self, t: &Transfer) -> bool {
+        self.is_watched(t.chain_id, &t.from) || self.is_watched(t.chain_id, &t.to)
+    }
+
     /// Is `address` watched on `chain_id`?
     fn is_watched(&self, chain_id: u64, address: &Address) -> bool {
         self.watched
@@ -375,11 +426,13 @@ impl Scanner {
 
         let mut transfers = Vec::new();
         let mut advanced: Vec<(Address, u64)> = Vec::new();
+        let mut deep_moves: Vec<(Address, u64)> = Vec::new();
         for token in &chain.tokens {
             let symbol = token.symbol.as_str();
             let Some(&cursor) = stored.get(&(chain.id, token.contract.clone())) else {
                 // First sight of this chain/token: start at the safe head.
-                // History before the daemon watched is not notified.
+                // History before the daemon watched is not notified, by
+                // either pass.
                 tracing::info!(
                     actor = "etherscan",
                     chain = chain.name,
@@ -389,70 +442,69 @@ impl Scanner {
                 );
                 advanced.push((token.contract.clone(), safe));
                 out.cursors.push((token.contract.clone(), safe));
-                self.floors
-                    .borrow_mut()
-                    .insert((chain.id, token.contract.clone()), safe);
+                deep_moves.push((token.contract.clone(), safe));
                 continue;
             };
-            if cursor >= safe {
-                out.cursors.push((token.contract.clone(), cursor));
-                continue;
-            }
-            // The overlap: blocks the index may not have served yet.
-            let floor = self
-                .floors
-                .borrow()
-                .get(&(chain.id, token.contract.clone()))
-                .map_or(1, |f| f + 1);
-            let from = (cursor + 1).saturating_sub(chain.rescan_depth).max(floor);
-            let to = safe.min(cursor.saturating_add(config.etherscan.max_blocks_per_poll));
-            if to < safe {
-                tracing::info!(
-                    actor = "etherscan",
-                    chain = chain.name,
-                    token = symbol,
-                    from_block = from,
-                    to_block = to,
-                    behind = safe - to,
-                    "catching up in bounded steps"
-                );
-            }
             let source = TokenLogs {
                 client: &self.client,
                 chain,
                 token,
             };
-            let range = scan::Range {
-                from,
-                fresh_from: cursor + 1,
-                to,
-            };
-            let scan = scan::scan_token(&source, chain, token, range, |t| {
-                self.is_watched(chain.id, &t.from) || self.is_watched(chain.id, &t.to)
-            })
-            .await;
-            out.logs += scan.logs;
-            out.rejected += scan.rejected;
-            Counters::add(
-                &self.shared.metrics.counters.logs_rejected,
-                scan.rejected as u64,
-            );
-            out.matched += scan.transfers.len();
-            transfers.extend(scan.transfers);
-            // A scan that failed inside the overlap moves nothing (a
-            // cursor never moves back).
-            let now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
-            if now_at > cursor {
-                advanced.push((token.contract.clone(), now_at));
+            let mut now_at = cursor;
+            if cursor < safe {
+                let to = safe.min(cursor.saturating_add(config.etherscan.max_blocks_per_poll));
+                if to < safe {
+                    tracing::info!(
+                        actor = "etherscan",
+                        chain = chain.name,
+                        token = symbol,
+                        from_block = cursor + 1,
+                        to_block = to,
+                        behind = safe - to,
+                        "catching up in bounded steps"
+                    );
+                }
+                let range = scan::Range::new(cursor + 1, to);
+                let scan = scan::scan_token(&source, chain, token, range, |t| self.keeps(t)).await;
+                out.logs += scan.logs;
+                out.rejected += scan.rejected;
+                Counters::add(
+                    &self.shared.metrics.counters.logs_rejected,
+                    scan.rejected as u64,
+                );
+                out.matched += scan.transfers.len();
+                transfers.extend(scan.transfers);
+                now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
+                if now_at > cursor {
+                    advanced.push((token.contract.clone(), now_at));
+                }
+                if let Some(e) = scan.error {
+                    out.cursors.push((token.contract.clone(), now_at));
+                    tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
+                        cursor = now_at, error = %e, "token scan incomplete; the cursor stays before the gap");
+                    out.errors.push(e);
+                    // Retries are exhausted (or pointless): the chain's other
+                    // tokens wait for the next poll. This bounds how long a bad
+                    // spell can stretch one poll (and a shutdown waiting on it).
+                    break;
+                }
             }
             out.cursors.push((token.contract.clone(), now_at));
+
+            let Some((deep, scan)) = self.deep_pass(&source, cursor, now_at, safe).await else {
+                continue;
+            };
+            out.deep_logs += scan.logs;
+            out.matched += scan.transfers.len();
+            transfers.extend(scan.transfers);
+            if let Some(done) = scan.scanned_to {
+                deep_moves.push((token.contract.clone(), done));
+            }
             if let Some(e) = scan.error {
                 tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
-                    cursor = now_at, error = %e, "token scan incomplete; the cursor stays before the gap");
+                    deep_cursor = scan.scanned_to.unwrap_or(deep), error = %e,
+                    "deep pass incomplete; it resumes there next poll");
                 out.errors.push(e);
-                // Retries are exhausted (or pointless): the chain's other
-                // tokens wait for the next poll. This bounds how long a bad
-                // spell can stretch one poll (and a shutdown waiting on it).
                 break;
             }
         }
@@ -465,27 +517,34 @@ impl Scanner {
             }
         }
 
-        if transfers.is_empty() && advanced.is_empty() {
-            return;
-        }
-        let record = RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone())
-            .with_webhooks(self.shared.webhooks.filters.clone());
-        match self.shared.db.exec(record).await {
-            Ok(recorded) => {
-                out.new_transfers = recorded.new_transfers;
-                out.notifications = recorded.notifications;
-                if recorded.notifications > 0 {
-                    self.shared.outbox_ready.notify_one();
+        if !transfers.is_empty() || !advanced.is_empty() {
+            let record =
+                RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone())
+                    .with_webhooks(self.shared.webhooks.filters.clone());
+            match self.shared.db.exec(record).await {
+                Ok(recorded) => {
+                    out.new_transfers = recorded.new_transfers;
+                    out.notifications = recorded.notifications;
+                    if recorded.notifications > 0 {
+                        self.shared.outbox_ready.notify_one();
+                    }
+                }
+                Err(source) => {
+                    // Nothing moved: the next poll scans the same blocks again.
+                    out.cursors = stored_cursors(chain, stored);
+                    out.errors.push(ScanError::Record {
+                        chain: chain.name,
+                        source,
+                    });
+                    // The deep pass's finds were not recorded either.
+                    return;
                 }
             }
-            Err(source) => {
-                // Nothing moved: the next poll scans the same blocks again.
-                out.cursors = stored_cursors(chain, stored);
-                out.errors.push(ScanError::Record {
-                    chain: chain.name,
-                    source,
-                });
-            }
+        }
+        // Only once its finds are recorded does the deep cursor move.
+        let mut deep = self.deep.borrow_mut();
+        for (contract, block) in deep_moves {
+            deep.insert((chain.id, contract), block);
         }
     }
 

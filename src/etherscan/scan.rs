@@ -60,26 +60,43 @@ pub struct TokenScan {
     pub error: Option<ScanError>,
 }
 
-/// Where a scan starts, and where its new blocks start: blocks in
-/// `from..fresh_from` are scanned again (the overlap), so a log rejected
-/// there was already counted and is not counted twice.
+/// Which pass over a block range a scan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The first scan of these blocks: rejected logs are counted.
+    First,
+    /// The deep pass, scanning blocks once more after the first pass (for an
+    /// index that trails its head): every log here was seen, and counted if
+    /// rejected, by the first pass, so nothing is counted again.
+    Again,
+}
+
+/// The blocks a scan covers, and which pass it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
-    /// First block scanned (the overlap's start).
+    /// First block scanned.
     pub from: u64,
-    /// First block not scanned by an earlier poll (cursor + 1).
-    pub fresh_from: u64,
     /// Last block scanned, inclusive.
     pub to: u64,
+    pub pass: Pass,
 }
 
 impl Range {
-    /// A range with no overlap.
+    /// The first scan of `from..=to`.
     pub fn new(from: u64, to: u64) -> Self {
         Range {
             from,
-            fresh_from: from,
             to,
+            pass: Pass::First,
+        }
+    }
+
+    /// The deep pass over `from..=to`, scanned once already.
+    pub fn again(from: u64, to: u64) -> Self {
+        Range {
+            from,
+            to,
+            pass: Pass::Again,
         }
     }
 }
@@ -93,16 +110,8 @@ pub async fn scan_token<S: LogSource>(
     range: Range,
     keep: impl Fn(&Transfer) -> bool,
 ) -> TokenScan {
-    let Range {
-        from,
-        fresh_from,
-        to,
-    } = range;
-    let place = Place {
-        chain,
-        token,
-        fresh_from,
-    };
+    let Range { from, to, pass } = range;
+    let place = Place { chain, token, pass };
     let mut out = TokenScan::default();
     if from > to {
         return out;
@@ -209,12 +218,12 @@ fn last_block_if_ordered(items: &[Value]) -> Option<u64> {
 struct Place<'a> {
     chain: &'a Chain,
     token: &'a Token,
-    fresh_from: u64,
+    pass: Pass,
 }
 
 /// Finishes sub-range `a..=b`: decodes its items, keeps the matches and
-/// moves `scanned_to` to `b`. Rejections in new blocks are counted and
-/// logged; in the overlap they were already.
+/// moves `scanned_to` to `b`. Rejections are counted and logged in the
+/// first pass; in the deep pass they were already.
 fn commit(
     out: &mut TokenScan,
     place: &Place<'_>,
@@ -225,11 +234,11 @@ fn commit(
 ) {
     let (chain, token) = (place.chain, place.token);
     out.logs += items.len();
+    let first = place.pass == Pass::First;
     for item in items {
-        let fresh = block_of(&item).is_none_or(|n| n >= place.fresh_from);
         match decode_item(chain, token, item) {
             Ok(t) if t.block < a || t.block > b => {
-                out.rejected += 1;
+                out.rejected += usize::from(first);
                 tracing::warn!(
                     actor = "etherscan",
                     chain = chain.name,
@@ -245,7 +254,7 @@ fn commit(
                     out.transfers.push(t);
                 }
             }
-            Err(e) if fresh => {
+            Err(e) if first => {
                 out.rejected += 1;
                 tracing::warn!(
                     actor = "etherscan", chain = chain.name, token = token.symbol.as_str(),
@@ -255,7 +264,7 @@ fn commit(
             }
             Err(e) => tracing::debug!(
                 actor = "etherscan", chain = chain.name, token = token.symbol.as_str(),
-                reason = %e, "non-canonical log rejected again (overlap)"
+                reason = %e, "non-canonical log rejected again (deep pass)"
             ),
         }
     }

@@ -50,6 +50,7 @@ async fn digest_if_due(core: &Core) -> Result<(), crate::db::DbError> {
             chat_id: None,
             since: last,
             default_mode: core.shared.config.spam.default_mode,
+            contracts: core.shared.contracts.clone(),
         })
         .await?;
     db.exec(SetMeta(KEY, now.to_string())).await?;

@@ -99,6 +99,7 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
             let request = FlaggedTransfers {
                 chat_id: chat,
                 limit: *limit,
+                contracts: core.shared.contracts.clone(),
             };
             match db.exec(request).await {
                 Ok(report) => crate::spam::render::listing(&report),
