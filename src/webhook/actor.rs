@@ -23,7 +23,7 @@ use awc::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use tokio::sync::watch;
 
 use super::Sink;
-use super::retry::Attempt;
+use super::retry::{Attempt, parse_retry_after};
 use crate::app::Shared;
 use crate::db::now_secs;
 use crate::db::webhooks::{DueWebhooks, MarkWebhook, Outcome, WebhookItem};
@@ -195,7 +195,7 @@ async fn deliver_batch(
             Attempt::Transient { retry_after, .. } => {
                 // The receiver's Retry-After holds for the whole sink (an
                 // absurd one is bounded by give_up_after).
-                let rest = retry_after.unwrap_or_else(|| sink.retry.backoff(*failures));
+                let rest = sink.retry.delay(retry_after, *failures);
                 *failures = failures.saturating_add(1);
                 return Some(rest.min(sink.retry.give_up_after));
             }
@@ -252,8 +252,7 @@ async fn post(http: &awc::Client, sink: &Sink, item: &WebhookItem) -> Attempt {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
         // Read the answer so that the connection can be reused.
         let _ = resp.body().limit(MAX_ANSWER).await;
         Ok::<_, String>((status, retry_after))
