@@ -7,7 +7,8 @@
 //! requests get the statuses queued with [`SimReceiver::script`] (a 429 or
 //! 503 with `Retry-After` when given), then [`SimReceiver::answer`]'s
 //! status (200 by default); [`SimReceiver::stall`] delays answers past a
-//! client's timeout. A request whose signature does not verify gets 401, as
+//! client's timeout; [`SimReceiver::redirect_to`] gives 3xx answers a
+//! `Location`. A request whose signature does not verify gets 401, as
 //! a real receiver would answer.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -47,6 +48,8 @@ struct State {
     answer: Option<u16>,
     /// Delays for the next requests' answers.
     stalls: VecDeque<Duration>,
+    /// The `Location` of 3xx answers.
+    location: Option<String>,
 }
 
 struct Inner {
@@ -59,9 +62,8 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a request and decides its answer: (status, `Retry-After`
-    /// seconds, delay before answering).
-    fn record(&self, mut r: Received) -> (u16, Option<u64>, Option<Duration>) {
+    /// Records a request and decides its answer.
+    fn record(&self, mut r: Received) -> Answer {
         let mut st = self.lock();
         let (status, retry_after) = match (r.verified, st.script.pop_front()) {
             (false, _) => (401, None),
@@ -70,8 +72,23 @@ impl Inner {
         };
         r.status = status;
         st.received.push(r);
-        (status, retry_after, st.stalls.pop_front())
+        Answer {
+            status,
+            retry_after,
+            stall: st.stalls.pop_front(),
+            location: st.location.clone().filter(|_| (300..400).contains(&status)),
+        }
     }
+}
+
+/// What the receiver answers one request.
+struct Answer {
+    status: u16,
+    /// `Retry-After` seconds.
+    retry_after: Option<u64>,
+    /// Delay before answering.
+    stall: Option<Duration>,
+    location: Option<String>,
 }
 
 /// Handle to a running receiver; stops when the last clone drops.
@@ -151,6 +168,11 @@ impl SimReceiver {
         self.inner.lock().stalls.extend(std::iter::repeat_n(d, n));
     }
 
+    /// 3xx answers carry `Location: url` (e.g. another receiver's).
+    pub fn redirect_to(&self, url: &str) {
+        self.inner.lock().location = Some(url.to_string());
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -223,14 +245,17 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) ->
         verified,
         status: 0,
     };
-    let (status, retry_after, stall) = inner.record(received);
-    if let Some(d) = stall {
+    let answer = inner.record(received);
+    if let Some(d) = answer.stall {
         actix_rt::time::sleep(d).await;
     }
-    let mut resp =
-        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
-    if let Some(secs) = retry_after {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = HttpResponse::build(status);
+    if let Some(secs) = answer.retry_after {
         resp.insert_header(("Retry-After", secs.to_string()));
+    }
+    if let Some(url) = answer.location {
+        resp.insert_header(("Location", url));
     }
     resp.finish()
 }
