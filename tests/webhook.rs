@@ -253,6 +253,26 @@ async fn a_refused_connection_is_retried_until_the_receiver_is_back() {
 }
 
 #[actix_rt::test]
+async fn a_200_whose_body_comes_after_the_timeout_is_delivered_not_posted_again() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    // The headers at once, the body after the sink's 2 s timeout.
+    receiver.slow_body(1, Duration::from_secs(3));
+    let (watched, payer) = (addr('a'), addr('6'));
+    let w = watching(&receiver, &watched).await;
+
+    let first = w.transfer(TokenSymbol::Usdt, &payer, &watched, 23_000_000);
+    receiver
+        .wait_for(WAIT, |got| !got.is_empty())
+        .await
+        .expect("a first post");
+    let second = w.transfer(TokenSymbol::Usdt, &payer, &watched, 23_000_001);
+    // Rows go out oldest first: had the first been taken for a failure, it
+    // would have been posted again before the second.
+    let got = wait_accepted(&receiver, &[first, second]).await;
+    assert_eq!(got.len(), 2, "{got:#?}");
+}
+
+#[actix_rt::test]
 async fn a_redirect_is_not_followed_to_another_host_and_is_retried() {
     let receiver = SimReceiver::start(SECRET).await.unwrap();
     let elsewhere = SimReceiver::start(SECRET).await.unwrap();

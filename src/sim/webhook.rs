@@ -7,7 +7,8 @@
 //! requests get the statuses queued with [`SimReceiver::script`] (a 429 or
 //! 503 with `Retry-After` when given), then [`SimReceiver::answer`]'s
 //! status (200 by default); [`SimReceiver::stall`] delays answers past a
-//! client's timeout; [`SimReceiver::redirect_to`] gives 3xx answers a
+//! client's timeout, [`SimReceiver::slow_body`] sends the headers at once
+//! and the body late; [`SimReceiver::redirect_to`] gives 3xx answers a
 //! `Location`. A request whose signature does not verify gets 401, as
 //! a real receiver would answer.
 
@@ -50,6 +51,8 @@ struct State {
     stalls: VecDeque<Duration>,
     /// The `Location` of 3xx answers.
     location: Option<String>,
+    /// Delays between the next answers' headers and their bodies.
+    slow_bodies: VecDeque<Duration>,
 }
 
 struct Inner {
@@ -76,6 +79,7 @@ impl Inner {
             status,
             retry_after,
             stall: st.stalls.pop_front(),
+            body_delay: st.slow_bodies.pop_front(),
             location: st.location.clone().filter(|_| (300..400).contains(&status)),
         }
     }
@@ -88,6 +92,8 @@ struct Answer {
     retry_after: Option<u64>,
     /// Delay before answering.
     stall: Option<Duration>,
+    /// Delay between the headers and the body.
+    body_delay: Option<Duration>,
     location: Option<String>,
 }
 
@@ -166,6 +172,15 @@ impl SimReceiver {
     /// client's timeout). The request is recorded when it arrives.
     pub fn stall(&self, n: usize, d: Duration) {
         self.inner.lock().stalls.extend(std::iter::repeat_n(d, n));
+    }
+
+    /// The next `n` answers send their status and headers at once and
+    /// their body `d` later (a receiver that accepted, then dawdles).
+    pub fn slow_body(&self, n: usize, d: Duration) {
+        self.inner
+            .lock()
+            .slow_bodies
+            .extend(std::iter::repeat_n(d, n));
     }
 
     /// 3xx answers carry `Location: url` (e.g. another receiver's).
@@ -257,5 +272,11 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) ->
     if let Some(url) = answer.location {
         resp.insert_header(("Location", url));
     }
-    resp.finish()
+    match answer.body_delay {
+        Some(d) => resp.streaming(futures_util::stream::once(async move {
+            actix_rt::time::sleep(d).await;
+            Ok::<_, std::convert::Infallible>(web::Bytes::from_static(b"ok"))
+        })),
+        None => resp.finish(),
+    }
 }
