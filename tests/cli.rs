@@ -205,6 +205,41 @@ fn a_bad_webhook_key_exits_2_naming_it() {
             "url = \"https://h\"\nsecret_env = \"S\"\nretries = 3\n",
             "retries",
         ),
+        // Credentials in the URL are never sent: refused, never quoted.
+        (
+            "url = \"https://bob:pw-SECRET-1@h/x\"\nsecret_env = \"S\"\n",
+            "webhook[0].url",
+        ),
+        (
+            "url = \"https://bob:pw/SECRET-2@h/x\"\nsecret_env = \"S\"\n",
+            "webhook[0].url",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"1.0000001\"\n",
+            "webhook[0].min_amount",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"-5\"\n",
+            "webhook[0].min_amount",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nmin_amount = \"100000000000000000000000000000000000000000000000000000000000000000000000000000000\"\n",
+            "webhook[0].min_amount",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\ntokens = [\"DAI\"]\n",
+            "webhook[0].tokens",
+        ),
+        (
+            "url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"ethreum\"]\n",
+            "webhook[0].chains",
+        ),
+        // The secret pasted into the file by mistake: the error names the
+        // key and its line but never echoes the line.
+        (
+            "url = \"https://h/?token=q-SECRET-3\"\nsecret_env = \"S\"\nsecret = \"whsec_SECRET-4\"\n",
+            "at line 4, column 1 (`secret`): unknown field `secret`",
+        ),
     ] {
         let path = write_config(&dir, &format!("[[webhook]]\n{body}"));
         let o = bin()
@@ -214,6 +249,7 @@ fn a_bad_webhook_key_exits_2_naming_it() {
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{body}");
         assert!(text(&o).contains(key), "{key}: {}", text(&o));
+        assert!(!text(&o).contains("SECRET"), "{}", text(&o));
     }
 }
 

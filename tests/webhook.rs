@@ -252,6 +252,80 @@ async fn a_refused_connection_is_retried_until_the_receiver_is_back() {
     assert!(!w.logs(1).contains("hook-SECRET-query"));
 }
 
+#[actix_rt::test]
+async fn a_200_whose_body_comes_after_the_timeout_is_delivered_not_posted_again() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    // The headers at once, the body after the sink's 2 s timeout.
+    receiver.slow_body(1, Duration::from_secs(3));
+    let (watched, payer) = (addr('a'), addr('6'));
+    let w = watching(&receiver, &watched).await;
+
+    let first = w.transfer(TokenSymbol::Usdt, &payer, &watched, 23_000_000);
+    receiver
+        .wait_for(WAIT, |got| !got.is_empty())
+        .await
+        .expect("a first post");
+    let second = w.transfer(TokenSymbol::Usdt, &payer, &watched, 23_000_001);
+    // Rows go out oldest first: had the first been taken for a failure, it
+    // would have been posted again before the second.
+    let got = wait_accepted(&receiver, &[first, second]).await;
+    assert_eq!(got.len(), 2, "{got:#?}");
+}
+
+#[actix_rt::test]
+async fn a_redirect_is_not_followed_to_another_host_and_is_retried() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    let elsewhere = SimReceiver::start(SECRET).await.unwrap();
+    receiver.redirect_to(elsewhere.url());
+    receiver.script([(307, None), (308, None), (302, None)]);
+    let (watched, payer) = (addr('f'), addr('6'));
+    let w = watching(&receiver, &watched).await;
+
+    let tx = w.transfer(TokenSymbol::Usdt, &payer, &watched, 13_000_000);
+    let got = wait_accepted(&receiver, std::slice::from_ref(&tx)).await;
+    let statuses: Vec<u16> = got.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [307, 308, 302, 200]);
+    // The signed body never went to the host the redirects named.
+    assert_eq!(elsewhere.received(), [], "a redirect was followed");
+    let logged = json_lines(&w.logs(1))
+        .into_iter()
+        .any(|l| l["message"] == "delivery failed; will retry" && l["error"] == "HTTP 307");
+    assert!(logged, "logs:\n{}", w.logs(1));
+}
+
+#[actix_rt::test]
+async fn a_408_and_a_429_are_retried_even_with_retry_after_zero() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    receiver.script([(408, None), (429, Some(0)), (429, Some(0))]);
+    let (watched, payer) = (addr('7'), addr('8'));
+    let w = watching(&receiver, &watched).await;
+
+    let tx = w.transfer(TokenSymbol::Usdc, &payer, &watched, 17_000_000);
+    let got = wait_accepted(&receiver, std::slice::from_ref(&tx)).await;
+    let statuses: Vec<u16> = got.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [408, 429, 429, 200]);
+    assert!(got.iter().all(|r| r.webhook_id == got[0].webhook_id));
+    w.wait_messages(ALICE, &tx, 1).await;
+}
+
+#[actix_rt::test]
+async fn a_400_and_a_401_dead_letter_at_once() {
+    let receiver = SimReceiver::start(SECRET).await.unwrap();
+    receiver.script([(400, None), (401, None)]);
+    let (watched, payer) = (addr('9'), addr('5'));
+    let w = watching(&receiver, &watched).await;
+
+    for (n, status) in [(1, 400), (2, 401)] {
+        let tx = w.transfer(TokenSymbol::Usdt, &payer, &watched, 19_000_000 + n);
+        w.wait_messages(ALICE, &tx, 1).await;
+        status_until(&w, &format!("0 pending, {n} dead (last: HTTP {status})")).await;
+    }
+    // Never retried: one request per transfer.
+    let got = receiver.received();
+    let statuses: Vec<u16> = got.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [400, 401], "{got:#?}");
+}
+
 /// Asks /status until its webhook line contains `needle`.
 async fn status_until(w: &World, needle: &str) -> String {
     let deadline = Instant::now() + WAIT;

@@ -353,7 +353,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: describe_toml_error(&e),
+            message: describe_toml_error(&e, text),
         })?;
         validate::validate(&config).map_err(|(key, problem)| ConfigError::Invalid {
             path: path.to_owned(),
@@ -428,10 +428,29 @@ impl ContractConfig {
 }
 
 /// toml's message names the key and shows the line; keep it, drop the noise.
-fn describe_toml_error(e: &toml::de::Error) -> String {
-    e.to_string()
-        .trim_end()
-        .replace("TOML parse error at ", "at ")
+/// `at line L, column C: <problem>`. Not the toml crate's `Display`, which
+/// quotes the offending line: that line may hold a secret pasted into the
+/// file by mistake (`secret = "whsec_…"`) or a URL with a token.
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let problem = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return problem.to_string();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    // The key of a `key = value` line, without its value.
+    let key = text[line_start..]
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(key) => format!("at line {line}, column {column} (`{key}`): {problem}"),
+        None => format!("at line {line}, column {column}: {problem}"),
+    }
 }
 
 #[cfg(test)]

@@ -78,8 +78,36 @@ pub(super) fn validate(sinks: &[WebhookConfig]) -> Result<(), Problem> {
     for (i, w) in sinks.iter().enumerate() {
         let key = |name: &str| format!("webhook[{i}].{name}");
         let bad = |name: &str, problem: &str| Err((key(name), problem.to_string()));
-        let scheme_ok = w.url.starts_with("http://") || w.url.starts_with("https://");
-        if !scheme_ok || host_of(&w.url).is_empty() || w.url.chars().any(char::is_whitespace) {
+        let authority = w
+            .url
+            .parse::<awc::http::Uri>()
+            .ok()
+            .filter(|u| {
+                u.scheme_str().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https")
+                })
+            })
+            .and_then(|u| u.authority().cloned());
+        let Some(authority) = authority else {
+            return bad("url", "must be an http:// or https:// URL with a host");
+        };
+        // The client never turns `user:password@` into an Authorization
+        // header: the receiver would answer 401 and every delivery would
+        // be dead-lettered.
+        if authority.as_str().contains('@') {
+            return bad(
+                "url",
+                "must not carry user:password@ (never sent); put a token in the path or query instead",
+            );
+        }
+        // Only `host` or `host:port`, so that what logs show (`host_of`)
+        // is exactly that and nothing else of the URL.
+        let host = authority.host();
+        let exact = match authority.port_u16() {
+            Some(port) => authority.as_str() == format!("{host}:{port}"),
+            None => authority.as_str() == host,
+        };
+        if host.is_empty() || !exact || w.url.chars().any(char::is_whitespace) {
             return bad("url", "must be an http:// or https:// URL with a host");
         }
         if let Some(j) = sinks[..i].iter().position(|o| o.url == w.url) {

@@ -7,7 +7,9 @@
 //! requests get the statuses queued with [`SimReceiver::script`] (a 429 or
 //! 503 with `Retry-After` when given), then [`SimReceiver::answer`]'s
 //! status (200 by default); [`SimReceiver::stall`] delays answers past a
-//! client's timeout. A request whose signature does not verify gets 401, as
+//! client's timeout, [`SimReceiver::slow_body`] sends the headers at once
+//! and the body late; [`SimReceiver::redirect_to`] gives 3xx answers a
+//! `Location`. A request whose signature does not verify gets 401, as
 //! a real receiver would answer.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -47,6 +49,10 @@ struct State {
     answer: Option<u16>,
     /// Delays for the next requests' answers.
     stalls: VecDeque<Duration>,
+    /// The `Location` of 3xx answers.
+    location: Option<String>,
+    /// Delays between the next answers' headers and their bodies.
+    slow_bodies: VecDeque<Duration>,
 }
 
 struct Inner {
@@ -59,9 +65,8 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a request and decides its answer: (status, `Retry-After`
-    /// seconds, delay before answering).
-    fn record(&self, mut r: Received) -> (u16, Option<u64>, Option<Duration>) {
+    /// Records a request and decides its answer.
+    fn record(&self, mut r: Received) -> Answer {
         let mut st = self.lock();
         let (status, retry_after) = match (r.verified, st.script.pop_front()) {
             (false, _) => (401, None),
@@ -70,8 +75,26 @@ impl Inner {
         };
         r.status = status;
         st.received.push(r);
-        (status, retry_after, st.stalls.pop_front())
+        Answer {
+            status,
+            retry_after,
+            stall: st.stalls.pop_front(),
+            body_delay: st.slow_bodies.pop_front(),
+            location: st.location.clone().filter(|_| (300..400).contains(&status)),
+        }
     }
+}
+
+/// What the receiver answers one request.
+struct Answer {
+    status: u16,
+    /// `Retry-After` seconds.
+    retry_after: Option<u64>,
+    /// Delay before answering.
+    stall: Option<Duration>,
+    /// Delay between the headers and the body.
+    body_delay: Option<Duration>,
+    location: Option<String>,
 }
 
 /// Handle to a running receiver; stops when the last clone drops.
@@ -151,6 +174,20 @@ impl SimReceiver {
         self.inner.lock().stalls.extend(std::iter::repeat_n(d, n));
     }
 
+    /// The next `n` answers send their status and headers at once and
+    /// their body `d` later (a receiver that accepted, then dawdles).
+    pub fn slow_body(&self, n: usize, d: Duration) {
+        self.inner
+            .lock()
+            .slow_bodies
+            .extend(std::iter::repeat_n(d, n));
+    }
+
+    /// 3xx answers carry `Location: url` (e.g. another receiver's).
+    pub fn redirect_to(&self, url: &str) {
+        self.inner.lock().location = Some(url.to_string());
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -223,14 +260,23 @@ async fn receive(req: HttpRequest, body: web::Bytes, inner: web::Data<Inner>) ->
         verified,
         status: 0,
     };
-    let (status, retry_after, stall) = inner.record(received);
-    if let Some(d) = stall {
+    let answer = inner.record(received);
+    if let Some(d) = answer.stall {
         actix_rt::time::sleep(d).await;
     }
-    let mut resp =
-        HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY));
-    if let Some(secs) = retry_after {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = HttpResponse::build(status);
+    if let Some(secs) = answer.retry_after {
         resp.insert_header(("Retry-After", secs.to_string()));
     }
-    resp.finish()
+    if let Some(url) = answer.location {
+        resp.insert_header(("Location", url));
+    }
+    match answer.body_delay {
+        Some(d) => resp.streaming(futures_util::stream::once(async move {
+            actix_rt::time::sleep(d).await;
+            Ok::<_, std::convert::Infallible>(web::Bytes::from_static(b"ok"))
+        })),
+        None => resp.finish(),
+    }
 }

@@ -23,7 +23,7 @@ use awc::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use tokio::sync::watch;
 
 use super::Sink;
-use super::retry::Attempt;
+use super::retry::{Attempt, parse_retry_after};
 use crate::app::Shared;
 use crate::db::now_secs;
 use crate::db::webhooks::{DueWebhooks, MarkWebhook, Outcome, WebhookItem};
@@ -195,7 +195,7 @@ async fn deliver_batch(
             Attempt::Transient { retry_after, .. } => {
                 // The receiver's Retry-After holds for the whole sink (an
                 // absurd one is bounded by give_up_after).
-                let rest = retry_after.unwrap_or_else(|| sink.retry.backoff(*failures));
+                let rest = sink.retry.delay(retry_after, *failures);
                 *failures = failures.saturating_add(1);
                 return Some(rest.min(sink.retry.give_up_after));
             }
@@ -242,33 +242,36 @@ async fn post(http: &awc::Client, sink: &Sink, item: &WebhookItem) -> Attempt {
         .insert_header(("webhook-id", item.webhook_id.as_str()))
         .insert_header(("webhook-timestamp", timestamp.to_string()))
         .insert_header(("webhook-signature", signature));
-    let exchange = async {
-        let mut resp = request
-            .send_body(item.body.clone())
-            .await
-            .map_err(describe)?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // Read the answer so that the connection can be reused.
-        let _ = resp.body().limit(MAX_ANSWER).await;
-        Ok::<_, String>((status, retry_after))
+    let started = tokio::time::Instant::now();
+    let sent = tokio::time::timeout(sink.timeout, request.send_body(item.body.clone())).await;
+    let mut resp = match sent {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => {
+            return Attempt::Transient {
+                error: describe(e),
+                retry_after: None,
+            };
+        }
+        Err(_) => {
+            return Attempt::Transient {
+                error: "timeout".into(),
+                retry_after: None,
+            };
+        }
     };
-    match tokio::time::timeout(sink.timeout, exchange).await {
-        Ok(Ok((status, retry_after))) => Attempt::from_status(status, retry_after),
-        Ok(Err(error)) => Attempt::Transient {
-            error,
-            retry_after: None,
-        },
-        Err(_) => Attempt::Transient {
-            error: "timeout".into(),
-            retry_after: None,
-        },
-    }
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    // The status decides: a 2xx whose body is slow or broken was still
+    // accepted (posting it again would only make a duplicate). The body is
+    // read, within what is left of the timeout, so that the connection can
+    // be reused.
+    let left = sink.timeout.saturating_sub(started.elapsed());
+    let _ = tokio::time::timeout(left, resp.body().limit(MAX_ANSWER)).await;
+    Attempt::from_status(status, retry_after)
 }
 
 /// A send error in words that never include the URL.

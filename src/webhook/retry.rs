@@ -3,12 +3,16 @@
 //!
 //! Retried: timeouts, connection errors, 5xx, 408, 429 and 3xx (redirects are
 //! not followed), after `backoff_min · 2^attempts` capped at `backoff_max`,
-//! or after the `Retry-After` seconds the receiver asked for. Any other 4xx
+//! or after the `Retry-After` the receiver asked for (delay-seconds or an
+//! HTTP date, RFC 9110 §10.2.3), never sooner than `backoff_min` (a
+//! `Retry-After: 0` must not turn into a busy loop). Any other 4xx
 //! (400, 401, 404, 410 Gone, …) is dead-lettered at once; a row still
 //! failing `give_up_after` after its transfer was recorded is dead-lettered
 //! too (its last try is scheduled at that deadline, not beyond it).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use awc::http::header::HttpDate;
 
 use crate::config::WebhookConfig;
 use crate::db::webhooks::Outcome;
@@ -40,6 +44,19 @@ impl Attempt {
     }
 }
 
+/// A `Retry-After` value as a delay from `now`: delay-seconds (`"120"`) or
+/// an HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`, RFC 9110 §10.2.3); a
+/// date in the past is no delay. `None` for anything else (the backoff
+/// applies then).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at: SystemTime = value.parse::<HttpDate>().ok()?.into();
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
 /// A sink's retry schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -63,6 +80,13 @@ impl RetryPolicy {
         self.backoff_min
             .saturating_mul(1u32 << failures.min(20))
             .min(self.backoff_max)
+    }
+
+    /// How long to wait after `failures` failed attempts (0-based): the
+    /// receiver's `Retry-After` when given, never below `backoff_min`,
+    /// else [`backoff`](Self::backoff).
+    pub fn delay(&self, retry_after: Option<Duration>, failures: u32) -> Duration {
+        retry_after.map_or_else(|| self.backoff(failures), |d| d.max(self.backoff_min))
     }
 
     /// The row's fate after `attempt`, its `attempts_before` earlier tries,
@@ -89,7 +113,7 @@ impl RetryPolicy {
                         ),
                     };
                 }
-                let delay = retry_after.unwrap_or_else(|| self.backoff(attempts_before));
+                let delay = self.delay(*retry_after, attempts_before);
                 Outcome::Retry {
                     at_ms: now_ms.saturating_add(millis(delay)).min(deadline),
                     error: error.clone(),
@@ -105,6 +129,8 @@ fn millis(d: Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     fn policy() -> RetryPolicy {
@@ -137,6 +163,40 @@ mod tests {
     fn retry_after_of_a_429_is_honoured() {
         let a = Attempt::from_status(429, Some(Duration::from_secs(7)));
         assert_eq!(retry_at(policy().outcome(&a, 0, 0, 1_000)), 8_000);
+    }
+
+    /// `Retry-After` in both RFC 9110 forms; garbage falls back to the
+    /// backoff; a huge one is bounded by `give_up_after`.
+    #[test]
+    fn retry_after_as_seconds_an_http_date_garbage_or_huge() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_420);
+        let parse = |v: &str| parse_retry_after(v, now);
+        assert_eq!(parse(" 120 "), Some(Duration::from_secs(120)));
+        // 07:28:00 is 60 s after `now` (07:27:00).
+        assert_eq!(
+            parse("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse("Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
+        for garbage in ["soon", "-5", "1.5", "", "Wed, 99 Oct 2015"] {
+            assert_eq!(parse(garbage), None, "{garbage:?}");
+        }
+        let p = policy();
+        let e503 = |s: &str| Attempt::from_status(503, parse(s));
+        assert_eq!(retry_at(p.outcome(&e503("soon"), 2, 0, 0)), 8_000);
+        let day = 24 * 3_600_000;
+        let huge = "18446744073709551615";
+        assert_eq!(retry_at(p.outcome(&e503(huge), 0, 0, 0)), day);
+    }
+
+    /// A receiver answering `Retry-After: 0` to every try must not be
+    /// hammered in a loop: the delay is at least `backoff_min`.
+    #[test]
+    fn retry_after_zero_still_waits_backoff_min() {
+        let p = policy();
+        let a = Attempt::from_status(429, Some(Duration::ZERO));
+        assert_eq!(retry_at(p.outcome(&a, 5, 0, 1_000)), 3_000);
+        assert_eq!(p.delay(Some(Duration::ZERO), 5), p.backoff_min);
     }
 
     #[test]
