@@ -312,9 +312,16 @@ mod tests {
                 (42, "uncertain".into(), 3, 0, 0, 0, 0)
             ]
         );
+        // Migration 5 adds the pruning indexes on top of the rebuilt ones.
         assert_eq!(
             indexes,
-            ["outbox_due", "outbox_flagged", "outbox_undigested"]
+            [
+                "outbox_by_state_age",
+                "outbox_by_transfer",
+                "outbox_due",
+                "outbox_flagged",
+                "outbox_undigested"
+            ]
         );
     }
 }
