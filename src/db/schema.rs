@@ -106,7 +106,8 @@ const MIGRATIONS: &[&str] = &[
     // its own kind of failure: `refusals` counts Telegram refusing the
     // message itself (a 4xx other than a chat-level one or missing rights),
     // `no_rights` its "not enough rights" answers; `attempts` counts every
-    // send. SQLite cannot change a CHECK constraint in place: the table is
+    // send but one answered at chat level (chat not found, blocked), which
+    // leaves the row untouched until the chat is back. SQLite cannot change a CHECK constraint in place: the table is
     // rebuilt, with its indexes.
     r#"
     CREATE TABLE outbox_v3 (

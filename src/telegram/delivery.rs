@@ -35,6 +35,11 @@
 //! * **429, 5xx, connect errors**: retried with exponential backoff, up
 //!   to [`MAX_TRANSIENT_ATTEMPTS`].
 //!
+//! Each limit counts only its own kind of answer ([`OutboxItem::refusals`],
+//! [`OutboxItem::no_rights`], [`OutboxItem::transient_failures`]): days of
+//! 5xx do not use up the tries of a rights problem, nor the reverse. A
+//! chat-level answer counts against none (the row is left untouched).
+//!
 //! One chat's trouble never holds up another: each outcome concerns only
 //! the rows of that chat.
 
