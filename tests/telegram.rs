@@ -992,7 +992,9 @@ async fn chat_level_4xx_deactivates_the_chat_once_and_its_rows_wait() {
     for chat in [bad, gone] {
         let rows = w.outbox(chat).await;
         let attempts: Vec<i64> = rows.iter().map(|r| r.attempts).collect();
-        assert_eq!(attempts, [1, 0, 0], "one try per chat: {rows:?}");
+        // The one try per chat (counted below) left its row untouched: a
+        // chat-level answer uses up none of the row's retry limits.
+        assert_eq!(attempts, [0, 0, 0], "{rows:?}");
         assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
     }
     assert_eq!(w.sim.calls("sendMessage"), 3 + 2, "nothing else was tried");
@@ -1111,6 +1113,62 @@ async fn unknown_400_is_dead_lettered_after_bounded_tries() {
     let s = w.stats().await;
     assert_eq!((s.notifications_failed, s.chats_inactive), (1, 0));
     w.stop().await;
+}
+
+/// The kind `shared_retry_counter`: each retry limit counts only its own
+/// kind of failure. A row that already failed many times for passing
+/// reasons (5xx, connect errors: set here as its history) is not
+/// dead-lettered at its first "not enough rights" answer, nor at its
+/// first unknown 400.
+#[actix_rt::test]
+async fn earlier_transient_failures_do_not_use_up_the_refusal_limits() {
+    let w = World::start(no_sim_limits(), |_| {}).await;
+    let chat = 9051;
+    w.subscribe(chat, A1, None).await;
+    w.sim
+        .fail_chat_with(chat, Some(ChatFault::not_enough_rights()));
+    w.record(vec![transfer(0, SENDER, A1, 1)]).await;
+    until(WAIT, "tried once", || async {
+        w.outbox(chat).await[0].attempts == 1
+    })
+    .await;
+    // As if the row had failed 40 times on 5xx and connect errors.
+    w.shared.db.exec(AddAttempts(chat, 40)).await.unwrap();
+    // Each answer in turn: the row is tried once more and stays pending.
+    let unknown_400 = ChatFault::bad_request("Bad Request: something nobody has seen before");
+    for (attempts, fault) in [(42, ChatFault::not_enough_rights()), (43, unknown_400)] {
+        w.sim.fail_chat_with(chat, Some(fault));
+        w.due_now(chat).await;
+        until(WAIT, "tried again", || async {
+            w.outbox(chat).await[0].attempts == attempts
+        })
+        .await;
+        let row = w.outbox(chat).await.remove(0);
+        assert_eq!(row.state, "pending", "not dead-lettered: {row:?}");
+    }
+    assert_eq!(w.stats().await.notifications_failed, 0);
+
+    w.sim.fail_chat(chat, None);
+    w.due_now(chat).await;
+    w.sim
+        .wait_for(WAIT, |all| count_to(all, chat) == 1)
+        .await
+        .expect("delivered once Telegram accepts it");
+    w.stop().await;
+}
+
+/// Adds passing failures to the history of a chat's pending rows.
+struct AddAttempts(i64, i64);
+
+impl DbRequest for AddAttempts {
+    type Output = ();
+    fn run(self, tx: &rusqlite::Transaction<'_>) -> Result<(), DbError> {
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + ?2 WHERE chat_id = ?1 AND state = 'pending'",
+            [self.0, self.1],
+        )?;
+        Ok(())
+    }
 }
 
 /// The kind `long_reply`: `/list` of 50 addresses with 32-character
@@ -1365,8 +1423,10 @@ async fn every_403_deactivates_the_chat_and_a_comeback_delivers_once() {
     for chat in chats {
         let rows = w.outbox(chat).await;
         let attempts: Vec<i64> = rows.iter().map(|r| r.attempts).collect();
-        assert_eq!(attempts, [1, 0, 0], "chat {chat}: {rows:?}");
+        // A chat-level answer leaves the row untouched.
+        assert_eq!(attempts, [0, 0, 0], "chat {chat}: {rows:?}");
     }
+    assert_eq!(w.sim.calls("sendMessage"), 5, "one try per chat");
     assert_eq!(w.stats().await.notifications_failed, 0);
     // The operator sees why nothing moves.
     let r = w.ask(ADMIN, "/status").await;

@@ -21,11 +21,29 @@ pub struct OutboxItem {
     pub id: i64,
     pub chat_id: i64,
     pub text: String,
-    /// Attempts so far, whatever their outcome.
+    /// Attempts so far, whatever their outcome (a chat-level answer,
+    /// which leaves the row untouched, aside).
     pub attempts: u32,
     /// Attempts so far whose answer was lost (the message may have been
     /// delivered by each of them).
     pub lost_answers: u32,
+    /// Attempts Telegram refused as a bad request of this message (a 4xx
+    /// other than a chat-level one or missing rights), row kept pending.
+    pub refusals: u32,
+    /// Attempts answered "not enough rights to send text messages", row
+    /// kept pending.
+    pub no_rights: u32,
+}
+
+impl OutboxItem {
+    /// Attempts that failed for a passing reason (5xx, connect error,
+    /// 429, a lost answer, a proxy's page): every attempt that Telegram
+    /// did not refuse.
+    pub fn transient_failures(&self) -> u32 {
+        self.attempts
+            .saturating_sub(self.refusals)
+            .saturating_sub(self.no_rights)
+    }
 }
 
 /// Pending rows whose next attempt is due, to active chats, oldest first.
@@ -38,7 +56,8 @@ impl DbRequest for DueNotifications {
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
         let mut stmt = tx.prepare(
-            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers FROM outbox o
+            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals, o.no_rights
+             FROM outbox o
              JOIN chats c ON c.chat_id = o.chat_id
              WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
              ORDER BY o.id LIMIT ?2",
@@ -50,6 +69,8 @@ impl DbRequest for DueNotifications {
                 text: r.get(2)?,
                 attempts: r.get::<_, i64>(3)? as u32,
                 lost_answers: r.get::<_, i64>(4)? as u32,
+                refusals: r.get::<_, i64>(5)? as u32,
+                no_rights: r.get::<_, i64>(6)? as u32,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -60,9 +81,20 @@ impl DbRequest for DueNotifications {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
-    /// Try again no earlier than `after_secs` from now.
+    /// A passing failure: try again no earlier than `after_secs` from now.
     Retry {
         after_secs: u64,
+        error: String,
+    },
+    /// Telegram refused this message (a 4xx of its own, counted in
+    /// `refusals`): try again no earlier than `after_secs` from now.
+    RetryRefused {
+        after_secs: u64,
+        error: String,
+    },
+    /// The chat is unreachable (deactivated now): the row is left as it
+    /// is, nothing counted, only `error` recorded, until the chat is back.
+    ChatUnreachable {
         error: String,
     },
     /// The answer was lost (the message may have been delivered): counted,
@@ -71,8 +103,9 @@ pub enum Delivery {
         after_secs: u64,
         error: String,
     },
-    /// A problem of the chat, not of this message: this row and every
-    /// other pending row of the chat wait at least `after_secs`.
+    /// Not enough rights in the chat (counted in `no_rights`), not a
+    /// problem of this message: this row and every other pending row of
+    /// the chat wait at least `after_secs`.
     RetryChat {
         after_secs: u64,
         error: String,
@@ -81,7 +114,8 @@ pub enum Delivery {
     Uncertain {
         error: String,
     },
-    /// Never retried (a permanent 400, say): the dead letter.
+    /// Never retried (a permanent 400, say): the dead letter. Only
+    /// `attempts` counts this last one.
     Failed {
         error: String,
     },
@@ -97,20 +131,35 @@ impl DbRequest for MarkDelivery {
     type Output = ();
     fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
         let now = now_secs();
-        let retry = |after_secs: u64, error: &str, lost: u32| {
+        // Which counters an outcome adds to, besides `attempts`.
+        let counted = |lost: u32, refused: u32, no_rights: u32| Counted {
+            lost,
+            refused,
+            no_rights,
+        };
+        let retry = |after_secs: u64, error: &str, c: Counted| {
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, lost_answers = lost_answers + ?4,
+                     refusals = refusals + ?5, no_rights = no_rights + ?6,
                      next_attempt_at = ?2, last_error = ?3
                  WHERE id = ?1 AND state = 'pending'",
-                params![self.id, now + after_secs as i64, error, lost],
+                params![
+                    self.id,
+                    now + after_secs as i64,
+                    error,
+                    c.lost,
+                    c.refused,
+                    c.no_rights
+                ],
             )
         };
-        let finish = |state: &str, error: &str, lost: u32| {
+        let finish = |state: &str, error: &str, c: Counted| {
             tx.execute(
                 "UPDATE outbox SET state = ?2, attempts = attempts + 1,
-                     lost_answers = lost_answers + ?4, last_error = ?3
+                     lost_answers = lost_answers + ?4, refusals = refusals + ?5,
+                     no_rights = no_rights + ?6, last_error = ?3
                  WHERE id = ?1 AND state = 'pending'",
-                params![self.id, state, error, lost],
+                params![self.id, state, error, c.lost, c.refused, c.no_rights],
             )
         };
         match self.delivery {
@@ -119,21 +168,38 @@ impl DbRequest for MarkDelivery {
                  WHERE id = ?1",
                 params![self.id, now],
             )?,
-            Delivery::Retry { after_secs, error } => retry(after_secs, &error, 0)?,
-            Delivery::RetryLost { after_secs, error } => retry(after_secs, &error, 1)?,
+            Delivery::Retry { after_secs, error } => retry(after_secs, &error, counted(0, 0, 0))?,
+            Delivery::RetryLost { after_secs, error } => {
+                retry(after_secs, &error, counted(1, 0, 0))?
+            }
+            Delivery::RetryRefused { after_secs, error } => {
+                retry(after_secs, &error, counted(0, 1, 0))?
+            }
+            Delivery::ChatUnreachable { error } => tx.execute(
+                "UPDATE outbox SET last_error = ?2 WHERE id = ?1 AND state = 'pending'",
+                params![self.id, error],
+            )?,
             Delivery::RetryChat { after_secs, error } => {
-                retry(after_secs, &error, 0)?;
+                retry(after_secs, &error, counted(0, 0, 1))?;
                 tx.execute(
                     "UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?2)
                      WHERE state = 'pending' AND chat_id = (SELECT chat_id FROM outbox WHERE id = ?1)",
                     params![self.id, now + after_secs as i64],
                 )?
             }
-            Delivery::Uncertain { error } => finish("uncertain", &error, 1)?,
-            Delivery::Failed { error } => finish("failed", &error, 0)?,
+            Delivery::Uncertain { error } => finish("uncertain", &error, counted(1, 0, 0))?,
+            Delivery::Failed { error } => finish("failed", &error, counted(0, 0, 0))?,
         };
         Ok(())
     }
+}
+
+/// The counters one outcome adds to (0 or 1 each).
+#[derive(Clone, Copy)]
+struct Counted {
+    lost: u32,
+    refused: u32,
+    no_rights: u32,
 }
 
 /// How many notifications wait for delivery.

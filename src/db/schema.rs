@@ -102,8 +102,13 @@ const MIGRATIONS: &[&str] = &[
     // reset) may have been delivered. `lost_answers` counts such attempts of
     // a row; after the second one the row is held as 'uncertain' and never
     // sent again, so that a subscriber gets at most two copies. 'failed'
-    // stays the dead letter (never retried). SQLite cannot change a CHECK
-    // constraint in place: the table is rebuilt, with its indexes.
+    // stays the dead letter (never retried). Each retry limit counts only
+    // its own kind of failure: `refusals` counts Telegram refusing the
+    // message itself (a 4xx other than a chat-level one or missing rights),
+    // `no_rights` its "not enough rights" answers; `attempts` counts every
+    // send but one answered at chat level (chat not found, blocked), which
+    // leaves the row untouched until the chat is back. SQLite cannot change a CHECK constraint in place: the table is
+    // rebuilt, with its indexes.
     r#"
     CREATE TABLE outbox_v3 (
         id              INTEGER PRIMARY KEY,
@@ -122,6 +127,8 @@ const MIGRATIONS: &[&str] = &[
         spam_reasons    TEXT,
         digested_at     INTEGER,
         lost_answers    INTEGER NOT NULL DEFAULT 0 CHECK (lost_answers >= 0),
+        refusals        INTEGER NOT NULL DEFAULT 0 CHECK (refusals >= 0),
+        no_rights       INTEGER NOT NULL DEFAULT 0 CHECK (no_rights >= 0),
         UNIQUE (chat_id, transfer_id)
     );
     INSERT INTO outbox_v3 (id, chat_id, transfer_id, text, state, attempts, next_attempt_at,
@@ -272,12 +279,21 @@ mod tests {
         connection::prepare(&settings).unwrap();
         let (rows, indexes) = connection::with_transaction(&settings, true, |tx| {
             tx.execute("UPDATE outbox SET state = 'uncertain' WHERE id = 42", [])?;
-            let rows: Vec<(i64, String, i64, i64, i64)> = tx
+            let rows: Vec<(i64, String, i64, i64, i64, i64, i64)> = tx
                 .prepare(
-                    "SELECT id, state, attempts, spam_score, lost_answers FROM outbox ORDER BY id",
+                    "SELECT id, state, attempts, spam_score, lost_answers, refusals, no_rights
+                     FROM outbox ORDER BY id",
                 )?
                 .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
                 })?
                 .collect::<Result<_, _>>()?;
             let indexes: Vec<String> = tx
@@ -293,13 +309,20 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                (41, "held".into(), 0, 80, 0),
-                (42, "uncertain".into(), 3, 0, 0)
+                (41, "held".into(), 0, 80, 0, 0, 0),
+                (42, "uncertain".into(), 3, 0, 0, 0, 0)
             ]
         );
+        // Migration 5 adds the pruning indexes on top of the rebuilt ones.
         assert_eq!(
             indexes,
-            ["outbox_due", "outbox_flagged", "outbox_undigested"]
+            [
+                "outbox_by_state_age",
+                "outbox_by_transfer",
+                "outbox_due",
+                "outbox_flagged",
+                "outbox_undigested"
+            ]
         );
     }
 }

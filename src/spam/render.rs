@@ -9,9 +9,12 @@
 //! the database) goes through [`escape_html`]. Amounts are exact
 //! ([`Amount::format_units`]), times UTC ([`utc`]).
 //!
-//! A look-alike and the address it imitates are always shown in full, with
-//! the digits where they differ marked ([`marked`]): the shortened forms
-//! (`0x5aae…eaed`) of the two read the same, which is the attack.
+//! A look-alike and the address it imitates are always shown in full and in
+//! lowercase, with the digits where they differ marked ([`marked`]): the
+//! shortened forms (`0x5aae…eaed`) of the two read the same, which is the
+//! attack, and their EIP-55 capitals differ even where the digits agree
+//! (`0x5Aae…` against `0x5aAe…`), which would show a difference outside the
+//! marked part.
 
 use crate::domain::{Address, Amount, Chain, Direction, TokenSymbol};
 use crate::notification::{View, escape_html, name_of, utc};
@@ -250,15 +253,18 @@ fn imitation(item: &FlaggedItem) -> Option<(&Address, &Address)> {
         .find_map(|f| Some((f.lookalike.as_ref()?, f.imitates.as_ref()?)))
 }
 
-/// `address` in full (EIP-55), with the hex digits where it differs from
-/// `other` — everything between their common first and last digits —
-/// in bold and underlined: `0x5aAe<b><u>b605…Ef1</u></b>BeAed`.
+/// `address` in full and in lowercase, with the hex digits where it
+/// differs from `other` — everything between their common first and last
+/// digits — in bold and underlined: `0x5aae<b><u>b605…ef1</u></b>beaed`.
+/// Lowercase, not EIP-55: the checksum capitals of two addresses differ
+/// even where their digits are the same, so shown side by side the common
+/// part would not read the same.
 pub fn marked(address: &Address, other: &Address) -> String {
-    let full = address.checksummed();
+    let full = address.as_str();
     let (a, b) = (address.hex().as_bytes(), other.hex().as_bytes());
     let lead = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if lead == a.len() {
-        return full;
+        return full.to_string();
     }
     let trail = a
         .iter()
@@ -378,11 +384,11 @@ mod tests {
         assert!(text.starts_with("⚠️ <b>Possible address poisoning</b> on Ethereum\n"));
         // Both in full, the differing middle marked.
         assert!(
-            text.contains("\n0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd\n"),
+            text.contains("\n0x5aae<b><u>0000000000000000000000000000000</u></b>beaed\n"),
             "{text}"
         );
         assert!(
-            text.contains("It imitates an address this wallet really transacted with:\n0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed\n"),
+            text.contains("It imitates an address this wallet really transacted with:\n0x5aae<b><u>b6053f3e94c9b9a09f33669435e7ef1</u></b>beaed\n"),
             "{text}"
         );
         assert!(text.contains("Why: look-alike address (score"), "{text}");
@@ -406,9 +412,9 @@ mod tests {
         assert!(text.contains("2. <b>0.000007 USDT</b>"), "{text}");
         assert!(
             text.contains(
-                "From: 0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd (look-alike)\n\
+                "From: 0x5aae<b><u>0000000000000000000000000000000</u></b>beaed (look-alike)\n\
                  To: 0x1111…1111\n\
-                 Imitates: 0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed\n"
+                 Imitates: 0x5aae<b><u>b6053f3e94c9b9a09f33669435e7ef1</u></b>beaed\n"
             ),
             "{text}"
         );
@@ -447,13 +453,13 @@ mod tests {
     fn marked_shows_the_full_address_and_marks_the_difference() {
         assert_eq!(
             marked(&addr(FAKE), &addr(REAL)),
-            "0x5Aae<b><u>0000000000000000000000000000000</u></b>bEaEd"
+            "0x5aae<b><u>0000000000000000000000000000000</u></b>beaed"
         );
         assert_eq!(
             marked(&addr(REAL), &addr(FAKE)),
-            "0x5aAe<b><u>b6053F3E94C9b9A09f33669435E7Ef1</u></b>BeAed"
+            "0x5aae<b><u>b6053f3e94c9b9a09f33669435e7ef1</u></b>beaed"
         );
-        assert_eq!(marked(&addr(REAL), &addr(REAL)), addr(REAL).checksummed());
+        assert_eq!(marked(&addr(REAL), &addr(REAL)), REAL);
         // Overlapping prefix and suffix (one digit differs) stay in bounds.
         let a = addr("0x1111111111111111111111111111111111111111");
         let b = addr("0x1111111111111111111121111111111111111111");
@@ -461,6 +467,33 @@ mod tests {
             marked(&a, &b),
             "0x11111111111111111111<b><u>1</u></b>1111111111111111111"
         );
+    }
+
+    /// The kind `lookalike_display`: shown side by side, the look-alike and
+    /// the real address read the same outside the marked part, letter for
+    /// letter (no checksum capitals that differ between the two).
+    #[test]
+    fn side_by_side_the_unmarked_parts_read_the_same() {
+        let unmarked = |s: &str| -> (String, String) {
+            let (head, rest) = s.split_once("<b><u>").unwrap();
+            let (_, tail) = rest.split_once("</u></b>").unwrap();
+            (head.to_string(), tail.to_string())
+        };
+        // The checksummed forms differ in the shared digits.
+        assert_ne!(addr(FAKE).checksummed()[..6], addr(REAL).checksummed()[..6]);
+        let (fake, real) = (
+            marked(&addr(FAKE), &addr(REAL)),
+            marked(&addr(REAL), &addr(FAKE)),
+        );
+        assert_eq!(unmarked(&fake), unmarked(&real));
+        assert_eq!(unmarked(&fake), ("0x5aae".into(), "beaed".into()));
+        let text = listing(&FlaggedReport {
+            items: vec![item(0, true)],
+            held: 1,
+            flagged: 1,
+        });
+        assert!(text.contains(&fake) && text.contains(&real), "{text}");
+        assert!(!text.contains("5Aae") && !text.contains("5aAe"), "{text}");
     }
 
     #[test]

@@ -35,6 +35,11 @@
 //! * **429, 5xx, connect errors**: retried with exponential backoff, up
 //!   to [`MAX_TRANSIENT_ATTEMPTS`].
 //!
+//! Each limit counts only its own kind of answer ([`OutboxItem::refusals`],
+//! [`OutboxItem::no_rights`], [`OutboxItem::transient_failures`]): days of
+//! 5xx do not use up the tries of a rights problem, nor the reverse. A
+//! chat-level answer counts against none (the row is left untouched).
+//!
 //! One chat's trouble never holds up another: each outcome concerns only
 //! the rows of that chat.
 
@@ -88,10 +93,11 @@ pub fn rights_backoff(attempts: u32) -> u64 {
 
 /// The outcome of one delivery attempt of `item`, as stored.
 pub fn delivery_for(result: &Result<(), TgError>, item: &OutboxItem) -> Delivery {
-    let attempts = item.attempts;
     let Err(e) = result else {
         return Delivery::Sent;
     };
+    // Each limit counts only its own kind of failure.
+    let transient = item.transient_failures();
     let error = e.to_string();
     match e {
         TgError::AnswerLost(_) if item.lost_answers + 1 >= MAX_LOST_ANSWERS => {
@@ -101,31 +107,31 @@ pub fn delivery_for(result: &Result<(), TgError>, item: &OutboxItem) -> Delivery
             after_secs: retry_backoff(0),
             error,
         },
-        // Kept pending until the chat comes back (it is inactive now).
-        e if e.is_chat_level() => Delivery::Retry {
-            after_secs: 0,
-            error,
-        },
+        // Kept pending, untouched, until the chat comes back (it is
+        // inactive now).
+        e if e.is_chat_level() => Delivery::ChatUnreachable { error },
         TgError::RetryAfter(d) => Delivery::Retry {
             after_secs: d.as_secs().max(1),
             error,
         },
-        TgError::NoRights(_) if attempts + 1 < MAX_RIGHTS_ATTEMPTS => Delivery::RetryChat {
-            after_secs: rights_backoff(attempts),
+        TgError::NoRights(_) if item.no_rights + 1 < MAX_RIGHTS_ATTEMPTS => Delivery::RetryChat {
+            after_secs: rights_backoff(item.no_rights),
             error,
         },
         TgError::NoRights(_) => Delivery::Failed { error },
-        TgError::BadRequest(_) if attempts + 1 < MAX_BAD_REQUEST_ATTEMPTS => Delivery::Retry {
-            after_secs: retry_backoff(attempts),
-            error,
-        },
+        TgError::BadRequest(_) if item.refusals + 1 < MAX_BAD_REQUEST_ATTEMPTS => {
+            Delivery::RetryRefused {
+                after_secs: retry_backoff(item.refusals),
+                error,
+            }
+        }
         // Only a human can fix the token; keep everything until then.
         TgError::Unauthorized | TgError::Conflict => Delivery::Retry {
-            after_secs: retry_backoff(attempts),
+            after_secs: retry_backoff(transient),
             error,
         },
-        e if e.is_transient() && attempts + 1 < MAX_TRANSIENT_ATTEMPTS => Delivery::Retry {
-            after_secs: retry_backoff(attempts),
+        e if e.is_transient() && transient + 1 < MAX_TRANSIENT_ATTEMPTS => Delivery::Retry {
+            after_secs: retry_backoff(transient),
             error,
         },
         _ => Delivery::Failed { error },
@@ -404,6 +410,18 @@ mod tests {
             text: "x".into(),
             attempts,
             lost_answers,
+            refusals: 0,
+            no_rights: 0,
+        }
+    }
+
+    /// A row tried `transient` times with passing failures, then refused
+    /// `refusals` times and answered "not enough rights" `no_rights` times.
+    fn tried(transient: u32, refusals: u32, no_rights: u32) -> OutboxItem {
+        OutboxItem {
+            refusals,
+            no_rights,
+            ..item(transient + refusals + no_rights, 0)
         }
     }
 
@@ -415,7 +433,7 @@ mod tests {
                 &Err(TgError::ChatUnreachable("Bad Request: chat not found".into())),
                 &item(0, 0)
             ),
-            Delivery::Retry { after_secs: 0, error } if error.contains("chat not found")
+            Delivery::ChatUnreachable { error } if error.contains("chat not found")
         ));
         assert!(matches!(
             delivery_for(&Err(TgError::Network("cannot connect")), &item(3, 0)),
@@ -466,23 +484,75 @@ mod tests {
             }
         ));
         assert!(matches!(
-            delivery_for(&rights, &item(MAX_RIGHTS_ATTEMPTS - 1, 0)),
+            delivery_for(&rights, &tried(0, 0, MAX_RIGHTS_ATTEMPTS - 1)),
             Delivery::Failed { .. }
         ));
         let unknown = Err(TgError::BadRequest("Bad Request: odd".into()));
-        for attempts in 0..MAX_BAD_REQUEST_ATTEMPTS - 1 {
+        for refusals in 0..MAX_BAD_REQUEST_ATTEMPTS - 1 {
             assert!(matches!(
-                delivery_for(&unknown, &item(attempts, 0)),
-                Delivery::Retry { .. }
+                delivery_for(&unknown, &tried(0, refusals, 0)),
+                Delivery::RetryRefused { .. }
             ));
         }
         assert!(matches!(
-            delivery_for(&unknown, &item(MAX_BAD_REQUEST_ATTEMPTS - 1, 0)),
+            delivery_for(&unknown, &tried(0, MAX_BAD_REQUEST_ATTEMPTS - 1, 0)),
             Delivery::Failed { .. }
         ));
         assert!(matches!(
             delivery_for(&Err(TgError::Unauthorized), &item(500, 0)),
             Delivery::Retry { .. }
+        ));
+    }
+
+    /// The kind `shared_retry_counter`: 5xx and connect errors do not use
+    /// up the tries a rights problem is allowed.
+    #[test]
+    fn transient_failures_do_not_count_against_the_rights_limit() {
+        let rights = Err(TgError::NoRights("not enough rights".into()));
+        assert!(matches!(
+            delivery_for(&rights, &tried(MAX_RIGHTS_ATTEMPTS + 5, 0, 0)),
+            Delivery::RetryChat {
+                after_secs: 600,
+                ..
+            }
+        ));
+        assert!(matches!(
+            delivery_for(&rights, &tried(100, 2, MAX_RIGHTS_ATTEMPTS - 2)),
+            Delivery::RetryChat { .. }
+        ));
+    }
+
+    /// The kind `shared_retry_counter`: earlier connect errors, 5xx and
+    /// rights answers do not use up the tries an unknown 400 is allowed.
+    #[test]
+    fn other_failures_do_not_count_against_the_bad_request_limit() {
+        let unknown = Err(TgError::BadRequest("Bad Request: odd".into()));
+        assert!(matches!(
+            delivery_for(&unknown, &tried(MAX_BAD_REQUEST_ATTEMPTS + 10, 0, 0)),
+            Delivery::RetryRefused { after_secs: 5, .. }
+        ));
+        assert!(matches!(
+            delivery_for(&unknown, &tried(0, 0, 7)),
+            Delivery::RetryRefused { .. }
+        ));
+    }
+
+    /// The kind `shared_retry_counter`: refusals and rights answers do not
+    /// use up the tries (nor lengthen the backoff) of passing failures.
+    #[test]
+    fn refusals_do_not_count_against_the_transient_limit() {
+        let down = Err(TgError::Server("Bad Gateway".into()));
+        assert!(matches!(
+            delivery_for(&down, &tried(MAX_TRANSIENT_ATTEMPTS - 1, 2, 19)),
+            Delivery::Failed { .. }
+        ));
+        assert!(matches!(
+            delivery_for(&down, &tried(MAX_TRANSIENT_ATTEMPTS - 2, 2, 19)),
+            Delivery::Retry { .. }
+        ));
+        assert!(matches!(
+            delivery_for(&down, &tried(0, 2, 19)),
+            Delivery::Retry { after_secs: 5, .. }
         ));
     }
 
