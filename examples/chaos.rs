@@ -86,8 +86,14 @@ fn main() -> ExitCode {
 /// binary next to this example's directory (`target/<profile>/`).
 fn build_daemon() -> Result<PathBuf, String> {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--bin", "usdt-monitor", "--manifest-path"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    cmd.args([
+        "build",
+        "--quiet",
+        "--bin",
+        "usdt-monitor",
+        "--manifest-path",
+    ])
+    .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }

@@ -96,8 +96,10 @@ impl Stage {
         };
         if !expected {
             let at = self.ledger.secs(Instant::now());
-            self.unexpected
-                .push(format!("{cause}: {status} at {at:.1}s (run {})", self.daemon.runs()));
+            self.unexpected.push(format!(
+                "{cause}: {status} at {at:.1}s (run {})",
+                self.daemon.runs()
+            ));
         }
         self.stopping = None;
         self.restart_at =
@@ -226,7 +228,14 @@ pub async fn run(opts: Options) -> std::io::Result<Report> {
                 });
                 while now >= next_fault {
                     next_fault += streams.faults.exponential(fault_gap);
-                    start_fault(&table, &mut deck, &mut stage, &mut streams.faults, &mut active, &mut report);
+                    start_fault(
+                        &table,
+                        &mut deck,
+                        &mut stage,
+                        &mut streams.faults,
+                        &mut active,
+                        &mut report,
+                    );
                 }
                 while now >= next_transfer {
                     next_transfer += streams.transfers.exponential(transfer_gap);
@@ -355,7 +364,12 @@ impl Deck {
     }
 
     /// The next kind that `eligible` allows (skipped ones stay in the deck).
-    fn draw(&mut self, table: &[FaultKind], rng: &mut Rng, eligible: impl Fn(usize) -> bool) -> Option<usize> {
+    fn draw(
+        &mut self,
+        table: &[FaultKind],
+        rng: &mut Rng,
+        eligible: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         if !self.cards.iter().any(|i| eligible(*i)) {
             let mut more: Vec<usize> = (0..table.len())
                 .flat_map(|i| std::iter::repeat_n(i, table[i].weight as usize))
@@ -424,7 +438,8 @@ fn inject(stage: &mut Stage, pool: &[Address], rng: &mut Rng) {
     } else {
         TokenSymbol::Usdc
     };
-    let Some(contract) = Chain::by_id(CHAIN).and_then(|c| c.token(token).map(|t| t.contract.clone()))
+    let Some(contract) =
+        Chain::by_id(CHAIN).and_then(|c| c.token(token).map(|t| t.contract.clone()))
     else {
         return;
     };
@@ -442,16 +457,14 @@ fn inject(stage: &mut Stage, pool: &[Address], rng: &mut Rng) {
             block: Some(stage.head_floor + 1),
         },
     );
-    stage.ledger.transfers.push(TransferRecord { tx, from, to, at });
+    stage
+        .ledger
+        .transfers
+        .push(TransferRecord { tx, from, to, at });
 }
 
 fn chats(stage: &Stage) -> Vec<i64> {
-    stage
-        .users
-        .iter()
-        .map(|u| u.chat)
-        .chain([ADMIN])
-        .collect()
+    stage.users.iter().map(|u| u.chat).chain([ADMIN]).collect()
 }
 
 fn check_now(stage: &Stage, now: Instant) -> check::Verdict {
@@ -467,7 +480,10 @@ async fn stop(stage: &mut Stage) {
     loop {
         if let Some(status) = stage.daemon.exited() {
             let status = daemon::describe(status);
-            *stage.exits.entry(format!("final SIGTERM: {status}")).or_default() += 1;
+            *stage
+                .exits
+                .entry(format!("final SIGTERM: {status}"))
+                .or_default() += 1;
             if status != "exit 0" {
                 stage.unexpected.push(format!("final SIGTERM: {status}"));
             }
@@ -475,7 +491,9 @@ async fn stop(stage: &mut Stage) {
         }
         if Instant::now() > deadline {
             stage.daemon.kill9();
-            stage.unexpected.push("final SIGTERM: still running after 45 s".into());
+            stage
+                .unexpected
+                .push("final SIGTERM: still running after 45 s".into());
             return;
         }
         tokio::time::sleep(TICK).await;

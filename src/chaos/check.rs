@@ -124,7 +124,10 @@ pub fn check(ledger: &Ledger, sent: &[SentMessage], chats: &[i64], end: Instant)
                 verdict.while_blocked.push(Offence {
                     chat: m.chat_id,
                     tx: tx.to_owned(),
-                    detail: format!("accepted at {:.1}s while the chat blocked the bot", ledger.secs(m.at)),
+                    detail: format!(
+                        "accepted at {:.1}s while the chat blocked the bot",
+                        ledger.secs(m.at)
+                    ),
                 });
             }
         }
@@ -228,5 +231,139 @@ fn explain_copies(ledger: &Ledger, chat: i64, tx: &str, times: &[Instant], verdi
                 ),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::chaos::ledger::AmbiguousSend;
+
+    const TX: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+    const ALICE: i64 = 7;
+
+    fn addr(d: char) -> Address {
+        Address::parse(&format!("0x{}", d.to_string().repeat(40))).unwrap()
+    }
+
+    /// A ledger with one transfer injected at t0 + 10 s to Alice's watched
+    /// address `a`, watched since t0 + 1 s.
+    fn world() -> (Ledger, Instant) {
+        let mut l = Ledger::new();
+        let t0 = l.t0;
+        l.sub(ALICE, &addr('a'), SubEvent::AddPushed(t0));
+        l.sub(ALICE, &addr('a'), SubEvent::AddConfirmed(t0 + secs(1)));
+        l.transfers.push(TransferRecord {
+            tx: TX.into(),
+            from: addr('1'),
+            to: addr('a'),
+            at: t0 + secs(10),
+        });
+        (l, t0)
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn sent(chat: i64, at: Instant) -> SentMessage {
+        SentMessage {
+            seq: 0,
+            at,
+            chat_id: chat,
+            text: format!(
+                "⬇️ Incoming <a href=\"https://etherscan.io/tx/{TX}\">View transaction</a>"
+            ),
+            parse_mode: None,
+            link_preview_disabled: true,
+            message_id: 1,
+        }
+    }
+
+    #[test]
+    fn a_required_pair_never_delivered_is_a_loss() {
+        let (l, t0) = world();
+        let v = check(&l, &[], &[ALICE], t0 + secs(60));
+        assert_eq!((v.required, v.losses.len()), (1, 1));
+        assert!(!v.passed());
+        let v = check(&l, &[sent(ALICE, t0 + secs(12))], &[ALICE], t0 + secs(60));
+        assert_eq!((v.required_delivered, v.losses.len()), (1, 0));
+        assert!(v.passed());
+    }
+
+    #[test]
+    fn a_second_copy_needs_a_cause_between_the_two() {
+        let (mut l, t0) = world();
+        let copies = [sent(ALICE, t0 + secs(12)), sent(ALICE, t0 + secs(20))];
+        let v = check(&l, &copies, &[ALICE], t0 + secs(60));
+        assert_eq!(v.unexplained.len(), 1);
+        // A crash of an actor that cannot duplicate, or one outside the
+        // window, explains nothing.
+        l.cause(t0 + secs(15), Cause::ActorCrash("ticker".into()));
+        l.cause(t0 + secs(30), Cause::Sigkill);
+        assert_eq!(
+            check(&l, &copies, &[ALICE], t0 + secs(60))
+                .unexplained
+                .len(),
+            1
+        );
+        l.cause(t0 + secs(15), Cause::ActorCrash("telegram".into()));
+        let v = check(&l, &copies, &[ALICE], t0 + secs(60));
+        assert!(v.passed(), "{:?}", v.unexplained);
+        assert_eq!(v.duplicates.get("telegram actor crash"), Some(&1));
+    }
+
+    #[test]
+    fn an_ambiguous_timeout_of_that_send_explains_its_copy() {
+        let (mut l, t0) = world();
+        let copies = [sent(ALICE, t0 + secs(12)), sent(ALICE, t0 + secs(20))];
+        l.ambiguous.push(AmbiguousSend {
+            chat_id: ALICE,
+            tx: Some(TX.into()),
+            at: t0 + secs(13),
+        });
+        let v = check(&l, &copies, &[ALICE], t0 + secs(60));
+        assert_eq!(v.duplicates.get("ambiguous sendMessage timeout"), Some(&1));
+    }
+
+    #[test]
+    fn nothing_for_an_address_removed_before_the_transfer() {
+        let (mut l, t0) = world();
+        l.sub(ALICE, &addr('a'), SubEvent::RemovePushed(t0 + secs(2)));
+        l.sub(ALICE, &addr('a'), SubEvent::RemoveConfirmed(t0 + secs(3)));
+        let v = check(&l, &[sent(ALICE, t0 + secs(12))], &[ALICE], t0 + secs(60));
+        assert_eq!((v.required, v.forbidden.len()), (0, 1));
+        // Nor for a chat that never watched it.
+        let v = check(&l, &[sent(99, t0 + secs(12))], &[ALICE, 99], t0 + secs(60));
+        assert_eq!(v.forbidden.len(), 1, "{:?}", v.forbidden);
+        assert_eq!(v.forbidden[0].chat, 99);
+    }
+
+    #[test]
+    fn changes_during_the_transfers_life_make_it_optional() {
+        let (mut l, t0) = world();
+        // Removed after the transfer, before any delivery: not required,
+        // not forbidden.
+        l.sub(ALICE, &addr('a'), SubEvent::RemovePushed(t0 + secs(11)));
+        let v = check(&l, &[], &[ALICE], t0 + secs(60));
+        assert!(v.passed() && v.required == 0);
+        let v = check(&l, &[sent(ALICE, t0 + secs(12))], &[ALICE], t0 + secs(60));
+        assert!(v.passed());
+    }
+
+    #[test]
+    fn an_unreachable_chat_is_excused_but_nothing_is_accepted_while_blocked() {
+        let (mut l, t0) = world();
+        l.unreachable_begin(ALICE, t0 + secs(11));
+        l.block_begin(ALICE, t0 + secs(11));
+        let v = check(&l, &[], &[ALICE], t0 + secs(60));
+        assert!(v.passed() && v.required == 0);
+        let v = check(&l, &[sent(ALICE, t0 + secs(12))], &[ALICE], t0 + secs(60));
+        assert_eq!(v.while_blocked.len(), 1);
+        l.block_end(ALICE, t0 + secs(14));
+        let v = check(&l, &[sent(ALICE, t0 + secs(15))], &[ALICE], t0 + secs(60));
+        assert!(v.passed());
     }
 }

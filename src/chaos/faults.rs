@@ -60,7 +60,12 @@ const fn secs(lo: u64, hi: u64) -> Lasts {
 fn nothing(_: &mut Stage, _: Target) {}
 
 impl FaultKind {
-    pub const fn etherscan(name: &'static str, weight: u32, lasts: Lasts, fault: fn() -> Fault) -> Self {
+    pub const fn etherscan(
+        name: &'static str,
+        weight: u32,
+        lasts: Lasts,
+        fault: fn() -> Fault,
+    ) -> Self {
         FaultKind {
             name,
             weight,
@@ -87,7 +92,11 @@ impl FaultKind {
         }
     }
 
-    pub const fn instant(name: &'static str, weight: u32, on: fn(&mut Stage, &mut Rng) -> Option<Target>) -> Self {
+    pub const fn instant(
+        name: &'static str,
+        weight: u32,
+        on: fn(&mut Stage, &mut Rng) -> Option<Target>,
+    ) -> Self {
         FaultKind {
             name,
             weight,
@@ -121,15 +130,49 @@ pub fn table() -> Vec<FaultKind> {
     use FaultKind as K;
     vec![
         K::etherscan("etherscan_5xx", 4, secs(2, 15), || Fault::Http500),
-        K::etherscan("etherscan_rate_limit_notok", 3, secs(2, 15), || Fault::RateLimitStorm),
+        K::etherscan("etherscan_rate_limit_notok", 3, secs(2, 15), || {
+            Fault::RateLimitStorm
+        }),
         K::etherscan("etherscan_429", 3, secs(2, 15), || Fault::Http429),
-        K::etherscan("etherscan_slow", 2, secs(3, 12), || Fault::Slow(Duration::from_secs(3))),
-        K::etherscan("etherscan_truncated_json", 3, secs(2, 15), || Fault::MalformedJson),
-        K::lasting("etherscan_head_backwards", 1, secs(2, 10), Some("head"), head_back, head_restore),
-        K::lasting("telegram_429_flood", 3, secs(3, 15), Some("flood"), flood_on, flood_off),
+        K::etherscan("etherscan_slow", 2, secs(3, 12), || {
+            Fault::Slow(Duration::from_secs(3))
+        }),
+        K::etherscan("etherscan_truncated_json", 3, secs(2, 15), || {
+            Fault::MalformedJson
+        }),
+        K::lasting(
+            "etherscan_head_backwards",
+            1,
+            secs(2, 10),
+            Some("head"),
+            head_back,
+            head_restore,
+        ),
+        K::lasting(
+            "telegram_429_flood",
+            3,
+            secs(3, 15),
+            Some("flood"),
+            flood_on,
+            flood_off,
+        ),
         K::instant("telegram_5xx", 2, telegram_5xx),
-        K::lasting("telegram_403_block", 3, secs(3, 20), None, block_on, block_off),
-        K::lasting("telegram_chat_failing", 2, secs(3, 20), None, failing_on, failing_off),
+        K::lasting(
+            "telegram_403_block",
+            3,
+            secs(3, 20),
+            None,
+            block_on,
+            block_off,
+        ),
+        K::lasting(
+            "telegram_chat_failing",
+            2,
+            secs(3, 20),
+            None,
+            failing_on,
+            failing_off,
+        ),
         K::instant("panic_db", 1, |s, _| panic(s, "db")),
         K::instant("panic_etherscan", 1, |s, _| panic(s, "etherscan")),
         K::instant("panic_telegram", 1, |s, _| panic(s, "telegram")),
@@ -145,7 +188,7 @@ fn head_back(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
     let head = s.es.head(1);
     s.head_floor = s.head_floor.max(head);
     s.es.set_head(1, head.saturating_sub(1 + rng.below(8)));
-    Some(i64::try_from(head).ok()?)
+    i64::try_from(head).ok()
 }
 
 fn head_restore(s: &mut Stage, head: Target) {
@@ -174,7 +217,9 @@ fn telegram_5xx(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
 
 /// A reachable user, at random.
 fn some_reachable(s: &Stage, rng: &mut Rng) -> Option<usize> {
-    let reachable: Vec<usize> = (0..s.users.len()).filter(|i| s.users[*i].reachable).collect();
+    let reachable: Vec<usize> = (0..s.users.len())
+        .filter(|i| s.users[*i].reachable)
+        .collect();
     rng.pick(&reachable).copied()
 }
 
@@ -221,7 +266,8 @@ fn came_back(s: &mut Stage, chat: Target) {
 
 /// The admin's `/panic <actor>` (fault injection is on).
 fn panic(s: &mut Stage, actor: &str) -> Option<Target> {
-    s.bot.user_says(super::daemon::ADMIN, &format!("/panic {actor}"));
+    s.bot
+        .user_says(super::daemon::ADMIN, &format!("/panic {actor}"));
     Some(0)
 }
 

@@ -63,13 +63,13 @@ mod tests {
 
     #[test]
     fn parses_tracing_timestamps() {
-        let t = parse_rfc3339("2026-11-28T02:30:23.5Z").unwrap();
+        let t = parse_rfc3339("2025-11-28T02:30:23.5Z").unwrap();
         let d = t.duration_since(UNIX_EPOCH).unwrap();
         assert_eq!(d.as_secs(), 1_764_297_023);
         assert_eq!(d.subsec_millis(), 500);
         assert_eq!(
             crate::notification::utc(d.as_secs()),
-            "2026-11-28 02:30:23 UTC"
+            "2025-11-28 02:30:23 UTC"
         );
         assert!(parse_rfc3339("yesterday").is_none());
     }

@@ -84,7 +84,11 @@ impl fmt::Display for Report {
             "  required (chat, transfer) pairs: {}, delivered: {}",
             v.required, v.required_delivered
         )?;
-        writeln!(f, "  notifications accepted by the Bot API: {}", v.deliveries)?;
+        writeln!(
+            f,
+            "  notifications accepted by the Bot API: {}",
+            v.deliveries
+        )?;
         let dups: u64 = v.duplicates.values().sum();
         writeln!(f, "  explained duplicates: {dups}")?;
         for (cause, n) in &v.duplicates {
@@ -105,7 +109,11 @@ impl fmt::Display for Report {
                 .join(", ")
         };
         writeln!(f, "  actor crashes (log): {}", crashes(&self.actor_crashes))?;
-        writeln!(f, "  actor restarts (log): {}", crashes(&self.actor_restarts))?;
+        writeln!(
+            f,
+            "  actor restarts (log): {}",
+            crashes(&self.actor_restarts)
+        )?;
         writeln!(
             f,
             "  daemon max open descriptors: {}, max RSS: {:.1} MiB",
@@ -132,7 +140,11 @@ impl fmt::Display for Report {
             writeln!(f, "  UNEXPECTED EXIT: {e}")?;
         }
         if let Some(dir) = &self.kept_dir {
-            writeln!(f, "  config, database and daemon logs kept in {}", dir.display())?;
+            writeln!(
+                f,
+                "  config, database and daemon logs kept in {}",
+                dir.display()
+            )?;
         }
         Ok(())
     }

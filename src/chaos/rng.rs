@@ -75,14 +75,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_numbers_and_streams_differ() {
-        let a: Vec<u64> = (0..5).map({
-            let mut r = Rng::new(42);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..5).map({
-            let mut r = Rng::new(42);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(42);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(42);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(Rng::stream(42, 1).next_u64(), Rng::stream(42, 2).next_u64());
     }
@@ -91,6 +95,10 @@ mod tests {
     fn between_stays_within_bounds() {
         let mut r = Rng::new(7);
         let (lo, hi) = (Duration::from_millis(200), Duration::from_millis(250));
-        assert!((0..1000).map(|_| r.between(lo, hi)).all(|d| d >= lo && d <= hi));
+        assert!(
+            (0..1000)
+                .map(|_| r.between(lo, hi))
+                .all(|d| d >= lo && d <= hi)
+        );
     }
 }

@@ -141,7 +141,10 @@ impl User {
         if !active || now < self.next_act {
             return;
         }
-        self.next_act = now + self.rng.between(Duration::from_secs(2), Duration::from_secs(15));
+        self.next_act = now
+            + self
+                .rng
+                .between(Duration::from_secs(2), Duration::from_secs(15));
         let unwatched: Vec<Address> = self
             .candidates
             .iter()
