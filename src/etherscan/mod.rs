@@ -163,6 +163,20 @@ struct Scanner {
     watched: RefCell<Option<(i64, WatchedSet)>>,
 }
 
+/// The chain's stored cursors, unchanged (a poll that could not move them).
+fn stored_cursors(chain: &Chain, stored: &Cursors) -> Vec<(Address, u64)> {
+    chain
+        .tokens
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.contract.clone(),
+                *stored.get(&(chain.id, t.contract.clone()))?,
+            ))
+        })
+        .collect()
+}
+
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
 struct TokenLogs<'a> {
     client: &'a EtherscanClient,
@@ -277,19 +291,19 @@ impl Scanner {
                     action: Action::BlockNumber,
                     source,
                 });
-                out.cursors = chain
-                    .tokens
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.contract.clone(),
-                            *stored.get(&(chain.id, t.contract.clone()))?,
-                        ))
-                    })
-                    .collect();
+                out.cursors = stored_cursors(chain, stored);
                 return;
             }
         };
+        // The watched set must be at least as new as the head: reading the
+        // head may have taken seconds (retries, backoff), and an address
+        // added meanwhile must see the transfers of every block up to that
+        // head, or the cursor moves past them for good.
+        if let Err(e) = self.refresh_watched().await {
+            out.errors.push(e);
+            out.cursors = stored_cursors(chain, stored);
+            return;
+        }
         let safe = head.saturating_sub(config.monitor.confirmations);
         out.head = Some(head);
         out.safe_head = Some(safe);
@@ -380,16 +394,7 @@ impl Scanner {
             }
             Err(source) => {
                 // Nothing moved: the next poll scans the same blocks again.
-                out.cursors = chain
-                    .tokens
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.contract.clone(),
-                            *stored.get(&(chain.id, t.contract.clone()))?,
-                        ))
-                    })
-                    .collect();
+                out.cursors = stored_cursors(chain, stored);
                 out.errors.push(ScanError::Record {
                     chain: chain.name,
                     source,
