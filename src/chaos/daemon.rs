@@ -105,6 +105,10 @@ impl Daemon {
             .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
             .env("ETHERSCAN_API_KEY", ES_KEY)
             .env_remove("RUST_LOG")
+            // A backtrace after each injected panic would load the debug
+            // line tables (~125 MiB resident for the rest of the process)
+            // and make the memory figure the symbolizer's, not the daemon's.
+            .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
