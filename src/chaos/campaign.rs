@@ -406,6 +406,9 @@ fn start_fault(
         return;
     };
     let Some(target) = table[i].on(stage, rng) else {
+        // It cannot apply now (no daemon to kill, no chat to block): it
+        // comes first next time.
+        deck.cards.insert(0, i);
         return;
     };
     report.count_fault(table[i].name);
