@@ -27,12 +27,15 @@
 //!   database), [`backup`] (online copy of the live database).
 //! * [`sim`] — a simulated Etherscan API V2 and Telegram Bot API, real HTTP
 //!   servers on 127.0.0.1, used by the tests, the benchmarks and [`demo`].
+//! * [`chaos`] — a seeded chaos campaign of the real binary against the
+//!   simulators, and the checker of "every transfer, once".
 //!
 //! `actors.md` at the top of the repository draws the tree and lists every
 //! actor's messages.
 
 pub mod app;
 pub mod backup;
+pub mod chaos;
 pub mod config;
 pub mod db;
 pub mod demo;

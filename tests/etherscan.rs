@@ -1339,3 +1339,54 @@ async fn stale_registry_an_operator_added_contract_is_notified() {
     );
     h.stop().await;
 }
+
+/// Kind: a watched set older than the head. Reading the head took a while
+/// (rate-limit retries); an address added meanwhile must see the transfers
+/// of every block up to that head, or the cursor moves past them for good.
+/// (Found by the chaos campaign, seed 20261129.)
+#[actix_rt::test]
+async fn watched_set_older_than_the_head_an_address_added_during_the_head_read_loses_nothing() {
+    let retry = RetryPolicy {
+        rate_limit_tries: 1000,
+        rate_limit_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        ..fast_retry()
+    };
+    let h = Harness::start_with(SimEtherscanOptions::default(), retry, |_| {}).await;
+    let (old, new, payer) = (addr(1), addr(2), addr(3));
+    h.watch(&[old]).await;
+    h.poll_until_caught_up().await;
+
+    // The next poll reads the watched set, then is rate limited on its head
+    // read; meanwhile `new` is watched and receives a transfer that the
+    // head the poll finally reads covers.
+    h.sim.reset_requests();
+    h.sim.set_fault(Some(Fault::Http429));
+    let meanwhile = async {
+        wait_until("the head read is rate limited", || async {
+            h.sim.requests().iter().any(|r| r.outcome == "fault")
+        })
+        .await;
+        h.watch(std::slice::from_ref(&new)).await;
+        let t = h.inject(
+            &usdt(),
+            &payer,
+            &new,
+            Amount::from_u128(5_000_000),
+            h.head() + 1,
+        );
+        h.sim.advance(1, 3);
+        h.sim.set_fault(None);
+        t
+    };
+    let (summary, injected) = tokio::join!(h.poll(), meanwhile);
+    assert!(summary.errors().next().is_none(), "{summary:?}");
+    h.assert_cursor_never_passed_unrecorded(std::slice::from_ref(&injected))
+        .await;
+    let rows = h.transfers().await;
+    assert!(
+        rows.iter().any(|r| r.tx_hash == injected.tx_hash),
+        "the transfer to the address added during the head read was not recorded: {rows:#?}"
+    );
+    h.stop().await;
+}

@@ -225,6 +225,20 @@ struct Scanner {
     deep: RefCell<HashMap<(u64, Address), u64>>,
 }
 
+/// The chain's stored cursors, unchanged (a poll that could not move them).
+fn stored_cursors(chain: &Chain, stored: &Cursors) -> Vec<(Address, u64)> {
+    chain
+        .tokens
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.contract.clone(),
+                *stored.get(&(chain.id, t.contract.clone()))?,
+            ))
+        })
+        .collect()
+}
+
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
 struct TokenLogs<'a> {
     client: &'a EtherscanClient,
@@ -396,6 +410,15 @@ impl Scanner {
                 return;
             }
         };
+        // The watched set must be at least as new as the head: reading the
+        // head may have taken seconds (retries, backoff), and an address
+        // added meanwhile must see the transfers of every block up to that
+        // head, or the cursor moves past them for good.
+        if let Err(e) = self.refresh_watched().await {
+            out.errors.push(e);
+            out.cursors = stored_cursors(chain, stored);
+            return;
+        }
         let safe = head.saturating_sub(config.monitor.confirmations);
         let highest = chain
             .tokens
@@ -611,18 +634,4 @@ impl Scanner {
             }
         });
     }
-}
-
-/// The stored cursors of the chain's tokens (what a poll that moved nothing reports).
-fn stored_cursors(chain: &Chain, stored: &Cursors) -> Vec<(Address, u64)> {
-    chain
-        .tokens
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.contract.clone(),
-                *stored.get(&(chain.id, t.contract.clone()))?,
-            ))
-        })
-        .collect()
 }
