@@ -365,10 +365,46 @@ fn db_fault_truncated_file_exits_1_naming_the_file() {
 /// umask's business; the file itself is 0600), and start.
 #[test]
 fn db_fault_missing_directory_is_created_and_the_daemon_starts() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("not/yet/there/monitor.db");
-    let mut child = run_daemon(&db_config(&dir, &db))
+    assert_starts_and_migrates(&dir, &dir.path().join("not/yet/there/monitor.db"));
+}
+
+/// A zero-length file (`touch monitor.db`) is what SQLite calls an empty
+/// database: the daemon fills it with the schema and starts.
+#[test]
+fn db_fault_zero_length_file_is_an_empty_database_and_the_daemon_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    std::fs::write(&db, b"").unwrap();
+    assert_starts_and_migrates(&dir, &db);
+}
+
+#[test]
+fn db_fault_a_directory_at_the_database_path_exits_1_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    std::fs::create_dir(&db).unwrap();
+    let o = run_daemon(&db_config(&dir, &db)).output().unwrap();
+    assert_exit_1_naming(&o, &db, &["directory"]);
+}
+
+/// A lock file left by a process that is gone (its pid still written in
+/// it) holds no lock: the kernel released it, and the daemon starts.
+#[test]
+fn a_stale_lock_file_with_a_dead_pid_does_not_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    let lock = usdt_monitor::lockfile::lock_path(&db);
+    std::fs::write(&lock, "4194303\n").unwrap();
+    assert_starts_and_migrates(&dir, &db);
+}
+
+/// Starts `run` on `db`, waits (30 s at most) until the schema is in place
+/// with the file mode 0600, then stops it with SIGTERM: exit 0.
+fn assert_starts_and_migrates(dir: &tempfile::TempDir, db: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let db = db.to_owned();
+    let mut child = run_daemon(&db_config(dir, &db))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
