@@ -477,8 +477,21 @@ fn assert_no_secret(t: &str, secrets: &[&str]) {
 #[actix_rt::test]
 async fn a_bot_token_rejected_by_telegram_exits_2_naming_the_variable() {
     let w = World::new(Tweaks::default()).await;
-    let wrong = "987654:wrong-SECRET-token-000";
-    for args in [&["run"][..], &["check-config", "--online"][..]] {
+    // 401 for a well-formed token Telegram does not know, 404 for one that
+    // is not a token at all (a pasted chat id, a truncated paste).
+    let cases = [
+        (["run"].as_slice(), "987654:wrong-SECRET-token-000"),
+        (
+            ["check-config", "--online"].as_slice(),
+            "987654:wrong-SECRET-token-000",
+        ),
+        (["run"].as_slice(), "not-a-token-SECRET-000"),
+        (
+            ["check-config", "--online"].as_slice(),
+            "not-a-token-SECRET-000",
+        ),
+    ];
+    for (args, wrong) in cases {
         let o = run_bin(args, &w.config, wrong, ES_KEY).await;
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
@@ -547,6 +560,23 @@ async fn an_http_500_at_start_is_logged_and_the_daemon_starts_anyway() {
     w.signal("TERM");
     assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0));
     assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+}
+
+/// Answers that are not a verdict on the key (a body that is not JSON, as a
+/// proxy's error page; a JSON-RPC error object; an empty head) are an
+/// outage, not a configuration error: the daemon starts, it never exits 2.
+#[actix_rt::test]
+async fn an_unreadable_etherscan_answer_at_start_is_logged_and_the_daemon_starts_anyway() {
+    for fault in [Fault::MalformedJson, Fault::ErrorHead, Fault::NullHead] {
+        let mut w = World::new(Tweaks::default()).await;
+        w.es.set_fault(Some(fault.clone()));
+        w.start_daemon();
+        wait_log(&w, 1, "start-up check failed; starting anyway").await;
+        assert!(w.say(778, "/start").await.contains("/add"), "{fault:?}");
+        w.signal("TERM");
+        assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0), "{fault:?}");
+        assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+    }
 }
 
 #[actix_rt::test]
