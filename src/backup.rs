@@ -5,7 +5,7 @@
 //! the source: in WAL mode that never blocks the daemon's writers, and the
 //! copy is the database as of one instant. It is written to
 //! `<OUT>.partial`, checked with `PRAGMA integrity_check`, and only then
-//! renamed to `OUT`, so a file at `OUT` is always a complete, verified copy.
+//! linked to `OUT` (never replacing anything there), so a file at `OUT` is always a complete, verified copy.
 //! An existing `OUT` is never overwritten. The copy is created with mode
 //! 0600: it holds chat ids and watched addresses.
 
@@ -68,7 +68,7 @@ pub fn backup(db: &Path, out: &Path, busy_timeout: Duration) -> Result<BackupRep
     if !db.is_file() {
         return Err(BackupError::Missing(db.to_owned()));
     }
-    if out.exists() {
+    if out.symlink_metadata().is_ok() {
         return Err(BackupError::Exists(out.to_owned()));
     }
     let partial = with_suffix(out, ".partial");
@@ -80,11 +80,20 @@ pub fn backup(db: &Path, out: &Path, busy_timeout: Duration) -> Result<BackupRep
             return Err(e);
         }
     };
-    std::fs::rename(&partial, out).map_err(|source| BackupError::Rename {
-        path: out.to_owned(),
-        source,
-    })?;
-    Ok(report)
+    // A hard link, not a rename: it fails if anything (a file, a dangling
+    // symlink) appeared at `out` meanwhile, where a rename would replace it.
+    let linked = std::fs::hard_link(&partial, out);
+    let _ = std::fs::remove_file(&partial);
+    match linked {
+        Ok(()) => Ok(report),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(BackupError::Exists(out.to_owned()))
+        }
+        Err(source) => Err(BackupError::Rename {
+            path: out.to_owned(),
+            source,
+        }),
+    }
 }
 
 fn copy_and_verify(
@@ -174,4 +183,45 @@ fn create_private(path: &Path) -> Result<(), BackupError> {
             path: path.to_owned(),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symlink at OUT (even one pointing nowhere) is something a rename
+    /// would silently replace: the backup refuses it like an existing file.
+    #[test]
+    fn a_dangling_symlink_at_the_destination_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("monitor.db");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let out = dir.path().join("backup.db");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere/target.db"), &out).unwrap();
+        let err = backup(&db, &out, Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, BackupError::Exists(_)), "{err}");
+        assert!(out.symlink_metadata().unwrap().file_type().is_symlink());
+        assert!(!with_suffix(&out, ".partial").exists());
+    }
+
+    #[test]
+    fn a_backup_lands_at_the_destination_without_a_partial_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("monitor.db");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7);")
+            .unwrap();
+        let out = dir.path().join("backup.db");
+        backup(&db, &out, Duration::from_secs(5)).unwrap();
+        let x: i64 = Connection::open(&out)
+            .unwrap()
+            .query_row("SELECT x FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(x, 7);
+        assert!(!with_suffix(&out, ".partial").exists());
+    }
 }

@@ -24,6 +24,13 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The lock file cannot be created or written: the database's
+    /// directory (or the file) is read-only for this user or mount.
+    #[error("the database directory is not writable: cannot create the lock file {path}: {source}")]
+    NotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot use the lock file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -63,9 +70,13 @@ pub fn acquire(db: &Path) -> Result<InstanceLock, LockError> {
             source,
         })?;
     }
-    let io = |source| LockError::Io {
-        path: path.clone(),
-        source,
+    let io = |source: std::io::Error| {
+        use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+        let path = path.clone();
+        match source.kind() {
+            PermissionDenied | ReadOnlyFilesystem => LockError::NotWritable { path, source },
+            _ => LockError::Io { path, source },
+        }
     };
     let mut file = open(&path).map_err(io)?;
     match file.try_lock() {

@@ -365,10 +365,46 @@ fn db_fault_truncated_file_exits_1_naming_the_file() {
 /// umask's business; the file itself is 0600), and start.
 #[test]
 fn db_fault_missing_directory_is_created_and_the_daemon_starts() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("not/yet/there/monitor.db");
-    let mut child = run_daemon(&db_config(&dir, &db))
+    assert_starts_and_migrates(&dir, &dir.path().join("not/yet/there/monitor.db"));
+}
+
+/// A zero-length file (`touch monitor.db`) is what SQLite calls an empty
+/// database: the daemon fills it with the schema and starts.
+#[test]
+fn db_fault_zero_length_file_is_an_empty_database_and_the_daemon_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    std::fs::write(&db, b"").unwrap();
+    assert_starts_and_migrates(&dir, &db);
+}
+
+#[test]
+fn db_fault_a_directory_at_the_database_path_exits_1_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    std::fs::create_dir(&db).unwrap();
+    let o = run_daemon(&db_config(&dir, &db)).output().unwrap();
+    assert_exit_1_naming(&o, &db, &["directory"]);
+}
+
+/// A lock file left by a process that is gone (its pid still written in
+/// it) holds no lock: the kernel released it, and the daemon starts.
+#[test]
+fn a_stale_lock_file_with_a_dead_pid_does_not_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("monitor.db");
+    let lock = usdt_monitor::lockfile::lock_path(&db);
+    std::fs::write(&lock, "4194303\n").unwrap();
+    assert_starts_and_migrates(&dir, &db);
+}
+
+/// Starts `run` on `db`, waits (30 s at most) until the schema is in place
+/// with the file mode 0600, then stops it with SIGTERM: exit 0.
+fn assert_starts_and_migrates(dir: &tempfile::TempDir, db: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let db = db.to_owned();
+    let mut child = run_daemon(&db_config(dir, &db))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -441,8 +477,21 @@ fn assert_no_secret(t: &str, secrets: &[&str]) {
 #[actix_rt::test]
 async fn a_bot_token_rejected_by_telegram_exits_2_naming_the_variable() {
     let w = World::new(Tweaks::default()).await;
-    let wrong = "987654:wrong-SECRET-token-000";
-    for args in [&["run"][..], &["check-config", "--online"][..]] {
+    // 401 for a well-formed token Telegram does not know, 404 for one that
+    // is not a token at all (a pasted chat id, a truncated paste).
+    let cases = [
+        (["run"].as_slice(), "987654:wrong-SECRET-token-000"),
+        (
+            ["check-config", "--online"].as_slice(),
+            "987654:wrong-SECRET-token-000",
+        ),
+        (["run"].as_slice(), "not-a-token-SECRET-000"),
+        (
+            ["check-config", "--online"].as_slice(),
+            "not-a-token-SECRET-000",
+        ),
+    ];
+    for (args, wrong) in cases {
         let o = run_bin(args, &w.config, wrong, ES_KEY).await;
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
@@ -511,6 +560,23 @@ async fn an_http_500_at_start_is_logged_and_the_daemon_starts_anyway() {
     w.signal("TERM");
     assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0));
     assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+}
+
+/// Answers that are not a verdict on the key (a body that is not JSON, as a
+/// proxy's error page; a JSON-RPC error object; an empty head) are an
+/// outage, not a configuration error: the daemon starts, it never exits 2.
+#[actix_rt::test]
+async fn an_unreadable_etherscan_answer_at_start_is_logged_and_the_daemon_starts_anyway() {
+    for fault in [Fault::MalformedJson, Fault::ErrorHead, Fault::NullHead] {
+        let mut w = World::new(Tweaks::default()).await;
+        w.es.set_fault(Some(fault.clone()));
+        w.start_daemon();
+        wait_log(&w, 1, "start-up check failed; starting anyway").await;
+        assert!(w.say(778, "/start").await.contains("/add"), "{fault:?}");
+        w.signal("TERM");
+        assert_eq!(w.wait_exit(common::WAIT).await.code(), Some(0), "{fault:?}");
+        assert_no_secret(&w.logs(1), &[TG_TOKEN, ES_KEY]);
+    }
 }
 
 #[actix_rt::test]

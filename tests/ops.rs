@@ -203,6 +203,22 @@ async fn healthz_goes_503_while_etherscan_is_down_and_back_to_200() {
         serde_json::from_str::<serde_json::Value>(&body).unwrap(),
         serde_json::json!({"status": "ok", "failed": []})
     );
+    // A load balancer's HEAD probe is answered; other methods get 405, an
+    // unknown path 404, and the endpoint keeps serving.
+    let client = awc::Client::default();
+    for path in ["/healthz", "/metrics"] {
+        let head = client.head(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(head.status().as_u16(), 200, "HEAD {path}");
+        let post = client.post(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(post.status().as_u16(), 405, "POST {path}");
+        assert_eq!(post.headers().get("allow").unwrap(), "GET, HEAD");
+    }
+    let other = client
+        .get(format!("{base}/metrics/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
     // Down for more than 3 polls (500 ms each): unhealthy, naming the chain.
     w.es.set_fault(Some(Fault::Http500));
     let (_, body) = wait_for(&url, "unhealthy", |s, _| s == 503).await;

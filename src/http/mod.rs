@@ -1,5 +1,5 @@
 //! The operator's HTTP endpoint (`[http] listen`): `GET /healthz` and
-//! `GET /metrics`, served by actix-web.
+//! `GET /metrics` (HEAD too; other methods 405), served by actix-web.
 //!
 //! [`HttpActor`] is a child of the supervisor like any other: it runs the
 //! server on its own Arbiter, is restarted when it dies, and is the first
@@ -142,8 +142,16 @@ impl HttpActor {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .route("/healthz", web::get().to(healthz))
-                .route("/metrics", web::get().to(metrics))
+                .service(
+                    read_only("/healthz")
+                        .route(web::head().to(healthz))
+                        .route(web::get().to(healthz)),
+                )
+                .service(
+                    read_only("/metrics")
+                        .route(web::head().to(metrics))
+                        .route(web::get().to(metrics)),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -152,6 +160,16 @@ impl HttpActor {
         .run();
         Ok(server)
     }
+}
+
+/// A resource answering GET and HEAD (load balancers probe with HEAD);
+/// any other method gets 405 Method Not Allowed with `Allow: GET, HEAD`.
+fn read_only(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        actix_web::HttpResponse::MethodNotAllowed()
+            .insert_header((actix_web::http::header::ALLOW, "GET, HEAD"))
+            .finish()
+    }))
 }
 
 impl Actor for HttpActor {

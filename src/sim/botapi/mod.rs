@@ -43,7 +43,8 @@ use state::Shared;
 /// How the simulator behaves; `Default` is what most tests want.
 #[derive(Debug, Clone)]
 pub struct SimBotOptions {
-    /// The only token accepted; requests to another `/bot<token>/` get 401.
+    /// The only token accepted; requests with another well-formed
+    /// `<bot id>:<secret>` token get 401, with a malformed one 404.
     pub token: String,
     /// Enforce Telegram-like flood limits on `sendMessage`.
     pub flood_limits: bool,

@@ -108,6 +108,14 @@ async fn route(req: &HttpRequest, body: &[u8], shared: &Shared) -> Answer {
     else {
         return Err(ApiErr::new(404, "Not Found"));
     };
+    // Telegram answers 404 for a token that is not `<bot id>:<secret>` at
+    // all, and 401 for a well-formed one it does not know.
+    let well_formed = token.split_once(':').is_some_and(|(id, rest)| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
+    });
+    if !well_formed {
+        return Err(ApiErr::new(404, "Not Found"));
+    }
     if token != shared.token {
         return Err(ApiErr::new(401, "Unauthorized"));
     }
