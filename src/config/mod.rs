@@ -19,8 +19,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
-pub use webhook::WebhookConfig;
 pub use size::ByteSize;
+pub use webhook::WebhookConfig;
 
 use crate::domain::{Address, Chain, Token, TokenSymbol};
 
