@@ -147,7 +147,6 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
             ("usdt_monitor_outbox_oldest_pending_age_seconds", "gauge"),
             ("usdt_monitor_outbox_uncertain", "gauge"),
             ("usdt_monitor_logs_rejected", "counter"),
-            ("usdt_monitor_provider_paused", "gauge"),
             ("usdt_monitor_webhook_pending", "gauge"),
             ("usdt_monitor_webhook_dead_letters", "gauge"),
             ("process_open_fds", "gauge"),
@@ -230,7 +229,8 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
     w.es.set_fault(Some(Fault::DailyCap));
     let paused =
         "usdt_monitor_provider_paused{provider=\"etherscan\",reason=\"daily cap reached\"}";
-    wait_for(&url, "exported the pause", |_, b| sample(b, paused) == 1.0).await;
+    let (_, text) = wait_for(&url, "exported the pause", |_, b| sample(b, paused) == 1.0).await;
+    assert_families(&text, &[("usdt_monitor_provider_paused", "gauge")]);
 }
 
 #[actix_rt::test]
