@@ -202,6 +202,7 @@ fn http_state(shared: &Shared) -> HttpState {
         db: shared.db.clone(),
         supervisor: shared.supervisor.clone(),
         started: shared.started,
+        webhooks: shared.webhooks.clone(),
     }
 }
 

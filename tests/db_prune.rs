@@ -55,6 +55,34 @@ fn row(s: &DbSettings, n: i64, age_days: i64, state: Option<&str>, flagged: bool
     .unwrap()
 }
 
+/// Adds a webhook delivery of transfer `id` in `state`, recorded
+/// `age_days` ago.
+fn webhook(s: &DbSettings, id: i64, age_days: i64, state: &str) {
+    let at = now_secs() - age_days * DAY;
+    connection::with_transaction(s, true, |tx| {
+        tx.execute(
+            "INSERT INTO webhook_deliveries (sink, transfer_id, webhook_id, body, state,
+                 next_attempt_ms, created_at)
+             VALUES ('0123456789abcdef', ?1, ?2, '{}', ?3, ?4, ?5)",
+            (id, format!("msg_{id}"), state, at * 1000, at),
+        )?;
+        Ok(())
+    })
+    .unwrap()
+}
+
+/// Makes the outbox row of transfer `id` `age_days` old.
+fn age_outbox_row(s: &DbSettings, id: i64, age_days: i64) {
+    connection::with_transaction(s, true, |tx| {
+        tx.execute(
+            "UPDATE outbox SET created_at = ?2 WHERE transfer_id = ?1",
+            (id, now_secs() - age_days * DAY),
+        )?;
+        Ok(())
+    })
+    .unwrap()
+}
+
 fn exists(s: &DbSettings, table: &str, column: &str, id: i64) -> bool {
     connection::with_transaction(s, false, |tx| {
         Ok(tx.query_row(
@@ -138,17 +166,93 @@ async fn prune_works_in_small_batches_and_truncates_the_log() {
         row(&s, n, 100, Some("sent"), false);
     }
     let p = prune(&db, retention(10), now_secs()).await.unwrap();
-    // 35 rows at 10 per transaction: 4 outbox batches, 4 transfer batches.
+    // 35 rows at 10 per transaction: 4 outbox batches, 1 (empty) webhook
+    // batch, 4 transfer batches.
     assert_eq!(
         p,
         Pruned {
             outbox: 35,
+            webhooks: 0,
             transfers: 35,
-            batches: 8,
+            batches: 9,
             checkpointed: true
         }
     );
     assert_eq!((count(&s, "outbox"), count(&s, "transfers")), (0, 0));
     let wal = std::fs::metadata(dir.path().join("db/test.db-wal")).map_or(0, |m| m.len());
     assert_eq!(wal, 0, "the write-ahead log was not truncated");
+}
+
+#[actix_rt::test]
+async fn prune_removes_uncertain_outbox_rows_after_keep_delivered_like_sent_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _sup) = pool::start(&dir, 2);
+    let s = settings(&dir);
+    // Uncertain (answer lost, never retried) 40 days ago: goes; 10 days: stays.
+    let uncertain_40 = row(&s, 1, 40, Some("uncertain"), false);
+    let uncertain_10 = row(&s, 2, 10, Some("uncertain"), false);
+    // A 100-day-old transfer whose uncertain row is 10 days old: both stay.
+    let old_transfer = row(&s, 3, 100, Some("uncertain"), false);
+    age_outbox_row(&s, old_transfer, 10);
+
+    let p = prune(&db, retention(500), now_secs()).await.unwrap();
+    assert_eq!((p.outbox, p.transfers), (1, 0), "{p:?}");
+    let outbox = |id| exists(&s, "outbox", "transfer_id", id);
+    assert!(!outbox(uncertain_40));
+    assert!(outbox(uncertain_10) && outbox(old_transfer));
+    assert!(
+        exists(&s, "transfers", "id", old_transfer),
+        "an uncertain row's transfer was pruned"
+    );
+}
+
+#[actix_rt::test]
+async fn prune_removes_final_webhook_deliveries_after_keep_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _sup) = pool::start(&dir, 2);
+    let s = settings(&dir);
+    let delivered_40 = row(&s, 1, 40, None, false);
+    webhook(&s, delivered_40, 40, "delivered");
+    let dead_40 = row(&s, 2, 40, None, false);
+    webhook(&s, dead_40, 40, "dead");
+    let delivered_10 = row(&s, 3, 10, None, false);
+    webhook(&s, delivered_10, 10, "delivered");
+    // Pending for 200 days (a sink down for good): stays.
+    let pending_200 = row(&s, 4, 50, None, false);
+    webhook(&s, pending_200, 200, "pending");
+
+    let p = prune(&db, retention(500), now_secs()).await.unwrap();
+    assert_eq!((p.outbox, p.webhooks, p.transfers), (0, 2, 0), "{p:?}");
+    let delivery = |id| exists(&s, "webhook_deliveries", "transfer_id", id);
+    assert!(!delivery(delivered_40) && !delivery(dead_40));
+    assert!(delivery(delivered_10) && delivery(pending_200));
+}
+
+#[actix_rt::test]
+async fn prune_keeps_a_transfer_a_pending_webhook_delivery_refers_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _sup) = pool::start(&dir, 2);
+    let s = settings(&dir);
+    // Old transfers, already sent to Telegram long ago.
+    let pending = row(&s, 1, 100, Some("sent"), false);
+    webhook(&s, pending, 100, "pending");
+    let delivered = row(&s, 2, 100, Some("sent"), false);
+    webhook(&s, delivered, 100, "delivered");
+    // A delivered webhook younger than keep_delivered keeps its transfer
+    // for now (the foreign key would refuse the deletion).
+    let recent = row(&s, 3, 100, None, false);
+    webhook(&s, recent, 10, "delivered");
+
+    // Batches of one: a transfer the foreign key protects must not stall
+    // the batch loop or fail the round.
+    let p = prune(&db, retention(1), now_secs()).await.unwrap();
+    assert_eq!((p.outbox, p.webhooks, p.transfers), (2, 1, 1), "{p:?}");
+    let transfer = |id| exists(&s, "transfers", "id", id);
+    assert!(
+        transfer(pending),
+        "a pending webhook delivery's transfer was pruned"
+    );
+    assert!(exists(&s, "webhook_deliveries", "transfer_id", pending));
+    assert!(!transfer(delivered));
+    assert!(transfer(recent));
 }

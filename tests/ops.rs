@@ -15,20 +15,34 @@ use usdt_monitor::sim::etherscan::Fault;
 /// A chat id that cannot appear in a metric by accident.
 const CAROL: i64 = 424_242_427;
 
-/// A world whose daemon serves `[http]` on a free loopback port.
-async fn world_with_http() -> (World, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A free loopback port (nothing listens on it once returned).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// A world whose daemon serves `[http]` on a free loopback port.
+async fn world_with_http() -> (World, String) {
+    world_with_http_and(String::new(), Vec::new()).await
+}
+
+/// [`world_with_http`] with more config and environment.
+async fn world_with_http_and(extra: String, env: Vec<(String, String)>) -> (World, String) {
+    let port = free_port();
     let w = World::new(Tweaks {
-        extra: format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        extra: format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n{extra}"),
+        env,
         ..Tweaks::default()
     })
     .await;
     (w, format!("http://127.0.0.1:{port}"))
 }
+
+/// A token in a webhook URL's query: must never reach a metric.
+const HOOK_TOKEN: &str = "hook-SECRET-token-5d1b";
 
 /// GET `url`: status and body, or `None` while nothing listens.
 async fn get(url: &str) -> Option<(u16, String)> {
@@ -101,7 +115,15 @@ fn sample(text: &str, key: &str) -> f64 {
 
 #[actix_rt::test]
 async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
-    let (mut w, base) = world_with_http().await;
+    // A webhook sink nobody listens on: its deliveries stay pending.
+    let hook = format!("127.0.0.1:{}", free_port());
+    let extra = format!(
+        "\n[[webhook]]\nurl = \"http://{hook}/hook?token={HOOK_TOKEN}\"\n\
+         secret_env = \"USDT_MONITOR_TEST_WEBHOOK_SECRET\"\n"
+    );
+    let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let env = vec![("USDT_MONITOR_TEST_WEBHOOK_SECRET".into(), secret.into())];
+    let (mut w, base) = world_with_http_and(extra, env).await;
     w.start_daemon();
     let url = format!("{base}/metrics");
     let (_, text) = wait_for(&url, "served metrics after a poll", |s, b| {
@@ -123,6 +145,10 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
             ),
             ("usdt_monitor_outbox_depth", "gauge"),
             ("usdt_monitor_outbox_oldest_pending_age_seconds", "gauge"),
+            ("usdt_monitor_outbox_uncertain", "gauge"),
+            ("usdt_monitor_logs_rejected", "counter"),
+            ("usdt_monitor_webhook_pending", "gauge"),
+            ("usdt_monitor_webhook_dead_letters", "gauge"),
             ("process_open_fds", "gauge"),
             ("process_resident_memory_bytes", "gauge"),
         ],
@@ -137,6 +163,12 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
         "{text}"
     );
     assert!(sample(&text, "process_open_fds") > 0.0);
+    let hook_pending = format!("usdt_monitor_webhook_pending{{sink=\"{hook}\"}}");
+    let hook_dead = format!("usdt_monitor_webhook_dead_letters{{sink=\"{hook}\"}}");
+    assert_eq!(samples(&text).get(&hook_pending), Some(&0.0), "{text}");
+    assert_eq!(samples(&text).get(&hook_dead), Some(&0.0), "{text}");
+    assert_eq!(sample(&text, "usdt_monitor_outbox_uncertain"), 0.0);
+    assert_eq!(sample(&text, "usdt_monitor_logs_rejected_total"), 0.0);
 
     // A transfer to a watched address is recorded and delivered once.
     let (watched, payer) = (addr('c'), addr('4'));
@@ -148,7 +180,7 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
     let sent =
         "usdt_monitor_notifications_total{chain=\"ethereum\",token=\"USDT\",outcome=\"sent\"}";
     let (_, text) = wait_for(&url, "counted the transfer", |_, b| {
-        sample(b, recorded) == 1.0 && sample(b, sent) == 1.0
+        sample(b, recorded) == 1.0 && sample(b, sent) == 1.0 && sample(b, &hook_pending) == 1.0
     })
     .await;
     assert!(
@@ -186,11 +218,19 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
         payer.hex().to_string(),
         CAROL.to_string(),
         ADMIN.to_string(),
+        HOOK_TOKEN.to_string(),
+        "/hook".to_string(),
     ] {
         assert!(!text.contains(&private), "{private} exposed:\n{text}");
     }
     let (_, health) = wait_for(&format!("{base}/healthz"), "healthy", |s, _| s == 200).await;
     assert!(!health.contains(&CAROL.to_string()), "{health}");
+    // Etherscan's daily cap pauses the provider: the gauge says why.
+    w.es.set_fault(Some(Fault::DailyCap));
+    let paused =
+        "usdt_monitor_provider_paused{provider=\"etherscan\",reason=\"daily cap reached\"}";
+    let (_, text) = wait_for(&url, "exported the pause", |_, b| sample(b, paused) == 1.0).await;
+    assert_families(&text, &[("usdt_monitor_provider_paused", "gauge")]);
 }
 
 #[actix_rt::test]

@@ -1,10 +1,13 @@
 //! The database's part of `GET /metrics`: totals of recorded transfers and
 //! of notifications by fate, per chain and token contract, and the outbox.
 //!
-//! Read at scrape time in one read-only transaction. Transfers and outbox
-//! rows are never deleted, so these totals only grow and are exported as
-//! counters. No address (other than a token contract) and no chat id
-//! leaves this module.
+//! Read at scrape time in one read-only transaction. No address (other
+//! than a token contract), no chat id and no webhook URL leaves this module
+//! (a sink is named by its stored id, see [`crate::webhook::sink_id`]).
+//!
+//! The totals of transfers and notifications are exported as counters;
+//! pruning (`database.keep_*`, [`super::prune`]) deletes old rows, which
+//! Prometheus then sees as a counter reset.
 
 use rusqlite::Transaction;
 
@@ -30,6 +33,12 @@ pub struct DbExposition {
     pub outbox_pending: u64,
     /// Age of the oldest pending row, in seconds.
     pub oldest_pending_age_secs: Option<u64>,
+    /// Outbox rows whose send may or may not have arrived (state
+    /// `uncertain`: never retried, waiting for pruning).
+    pub outbox_uncertain: u64,
+    /// Webhook deliveries of each sink id that has any: `(sink id, pending,
+    /// dead-lettered)`.
+    pub webhooks: Vec<(String, u64, u64)>,
 }
 
 /// Reads [`DbExposition`].
@@ -65,11 +74,32 @@ impl DbRequest for GetExposition {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let uncertain: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'uncertain'",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut stmt = tx.prepare(
+            "SELECT sink, count(*) FILTER (WHERE state = 'pending'),
+                    count(*) FILTER (WHERE state = 'dead')
+             FROM webhook_deliveries GROUP BY sink",
+        )?;
+        let webhooks = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?.max(0) as u64,
+                    r.get::<_, i64>(2)?.max(0) as u64,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(DbExposition {
             transfers,
             notifications,
             outbox_pending: pending as u64,
             oldest_pending_age_secs: oldest.map(|t| now_secs().saturating_sub(t).max(0) as u64),
+            outbox_uncertain: uncertain.max(0) as u64,
+            webhooks,
         })
     }
 }

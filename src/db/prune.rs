@@ -3,18 +3,23 @@
 //! What is deleted (ages from `database.keep_delivered` and
 //! `database.keep_transfers`, measured from when the row was recorded):
 //!
-//! * outbox rows in a final state — `sent`, `failed` — older than
+//! * outbox rows in a final state — `sent`, `failed` — and `uncertain` ones
+//!   (a send whose answer was lost: never retried) older than
+//!   `keep_delivered`;
+//! * webhook deliveries in a final state — `delivered`, `dead` — older than
 //!   `keep_delivered`;
 //! * held-back (`held`) outbox rows older than `keep_transfers`;
 //! * but never a flagged row among the latest [`MAX_LISTED`] of its chat:
 //!   those are what `/spam` shows;
-//! * transfers older than `keep_transfers` that no outbox row refers to any
-//!   more — so a transfer with a `pending` notification, or a flagged one
-//!   `/spam` still lists, stays.
+//! * transfers older than `keep_transfers` that no outbox row and no webhook
+//!   delivery refers to any more — so a transfer with a `pending`
+//!   notification or webhook delivery, or a flagged one `/spam` still lists,
+//!   stays (the foreign keys would refuse the deletion anyway).
 //!
-//! `pending` rows are never deleted. Each request deletes at most `batch`
+//! `pending` rows (outbox and webhook) are never deleted. Each request deletes at most `batch`
 //! rows in one transaction, so that the DbActor is never busy for long; the
-//! caller sends batches until one comes back short ([`prune`]), then
+//! caller sends batches (outbox, then webhook deliveries, then transfers)
+//! until one comes back short ([`prune`]), then
 //! truncates the write-ahead log ([`Checkpoint`]).
 //!
 //! Forgetting a transfer also forgets that its counterparty was known to the
@@ -32,7 +37,8 @@ use crate::spam::render::MAX_LISTED;
 /// Deletes up to `batch` outbox rows that are old enough (see the module
 /// documentation); returns how many it deleted.
 pub struct PruneOutbox {
-    /// `sent` and `failed` rows recorded before this (Unix seconds) go.
+    /// `sent`, `failed` and `uncertain` rows recorded before this (Unix
+    /// seconds) go.
     pub delivered_before: i64,
     /// `held` rows recorded before this (Unix seconds) go.
     pub held_before: i64,
@@ -45,7 +51,7 @@ impl DbRequest for PruneOutbox {
         Ok(tx.execute(
             "DELETE FROM outbox WHERE id IN (
                 SELECT o.id FROM outbox o
-                WHERE ((o.state IN ('sent', 'failed') AND o.created_at < ?1)
+                WHERE ((o.state IN ('sent', 'failed', 'uncertain') AND o.created_at < ?1)
                        OR (o.state = 'held' AND o.created_at < ?2))
                   AND NOT (o.flagged = 1 AND o.id IN (
                       SELECT f.id FROM outbox f WHERE f.chat_id = o.chat_id AND f.flagged = 1
@@ -61,8 +67,30 @@ impl DbRequest for PruneOutbox {
     }
 }
 
+/// Deletes up to `batch` webhook deliveries in a final state (`delivered`,
+/// `dead`) recorded before `before` (Unix seconds); returns how many it
+/// deleted. `pending` deliveries stay, however old.
+pub struct PruneWebhooks {
+    pub before: i64,
+    pub batch: usize,
+}
+
+impl DbRequest for PruneWebhooks {
+    type Output = usize;
+    fn run(self, tx: &Transaction<'_>) -> Result<usize, DbError> {
+        Ok(tx.execute(
+            "DELETE FROM webhook_deliveries WHERE id IN (
+                SELECT id FROM webhook_deliveries
+                WHERE state IN ('delivered', 'dead') AND created_at < ?1
+                LIMIT ?2)",
+            params![self.before, self.batch as i64],
+        )?)
+    }
+}
+
 /// Deletes up to `batch` transfers recorded before `before` (Unix seconds)
-/// that no outbox row refers to; returns how many it deleted.
+/// that no outbox row and no webhook delivery refers to; returns how many
+/// it deleted.
 pub struct PruneTransfers {
     pub before: i64,
     pub batch: usize,
@@ -76,6 +104,7 @@ impl DbRequest for PruneTransfers {
                 SELECT t.id FROM transfers t
                 WHERE t.created_at < ?1
                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.transfer_id = t.id)
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.transfer_id = t.id)
                 LIMIT ?2)",
             params![self.before, self.batch as i64],
         )?)
@@ -125,6 +154,8 @@ impl Retention {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub outbox: usize,
+    /// Webhook deliveries.
+    pub webhooks: usize,
     pub transfers: usize,
     /// Transactions used (each at most `batch` rows).
     pub batches: usize,
@@ -132,7 +163,8 @@ pub struct Pruned {
     pub checkpointed: bool,
 }
 
-/// One round: outbox batches, then transfer batches, each its own message
+/// One round: outbox batches, then webhook delivery batches, then transfer
+/// batches, each its own message
 /// (other requests are served in between), then a checkpoint. `now` is Unix
 /// seconds.
 pub async fn prune(db: &DbRef, retention: Retention, now: i64) -> Result<Pruned, DbError> {
@@ -140,35 +172,50 @@ pub async fn prune(db: &DbRef, retention: Retention, now: i64) -> Result<Pruned,
         |keep: Duration| now.saturating_sub(i64::try_from(keep.as_secs()).unwrap_or(i64::MAX));
     let batch = retention.batch.max(1);
     let mut out = Pruned::default();
-    loop {
-        let request = PruneOutbox {
-            delivered_before: before(retention.keep_delivered),
-            held_before: before(retention.keep_transfers),
-            batch,
-        };
-        let n = db.exec(request).await?;
-        out.outbox += n;
-        out.batches += 1;
-        if n < batch {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    loop {
-        let request = PruneTransfers {
-            before: before(retention.keep_transfers),
-            batch,
-        };
-        let n = db.exec(request).await?;
-        out.transfers += n;
-        out.batches += 1;
-        if n < batch {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    let delivered_before = before(retention.keep_delivered);
+    let transfers_before = before(retention.keep_transfers);
+    out.outbox = in_batches(db, batch, &mut out.batches, || PruneOutbox {
+        delivered_before,
+        held_before: transfers_before,
+        batch,
+    })
+    .await?;
+    out.webhooks = in_batches(db, batch, &mut out.batches, || PruneWebhooks {
+        before: delivered_before,
+        batch,
+    })
+    .await?;
+    out.transfers = in_batches(db, batch, &mut out.batches, || PruneTransfers {
+        before: transfers_before,
+        batch,
+    })
+    .await?;
     out.checkpointed = db.call(Checkpoint).await??;
     Ok(out)
+}
+
+/// Sends `request()` until a batch deletes fewer than `batch` rows, each
+/// its own message; counts the transactions in `batches`. Returns the rows
+/// deleted.
+async fn in_batches<R>(
+    db: &DbRef,
+    batch: usize,
+    batches: &mut usize,
+    request: impl Fn() -> R,
+) -> Result<usize, DbError>
+where
+    R: DbRequest<Output = usize>,
+{
+    let mut total = 0;
+    loop {
+        let n = db.exec(request()).await?;
+        total += n;
+        *batches += 1;
+        if n < batch {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Prunes every `interval`, the first time at once. Runs outside the actors
@@ -180,9 +227,10 @@ pub async fn prune_every(db: DbRef, retention: Retention, interval: Duration) {
     loop {
         tick.tick().await;
         match prune(&db, retention, now_secs()).await {
-            Ok(p) if p.outbox + p.transfers > 0 => tracing::info!(
+            Ok(p) if p.outbox + p.webhooks + p.transfers > 0 => tracing::info!(
                 actor = "db",
                 outbox = p.outbox,
+                webhooks = p.webhooks,
                 transfers = p.transfers,
                 batches = p.batches,
                 checkpointed = p.checkpointed,

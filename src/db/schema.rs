@@ -169,11 +169,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (sink, state, next_attempt_ms);
     "#,
-    // 5: pruning (`src/db/prune.rs`). Old outbox rows are found by state and
-    // age; a transfer may go only when no outbox row refers to it (also what
-    // the foreign key check looks up on every deleted transfer).
+    // 5: pruning (`src/db/prune.rs`). Old outbox rows and webhook deliveries
+    // are found by state and age; a transfer may go only when no outbox row
+    // and no webhook delivery refers to it (also what the foreign key checks
+    // look up on every deleted transfer; `webhook_deliveries` has its
+    // `UNIQUE (transfer_id, sink)` index for that).
     r#"
     CREATE INDEX outbox_by_state_age ON outbox (state, created_at);
+    CREATE INDEX webhook_deliveries_by_state_age ON webhook_deliveries (state, created_at);
     CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
     CREATE INDEX transfers_by_age ON transfers (created_at);
     "#,

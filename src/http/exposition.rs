@@ -6,8 +6,9 @@
 //! durations, restarts), the scanner's per-chain health, the supervisor's
 //! snapshot and the database totals ([`DbExposition`]); plus the process's
 //! open descriptors and resident memory. Labels are chain names, token
-//! symbols, actor names and outcome kinds: never an address, a chat id or
-//! a secret.
+//! symbols, actor names, provider names, pause reasons, webhook sink hosts
+//! and outcome kinds: never an address, a chat id, a webhook URL (its path
+//! or query may carry a token) or a secret.
 
 use std::sync::atomic::AtomicU64;
 use std::time::UNIX_EPOCH;
@@ -21,8 +22,9 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::db::exposition::{DbExposition, TokenCount};
 use crate::domain::{Address, Chain};
 use crate::instruments::Labels;
-use crate::metrics::{ChainHealth, Metrics, open_descriptors, resident_bytes};
+use crate::metrics::{ChainHealth, Counters, Metrics, open_descriptors, resident_bytes};
 use crate::supervisor::{ChildState, TreeStatus};
+use crate::webhook::Sink;
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -35,6 +37,8 @@ pub struct Scrape<'a> {
     pub tree: Option<TreeStatus>,
     /// `None` when the database did not answer.
     pub db: Option<DbExposition>,
+    /// The configured webhook sinks.
+    pub sinks: &'a [Sink],
 }
 
 type F64Gauge = Gauge<f64, AtomicU64>;
@@ -77,6 +81,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         inst.actor_restarts.clone(),
     );
     register_chains(&mut r, &s.chains);
+    register_scanner(&mut r, s.metrics);
     if let Some(tree) = &s.tree {
         let up = Family::<Labels, Gauge>::default();
         for c in &tree.children {
@@ -88,6 +93,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
     }
     if let Some(db) = &s.db {
         register_db(&mut r, db);
+        register_webhooks(&mut r, db, s.sinks);
     }
     if let Some(n) = open_descriptors() {
         let g = Gauge::<i64>::default();
@@ -143,6 +149,61 @@ fn register_chains(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
     );
 }
 
+/// Rejected logs and provider pauses (from [`Metrics`]).
+fn register_scanner(r: &mut Registry, m: &Metrics) {
+    let rejected = Counter::<u64>::default();
+    rejected.inc_by(Counters::get(&m.counters.logs_rejected));
+    r.register(
+        "usdt_monitor_logs_rejected",
+        "getLogs items rejected as not a canonical Transfer of a registered contract \
+         (or outside the requested range); never notified",
+        rejected,
+    );
+    let paused = Family::<Labels, Gauge>::default();
+    for p in m.pauses() {
+        let labels = vec![
+            ("provider", p.provider.to_lowercase()),
+            ("reason", p.reason.clone()),
+        ];
+        paused.get_or_create(&labels).set(1);
+    }
+    r.register(
+        "usdt_monitor_provider_paused",
+        "1 while the provider gets no calls (but a probe) because of reason; absent otherwise",
+        paused,
+    );
+}
+
+/// Each configured sink's pending and dead-lettered deliveries, labelled
+/// by host (sinks sharing a host are summed).
+fn register_webhooks(r: &mut Registry, db: &DbExposition, sinks: &[Sink]) {
+    if sinks.is_empty() {
+        return;
+    }
+    let pending = Family::<Labels, Gauge>::default();
+    let dead = Family::<Labels, Gauge>::default();
+    for sink in sinks {
+        let labels = vec![("sink", sink.host.clone())];
+        let (p, d) = db
+            .webhooks
+            .iter()
+            .find(|(id, _, _)| *id == sink.id)
+            .map_or((0, 0), |(_, p, d)| (*p, *d));
+        pending.get_or_create(&labels).inc_by(p as i64);
+        dead.get_or_create(&labels).inc_by(d as i64);
+    }
+    r.register(
+        "usdt_monitor_webhook_pending",
+        "Webhook deliveries waiting for their sink (first try or retry), by sink host",
+        pending,
+    );
+    r.register(
+        "usdt_monitor_webhook_dead_letters",
+        "Webhook deliveries given up (dead-lettered) and not yet pruned, by sink host",
+        dead,
+    );
+}
+
 fn register_db(r: &mut Registry, db: &DbExposition) {
     let transfers = Family::<Labels, Counter>::default();
     for t in &db.transfers {
@@ -178,5 +239,12 @@ fn register_db(r: &mut Registry, db: &DbExposition) {
         "Age of the oldest message waiting in the outbox (0 when none)",
         Unit::Seconds,
         oldest,
+    );
+    let uncertain = Gauge::<i64>::default();
+    uncertain.set(db.outbox_uncertain as i64);
+    r.register(
+        "usdt_monitor_outbox_uncertain",
+        "Messages whose send may or may not have reached Telegram (never retried)",
+        uncertain,
     );
 }

@@ -31,6 +31,7 @@ use crate::db::DbRef;
 use crate::db::exposition::GetExposition;
 use crate::metrics::Metrics;
 use crate::supervisor::{ChildGuard, Control, GetStatus, Supervisor, TreeStatus, obey};
+use crate::webhook::Webhooks;
 
 /// The child's name in the supervision tree.
 pub const CHILD: &str = "http";
@@ -53,6 +54,8 @@ pub struct HttpState {
     pub supervisor: Arc<OnceLock<Addr<Supervisor>>>,
     /// When the daemon started (a chain never polled counts from here).
     pub started: SystemTime,
+    /// The configured webhook sinks (their backlogs are exported by host).
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl HttpState {
@@ -107,6 +110,7 @@ async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
         chains: state.metrics.chains(),
         tree,
         db,
+        sinks: &state.webhooks.sinks,
     };
     match exposition::render(&scrape) {
         Ok(text) => HttpResponse::Ok()
