@@ -28,6 +28,14 @@ pub struct Instruments {
     pub actor_restarts: Family<Labels, Counter>,
     /// Wall time of one whole poll (every chain and token), in seconds.
     pub poll_duration: Histogram,
+    /// Transfers touching a watched address, counted once each when the
+    /// poll write records them: label `chain`. Counted in the process (a
+    /// restart resets it, as Prometheus expects), never derived from rows
+    /// that pruning deletes.
+    pub transfers_recorded: Family<Labels, Counter>,
+    /// Notifications queued in the outbox by the same writes (one per
+    /// subscribed chat and transfer, held spam included): label `chain`.
+    pub notifications_queued: Family<Labels, Counter>,
 }
 
 impl Default for Instruments {
@@ -37,6 +45,8 @@ impl Default for Instruments {
             actor_restarts: Family::default(),
             // 10 ms to about 41 s.
             poll_duration: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
+            transfers_recorded: Family::default(),
+            notifications_queued: Family::default(),
         }
     }
 }
@@ -50,6 +60,17 @@ impl Instruments {
             ("outcome", outcome.to_string()),
         ];
         self.provider_calls.get_or_create(&labels).inc();
+    }
+
+    /// Counts what one poll write of `chain` recorded.
+    pub fn recorded(&self, chain: &'static str, transfers: usize, notifications: usize) {
+        let labels = vec![("chain", chain.to_string())];
+        if transfers > 0 {
+            (self.transfers_recorded.get_or_create(&labels)).inc_by(transfers as u64);
+        }
+        if notifications > 0 {
+            (self.notifications_queued.get_or_create(&labels)).inc_by(notifications as u64);
+        }
     }
 
     /// Counts one restart of `actor`; `reason` is the supervisor's text

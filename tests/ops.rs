@@ -176,11 +176,17 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
     w.say(CAROL, &format!("/add {watched}")).await;
     let tx = w.transfer(TokenSymbol::Usdt, &payer, &watched, 7_000_000);
     w.wait_messages(CAROL, &tx, 1).await;
-    let recorded = "usdt_monitor_transfers_recorded_total{chain=\"ethereum\",token=\"USDT\"}";
+    let recorded = "usdt_monitor_transfers_recorded_total{chain=\"ethereum\"}";
+    let queued = "usdt_monitor_notifications_queued_total{chain=\"ethereum\"}";
+    let stored = "usdt_monitor_transfers_stored{chain=\"ethereum\",token=\"USDT\"}";
     let sent =
-        "usdt_monitor_notifications_total{chain=\"ethereum\",token=\"USDT\",outcome=\"sent\"}";
+        "usdt_monitor_notifications_stored{chain=\"ethereum\",token=\"USDT\",outcome=\"sent\"}";
     let (_, text) = wait_for(&url, "counted the transfer", |_, b| {
-        sample(b, recorded) == 1.0 && sample(b, sent) == 1.0 && sample(b, &hook_pending) == 1.0
+        sample(b, recorded) == 1.0
+            && sample(b, queued) == 1.0
+            && sample(b, stored) == 1.0
+            && sample(b, sent) == 1.0
+            && sample(b, &hook_pending) == 1.0
     })
     .await;
     assert!(
@@ -204,7 +210,9 @@ async fn metrics_are_prometheus_text_and_a_transfer_moves_the_counters() {
         &text,
         &[
             ("usdt_monitor_transfers_recorded", "counter"),
-            ("usdt_monitor_notifications", "counter"),
+            ("usdt_monitor_notifications_queued", "counter"),
+            ("usdt_monitor_transfers_stored", "gauge"),
+            ("usdt_monitor_notifications_stored", "gauge"),
             ("usdt_monitor_actor_restarts", "counter"),
         ],
     );

@@ -5,9 +5,10 @@
 //! than a token contract), no chat id and no webhook URL leaves this module
 //! (a sink is named by its stored id, see [`crate::webhook::sink_id`]).
 //!
-//! The totals of transfers and notifications are exported as counters;
-//! pruning (`database.keep_*`, [`super::prune`]) deletes old rows, which
-//! Prometheus then sees as a counter reset.
+//! The counts of stored transfers and notifications are exported as gauges:
+//! pruning (`database.keep_*`, [`super::prune`]) deletes old rows. The
+//! monotonic totals are counted in the process as they happen
+//! ([`crate::instruments::Instruments::recorded`]).
 
 use rusqlite::Transaction;
 
@@ -27,7 +28,7 @@ pub struct TokenCount {
 pub struct DbExposition {
     /// Recorded transfers.
     pub transfers: Vec<TokenCount>,
-    /// Notifications of transfers by state: `("sent" | "failed" | "held", counts)`.
+    /// Notifications of transfers by state: `("sent" | "failed" | "held" | "uncertain", counts)`.
     pub notifications: Vec<(String, TokenCount)>,
     /// Outbox rows waiting for delivery (admin alerts included).
     pub outbox_pending: u64,
@@ -63,7 +64,7 @@ impl DbRequest for GetExposition {
         let mut stmt = tx.prepare(
             "SELECT o.state, t.chain_id, t.token, count(*) FROM outbox o
              JOIN transfers t ON t.id = o.transfer_id
-             WHERE o.state IN ('sent', 'failed', 'held')
+             WHERE o.state IN ('sent', 'failed', 'held', 'uncertain')
              GROUP BY o.state, t.chain_id, t.token",
         )?;
         let notifications = stmt

@@ -548,6 +548,11 @@ impl Scanner {
                 Ok(recorded) => {
                     out.new_transfers = recorded.new_transfers;
                     out.notifications = recorded.notifications;
+                    (self.shared.metrics.instruments).recorded(
+                        chain.name,
+                        recorded.new_transfers,
+                        recorded.notifications,
+                    );
                     if recorded.notifications > 0 {
                         self.shared.outbox_ready.notify_one();
                     }

@@ -80,6 +80,16 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         "Actor restarts by the supervisor, by actor and cause",
         inst.actor_restarts.clone(),
     );
+    r.register(
+        "usdt_monitor_transfers_recorded",
+        "Transfers touching a watched address, recorded once each, by chain",
+        inst.transfers_recorded.clone(),
+    );
+    r.register(
+        "usdt_monitor_notifications_queued",
+        "Notifications queued for delivery (one per chat and transfer, held spam included), by chain",
+        inst.notifications_queued.clone(),
+    );
     register_chains(&mut r, &s.chains);
     register_scanner(&mut r, s.metrics);
     if let Some(tree) = &s.tree {
@@ -205,24 +215,28 @@ fn register_webhooks(r: &mut Registry, db: &DbExposition, sinks: &[Sink]) {
 }
 
 fn register_db(r: &mut Registry, db: &DbExposition) {
-    let transfers = Family::<Labels, Counter>::default();
+    // Rows still stored: pruning (`database.keep_*`) lowers them, so these
+    // are gauges; the monotonic totals are `..._recorded` / `..._queued`.
+    let transfers = Family::<Labels, Gauge<i64>>::default();
     for t in &db.transfers {
-        transfers.get_or_create(&token_labels(t)).inc_by(t.count);
+        transfers
+            .get_or_create(&token_labels(t))
+            .set(t.count as i64);
     }
     r.register(
-        "usdt_monitor_transfers_recorded",
-        "Transfers touching a watched address, recorded once each",
+        "usdt_monitor_transfers_stored",
+        "Recorded transfers still stored (pruning removes old ones), by chain and token",
         transfers,
     );
-    let notifications = Family::<Labels, Counter>::default();
+    let notifications = Family::<Labels, Gauge<i64>>::default();
     for (state, t) in &db.notifications {
         let mut labels = token_labels(t);
         labels.push(("outcome", state.clone()));
-        notifications.get_or_create(&labels).inc_by(t.count);
+        notifications.get_or_create(&labels).set(t.count as i64);
     }
     r.register(
-        "usdt_monitor_notifications",
-        "Transfer notifications by outcome: sent, failed (given up), held (likely spam)",
+        "usdt_monitor_notifications_stored",
+        "Transfer notifications still stored, by outcome: sent, failed (given up), held (likely spam), uncertain",
         notifications,
     );
     let depth = Gauge::<i64>::default();
