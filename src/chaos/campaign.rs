@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::check::{self, tx_of};
 use super::daemon::{self, ADMIN, Daemon, ES_KEY, TG_TOKEN};
 use super::faults::{FaultKind, Lasts, Target};
-use super::ledger::{Cause, Ledger, TransferRecord};
+use super::ledger::{AmbiguousSend, Cause, Ledger, TransferRecord};
 use super::logscan;
 use super::report::Report;
 use super::rng::Rng;
@@ -257,7 +257,7 @@ pub async fn run(opts: Options) -> std::io::Result<Report> {
                 if now >= next_drain_check {
                     next_drain_check = now + Duration::from_secs(1);
                     let idle = stage.users.iter().all(User::is_idle);
-                    if (idle && check_now(&stage, now).losses.is_empty()) || now >= deadline {
+                    if (idle && check_now(&mut stage, now).losses.is_empty()) || now >= deadline {
                         report.drain = now - end;
                         break;
                     }
@@ -270,7 +270,7 @@ pub async fn run(opts: Options) -> std::io::Result<Report> {
         }
         if let Some(at) = next_progress.filter(|at| now >= *at) {
             next_progress = opts.progress.map(|p| at + p);
-            let v = check_now(&stage, now);
+            let v = check_now(&mut stage, now);
             eprintln!(
                 "chaos: {:>5.0}s  transfers {}  deliveries {}  daemon runs {}  faults on {}",
                 stage.ledger.secs(now),
@@ -470,8 +470,26 @@ fn chats(stage: &Stage) -> Vec<i64> {
     stage.users.iter().map(|u| u.chat).chain([ADMIN]).collect()
 }
 
-fn check_now(stage: &Stage, now: Instant) -> check::Verdict {
+fn check_now(stage: &mut Stage, now: Instant) -> check::Verdict {
+    note_late_answers(stage);
     check::check(&stage.ledger, &stage.bot.sent(), &chats(stage), now)
+}
+
+/// Hands the checker every notification the Bot API stored but answered
+/// after the daemon's send timeout: the cause of a second copy.
+fn note_late_answers(stage: &mut Stage) {
+    stage.ledger.ambiguous = stage
+        .bot
+        .answered_late()
+        .into_iter()
+        .filter_map(|m| {
+            Some(AmbiguousSend {
+                tx: Some(tx_of(&m.text)?.to_owned()),
+                chat_id: m.chat_id,
+                at: m.at,
+            })
+        })
+        .collect();
 }
 
 /// The final SIGTERM: the daemon must stop in order and exit 0.
@@ -518,6 +536,7 @@ fn finish(mut stage: Stage, mut report: Report, dir: tempfile::TempDir) -> std::
         }
     }
     let end = Instant::now();
+    note_late_answers(&mut stage);
     report.verdict = check::check(&stage.ledger, &stage.bot.sent(), &chats(&stage), end);
     report.daemon_runs = stage.daemon.runs();
     report.exits = std::mem::take(&mut stage.exits);

@@ -21,12 +21,15 @@ pub fn config_text(bot_url: &str, es_url: &str, db: &Path) -> String {
 api_url = "{bot_url}"
 admins = [{ADMIN}]
 long_poll_timeout = "1s"
+send_timeout = "2s"
 command_limit = 60
 
 [etherscan]
 base_url = "{es_url}"
 requests_per_second = 20
 request_timeout = "2s"
+daily_cap_probe_interval = "2s"
+invalid_key_probe_interval = "2s"
 
 [monitor]
 poll_interval = "500ms"

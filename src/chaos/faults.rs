@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::campaign::Stage;
 use super::ledger::Cause;
 use super::rng::Rng;
+use crate::sim::botapi::ChatFault;
 use crate::sim::etherscan::Fault;
 
 /// What a switched-on fault acts on (a chat id, a block number…), handed
@@ -140,6 +141,31 @@ pub fn table() -> Vec<FaultKind> {
         K::etherscan("etherscan_truncated_json", 3, secs(2, 15), || {
             Fault::MalformedJson
         }),
+        K::etherscan("etherscan_html_page", 2, secs(2, 10), || Fault::HtmlPage),
+        K::etherscan("etherscan_daily_cap", 1, secs(2, 8), || Fault::DailyCap),
+        K::etherscan("etherscan_empty_head", 1, secs(2, 8), || Fault::EmptyHead),
+        K::etherscan("etherscan_null_head", 1, secs(2, 8), || Fault::NullHead),
+        K::etherscan("etherscan_error_head", 1, secs(2, 8), || Fault::ErrorHead),
+        K::etherscan("etherscan_head_behind", 1, secs(2, 10), || {
+            Fault::HeadBehind(4)
+        }),
+        K::lasting(
+            "etherscan_index_lag",
+            2,
+            secs(3, 15),
+            Some("index"),
+            lag_on,
+            lag_off,
+        ),
+        K::instant("telegram_ambiguous_timeout", 2, ambiguous),
+        K::lasting(
+            "telegram_no_rights",
+            1,
+            secs(3, 10),
+            None,
+            rights_on,
+            rights_off,
+        ),
         K::lasting(
             "etherscan_head_backwards",
             1,
@@ -198,6 +224,47 @@ fn head_restore(s: &mut Stage, head: Target) {
     }
 }
 
+/// The logs index trails the head by a few blocks, fewer than the
+/// daemon's rescan depth (16 on Ethereum), so the deep pass covers them.
+fn lag_on(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
+    let blocks = 1 + rng.below(MAX_INDEX_LAG);
+    s.es.set_index_lag(1, blocks);
+    i64::try_from(blocks).ok()
+}
+
+/// Below Ethereum's default `monitor.rescan_depth` (16).
+const MAX_INDEX_LAG: u64 = 8;
+
+fn lag_off(s: &mut Stage, _: Target) {
+    s.es.set_index_lag(1, 0);
+}
+
+/// The next few `sendMessage` calls are stored but answered after the
+/// daemon's `telegram.send_timeout` (2 s in the campaign): it cannot know
+/// whether they were delivered. The checker learns which from the
+/// simulator ([`crate::sim::botapi::SimBotApi::answered_late`]).
+fn ambiguous(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
+    let n = 1 + rng.below(3) as u32;
+    s.bot.set_answer_after_timeout(n, AMBIGUOUS_DELAY);
+    Some(i64::from(n))
+}
+
+/// Past the campaign's `telegram.send_timeout`.
+pub const AMBIGUOUS_DELAY: Duration = Duration::from_secs(3);
+
+/// Sending to a chat answers 400 "not enough rights" (a group restricted
+/// the bot for a while). The rows waiting then are held for the daemon's
+/// rights backoff (10 min, longer than a campaign): while the fault lasts
+/// the chat counts as unreachable (a copy allowed, none required); after
+/// it, notifications are required again.
+fn rights_on(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
+    chat_fault_on(s, rng, ChatFault::not_enough_rights())
+}
+
+fn rights_off(s: &mut Stage, chat: Target) {
+    failing_off(s, chat);
+}
+
 /// Telegram's flood control bites (the simulator's limits are tight).
 fn flood_on(s: &mut Stage, _: &mut Rng) -> Option<Target> {
     s.bot.set_flood_limits(true);
@@ -245,16 +312,21 @@ fn block_off(s: &mut Stage, chat: Target) {
 
 /// Sending to a chat fails with 400 "chat not found".
 fn failing_on(s: &mut Stage, rng: &mut Rng) -> Option<Target> {
+    chat_fault_on(s, rng, ChatFault::chat_not_found())
+}
+
+/// A reachable user's chat answers `fault` until [`failing_off`].
+fn chat_fault_on(s: &mut Stage, rng: &mut Rng, fault: ChatFault) -> Option<Target> {
     let i = some_reachable(s, rng)?;
     let chat = s.users[i].chat;
     s.users[i].reachable = false;
     s.ledger.unreachable_begin(chat, Instant::now());
-    s.bot.fail_chat(chat, Some("Bad Request: chat not found"));
+    s.bot.fail_chat_with(chat, Some(fault));
     Some(chat)
 }
 
 fn failing_off(s: &mut Stage, chat: Target) {
-    s.bot.fail_chat(chat, None);
+    s.bot.fail_chat_with(chat, None);
     came_back(s, chat);
 }
 

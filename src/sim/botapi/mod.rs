@@ -367,6 +367,17 @@ impl SimBotApi {
         self.shared.lock().sent.clone()
     }
 
+    /// The accepted messages whose answer came only after the delay of
+    /// [`SimBotApi::set_answer_after_timeout`] (the client had likely given
+    /// up: an ambiguous send), in order.
+    pub fn answered_late(&self) -> Vec<SentMessage> {
+        let st = self.shared.lock();
+        st.answered_late
+            .iter()
+            .filter_map(|seq| st.sent.iter().find(|m| m.seq == *seq).cloned())
+            .collect()
+    }
+
     /// The accepted messages to one chat, in order.
     pub fn sent_to(&self, chat_id: i64) -> Vec<SentMessage> {
         self.shared

@@ -372,12 +372,13 @@ fn send_message_now(shared: &Shared, params: &Params, late: &mut Option<Duration
                 ..ApiErr::new(429, format!("Too Many Requests: retry after {secs}"))
             });
         }
-        if st.late_answers > 0 {
-            st.late_answers -= 1;
-            *late = Some(st.late_delay);
-        }
         let message_id = st.take_message_id();
         let seq = u64::try_from(st.sent.len()).unwrap_or(u64::MAX) + 1;
+        if st.late_answers > 0 {
+            st.late_answers -= 1;
+            st.answered_late.push(seq);
+            *late = Some(st.late_delay);
+        }
         st.sent.push(SentMessage {
             seq,
             at: now,

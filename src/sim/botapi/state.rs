@@ -33,6 +33,8 @@ pub(crate) struct State {
     /// `late_delay` (past the client's timeout).
     pub(crate) late_answers: u32,
     pub(crate) late_delay: Duration,
+    /// `seq` of every recorded message whose answer came late.
+    pub(crate) answered_late: Vec<u64>,
     /// Calls still to be answered with 502.
     pub(crate) server_errors: u32,
     pub(crate) rejected_429: u64,
@@ -86,6 +88,7 @@ impl Shared {
                 failing: HashMap::new(),
                 late_answers: 0,
                 late_delay: Duration::ZERO,
+                answered_late: Vec::new(),
                 server_errors: 0,
                 rejected_429: 0,
                 calls: HashMap::new(),

@@ -557,6 +557,8 @@ async fn a_late_answer_is_recorded_while_the_client_times_out() {
     assert_eq!(sim.sent_to(3).len(), 1, "recorded although unanswered");
     assert_eq!(send_html(&bots.sender, 3, "again").await, Ok(()));
     assert_eq!(sim.sent_to(3).len(), 2);
+    let late: Vec<String> = sim.answered_late().into_iter().map(|m| m.text).collect();
+    assert_eq!(late, ["hi"], "only the first was answered late");
     sim.stop().await;
 }
 

@@ -41,6 +41,9 @@ pub enum Fault {
     /// `eth_blockNumber` answers the head minus this many blocks (a lagging
     /// backend); other calls are normal.
     HeadBehind(u64),
+    /// Every call answers HTTP 200 with an HTML error page (a proxy or CDN
+    /// in front of the API), not JSON.
+    HtmlPage,
     /// Calls for this chain id answer NOTOK "Free API access is not
     /// supported for this chain" (a paid-only chain on a free key); other
     /// chains answer normally.
@@ -69,6 +72,7 @@ impl Fault {
             Fault::RateLimitStorm => Reply::notok(&rate_limit_reason(rate_limit.unwrap_or(5))),
             Fault::InvalidKey => Reply::notok("Invalid API Key"),
             Fault::DailyCap => Reply::notok(DAILY_CAP_REASON),
+            Fault::HtmlPage => html_page(),
             // Cut off mid-object, as a dropped proxy connection would.
             Fault::MalformedJson => Reply::json(
                 200,
@@ -105,6 +109,15 @@ impl Fault {
             _ => None,
         }
     }
+}
+
+/// A gateway's error page, over HTTP 200 as some proxies send it.
+fn html_page() -> Reply {
+    Reply::text(
+        200,
+        "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n\
+         <body><h1>Bad Gateway</h1><p>The origin did not answer. Please try again.</p></body></html>\n",
+    )
 }
 
 /// The real API's wording, which clients match by substring.

@@ -735,3 +735,18 @@ async fn head_faults_touch_only_eth_block_number() {
     let v = json(&s, q).await;
     assert!(notok(&v).starts_with("Max daily rate limit reached"), "{v}");
 }
+
+/// The kind `html_page`: a proxy's error page over HTTP 200, not JSON, for
+/// every call; cleared, the answers are normal again.
+#[actix_rt::test]
+async fn html_page_answers_200_with_an_html_body() {
+    let s = sim(SimEtherscanOptions::default()).await;
+    let q = "chainid=1&module=proxy&action=eth_blockNumber&apikey=sim-key";
+    s.set_fault(Some(Fault::HtmlPage));
+    let (status, body) = get(&s, q).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+    assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
+    s.set_fault(None);
+    assert!(json(&s, q).await["result"].is_string());
+}
