@@ -97,8 +97,16 @@ fn check(text: &str, keys: &[(String, String)]) -> Result<(), TestCaseError> {
             let message = e.to_string();
             prop_assert!(message.starts_with("props.toml: "), "{message}");
             if let ConfigError::Invalid { key, problem, .. } = &e {
+                // A known key, or an entry of a known table or array
+                // (`monitor.rescan_depth.<chain>`, `monitor.contracts[0].chain`).
+                let names_it = |s: &String, k: &String| {
+                    let full = format!("{s}.{k}");
+                    *key == full
+                        || key.starts_with(&format!("{full}."))
+                        || key.starts_with(&format!("{full}["))
+                };
                 prop_assert!(
-                    keys.iter().any(|(s, k)| *key == format!("{s}.{k}")),
+                    keys.iter().any(|(s, k)| names_it(s, k)),
                     "unknown key {key:?} in {message}"
                 );
                 prop_assert!(!problem.is_empty());
