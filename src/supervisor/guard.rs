@@ -145,8 +145,11 @@ pub fn install_panic_hook() {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".into());
             let msg: String = msg.chars().take(200).collect();
-            LAST_PANIC.with(|p| *p.borrow_mut() = Some((msg, Instant::now())));
+            // The previous hook first: printing a backtrace (RUST_BACKTRACE)
+            // can take longer than the guard's freshness window, and the
+            // guard reads the message only after this hook returns.
             previous(info);
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some((msg, Instant::now())));
         }));
     });
 }
