@@ -21,7 +21,7 @@ const POOL_SIZE: u64 = 4096;
 const TAG_POOL: u64 = 0x706f_6f6c;
 const TAG_NOISE: u64 = 0x6e6f_6973;
 const TAG_TX: u64 = 0x7478;
-const TAG_INJECTED: u64 = 0x696e_6a;
+const TAG_INJECTED: u64 = 0x0069_6e6a;
 const TAG_BLOCK: u64 = 0x626c_6f63;
 
 /// One TRC-20 Transfer to put on the chain.

@@ -267,17 +267,19 @@ async fn serve(
         .headers()
         .get(API_KEY_HEADER)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let info = req.connection_info();
+    let base_url = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
     let call = Call {
         endpoint,
         path: req.path(),
         query: req.query_string(),
         body: &body,
         api_key,
-        base_url: format!("{}://{}", info.scheme(), info.host()),
+        base_url,
     };
     let (reply, delay) = shared.serve(&call, Instant::now());
-    drop(info);
     if let Some(d) = delay {
         actix_rt::time::sleep(d).await;
     }
