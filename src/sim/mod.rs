@@ -5,5 +5,6 @@
 
 pub mod botapi;
 pub mod etherscan;
+mod running;
 pub mod tron;
 pub mod webhook;
