@@ -293,15 +293,5 @@ fn routes(cfg: &mut web::ServiceConfig) {
 /// length `window` (half-open: two calls exactly `window` apart are in
 /// different windows). For checking a client's own rate limiting.
 pub fn max_requests_in_any_window(records: &[RequestRecord], window: Duration) -> usize {
-    let mut times: Vec<Instant> = records.iter().map(|r| r.at).collect();
-    times.sort();
-    let mut best = 0;
-    let mut start = 0;
-    for end in 0..times.len() {
-        while times[end].duration_since(times[start]) >= window {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
+    crate::sim::max_in_any_window(records.iter().map(|r| r.at), window)
 }

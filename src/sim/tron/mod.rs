@@ -287,6 +287,13 @@ impl SimTronGrid {
         self.inner.shared.lock().requests.clone()
     }
 
+    /// The most calls (any endpoint, any caller) received within any
+    /// window of length `window`: for checking a client's own rate limit.
+    pub fn max_calls_in_any_window(&self, window: Duration) -> usize {
+        let st = self.inner.shared.lock();
+        crate::sim::max_in_any_window(st.requests.iter().map(|r| r.at), window)
+    }
+
     /// Calls received on `endpoint` since the start (or the last reset).
     pub fn calls(&self, endpoint: Endpoint) -> u64 {
         let st = self.inner.shared.lock();
