@@ -111,8 +111,10 @@ pub enum Endpoint {
 /// One request the server received.
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
+    /// When it arrived.
     pub at: Instant,
     pub endpoint: Endpoint,
+    /// The URL path, e.g. `/v1/contracts/T…/events`.
     pub path: String,
     /// The raw query string (to check that no key travels in the URL).
     pub query: String,
@@ -133,6 +135,7 @@ pub struct Injected {
     pub txid: String,
     /// The event's index within its transaction.
     pub event_index: u32,
+    /// The block it is in (visible once the head reaches it).
     pub block: u64,
 }
 
@@ -182,6 +185,7 @@ impl SimTronGrid {
         format!("http://{}", self.inner.running.addr)
     }
 
+    /// The options the simulator was started with.
     pub fn options(&self) -> &SimTronGridOptions {
         &self.inner.shared.opts
     }
