@@ -63,6 +63,17 @@ impl ChainKind {
         }
     }
 
+    /// The full form to compare two addresses by, character for character:
+    /// lowercase `0x…` hex on EVM chains (EIP-55 capitals of two addresses
+    /// differ even where their digits agree), base58 `T…` on Tron (where
+    /// case is part of the address).
+    pub fn plain(self, address: &Address) -> String {
+        match self {
+            ChainKind::Evm => address.as_str().to_string(),
+            ChainKind::Tron => address.to_tron(),
+        }
+    }
+
     /// The explorer page of a transaction: `https://{explorer}/tx/{hash}`
     /// on EVM chains, `https://{explorer}/#/transaction/{txid}` on Tron
     /// (the txid as 64 hex digits, a `0x` prefix dropped).
