@@ -22,7 +22,7 @@ pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
 pub use size::ByteSize;
 pub use webhook::WebhookConfig;
 
-use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
+use crate::domain::{Chain, Contracts, Token, TokenSymbol};
 
 /// A configuration problem, naming the file and the key where it can.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +166,8 @@ pub struct ContractConfig {
     pub chain: String,
     /// USDT or USDC: how notifications name the token.
     pub symbol: String,
-    /// The token contract, `0x` + 40 hex digits (EIP-55 checked when mixed case).
+    /// The token contract as the chain writes it: `0x` + 40 hex digits on
+    /// EVM chains (EIP-55 checked when mixed case), base58check `T…` on Tron.
     pub contract: String,
     /// The token's decimals (0 to 36).
     pub decimals: u8,
@@ -300,6 +301,10 @@ pub struct SpamConfig {
     /// Leading and trailing hex digits a look-alike shares with the real address.
     pub lookalike_prefix: usize,
     pub lookalike_suffix: usize,
+    /// On Tron: leading (counting the `T`) and trailing base58 characters a
+    /// look-alike shares with the real address's `T…` form, as wallets show it.
+    pub lookalike_prefix_tron: usize,
+    pub lookalike_suffix_tron: usize,
     /// This many distinct new counterparties within `burst_window` is a burst.
     pub burst_count: u32,
     #[serde(with = "humantime_serde")]
@@ -315,6 +320,8 @@ impl Default for SpamConfig {
             dust_below: "0.1".into(),
             lookalike_prefix: 4,
             lookalike_suffix: 4,
+            lookalike_prefix_tron: 5,
+            lookalike_suffix_tron: 5,
             burst_count: 3,
             burst_window: Duration::from_secs(30 * 60),
             default_mode: SpamMode::Off,
@@ -389,6 +396,12 @@ impl Config {
             .collect()
     }
 
+    /// The configured chains Etherscan serves ([`Chain::is_evm`]): what the
+    /// Etherscan scanner and its preflight loop over; Tron is scanned elsewhere.
+    pub fn evm_chains(&self) -> Vec<Chain> {
+        self.chains().into_iter().filter(Chain::is_evm).collect()
+    }
+
     /// The active contracts: the registry's and the operator's
     /// `[[monitor.contracts]]` (validated at load), on every chain, whatever
     /// `monitor.chains` and `monitor.tokens` say (a stored transfer of a token
@@ -419,9 +432,10 @@ impl Config {
 impl ContractConfig {
     /// The token this entry adds, if it is valid (validated at load).
     pub fn token(&self) -> Option<Token> {
+        let kind = Chain::by_name(&self.chain)?.kind;
         Some(Token {
             symbol: TokenSymbol::parse(&self.symbol)?,
-            contract: Address::parse(&self.contract).ok()?,
+            contract: kind.parse_address(&self.contract).ok()?,
             decimals: self.decimals,
         })
     }

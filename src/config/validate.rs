@@ -96,14 +96,22 @@ fn contracts(c: &Config) -> Result<(), Problem> {
                 ),
             ));
         }
-        let contract = Address::parse(&entry.contract)
-            .map_err(|e| bad(&key("contract"), format!("is not a contract address ({e})")))?;
+        let contract = chain.kind.parse_address(&entry.contract).map_err(|e| {
+            bad(
+                &key("contract"),
+                format!("is not a contract address on {} ({e})", chain.display),
+            )
+        })?;
         if chain.token_by_contract(&contract).is_some()
             || seen.contains(&(chain.id, contract.clone()))
         {
             return Err(bad(
                 &key("contract"),
-                format!("{contract} is already registered on {}", chain.name),
+                format!(
+                    "{} is already registered on {}",
+                    chain.show_address(&contract),
+                    chain.name
+                ),
             ));
         }
         if entry.decimals > 36 {
@@ -269,6 +277,18 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     if !(1..=20).contains(&sp.lookalike_suffix) {
         return Err(bad("spam.lookalike_suffix", "must be between 1 and 20"));
+    }
+    if !(2..=20).contains(&sp.lookalike_prefix_tron) {
+        return Err(bad(
+            "spam.lookalike_prefix_tron",
+            "must be between 2 and 20 (the T counts)",
+        ));
+    }
+    if !(1..=20).contains(&sp.lookalike_suffix_tron) {
+        return Err(bad(
+            "spam.lookalike_suffix_tron",
+            "must be between 1 and 20",
+        ));
     }
     at_least_one("spam.burst_count", sp.burst_count.into())?;
     positive("spam.burst_window", sp.burst_window)?;

@@ -150,7 +150,7 @@ impl EtherscanActor {
         );
         EtherscanActor {
             scanner: Rc::new(Scanner {
-                chains: shared.config.chains(),
+                chains: shared.config.evm_chains(),
                 client,
                 shared,
                 watched: RefCell::new(None),
