@@ -56,4 +56,5 @@ pub mod spam;
 pub mod supervisor;
 pub mod telegram;
 pub mod ticker;
+pub mod tron;
 pub mod webhook;
