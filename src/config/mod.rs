@@ -24,7 +24,7 @@ pub use size::ByteSize;
 pub use tron::TronConfig;
 pub use webhook::WebhookConfig;
 
-use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
+use crate::domain::{Chain, Contracts, Token, TokenSymbol};
 
 /// A configuration problem, naming the file and the key where it can.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +170,8 @@ pub struct ContractConfig {
     pub chain: String,
     /// USDT or USDC: how notifications name the token.
     pub symbol: String,
-    /// The token contract, `0x` + 40 hex digits (EIP-55 checked when mixed case).
+    /// The token contract as the chain writes it: `0x` + 40 hex digits on
+    /// EVM chains (EIP-55 checked when mixed case), base58check `T…` on Tron.
     pub contract: String,
     /// The token's decimals (0 to 36).
     pub decimals: u8,
@@ -393,6 +394,12 @@ impl Config {
             .collect()
     }
 
+    /// The configured chains Etherscan serves ([`Chain::is_evm`]): what the
+    /// Etherscan scanner and its preflight loop over; Tron is scanned elsewhere.
+    pub fn evm_chains(&self) -> Vec<Chain> {
+        self.chains().into_iter().filter(Chain::is_evm).collect()
+    }
+
     /// The active contracts: the registry's and the operator's
     /// `[[monitor.contracts]]` (validated at load), on every chain, whatever
     /// `monitor.chains` and `monitor.tokens` say (a stored transfer of a token
@@ -423,9 +430,10 @@ impl Config {
 impl ContractConfig {
     /// The token this entry adds, if it is valid (validated at load).
     pub fn token(&self) -> Option<Token> {
+        let kind = Chain::by_name(&self.chain)?.kind;
         Some(Token {
             symbol: TokenSymbol::parse(&self.symbol)?,
-            contract: Address::parse(&self.contract).ok()?,
+            contract: kind.parse_address(&self.contract).ok()?,
             decimals: self.decimals,
         })
     }

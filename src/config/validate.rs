@@ -96,14 +96,22 @@ fn contracts(c: &Config) -> Result<(), Problem> {
                 ),
             ));
         }
-        let contract = Address::parse(&entry.contract)
-            .map_err(|e| bad(&key("contract"), format!("is not a contract address ({e})")))?;
+        let contract = chain.kind.parse_address(&entry.contract).map_err(|e| {
+            bad(
+                &key("contract"),
+                format!("is not a contract address on {} ({e})", chain.display),
+            )
+        })?;
         if chain.token_by_contract(&contract).is_some()
             || seen.contains(&(chain.id, contract.clone()))
         {
             return Err(bad(
                 &key("contract"),
-                format!("{contract} is already registered on {}", chain.name),
+                format!(
+                    "{} is already registered on {}",
+                    chain.show_address(&contract),
+                    chain.name
+                ),
             ));
         }
         if entry.decimals > 36 {

@@ -112,7 +112,7 @@ impl EtherscanActor {
         );
         EtherscanActor {
             scanner: Rc::new(Scanner {
-                chains: shared.config.chains(),
+                chains: shared.config.evm_chains(),
                 client,
                 shared,
                 watched: Watched::default(),
