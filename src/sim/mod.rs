@@ -5,4 +5,5 @@
 
 pub mod botapi;
 pub mod etherscan;
+pub mod tron;
 pub mod webhook;

@@ -9,7 +9,7 @@
 
 mod api;
 mod chain;
-mod codec;
+pub(crate) mod codec;
 mod faults;
 mod filter;
 mod server;
