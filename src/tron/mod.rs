@@ -60,7 +60,7 @@ use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
 use crate::db::cursors::{Cursors, GetCursors};
-use crate::domain::{Address, Chain, Token};
+use crate::domain::{Address, Chain, ChainKind, Token};
 use crate::scanner::pause::skip_poll;
 use crate::scanner::record::record;
 use crate::scanner::retry::RetryPolicy;
@@ -113,7 +113,7 @@ impl Default for TronOptions {
 
 /// Is `chain` the Tron chain (scanned by this actor, not by Etherscan)?
 pub fn is_tron(chain: &Chain) -> bool {
-    chain.name == CHAIN
+    chain.kind == ChainKind::Tron
 }
 
 /// The Tron scanner actor.
@@ -385,23 +385,12 @@ impl Scanner {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use crate::domain::{Address, Chain, Token, TokenSymbol};
+    use crate::domain::{Chain, Token, TokenSymbol};
 
-    /// The Tron chain with USDT, as the registry has it (or a stand-in).
+    /// The Tron chain with USDT, as the registry has it.
     pub fn tron_usdt() -> (Chain, Token) {
-        let token = Token {
-            symbol: TokenSymbol::Usdt,
-            contract: Address::parse_tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap(),
-            decimals: 6,
-        };
-        let chain = Chain {
-            name: super::CHAIN,
-            display: "Tron",
-            id: 728_126_428,
-            explorer: "tronscan.org",
-            rescan_depth: 0,
-            tokens: vec![token.clone()],
-        };
+        let chain = Chain::by_name(super::CHAIN).expect("registered");
+        let token = chain.token(TokenSymbol::Usdt).expect("registered").clone();
         (chain, token)
     }
 }
