@@ -368,6 +368,13 @@ impl Config {
         Ok(config)
     }
 
+    /// Does `monitor.chains` include a Tron chain (and so the `tron` scanner)?
+    pub fn scans_tron(&self) -> bool {
+        self.chains()
+            .iter()
+            .any(|c| c.kind == crate::domain::ChainKind::Tron)
+    }
+
     /// The configured chains, resolved against the registry (validated at
     /// load), with the operator's contracts added and the rescan depths set.
     pub fn chains(&self) -> Vec<Chain> {
