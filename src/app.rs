@@ -29,7 +29,13 @@ use crate::webhook::{Sink, WebhookActor, Webhooks};
 /// are configured, `http` only when `[http] listen` is set (it starts
 /// last). Shutdown order is different (see [`SHUTDOWN_ORDER`]).
 pub const CHILDREN: &[&str] = &[
-    "db", "etherscan", "tron", "telegram", "ticker", "webhook", "http",
+    "db",
+    "etherscan",
+    "tron",
+    "telegram",
+    "ticker",
+    "webhook",
+    "http",
 ];
 
 /// Stop the HTTP endpoint first (a daemon going away is not scraped as
@@ -159,7 +165,11 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
             TronActor::new(s.clone(), guard)
         })
     });
-    let mut polls = vec![poll_fn(shared.etherscan.clone(), shared.metrics.clone(), || Poll)];
+    let mut polls = vec![poll_fn(
+        shared.etherscan.clone(),
+        shared.metrics.clone(),
+        || Poll,
+    )];
     if tron.is_some() {
         polls.push(poll_fn(shared.tron.clone(), shared.metrics.clone(), || {
             crate::tron::Poll
@@ -211,7 +221,9 @@ where
             let began = Instant::now();
             let answer = scanner.call(ask()).await;
             if let Ok(Ok(_)) = &answer {
-                (metrics.instruments).poll_duration.observe(began.elapsed().as_secs_f64());
+                (metrics.instruments)
+                    .poll_duration
+                    .observe(began.elapsed().as_secs_f64());
             }
             let summary = answer
                 .map_err(|e| e.to_string())?
@@ -219,10 +231,7 @@ where
             let mut errors = summary.errors();
             match errors.next() {
                 None => Ok(()),
-                Some(first) => Err(format!(
-                    "{} error(s), first: {first}",
-                    1 + errors.count()
-                )),
+                Some(first) => Err(format!("{} error(s), first: {first}", 1 + errors.count())),
             }
         })
     })

@@ -48,12 +48,13 @@ fn is_rate_limit(text: &str) -> bool {
 /// Classifies an answer's status and body; `Ok` is the parsed JSON object
 /// of a successful answer.
 pub fn classify(status: u16, body: &[u8]) -> Result<Map<String, Value>, TronError> {
-    let json: Option<Map<String, Value>> = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| match v {
-            Value::Object(o) => Some(o),
-            _ => None,
-        });
+    let json: Option<Map<String, Value>> =
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| match v {
+                Value::Object(o) => Some(o),
+                _ => None,
+            });
     let text = json
         .as_ref()
         .and_then(|o| field(o, "error").or_else(|| field(o, "message")))
@@ -110,7 +111,11 @@ pub fn parse_events(status: u16, body: &[u8]) -> Result<EventPage, TronError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::String(_)) => None,
-        Some(_) => return Err(TronError::Malformed("`meta.fingerprint` is not a string".into())),
+        Some(_) => {
+            return Err(TronError::Malformed(
+                "`meta.fingerprint` is not a string".into(),
+            ));
+        }
     };
     Ok(EventPage {
         items: items.clone(),
@@ -159,15 +164,24 @@ mod tests {
     #[test]
     fn error_bodies_are_classified() {
         let freq = br#"{"success":false,"error":"The key exceeds the frequency limit(15), and the query server is suspended for 30s","statusCode":403}"#;
-        assert!(matches!(classify(403, freq), Err(TronError::RateLimited(_))));
+        assert!(matches!(
+            classify(403, freq),
+            Err(TronError::RateLimited(_))
+        ));
         let wallet = br#"{"Error":"The key exceeds the frequency limit(30), and the query server is suspended for 30s"}"#;
-        assert!(matches!(classify(500, wallet), Err(TronError::RateLimited(_))));
+        assert!(matches!(
+            classify(500, wallet),
+            Err(TronError::RateLimited(_))
+        ));
         assert!(matches!(classify(429, b""), Err(TronError::RateLimited(_))));
         assert!(matches!(
             classify(401, br#"{"Error":"ApiKey not exists"}"#),
             Err(TronError::InvalidKey(_))
         ));
-        assert_eq!(classify(502, b"<html>bad gateway</html>"), Err(TronError::Http(502)));
+        assert_eq!(
+            classify(502, b"<html>bad gateway</html>"),
+            Err(TronError::Http(502))
+        );
         assert!(matches!(
             classify(200, b"<html>maintenance</html>"),
             Err(TronError::Malformed(_))
@@ -186,8 +200,15 @@ mod tests {
             br#"{"data":[{"a":1}],"success":true,"meta":{"at":1,"fingerprint":"abc","page_size":1}}"#,
         )
         .unwrap();
-        assert_eq!((page.items.len(), page.fingerprint.as_deref()), (1, Some("abc")));
-        let last = parse_events(200, br#"{"data":[],"success":true,"meta":{"at":1,"page_size":0}}"#).unwrap();
+        assert_eq!(
+            (page.items.len(), page.fingerprint.as_deref()),
+            (1, Some("abc"))
+        );
+        let last = parse_events(
+            200,
+            br#"{"data":[],"success":true,"meta":{"at":1,"page_size":0}}"#,
+        )
+        .unwrap();
         assert_eq!(last.fingerprint, None);
         assert!(parse_events(200, br#"{"success":true}"#).is_err());
         let head = parse_block(
@@ -196,6 +217,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(head.number, 17960654);
-        assert!(matches!(parse_block(200, b"{}"), Err(TronError::UnknownHead(_))));
+        assert!(matches!(
+            parse_block(200, b"{}"),
+            Err(TronError::UnknownHead(_))
+        ));
     }
 }

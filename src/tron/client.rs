@@ -297,7 +297,9 @@ fn map_send_error(e: SendRequestError, timeout: Duration) -> TronError {
 
 fn map_payload_error(e: PayloadError, timeout: Duration) -> TronError {
     match e {
-        PayloadError::Overflow => TronError::Malformed(format!("body larger than {MAX_BODY} bytes")),
+        PayloadError::Overflow => {
+            TronError::Malformed(format!("body larger than {MAX_BODY} bytes"))
+        }
         PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             TronError::Timeout(timeout)
         }

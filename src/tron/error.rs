@@ -72,7 +72,9 @@ pub enum ScanError {
     },
     /// One block holds at least a page of events and TronGrid gave no paging
     /// cursor for it (TRON-US/trongrid#23): the cursor stays before it.
-    #[error("tron {token}: block {block} holds {limit} or more events and cannot be paged; retried next poll")]
+    #[error(
+        "tron {token}: block {block} holds {limit} or more events and cannot be paged; retried next poll"
+    )]
     Unpageable {
         token: &'static str,
         block: u64,

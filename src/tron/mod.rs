@@ -157,7 +157,10 @@ impl Actor for TronActor {
     fn started(&mut self, _: &mut Context<Self>) {
         let keyed = self.scanner.shared.secrets.tron_key.is_some();
         if keyed {
-            tracing::info!(actor = "tron", "scanner ready; TronGrid key set (sent as a header)");
+            tracing::info!(
+                actor = "tron",
+                "scanner ready; TronGrid key set (sent as a header)"
+            );
         } else {
             tracing::warn!(
                 actor = "tron",
@@ -213,7 +216,9 @@ impl scan::EventSource for TokenEvents<'_> {
         window: scan::Window,
         fingerprint: Option<&str>,
     ) -> Result<api::EventPage, TronError> {
-        self.client.events(&self.contract, window, fingerprint).await
+        self.client
+            .events(&self.contract, window, fingerprint)
+            .await
     }
 }
 
@@ -269,8 +274,10 @@ impl Scanner {
         {
             return Ok(ts);
         }
-        let header = (self.client.block(cursor).await)
-            .map_err(|source| ScanError::BlockTime { block: cursor, source })?;
+        let header = (self.client.block(cursor).await).map_err(|source| ScanError::BlockTime {
+            block: cursor,
+            source,
+        })?;
         Ok(header.timestamp_ms + 1)
     }
 
@@ -290,7 +297,12 @@ impl Scanner {
             return;
         }
         if let Some(c) = cursor::highest(chain, stored).filter(|&c| head.number < c) {
-            tracing::warn!(actor = "tron", head = head.number, cursor = c, "head behind the cursor; nothing moves");
+            tracing::warn!(
+                actor = "tron",
+                head = head.number,
+                cursor = c,
+                "head behind the cursor; nothing moves"
+            );
             out.errors.push(ScanError::HeadBehind {
                 head: head.number,
                 cursor: c,
@@ -306,8 +318,12 @@ impl Scanner {
         let mut next_min: Vec<(Address, (u64, u64))> = Vec::new();
         for token in &chain.tokens {
             let Some(cursor) = cursor::cursor_of(chain, stored, &token.contract) else {
-                tracing::info!(actor = "tron", token = token.symbol.as_str(), block = head.number,
-                    "new cursor at the solidified head (no backfill)");
+                tracing::info!(
+                    actor = "tron",
+                    token = token.symbol.as_str(),
+                    block = head.number,
+                    "new cursor at the solidified head (no backfill)"
+                );
                 advanced.push((token.contract.clone(), head.number));
                 out.cursors.push((token.contract.clone(), head.number));
                 next_min.push((token.contract.clone(), (head.number, head.timestamp_ms + 1)));

@@ -77,7 +77,12 @@ mod tests {
         let e = TronError::RateLimited("HTTP 429".into());
         let (p, _) = pause_for(&e, now, Duration::from_secs(30)).unwrap();
         assert_eq!(p.next_probe, now + Duration::from_secs(30));
-        let (_, alert) = pause_for(&TronError::InvalidKey("ApiKey not exists".into()), now, Duration::from_secs(30)).unwrap();
+        let (_, alert) = pause_for(
+            &TronError::InvalidKey("ApiKey not exists".into()),
+            now,
+            Duration::from_secs(30),
+        )
+        .unwrap();
         assert!(alert.unwrap().contains("TRONGRID_API_KEY"));
         assert!(pause_for(&TronError::Http(500), now, Duration::from_secs(30)).is_none());
     }

@@ -189,8 +189,12 @@ pub async fn scan_token(
             stop_before(highest, &mut out);
             break;
         }
-        tracing::info!(actor = "tron", token = symbol, from_timestamp = last_ts,
-            "full page without a fingerprint; narrowing the window");
+        tracing::info!(
+            actor = "tron",
+            token = symbol,
+            from_timestamp = last_ts,
+            "full page without a fingerprint; narrowing the window"
+        );
         current.min_timestamp = last_ts;
         fingerprint = None;
     }
@@ -257,7 +261,12 @@ mod tests {
                     (w.min_timestamp..=w.max_timestamp).contains(&ts)
                 })
                 .collect();
-            let page: Vec<Value> = matching.iter().skip(start).take(LIMIT).map(|v| (*v).clone()).collect();
+            let page: Vec<Value> = matching
+                .iter()
+                .skip(start)
+                .take(LIMIT)
+                .map(|v| (*v).clone())
+                .collect();
             let more = start + page.len() < matching.len();
             let fingerprint = (more && !(self.drop_fingerprint && page.len() == LIMIT))
                 .then(|| (start + page.len()).to_string());
@@ -274,11 +283,24 @@ mod tests {
             min_timestamp: from * 3000,
             max_timestamp: to * 3000,
         };
-        scan_token(source, &chain, &token, (from, to), window, max_pages, |_| true).await
+        scan_token(
+            source,
+            &chain,
+            &token,
+            (from, to),
+            window,
+            max_pages,
+            |_| true,
+        )
+        .await
     }
 
     fn distinct(scan: &TokenScan) -> usize {
-        let keys: HashSet<_> = scan.transfers.iter().map(|t| (t.tx_hash.clone(), t.log_index)).collect();
+        let keys: HashSet<_> = scan
+            .transfers
+            .iter()
+            .map(|t| (t.tx_hash.clone(), t.log_index))
+            .collect();
         assert_eq!(keys.len(), scan.transfers.len(), "each transfer once");
         keys.len()
     }
@@ -310,14 +332,21 @@ mod tests {
         let big = events(1, 250, true).items.into_iter().map(|mut v| {
             v["block_number"] = json!(2);
             v["block_timestamp"] = json!(6000);
-            v["transaction_id"] = json!(format!("{:064x}", v["event_index"].as_u64().unwrap() + 1000));
+            v["transaction_id"] = json!(format!(
+                "{:064x}",
+                v["event_index"].as_u64().unwrap() + 1000
+            ));
             v
         });
         source.items.retain(|v| v["block_number"] != json!(2));
         source.items.extend(big);
         source.items.sort_by_key(|v| v["block_timestamp"].as_u64());
         let scan = run(&source, 1, 3, 50).await;
-        assert!(matches!(scan.error, Some(ScanError::Unpageable { block: 2, .. })), "{:?}", scan.error);
+        assert!(
+            matches!(scan.error, Some(ScanError::Unpageable { block: 2, .. })),
+            "{:?}",
+            scan.error
+        );
         assert_eq!(scan.scanned_to, Some(1));
         assert!(scan.transfers.iter().all(|t| t.block == 1));
         assert_eq!(scan.next_min_timestamp, 6000, "block 2 is asked for again");
