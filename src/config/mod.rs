@@ -305,6 +305,10 @@ pub struct SpamConfig {
     /// Leading and trailing hex digits a look-alike shares with the real address.
     pub lookalike_prefix: usize,
     pub lookalike_suffix: usize,
+    /// On Tron: leading (counting the `T`) and trailing base58 characters a
+    /// look-alike shares with the real address's `T…` form, as wallets show it.
+    pub lookalike_prefix_tron: usize,
+    pub lookalike_suffix_tron: usize,
     /// This many distinct new counterparties within `burst_window` is a burst.
     pub burst_count: u32,
     #[serde(with = "humantime_serde")]
@@ -320,6 +324,8 @@ impl Default for SpamConfig {
             dust_below: "0.1".into(),
             lookalike_prefix: 4,
             lookalike_suffix: 4,
+            lookalike_prefix_tron: 5,
+            lookalike_suffix_tron: 5,
             burst_count: 3,
             burst_window: Duration::from_secs(30 * 60),
             default_mode: SpamMode::Off,

@@ -284,6 +284,18 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     if !(1..=20).contains(&sp.lookalike_suffix) {
         return Err(bad("spam.lookalike_suffix", "must be between 1 and 20"));
     }
+    if !(2..=20).contains(&sp.lookalike_prefix_tron) {
+        return Err(bad(
+            "spam.lookalike_prefix_tron",
+            "must be between 2 and 20 (the T counts)",
+        ));
+    }
+    if !(1..=20).contains(&sp.lookalike_suffix_tron) {
+        return Err(bad(
+            "spam.lookalike_suffix_tron",
+            "must be between 1 and 20",
+        ));
+    }
     at_least_one("spam.burst_count", sp.burst_count.into())?;
     positive("spam.burst_window", sp.burst_window)?;
 

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::db::subscriptions::Subscription;
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, Chain, ChainKind};
 use crate::notification::escape_html;
 
 use super::commands::parse::{Kind, MAX_LABEL_CHARS};
@@ -45,11 +45,15 @@ pub fn help(chains: &[Chain], admin: bool) -> String {
     s += &format!(
         "/add <code>&lt;address&gt;</code> [label] — watch an address (label: up to {MAX_LABEL_CHARS} characters)\n"
     );
+    if chains.iter().any(|c| !c.is_evm()) {
+        s += "  An address starting with T is a Tron address (watched on Tron), one starting \
+              with 0x an EVM address (watched on the other chains).\n";
+    }
     if chains.len() > 1 {
         let names: Vec<&str> = chains.iter().map(|c| c.name).collect();
         s += &format!(
             "/add <code>&lt;address&gt;</code> <code>&lt;chain&gt;</code> [label] — watch on one chain only ({}); \
-             without a chain, on all of them\n",
+             without a chain, on all of them that take its kind of address\n",
             names.join(", ")
         );
     }
@@ -95,34 +99,56 @@ pub fn rate_limited(limit: u32, window: Duration, retry_in: Duration) -> String 
     )
 }
 
-fn named(address: &Address, label: Option<&str>) -> String {
+/// The address in full as the kind shows it (`0x…` EIP-55, `T…` base58).
+fn named(kind: ChainKind, address: &Address, label: Option<&str>) -> String {
     match label {
         Some(l) => format!(
             "<b>{}</b> <code>{}</code>",
             escape_html(l),
-            address.checksummed()
+            kind.show(address)
         ),
-        None => format!("<code>{}</code>", address.checksummed()),
+        None => format!("<code>{}</code>", kind.show(address)),
     }
 }
 
-pub fn added(address: &Address, label: Option<&str>, added: &[Chain], already: &[Chain]) -> String {
+pub fn added(
+    kind: ChainKind,
+    address: &Address,
+    label: Option<&str>,
+    added: &[Chain],
+    already: &[Chain],
+) -> String {
     let mut s = format!(
         "✅ Now watching {} on {}.",
-        named(address, label),
+        named(kind, address, label),
         chain_list(added)
     );
     if !already.is_empty() {
         s += &format!(" (Already watched on {}.)", chain_list(already));
     }
-    s += "\nYou will get a message for every USDT or USDC transfer into or out of it.";
+    let symbols = token_list(added);
+    s += &format!("\nYou will get a message for every {symbols} transfer into or out of it.");
     s
 }
 
-pub fn already_watching(address: &Address, chains: &[Chain]) -> String {
+/// "USDT" or "USDT or USDC": the tokens scanned on `chains`.
+fn token_list(chains: &[Chain]) -> String {
+    let mut symbols: Vec<&str> = Vec::new();
+    for t in chains.iter().flat_map(|c| &c.tokens) {
+        if !symbols.contains(&t.symbol.as_str()) {
+            symbols.push(t.symbol.as_str());
+        }
+    }
+    if symbols.is_empty() {
+        return "USDT or USDC".into();
+    }
+    symbols.join(" or ")
+}
+
+pub fn already_watching(kind: ChainKind, address: &Address, chains: &[Chain]) -> String {
     format!(
         "ℹ️ You are already watching <code>{}</code> on {}.",
-        address.checksummed(),
+        kind.show(address),
         chain_list(chains)
     )
 }
@@ -146,19 +172,36 @@ pub fn chain_not_watched(chain: &str, configured: &[Chain]) -> String {
     )
 }
 
-pub fn removed(address: &Address, chain_ids: &[u64]) -> String {
+/// `/add` of an address whose kind no configured chain has (a `T…`
+/// address where Tron is not watched, a `0x…` one on a Tron-only bot).
+pub fn kind_not_watched(kind: ChainKind, configured: &[Chain]) -> String {
+    let what = match kind {
+        ChainKind::Evm => "EVM chains (0x… addresses)",
+        ChainKind::Tron => "Tron (T… addresses)",
+    };
+    format!(
+        "⚠️ This bot does not watch {what}. Chains watched here: {}.",
+        configured
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+pub fn removed(kind: ChainKind, address: &Address, chain_ids: &[u64]) -> String {
     let names: Vec<String> = chain_ids.iter().map(|c| display_of(*c)).collect();
     format!(
         "🗑 Stopped watching <code>{}</code> on {}.",
-        address.checksummed(),
+        kind.show(address),
         names.join(", ")
     )
 }
 
-pub fn not_watching(address: &Address) -> String {
+pub fn not_watching(kind: ChainKind, address: &Address) -> String {
     format!(
         "ℹ️ You are not watching <code>{}</code>. /list shows what you watch.",
-        address.checksummed()
+        kind.show(address)
     )
 }
 
@@ -168,22 +211,38 @@ pub fn list(subs: &[Subscription], limit: u32) -> String {
         return "You are not watching any address yet. Add one with /add <code>&lt;address&gt;</code> [label]."
             .into();
     }
-    // Group the per-chain rows by address, keeping first-added order.
-    let mut rows: Vec<(&Address, Option<&str>, Vec<String>)> = Vec::new();
+    // Group the per-chain rows by address and kind (a Tron address is
+    // shown as T…, apart from the same 20 bytes watched on EVM chains),
+    // keeping first-added order.
+    type Row<'a> = (ChainKind, &'a Address, Option<&'a str>, Vec<String>);
+    let mut rows: Vec<Row<'_>> = Vec::new();
     for s in subs {
-        match rows.iter_mut().find(|(a, _, _)| *a == &s.address) {
+        let kind = ChainKind::of(s.chain_id);
+        match rows
+            .iter_mut()
+            .find(|(k, a, _, _)| *k == kind && *a == &s.address)
+        {
             Some(row) => {
-                row.2.push(display_of(s.chain_id));
-                if row.1.is_none() {
-                    row.1 = s.label.as_deref();
+                row.3.push(display_of(s.chain_id));
+                if row.2.is_none() {
+                    row.2 = s.label.as_deref();
                 }
             }
-            None => rows.push((&s.address, s.label.as_deref(), vec![display_of(s.chain_id)])),
+            None => rows.push((
+                kind,
+                &s.address,
+                s.label.as_deref(),
+                vec![display_of(s.chain_id)],
+            )),
         }
     }
     let mut out = format!("<b>Watched addresses</b> ({} of {limit})\n", rows.len());
-    for (address, label, chains) in rows {
-        out += &format!("• {} — {}\n", named(address, label), chains.join(", "));
+    for (kind, address, label, chains) in rows {
+        out += &format!(
+            "• {} — {}\n",
+            named(kind, address, label),
+            chains.join(", ")
+        );
     }
     out.trim_end().to_string()
 }
@@ -214,7 +273,13 @@ mod tests {
     fn user_text_is_escaped() {
         let a = Address::parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap();
         let eth = Chain::by_name("ethereum").unwrap();
-        let text = added(&a, Some("<b>x</b> & co"), std::slice::from_ref(&eth), &[]);
+        let text = added(
+            ChainKind::Evm,
+            &a,
+            Some("<b>x</b> & co"),
+            std::slice::from_ref(&eth),
+            &[],
+        );
         assert!(
             text.contains("<b>&lt;b&gt;x&lt;/b&gt; &amp; co</b>"),
             "{text}"

@@ -293,7 +293,7 @@ fn render_logs(chain: &SimChain, records: &[Record]) -> String {
         push_json_str(&mut out, &r.data);
         let fields: [(&str, u64); 3] = [
             ("blockNumber", r.block),
-            ("timeStamp", SimChain::timestamp(r.block)),
+            ("timeStamp", chain.timestamp(r.block)),
             ("gasPrice", gas_price),
         ];
         for (key, v) in fields {
@@ -374,7 +374,7 @@ impl TokenTxRow {
         let (gas_price, gas_used) = chain.gas(r.block, r.log_index);
         TokenTxRow {
             block_number: r.block.to_string(),
-            time_stamp: SimChain::timestamp(r.block).to_string(),
+            time_stamp: chain.timestamp(r.block).to_string(),
             hash: chain.tx_hash(r.block, r.log_index),
             nonce: (r.block % 1000).saturating_add(r.log_index).to_string(),
             block_hash: chain.block_hash(r.block),

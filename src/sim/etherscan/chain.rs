@@ -25,9 +25,15 @@ const POOL_SIZE: u64 = 4096;
 /// (a filter on a noise-pool address). Beyond it the query "times out",
 /// as a real one would, instead of holding the simulator for seconds.
 const MAX_GENERATED: u128 = 5_000_000;
-/// Block `b` is stamped `GENESIS_TIME + b * BLOCK_SECONDS`.
-pub(crate) const GENESIS_TIME: u64 = 1_700_000_000;
+/// Block `b` is stamped `genesis + b * BLOCK_SECONDS`, where `genesis` puts
+/// the starting head at the wall-clock time the simulator started (see
+/// [`genesis_for`]), so the times a demo shows are today's.
 pub(crate) const BLOCK_SECONDS: u64 = 12;
+
+/// The genesis time that stamps block `head` at `now` (Unix seconds).
+pub(crate) fn genesis_for(now: u64, head: u64) -> u64 {
+    now.saturating_sub(head.saturating_mul(BLOCK_SECONDS))
+}
 
 // Domain tags, so the different derived values never share a PRNG stream.
 const TAG_POOL: u64 = 0x706f_6f6c;
@@ -62,6 +68,8 @@ pub(crate) struct Record {
 pub(crate) struct SimChain {
     pub(crate) id: u64,
     pub(crate) head: u64,
+    /// Unix seconds of block 0 (see [`SimChain::timestamp`]).
+    genesis: u64,
     seed: u64,
     noise_per_block: u64,
     /// The registry tokens of this chain (empty for a chain id the registry lacks).
@@ -77,7 +85,8 @@ pub(crate) struct SimChain {
 }
 
 impl SimChain {
-    pub(crate) fn new(id: u64, head: u64, noise_per_block: u32, seed: u64) -> Self {
+    /// A chain whose head is `head`, block 0 dated at `genesis` (Unix seconds).
+    pub(crate) fn new(id: u64, head: u64, genesis: u64, noise_per_block: u32, seed: u64) -> Self {
         let tokens = Chain::by_id(id).map(|c| c.tokens).unwrap_or_default();
         let pool: Vec<[u8; 20]> = (0..POOL_SIZE)
             .map(|i| {
@@ -94,6 +103,7 @@ impl SimChain {
         SimChain {
             id,
             head,
+            genesis,
             seed,
             noise_per_block: u64::from(noise_per_block),
             tokens,
@@ -171,8 +181,10 @@ impl SimChain {
         word_hex([h(0), h(1), h(2), mix(block ^ h(3))])
     }
 
-    pub(crate) fn timestamp(block: u64) -> u64 {
-        GENESIS_TIME.saturating_add(block.saturating_mul(BLOCK_SECONDS))
+    /// The Unix time block `block` is stamped with.
+    pub(crate) fn timestamp(&self, block: u64) -> u64 {
+        self.genesis
+            .saturating_add(block.saturating_mul(BLOCK_SECONDS))
     }
 
     /// (gas price in wei, gas used) of the transaction of a log.

@@ -207,6 +207,13 @@ impl SimEtherscan {
         }
     }
 
+    /// The Unix time (seconds) a served chain stamps on `block`: its
+    /// starting head is dated at the wall-clock time the simulator started,
+    /// earlier blocks 12 s apart before it. Panics for a chain not served.
+    pub fn block_timestamp(&self, chain_id: u64, block: u64) -> u64 {
+        self.with_chain(chain_id, |c| c.timestamp(block))
+    }
+
     /// The head block of a served chain. Panics for a chain not served.
     pub fn head(&self, chain_id: u64) -> u64 {
         self.with_chain(chain_id, |c| c.head)

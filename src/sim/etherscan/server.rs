@@ -77,13 +77,24 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(opts: SimEtherscanOptions) -> Self {
+        // The starting head is dated "now": a demo reads today's times.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let genesis = super::chain::genesis_for(now, opts.start_block);
         let chains = opts
             .chains
             .iter()
             .map(|&id| {
                 (
                     id,
-                    SimChain::new(id, opts.start_block, opts.noise_per_block, opts.seed),
+                    SimChain::new(
+                        id,
+                        opts.start_block,
+                        genesis,
+                        opts.noise_per_block,
+                        opts.seed,
+                    ),
                 )
             })
             .collect();

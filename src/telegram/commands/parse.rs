@@ -18,9 +18,14 @@
 //!   chain when it names a chain of the registry (`ethereum`, `polygon`,
 //!   …); everything after is the label. So a label cannot begin with a
 //!   chain name.
+//! * The address's form says its kind: `T…` is a Tron address (base58check,
+//!   checksum checked), anything else is read as an EVM `0x…` address
+//!   (EIP-55 checked). A chain named after it must be of the same kind:
+//!   `/add 0x… tron` is refused (a Tron address is given in its `T…` form,
+//!   the form wallets and tronscan show), as is `/add T… ethereum`.
 
 use crate::config::SpamMode;
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, AddressError, Chain, ChainAddressError, ChainKind};
 
 /// The longest label, in characters.
 pub const MAX_LABEL_CHARS: usize = 32;
@@ -136,13 +141,18 @@ pub enum Command {
     Help,
     Add {
         address: Address,
-        /// A registry chain name (lowercase); `None`: every configured chain.
+        /// Told by the address's form: `T…` Tron, `0x…` EVM.
+        kind: ChainKind,
+        /// A registry chain name (lowercase) of that kind; `None`: every
+        /// configured chain of that kind.
         chain: Option<&'static str>,
         label: Option<String>,
     },
     Remove {
         address: Address,
-        /// `None`: on every chain.
+        /// Told by the address's form: `T…` Tron, `0x…` EVM.
+        kind: ChainKind,
+        /// `None`: on every chain of that kind.
         chain: Option<&'static str>,
     },
     List,
@@ -268,12 +278,12 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
         Kind::Pause => Command::Pause,
         Kind::Resume => Command::Resume,
         Kind::Add => {
-            let address = address(words.next())?;
+            let (address, kind) = address(words.next())?;
             let mut rest: Vec<&str> = words.collect();
             let chain = match rest.first().and_then(|w| Chain::by_name(w)) {
                 Some(c) => {
                     rest.remove(0);
-                    Some(c.name)
+                    Some(of_kind(c, kind)?)
                 }
                 None => None,
             };
@@ -295,20 +305,25 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
             }
             Command::Add {
                 address,
+                kind,
                 chain,
                 label: (!label.is_empty()).then_some(label),
             }
         }
         Kind::Remove => {
-            let address = address(words.next())?;
+            let (address, kind) = address(words.next())?;
             let chain = match words.next() {
                 None => None,
-                Some(w) => Some(chain_name(w)?),
+                Some(w) => Some(of_kind(chain(w)?, kind)?),
             };
             if words.next().is_some() {
                 return Err("too many arguments".into());
             }
-            Command::Remove { address, chain }
+            Command::Remove {
+                address,
+                kind,
+                chain,
+            }
         }
         Kind::Restart | Kind::Panic => {
             let actor = words.next().ok_or("name the actor")?;
@@ -329,7 +344,9 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
     })
 }
 
-fn address(word: Option<&str>) -> Result<Address, String> {
+/// The address and its kind, told by its form: `T…` is Tron, anything else
+/// is read as an EVM `0x…` address.
+fn address(word: Option<&str>) -> Result<(Address, ChainKind), String> {
     let word = word.ok_or("the address is missing")?;
     if let Some(c) = word.chars().find(|&c| is_invisible(c)) {
         return Err(format!(
@@ -339,11 +356,42 @@ fn address(word: Option<&str>) -> Result<Address, String> {
             c as u32
         ));
     }
-    Address::parse(word).map_err(|e| format!("\"{}\" is not a valid address: {e}", clip(word)))
+    let kind = if word.starts_with('T') {
+        ChainKind::Tron
+    } else {
+        ChainKind::Evm
+    };
+    kind.parse_address(word)
+        .map(|a| (a, kind))
+        .map_err(|e| match e {
+            ChainAddressError::Evm(AddressError::MissingPrefix) => format!(
+                "\"{}\" is not a valid address: an address starts with 0x (EVM chains) or T (Tron)",
+                clip(word)
+            ),
+            ChainAddressError::Tron(e) => {
+                format!("\"{}\" is not a valid Tron address: {e}", clip(word))
+            }
+            e => format!("\"{}\" is not a valid address: {e}", clip(word)),
+        })
 }
 
-fn chain_name(word: &str) -> Result<&'static str, String> {
-    Chain::by_name(word).map(|c| c.name).ok_or_else(|| {
+/// `chain`'s name, if an address of `kind` can be watched on it.
+fn of_kind(chain: Chain, kind: ChainKind) -> Result<&'static str, String> {
+    match (kind, chain.kind) {
+        (ChainKind::Evm, ChainKind::Tron) => Err(format!(
+            "on {} give the address in its T… form (34 characters); a 0x… address is watched on EVM chains",
+            chain.display
+        )),
+        (ChainKind::Tron, ChainKind::Evm) => Err(format!(
+            "a T… address is a Tron address; {} takes 0x… addresses",
+            chain.display
+        )),
+        _ => Ok(chain.name),
+    }
+}
+
+fn chain(word: &str) -> Result<Chain, String> {
+    Chain::by_name(word).ok_or_else(|| {
         format!(
             "\"{}\" is not a chain (known: {})",
             clip(word),
@@ -383,6 +431,7 @@ mod tests {
     fn add(chain: Option<&'static str>, label: Option<&str>) -> Parsed {
         Parsed::Command(Command::Add {
             address: addr(),
+            kind: ChainKind::Evm,
             chain,
             label: label.map(String::from),
         })
@@ -443,6 +492,7 @@ mod tests {
                 format!("/remove {A}"),
                 Parsed::Command(Command::Remove {
                     address: addr(),
+                    kind: ChainKind::Evm,
                     chain: None,
                 }),
             ),
@@ -450,6 +500,7 @@ mod tests {
                 format!("/remove {A} ethereum"),
                 Parsed::Command(Command::Remove {
                     address: addr(),
+                    kind: ChainKind::Evm,
                     chain: Some("ethereum"),
                 }),
             ),
@@ -549,6 +600,76 @@ mod tests {
         for (text, check) in table {
             let parsed = parse(&text);
             assert!(check(&parsed), "{text}: {parsed:?}");
+        }
+    }
+
+    const USDT_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+
+    /// `/add T…` is recognised by its form, with or without `tron`, with a
+    /// label; `/remove T…` too. The stored form is the 20-byte id.
+    #[test]
+    fn a_tron_address_is_recognised_by_its_form() {
+        let t = Address::parse_tron(USDT_TRON).unwrap();
+        let add = |chain, label: Option<&str>| {
+            Parsed::Command(Command::Add {
+                address: t.clone(),
+                kind: ChainKind::Tron,
+                chain,
+                label: label.map(String::from),
+            })
+        };
+        assert_eq!(parse(&format!("/add {USDT_TRON}")), add(None, None));
+        assert_eq!(
+            parse(&format!("/add {USDT_TRON} tron Shop till")),
+            add(Some("tron"), Some("Shop till"))
+        );
+        assert_eq!(
+            parse(&format!("/add {USDT_TRON} Shop")),
+            add(None, Some("Shop"))
+        );
+        assert_eq!(
+            parse(&format!("/remove {USDT_TRON} TRON")),
+            Parsed::Command(Command::Remove {
+                address: t.clone(),
+                kind: ChainKind::Tron,
+                chain: Some("tron"),
+            })
+        );
+    }
+
+    /// The kind `tron_typo`: a mistyped Tron address is told why, and a
+    /// chain of the other kind is refused; nothing is parsed into a command.
+    #[test]
+    fn a_tron_typo_or_a_chain_of_the_other_kind_is_refused() {
+        let typo = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u";
+        let table: [(String, Kind, &str); 7] = [
+            (format!("/add {typo}"), Kind::Add, "checksum does not match"),
+            (
+                format!("/add {}", &USDT_TRON[..33]),
+                Kind::Add,
+                "34 characters, this one has 33",
+            ),
+            (
+                "/add TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj60".into(),
+                Kind::Add,
+                "'0' is not a base58 character",
+            ),
+            (
+                format!("/add {USDT_TRON} ethereum"),
+                Kind::Add,
+                "Ethereum takes 0x",
+            ),
+            (
+                format!("/add {A} tron"),
+                Kind::Add,
+                "on Tron give the address in its T… form",
+            ),
+            (format!("/remove {A} tron"), Kind::Remove, "T… form"),
+            ("/add hello".into(), Kind::Add, "or T (Tron)"),
+        ];
+        for (text, kind, needle) in table {
+            let parsed = parse(&text);
+            assert!(invalid(kind, needle)(&parsed), "{text}: {parsed:?}");
         }
     }
 

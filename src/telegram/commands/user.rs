@@ -35,6 +35,7 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
         Command::Help => replies::help(&core.chains, admin),
         Command::Add {
             address,
+            kind,
             chain,
             label,
         } => {
@@ -43,8 +44,17 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
                     Some(c) => vec![c.clone()],
                     None => return replies::chain_not_watched(name, &core.chains),
                 },
-                None => core.chains.clone(),
+                // Every configured chain of the address's kind.
+                None => core
+                    .chains
+                    .iter()
+                    .filter(|c| c.kind == *kind)
+                    .cloned()
+                    .collect(),
             };
+            if chains.is_empty() {
+                return replies::kind_not_watched(*kind, &core.chains);
+            }
             let limit = core.shared.config.monitor.max_addresses_per_user;
             let request = AddWatch {
                 chat_id: chat,
@@ -64,30 +74,45 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
                             .collect()
                     };
                     if added.is_empty() {
-                        replies::already_watching(address, &pick(&already))
+                        replies::already_watching(*kind, address, &pick(&already))
                     } else {
-                        replies::added(address, label.as_deref(), &pick(&added), &pick(&already))
+                        replies::added(
+                            *kind,
+                            address,
+                            label.as_deref(),
+                            &pick(&added),
+                            &pick(&already),
+                        )
                     }
                 }
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::Remove { address, chain } => {
-            let chain_id = match chain {
+        Command::Remove {
+            address,
+            kind,
+            chain,
+        } => {
+            // One chain, or every chain of the address's kind (the same 20
+            // bytes watched as an EVM address stay watched on EVM chains).
+            let chain_ids = match chain {
                 Some(name) => match Chain::by_name(name) {
-                    Some(c) => Some(c.id),
-                    None => return replies::not_watching(address),
+                    Some(c) => vec![c.id],
+                    None => return replies::not_watching(*kind, address),
                 },
-                None => None,
+                None => Chain::all()
+                    .filter(|c| c.kind == *kind)
+                    .map(|c| c.id)
+                    .collect(),
             };
             let request = RemoveWatch {
                 chat_id: chat,
                 address: address.clone(),
-                chain_id,
+                chain_ids,
             };
             match db.exec(request).await {
-                Ok(ids) if ids.is_empty() => replies::not_watching(address),
-                Ok(ids) => replies::removed(address, &ids),
+                Ok(ids) if ids.is_empty() => replies::not_watching(*kind, address),
+                Ok(ids) => replies::removed(*kind, address, &ids),
                 Err(e) => db_failed(&command, &e),
             }
         }
@@ -179,39 +204,37 @@ impl DbRequest for AddWatch {
     }
 }
 
-/// `/remove`: stop watching an address (on one chain or all); returns the
-/// chain ids it was removed from.
+/// `/remove`: stop watching an address on the chains `chain_ids` (one, or
+/// every chain of the address's kind); returns the chain ids it was
+/// removed from, in the order they were added.
 pub struct RemoveWatch {
     pub chat_id: i64,
     pub address: Address,
-    pub chain_id: Option<u64>,
+    pub chain_ids: Vec<u64>,
 }
 
 impl DbRequest for RemoveWatch {
     type Output = Vec<u64>;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<u64>, DbError> {
         let mut stmt = tx.prepare(
-            "SELECT chain_id FROM subscriptions
-             WHERE chat_id = ?1 AND address = ?2 AND (?3 IS NULL OR chain_id = ?3) ORDER BY id",
+            "SELECT chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
         )?;
         let ids = stmt
-            .query_map(
-                params![
-                    self.chat_id,
-                    self.address.as_str(),
-                    self.chain_id.map(|c| c as i64)
-                ],
-                |r| r.get::<_, i64>(0),
-            )?
+            .query_map(params![self.chat_id, self.address.as_str()], |r| {
+                r.get::<_, i64>(0)
+            })?
             .map(|r| r.map(|id| id as u64))
+            .filter(|r| r.as_ref().map_or(true, |id| self.chain_ids.contains(id)))
             .collect::<Result<Vec<_>, _>>()?;
         drop(stmt);
-        let remove = RemoveSubscription {
-            chat_id: self.chat_id,
-            address: self.address,
-            chain_id: self.chain_id,
-        };
-        remove.run(tx)?;
+        for &chain_id in &ids {
+            let remove = RemoveSubscription {
+                chat_id: self.chat_id,
+                address: self.address.clone(),
+                chain_id: Some(chain_id),
+            };
+            remove.run(tx)?;
+        }
         Ok(ids)
     }
 }
