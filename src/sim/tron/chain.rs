@@ -27,7 +27,9 @@ const TAG_BLOCK: u64 = 0x626c_6f63;
 /// One TRC-20 Transfer to put on the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
+    /// The token contract ([`USDT_CONTRACT`] for USDT).
     pub contract: AccountId,
+    /// Sender and recipient (served as `0x` + 40 hex in `result`).
     pub from: AccountId,
     pub to: AccountId,
     /// Raw token units (USDT: 6 decimals).

@@ -22,11 +22,10 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer, web};
+use crate::sim::running::Running;
 
 pub use address::{AccountId, USDT_CONTRACT, parse as parse_address, to_0x, to_base58};
 pub use chain::{BLOCK_INTERVAL_MS, Transfer};
@@ -112,8 +111,10 @@ pub enum Endpoint {
 /// One request the server received.
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
+    /// When it arrived.
     pub at: Instant,
     pub endpoint: Endpoint,
+    /// The URL path, e.g. `/v1/contracts/T…/events`.
     pub path: String,
     /// The raw query string (to check that no key travels in the URL).
     pub query: String,
@@ -134,6 +135,7 @@ pub struct Injected {
     pub txid: String,
     /// The event's index within its transaction.
     pub event_index: u32,
+    /// The block it is in (visible once the head reaches it).
     pub block: u64,
 }
 
@@ -146,25 +148,7 @@ pub struct SimTronGrid {
 
 struct Inner {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    server: actix_web::dev::ServerHandle,
-    ticker: Mutex<Option<actix_rt::task::JoinHandle<()>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.stop_ticker();
-        drop(self.server.stop(false));
-    }
-}
-
-impl Inner {
-    fn stop_ticker(&self) {
-        let ticker = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = ticker {
-            t.abort();
-        }
-    }
+    running: Running,
 }
 
 /// Parses a test's address (`T…`, `41…` or `0x…`).
@@ -184,42 +168,24 @@ impl SimTronGrid {
     pub async fn start(opts: SimTronGridOptions) -> std::io::Result<SimTronGrid> {
         let block_time = opts.block_time;
         let shared = Arc::new(Shared::new(opts));
-        let data = web::Data::from(Arc::clone(&shared));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::PayloadConfig::new(1 << 16))
-                .configure(server::routes)
-        })
-        .workers(1)
-        .keep_alive(Duration::from_secs(75))
-        .disable_signals()
-        .shutdown_timeout(1)
-        .bind(("127.0.0.1", 0))?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| std::io::Error::other("the simulator bound no address"))?;
-        let running = server.run();
-        let handle = running.handle();
-        actix_rt::spawn(running);
-        let ticker = block_time.map(|d| spawn_ticker(Arc::downgrade(&shared), d));
+        let running = Running::start(Arc::clone(&shared), server::routes)?;
+        if let Some(period) = block_time {
+            let chain = Arc::downgrade(&shared);
+            running.tick_every(period, move || {
+                chain.upgrade().map(|s| s.advance(1)).is_some()
+            });
+        }
         Ok(SimTronGrid {
-            inner: Arc::new(Inner {
-                shared,
-                addr,
-                server: handle,
-                ticker: Mutex::new(ticker),
-            }),
+            inner: Arc::new(Inner { shared, running }),
         })
     }
 
     /// E.g. `http://127.0.0.1:PORT` (the `api_url` of the `[tron]` section).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.addr)
+        format!("http://{}", self.inner.running.addr)
     }
 
+    /// The options the simulator was started with.
     pub fn options(&self) -> &SimTronGridOptions {
         &self.inner.shared.opts
     }
@@ -325,6 +291,13 @@ impl SimTronGrid {
         self.inner.shared.lock().requests.clone()
     }
 
+    /// The most calls (any endpoint, any caller) received within any
+    /// window of length `window`: for checking a client's own rate limit.
+    pub fn max_calls_in_any_window(&self, window: Duration) -> usize {
+        let st = self.inner.shared.lock();
+        crate::sim::max_in_any_window(st.requests.iter().map(|r| r.at), window)
+    }
+
     /// Calls received on `endpoint` since the start (or the last reset).
     pub fn calls(&self, endpoint: Endpoint) -> u64 {
         let st = self.inner.shared.lock();
@@ -347,23 +320,6 @@ impl SimTronGrid {
 
     /// Stops the block timer and the server, letting in-flight requests finish.
     pub async fn stop(&self) {
-        self.inner.stop_ticker();
-        self.inner.server.stop(true).await;
+        self.inner.running.stop().await;
     }
-}
-
-/// Advances the chain by one block per `period` while the simulator lives.
-fn spawn_ticker(shared: Weak<Shared>, period: Duration) -> actix_rt::task::JoinHandle<()> {
-    let period = period.max(Duration::from_millis(1));
-    actix_rt::spawn(async move {
-        let mut interval =
-            actix_rt::time::interval_at(actix_rt::time::Instant::now() + period, period);
-        loop {
-            interval.tick().await;
-            match shared.upgrade() {
-                Some(s) => s.advance(1),
-                None => break,
-            }
-        }
-    })
 }

@@ -37,6 +37,14 @@ fn still() -> SimTronGridOptions {
     }
 }
 
+/// A still chain with `n` noise transfers per block.
+fn noisy(n: u32) -> SimTronGridOptions {
+    SimTronGridOptions {
+        noise_per_block: n,
+        ..still()
+    }
+}
+
 async fn sim(opts: SimTronGridOptions) -> SimTronGrid {
     SimTronGrid::start(opts).await.expect("simulator starts")
 }
@@ -256,11 +264,7 @@ async fn event_items_match_the_reference_shape() {
 
 #[actix_rt::test]
 async fn paging_reaches_every_event_exactly_once() {
-    let s = sim(SimTronGridOptions {
-        noise_per_block: 7,
-        ..still()
-    })
-    .await;
+    let s = sim(noisy(7)).await;
     let start = s.head();
     // One relay transaction with three Transfers, in a solidified block.
     let t = |to: &str, value| Transfer {
@@ -302,11 +306,7 @@ async fn paging_reaches_every_event_exactly_once() {
 
 #[actix_rt::test]
 async fn fingerprint_reused_with_other_params_is_rejected() {
-    let s = sim(SimTronGridOptions {
-        noise_per_block: 5,
-        ..still()
-    })
-    .await;
+    let s = sim(noisy(5)).await;
     let page = json(&s, &events_path("only_confirmed=true&limit=3")).await;
     let fp = page["meta"]["fingerprint"].as_str().expect("fingerprint");
     assert_eq!(
@@ -341,11 +341,7 @@ async fn fingerprint_reused_with_other_params_is_rejected() {
 
 #[actix_rt::test]
 async fn limit_is_clamped_and_filters_are_checked() {
-    let s = sim(SimTronGridOptions {
-        noise_per_block: 90,
-        ..still()
-    })
-    .await;
+    let s = sim(noisy(90)).await;
     let page = json(&s, &events_path("limit=1000")).await;
     assert_eq!(page["data"].as_array().map(Vec::len), Some(MAX_LIMIT));
     assert_eq!(page["meta"]["page_size"], 200);
@@ -439,11 +435,7 @@ async fn counters_count_calls_per_endpoint_and_bytes() {
 /// The kind `missing_fingerprint`: a full page without its cursor.
 #[actix_rt::test]
 async fn missing_fingerprint_truncates_a_full_page() {
-    let s = sim(SimTronGridOptions {
-        noise_per_block: 10,
-        ..still()
-    })
-    .await;
+    let s = sim(noisy(10)).await;
     let min = s.block_timestamp(s.head() - 30);
     let path = events_path(&format!(
         "only_confirmed=true&order_by=block_timestamp,asc&min_block_timestamp={min}&limit=25"
@@ -543,6 +535,8 @@ async fn frequency_limit_suspends_a_fast_caller() {
         assert_eq!(statuses, [200, 200, 403, 403]);
     }
     assert_eq!(get(&s, "/wallet/getnowblock", Some(KEY)).await.0, 200);
+    // Every call counts toward the client's rate, refused ones too.
+    assert_eq!(s.max_calls_in_any_window(Duration::from_secs(3600)), 5);
 }
 
 /// The kind `server_error`.
