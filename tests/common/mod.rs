@@ -34,6 +34,8 @@ pub struct World {
 pub struct Tweaks {
     pub extra: String,
     pub poll_interval: Option<&'static str>,
+    /// `monitor.chains` (TOML array text, e.g. `["ethereum", "tron"]`); default: ethereum.
+    pub chains: Option<&'static str>,
     /// Extra environment variables for the daemon (e.g. a webhook secret).
     pub env: Vec<(String, String)>,
 }
@@ -78,6 +80,7 @@ invalid_key_probe_interval = "1s"
 [monitor]
 poll_interval = "{poll}"
 confirmations = 2
+chains = {chains}
 
 [database]
 path = "{db}"
@@ -96,6 +99,7 @@ level = "debug"
             bot = bot.api_url(),
             es = es.base_url(),
             poll = tweaks.poll_interval.unwrap_or("500ms"),
+            chains = tweaks.chains.unwrap_or(r#"["ethereum"]"#),
             db = dir.path().join("data/monitor.db").display(),
             extra = tweaks.extra,
         );
