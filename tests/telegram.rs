@@ -37,6 +37,9 @@ fn base_config(sim: &SimBotApi, db: &Path) -> Config {
     c.telegram.per_chat_interval = Duration::from_millis(20);
     c.telegram.command_limit = 1000;
     c.telegram.command_window = Duration::from_secs(60);
+    // These tests follow each notification as its own message; combined
+    // bursts are tested in tests/groups.rs.
+    c.telegram.combine_after = 0;
     // Nothing to scan in these tests; never reach the real Etherscan.
     c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
     c.monitor.poll_interval = Duration::from_secs(3600);

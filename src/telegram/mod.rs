@@ -20,6 +20,7 @@
 //! database for the next start.
 
 pub mod bot;
+pub mod combine;
 pub mod commands;
 pub mod delivery;
 pub mod digest;
