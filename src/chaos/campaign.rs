@@ -140,6 +140,7 @@ pub async fn run(opts: Options) -> std::io::Result<Report> {
         flood_limits: false,
         per_chat_per_sec: 0.5,
         global_per_sec: 4.0,
+        group_per_min: 20.0,
         retry_after_secs: 2,
     })
     .await?;
