@@ -394,3 +394,28 @@ impl World {
             .notifications_failed
     }
 }
+
+/// The kind `ambiguous_send`, for a combined message: its answer lost
+/// twice, it is sent at most twice and then all its rows are uncertain.
+#[actix_rt::test]
+async fn a_combined_message_whose_answer_is_lost_is_sent_twice_at_most() {
+    let w = World::start(SimBotOptions::default(), |c| {
+        c.telegram.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let chat = 9191;
+    w.watch(chat).await;
+    w.sim.set_answer_after_timeout(4, Duration::from_secs(3));
+    assert_eq!(w.record(1, 3).await, 3);
+    until("all rows uncertain", || async {
+        w.db(States(chat)).await == vec!["uncertain"; 3]
+    })
+    .await;
+    let all = w.sim.sent();
+    assert_eq!(count_to(&all, chat), 2, "sent once more, then held");
+    for i in 1..=3 {
+        assert_eq!(copies_of(&all, i), 2, "transfer {i}");
+    }
+    assert!(all.iter().all(|m| m.text.contains("3 transfers")));
+    w.stop().await;
+}
