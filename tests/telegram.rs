@@ -352,8 +352,8 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
         "a non-admin's /resume changed nothing"
     );
 
-    // Group chats are ignored; a private message after it is answered.
-    let last = w.sim.group_says(-5, u, "/start");
+    // A group command for another bot is ignored (groups: tests/groups.rs).
+    let last = w.sim.group_says(-5, u, "/start@OtherBot");
     w.until_updates_handled(last).await;
     assert!(w.sim.sent_to(-5).is_empty());
 
