@@ -32,7 +32,12 @@ struct Bench {
     _dir: tempfile::TempDir,
 }
 
-async fn start(flood_limits: bool, send_rate: u32, per_chat: Duration, combine_after: u32) -> Bench {
+async fn start(
+    flood_limits: bool,
+    send_rate: u32,
+    per_chat: Duration,
+    combine_after: u32,
+) -> Bench {
     let sim = SimBotApi::start(SimBotOptions {
         flood_limits,
         ..SimBotOptions::default()
@@ -238,7 +243,9 @@ async fn burst(b: &Bench, n: usize) -> (Duration, usize) {
 
 async fn bursts() {
     let n = 1000;
-    println!("burst: {n} due transfers to one chat, simulator limits on (send_rate 25, per-chat 1 s):");
+    println!(
+        "burst: {n} due transfers to one chat, simulator limits on (send_rate 25, per-chat 1 s):"
+    );
     let b = start(true, 25, Duration::from_secs(1), 3).await;
     let (elapsed, messages) = burst(&b, n).await;
     println!(

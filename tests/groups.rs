@@ -102,7 +102,12 @@ impl World {
     async fn record(&self, first: u64, n: u64) -> usize {
         let transfers = (first..first + n).map(transfer).collect();
         let r = self
-            .db(RecordPollResult::new(1, transfers, vec![], self.shared.spam.clone()))
+            .db(RecordPollResult::new(
+                1,
+                transfers,
+                vec![],
+                self.shared.spam.clone(),
+            ))
             .await;
         self.shared.outbox_ready.notify_one();
         r.notifications
@@ -158,7 +163,10 @@ fn count_to(all: &[SentMessage], chat: i64) -> usize {
 /// How many times the transfer of `i` USDT appears in `messages`.
 fn copies_of(messages: &[SentMessage], i: u64) -> usize {
     let needle = format!("Incoming {i} USDT</b>");
-    messages.iter().map(|m| m.text.matches(&needle).count()).sum()
+    messages
+        .iter()
+        .map(|m| m.text.matches(&needle).count())
+        .sum()
 }
 
 async fn until<F, Fut>(what: &str, cond: F)
@@ -225,7 +233,9 @@ async fn a_group_registers_refuses_a_non_admin_and_receives_alerts() {
     assert_eq!(w.watched_by(group).await, 0, "nothing stored");
 
     // An administrator may, with or without the bot's name.
-    let r = w.ask(group, ADMIN_USER, &format!("/add@sim_bot {A1} Treasury")).await;
+    let r = w
+        .ask(group, ADMIN_USER, &format!("/add@sim_bot {A1} Treasury"))
+        .await;
     assert!(r.contains("Treasury"), "{r}");
     assert_eq!(w.watched_by(group).await, 1);
     // So may an anonymous administrator (writing as the group).
@@ -248,7 +258,10 @@ async fn a_group_registers_refuses_a_non_admin_and_receives_alerts() {
         .wait_for(WAIT, |all| copies_of(all, 1) == 1)
         .await
         .expect("the alert reached the group");
-    assert!(all.iter().any(|m| m.chat_id == group && m.text.contains("Incoming 1 USDT")));
+    assert!(
+        all.iter()
+            .any(|m| m.chat_id == group && m.text.contains("Incoming 1 USDT"))
+    );
     // One getChatMember per user: answers are cached.
     assert_eq!(w.sim.calls("getChatMember"), 2);
     w.stop().await;
@@ -286,7 +299,10 @@ async fn migration_mid_outbox_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(w.watched_by(supergroup).await, 1);
     assert_eq!(w.watched_by(group).await, 0);
     let row = w.db(ChatRow(supergroup)).await;
-    assert_eq!(row.map(|r| (r.0, r.1)), Some((true, Some("supergroup".into()))));
+    assert_eq!(
+        row.map(|r| (r.0, r.1)),
+        Some((true, Some("supergroup".into())))
+    );
     assert_eq!(w.stats_failed().await, 0, "not a failure");
     // Later transfers go to the new id only.
     w.record(8, 1).await;
@@ -333,7 +349,9 @@ async fn a_kicked_group_is_inactive_and_delivers_once_added_back() {
     .await;
     assert_eq!(w.watched_by(group).await, 1, "subscriptions kept");
     assert_eq!(w.record(1, 1).await, 0, "nothing queued while out");
-    let id = w.sim.bot_in_group(group, ADMIN_USER, "left", "administrator");
+    let id = w
+        .sim
+        .bot_in_group(group, ADMIN_USER, "left", "administrator");
     w.handled(id).await;
     until("active", || async {
         w.db(ChatRow(group)).await.is_some_and(|r| r.0)
@@ -377,7 +395,10 @@ async fn a_burst_of_200_arrives_combined_each_transfer_once_without_a_429() {
     }
     let messages = count_to(&all, chat);
     assert!(messages < 40, "combined: {messages} messages");
-    assert!(all.iter().any(|m| m.text.contains("transfers</b> (newest last)")));
+    assert!(
+        all.iter()
+            .any(|m| m.text.contains("transfers</b> (newest last)"))
+    );
     assert!(all.iter().all(|m| m.text.encode_utf16().count() <= 4096));
     assert_eq!(w.sim.rejected_429(), 0, "no 429");
     until("all rows sent", || async {

@@ -143,7 +143,10 @@ impl DbRequest for MigrateChat {
             "UPDATE chats SET active = 1, kind = 'supergroup' WHERE chat_id = ?1",
             [self.to],
         )?;
-        tx.execute("UPDATE chats SET active = 0 WHERE chat_id = ?1", [self.from])?;
+        tx.execute(
+            "UPDATE chats SET active = 0 WHERE chat_id = ?1",
+            [self.from],
+        )?;
         let mut moved = 0;
         for table in tables_with_chat_id(tx)? {
             moved += tx.execute(

@@ -205,7 +205,10 @@ mod tests {
             line(out).as_deref(),
             Some("⬆️ <b>Outgoing 2 USDC</b> on Polygon · to <code>0x22</code> · <code>0xab</code>")
         );
-        assert_eq!(line("⚠️ <b>Possible address poisoning</b> on Ethereum\n…"), None);
+        assert_eq!(
+            line("⚠️ <b>Possible address poisoning</b> on Ethereum\n…"),
+            None
+        );
         assert_eq!(line("🚨 <b>Needs attention</b>\nx"), None);
     }
 

@@ -81,7 +81,8 @@ impl Core {
         let now = Instant::now();
         Core {
             pacer: RefCell::new(
-                Pacer::new(t.send_rate, t.per_chat_interval, now).with_group_limit(t.group_per_minute),
+                Pacer::new(t.send_rate, t.per_chat_interval, now)
+                    .with_group_limit(t.group_per_minute),
             ),
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
             admin_cache: RefCell::default(),

@@ -69,7 +69,10 @@ pub async fn may_change_settings(core: &Core, chat: i64, user: i64) -> Permissio
     let Ok(user_id) = u64::try_from(user) else {
         return Permission::NotAdmin;
     };
-    let answer = (core.bot.get_chat_member(ChatId(chat), UserId(user_id)).await)
+    let answer = (core
+        .bot
+        .get_chat_member(ChatId(chat), UserId(user_id))
+        .await)
         .map_err(TgError::from);
     let outcome = crate::instruments::telegram_outcome(&answer);
     (core.shared.metrics.instruments).provider_call("telegram", "getChatMember", outcome);

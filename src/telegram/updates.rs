@@ -253,7 +253,10 @@ enum Event {
         group: Option<(ChatKind, Option<String>)>,
     },
     /// The group became a supergroup (see [`groups`](super::groups)).
-    Migrated { from: i64, to: i64 },
+    Migrated {
+        from: i64,
+        to: i64,
+    },
 }
 
 /// Sorts a batch by chat; ignores what the bot does not handle. `me` is

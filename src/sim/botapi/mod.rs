@@ -300,8 +300,9 @@ impl SimBotApi {
     /// A group message sent by an anonymous administrator (`sender_chat` =
     /// the group, from `@GroupAnonymousBot`); returns the update id.
     pub fn group_says_as_group(&self, chat_id: i64, text: &str) -> i64 {
-        self.shared
-            .push_update(|st| json!({ "message": updates::as_the_group(st.take_message_id(), chat_id, text) }))
+        self.shared.push_update(
+            |st| json!({ "message": updates::as_the_group(st.take_message_id(), chat_id, text) }),
+        )
     }
 
     /// Sets `user_id`'s status in group `chat_id` for `getChatMember`
@@ -329,9 +330,8 @@ impl SimBotApi {
             }
         }
         let bot_id = self.shared.bot_id;
-        self.shared.push_update(|_| {
-            updates::my_group_member(bot_id, chat_id, by, old_status, new_status)
-        })
+        self.shared
+            .push_update(|_| updates::my_group_member(bot_id, chat_id, by, old_status, new_status))
     }
 
     /// Group `from` becomes supergroup `to` (a `-100…` id): from now on

@@ -650,7 +650,9 @@ async fn a_group_past_20_messages_a_minute_gets_a_429() {
     .expect("simulator starts");
     let bot = bot(&sim);
     for _ in 0..20 {
-        bot.send_message(ChatId(-7), "hi").await.expect("within the limit");
+        bot.send_message(ChatId(-7), "hi")
+            .await
+            .expect("within the limit");
     }
     match bot.send_message(ChatId(-7), "hi").await {
         Err(RequestError::RetryAfter(secs)) => assert!(secs.seconds() >= 1),
