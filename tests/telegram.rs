@@ -37,6 +37,9 @@ fn base_config(sim: &SimBotApi, db: &Path) -> Config {
     c.telegram.per_chat_interval = Duration::from_millis(20);
     c.telegram.command_limit = 1000;
     c.telegram.command_window = Duration::from_secs(60);
+    // These tests follow each notification as its own message; combined
+    // bursts are tested in tests/groups.rs.
+    c.telegram.combine_after = 0;
     // Nothing to scan in these tests; never reach the real Etherscan.
     c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
     c.monitor.poll_interval = Duration::from_secs(3600);
@@ -350,8 +353,8 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
         "a non-admin's /resume changed nothing"
     );
 
-    // Group chats are ignored; a private message after it is answered.
-    let last = w.sim.group_says(-5, u, "/start");
+    // A group command for another bot is ignored (groups: tests/groups.rs).
+    let last = w.sim.group_says(-5, u, "/start@OtherBot");
     w.until_updates_handled(last).await;
     assert!(w.sim.sent_to(-5).is_empty());
 

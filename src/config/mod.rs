@@ -91,6 +91,17 @@ pub struct TelegramConfig {
     pub command_limit: u32,
     #[serde(with = "humantime_serde")]
     pub command_window: Duration,
+    /// Messages per minute into one group or supergroup (Telegram allows
+    /// about 20), on top of `send_rate` and `per_chat_interval`.
+    pub group_per_minute: u32,
+    /// At least this many notifications for one chat due together are sent
+    /// as one combined message (0: never combine).
+    pub combine_after: u32,
+    /// After a notification went to a chat, further ones due for it within
+    /// this window wait to be combined (up to the window's end) instead of
+    /// going one by one.
+    #[serde(with = "humantime_serde")]
+    pub combine_window: Duration,
 }
 
 impl Default for TelegramConfig {
@@ -104,6 +115,9 @@ impl Default for TelegramConfig {
             per_chat_interval: Duration::from_secs(1),
             command_limit: 10,
             command_window: Duration::from_secs(60),
+            group_per_minute: 20,
+            combine_after: 3,
+            combine_window: Duration::from_secs(2),
         }
     }
 }

@@ -137,6 +137,16 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     positive("telegram.per_chat_interval", t.per_chat_interval)?;
     at_least_one("telegram.command_limit", t.command_limit.into())?;
     positive("telegram.command_window", t.command_window)?;
+    at_least_one("telegram.group_per_minute", t.group_per_minute.into())?;
+    if t.combine_after == 1 {
+        return Err(bad(
+            "telegram.combine_after",
+            "must be 0 (never combine) or at least 2",
+        ));
+    }
+    if t.combine_window > Duration::from_secs(60) {
+        return Err(bad("telegram.combine_window", "must be at most 60s"));
+    }
 
     let e = &c.etherscan;
     url("etherscan.base_url", &e.base_url)?;

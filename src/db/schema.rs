@@ -180,6 +180,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
     CREATE INDEX transfers_by_age ON transfers (created_at);
     "#,
+    // 6 (issue 11, groups): what kind of chat a row is (`private`, `group`,
+    // `supergroup`; NULL for chats registered before, all private) and a
+    // group's title, from the messages and `my_chat_member` updates.
+    r#"
+    ALTER TABLE chats ADD COLUMN kind TEXT
+        CHECK (kind IN ('private', 'group', 'supergroup', 'channel'));
+    ALTER TABLE chats ADD COLUMN title TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

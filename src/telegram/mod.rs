@@ -20,10 +20,13 @@
 //! database for the next start.
 
 pub mod bot;
+pub mod combine;
 pub mod commands;
 pub mod delivery;
 pub mod digest;
+pub mod groups;
 pub mod pacing;
+pub mod permission;
 pub mod replies;
 pub mod split;
 pub mod updates;
@@ -64,6 +67,8 @@ pub struct Core {
     pub sender: Bot,
     pub pacer: RefCell<Pacer>,
     pub limiter: RefCell<CommandLimiter>,
+    /// Recent `getChatMember` answers (see [`permission`]).
+    pub admin_cache: RefCell<permission::AdminCache>,
     /// The configured chains, resolved against the registry.
     pub chains: Vec<Chain>,
     /// True once the actor was asked to stop.
@@ -75,8 +80,12 @@ impl Core {
         let t = &shared.config.telegram;
         let now = Instant::now();
         Core {
-            pacer: RefCell::new(Pacer::new(t.send_rate, t.per_chat_interval, now)),
+            pacer: RefCell::new(
+                Pacer::new(t.send_rate, t.per_chat_interval, now)
+                    .with_group_limit(t.group_per_minute),
+            ),
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
+            admin_cache: RefCell::default(),
             chains: shared.config.chains(),
             shared,
             bot: bots.poller,
@@ -131,9 +140,18 @@ impl Core {
     /// (see [`split`]); stops at the first part that fails. A 429 pauses
     /// every sender for its `retry_after` and the part is sent again; a
     /// chat-level answer (blocked, chat not found) marks the chat inactive.
+    ///
+    /// A group that became a supergroup is moved to its new id (see
+    /// [`groups`]) and the part is sent there.
     pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
+        let mut chat = chat;
         for part in split::split(text, split::MAX_MESSAGE_UNITS) {
-            if let Some(result) = self.send_paced(chat, &part, false).await {
+            let mut sent = self.send_paced(chat, &part, false).await;
+            if let Some(Err(TgError::Migrated(to))) = sent {
+                chat = to;
+                sent = self.send_paced(chat, &part, false).await;
+            }
+            if let Some(result) = sent {
                 result?;
             }
         }
@@ -178,17 +196,12 @@ impl Core {
                         return Some(Err(TgError::RetryAfter(wait)));
                     }
                 }
+                Err(TgError::Migrated(to)) => {
+                    // Not a failure: the chat, its rows included, moves.
+                    self.migrate(chat, to).await;
+                    return Some(Err(TgError::Migrated(to)));
+                }
                 Err(e) if e.is_chat_level() => {
-                    if let TgError::Migrated(to) = e {
-                        // Private chats never migrate; groups are not
-                        // served yet (issue 11 moves the chat instead).
-                        tracing::warn!(
-                            actor = "telegram",
-                            chat,
-                            to,
-                            "the group became a supergroup"
-                        );
-                    }
                     self.set_active(chat, false).await;
                     return Some(Err(e));
                 }

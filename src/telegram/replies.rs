@@ -257,6 +257,19 @@ pub fn spam_mode(mode: crate::config::SpamMode) -> String {
     .into()
 }
 
+/// A group member who is not an administrator tried to change settings.
+pub fn admins_only(kind: Kind) -> String {
+    format!(
+        "⛔ Only this group's administrators may use /{} here: it changes what the whole group is sent. Ask an administrator.",
+        kind.name()
+    )
+}
+
+/// Telegram could not say whether the sender is a group administrator.
+pub fn rights_unknown() -> String {
+    "⚠️ I could not check with Telegram whether you are an administrator of this group; nothing was changed. Please try again in a minute.".into()
+}
+
 pub fn try_later() -> String {
     "⚠️ Something went wrong on my side; please try again in a minute.".into()
 }

@@ -127,7 +127,7 @@ impl Kind {
         }
     }
 
-    fn by_name(name: &str) -> Option<Kind> {
+    pub fn by_name(name: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(name))
