@@ -49,10 +49,12 @@ pub mod client;
 pub mod decode;
 pub mod error;
 pub mod limiter;
+pub mod mode;
 pub mod pause;
 #[cfg(test)]
 mod proptests;
 pub mod scan;
+pub mod tokentx;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

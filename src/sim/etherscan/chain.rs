@@ -12,7 +12,7 @@
 //! an address outside the pool can never appear in noise, so the query does
 //! not need to generate noise to prove it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::domain::{Address, Chain, Token};
 
@@ -74,6 +74,9 @@ pub(crate) struct SimChain {
     /// The getLogs index trails the head by this many blocks: the logs of
     /// block `b` are served once `head >= b + index_lag`.
     pub(crate) index_lag: u64,
+    /// (block, log index) → the log index whose transaction this log is
+    /// part of (a transaction emitting several Transfers); absent: its own.
+    same_tx: HashMap<(u64, u64), u64>,
 }
 
 impl SimChain {
@@ -102,6 +105,7 @@ impl SimChain {
             injected: BTreeMap::new(),
             raw: BTreeMap::new(),
             index_lag: 0,
+            same_tx: HashMap::new(),
         }
     }
 
@@ -112,6 +116,14 @@ impl SimChain {
         logs.push(log);
         let log_index = first_injected + logs.len() as u64 - 1;
         (self.tx_hash(block, log_index), log_index)
+    }
+
+    /// Makes log `log_index` of `block` part of the transaction of log
+    /// `first` of the same block: they share a transaction hash.
+    pub(crate) fn join_tx(&mut self, block: u64, log_index: u64, first: u64) {
+        if log_index != first {
+            self.same_tx.insert((block, log_index), first);
+        }
     }
 
     /// Adds a hand-made item to `block`'s getLogs answers.
@@ -155,8 +167,14 @@ impl SimChain {
 
     /// A unique, random-looking hash per (block, log index): the first two
     /// words are pseudo-random, the last two are bijections of the block and
-    /// the log index, so two logs of this chain never share a hash.
+    /// the log index, so two logs of this chain never share a hash unless a
+    /// test put them in one transaction ([`SimChain::join_tx`]).
     pub(crate) fn tx_hash(&self, block: u64, log_index: u64) -> String {
+        let log_index = self
+            .same_tx
+            .get(&(block, log_index))
+            .copied()
+            .unwrap_or(log_index);
         let salt = hash_words(&[self.seed, self.id, TAG_TX]);
         word_hex([
             hash_words(&[salt, block, log_index, 1]),

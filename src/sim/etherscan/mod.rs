@@ -106,6 +106,8 @@ pub struct RequestRecord {
     pub page: Option<u64>,
     /// "ok" | "empty" | "rate_limited" | "error" | "fault".
     pub outcome: &'static str,
+    /// Bytes of the answer's body (what the client downloaded, headers aside).
+    pub bytes: usize,
 }
 
 /// The running simulator. Cheap to clone; all clones drive the same server.
@@ -265,6 +267,37 @@ impl SimEtherscan {
         })
     }
 
+    /// Several Transfer logs emitted by ONE transaction in `block` (a batch
+    /// payout, a swap): consecutive log indexes sharing one transaction
+    /// hash, as `tokentx` then shows several rows of one hash. `block` of
+    /// each transfer is ignored. Returns (tx_hash, log_index) per transfer.
+    /// Panics for a chain not served.
+    pub fn inject_transfers_in_one_tx(
+        &self,
+        chain_id: u64,
+        block: u64,
+        transfers: Vec<InjectedTransfer>,
+    ) -> Vec<(String, u64)> {
+        let mut first = None;
+        let mut out = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let (_, index) = self.inject_transfer(
+                chain_id,
+                InjectedTransfer {
+                    block: Some(block),
+                    ..t
+                },
+            );
+            let first = *first.get_or_insert(index);
+            let hash = self.with_chain(chain_id, |c| {
+                c.join_tx(block, index, first);
+                c.tx_hash(block, index)
+            });
+            out.push((hash, index));
+        }
+        out
+    }
+
     /// Adds an arbitrary log (e.g. an ERC-721 Transfer with 4 topics);
     /// topics and data are stored lowercase, unchecked. Returns
     /// (tx_hash, log_index). Panics for a chain not served.
@@ -309,6 +342,12 @@ impl SimEtherscan {
     /// Every request received since the start (or the last reset), in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.inner.shared.lock().requests.clone()
+    }
+
+    /// Bytes of every answer body served since the start (or the last reset).
+    pub fn served_bytes(&self) -> u64 {
+        let st = self.inner.shared.lock();
+        st.requests.iter().map(|r| r.bytes as u64).sum()
     }
 
     pub fn request_count(&self) -> usize {
