@@ -9,6 +9,7 @@
 mod days;
 mod secrets;
 mod size;
+pub mod tron;
 mod validate;
 pub mod webhook;
 
@@ -18,8 +19,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
+pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR};
 pub use size::ByteSize;
+pub use tron::TronConfig;
 pub use webhook::WebhookConfig;
 
 use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
@@ -53,6 +55,8 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
+    /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
+    pub tron: TronConfig,
     pub monitor: MonitorConfig,
     pub database: DatabaseConfig,
     pub supervisor: SupervisorConfig,
