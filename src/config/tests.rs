@@ -127,7 +127,9 @@ fn secrets_never_print() {
     };
     let shown = format!("{s:?}");
     assert!(
-        !shown.contains("tg-secret") && !shown.contains("es-secret") && !shown.contains("tron-secret"),
+        !shown.contains("tg-secret")
+            && !shown.contains("es-secret")
+            && !shown.contains("tron-secret"),
         "{shown}"
     );
 }

@@ -187,11 +187,11 @@ type PairKey = (u64, Address, u64, Address, Address);
 pub struct PairCache(RefCell<HashMap<PairKey, Vec<Transfer>>>);
 
 impl PairCache {
-    /// Forgets the chain's entries at or below `block` (no longer re-read).
-    pub fn prune(&self, chain_id: u64, block: u64) {
+    /// Forgets the token's entries at or below `block` (no longer re-read).
+    pub fn prune(&self, chain_id: u64, contract: &Address, block: u64) {
         self.0
             .borrow_mut()
-            .retain(|(c, _, b, _, _), _| *c != chain_id || *b > block);
+            .retain(|(c, t, b, _, _), _| *c != chain_id || t != contract || *b > block);
     }
 }
 
