@@ -71,6 +71,8 @@ pub(crate) struct SimChain {
     injected: BTreeMap<u64, Vec<StoredLog>>,
     /// Hand-made getLogs items, served verbatim (see [`SimChain::raw_items`]).
     raw: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// Hand-made tokentx rows, served verbatim (see [`SimChain::raw_rows`]).
+    raw_rows: BTreeMap<u64, Vec<serde_json::Value>>,
     /// The getLogs index trails the head by this many blocks: the logs of
     /// block `b` are served once `head >= b + index_lag`.
     pub(crate) index_lag: u64,
@@ -104,6 +106,7 @@ impl SimChain {
             pool_set,
             injected: BTreeMap::new(),
             raw: BTreeMap::new(),
+            raw_rows: BTreeMap::new(),
             index_lag: 0,
             same_tx: HashMap::new(),
         }
@@ -129,6 +132,45 @@ impl SimChain {
     /// Adds a hand-made item to `block`'s getLogs answers.
     pub(crate) fn inject_raw(&mut self, block: u64, item: serde_json::Value) {
         self.raw.entry(block).or_default().push(item);
+    }
+
+    /// Adds a hand-made row to `block`'s tokentx answers.
+    pub(crate) fn inject_raw_row(&mut self, block: u64, item: serde_json::Value) {
+        self.raw_rows.entry(block).or_default().push(item);
+    }
+
+    /// Hand-made tokentx rows of blocks `from..=to` (indexed ones only)
+    /// whose `from` or `to` field is `party` and whose `contractAddress` is
+    /// `contract` (case-insensitively; a field that is not an address
+    /// matches anything), in block order.
+    pub(crate) fn raw_rows(
+        &self,
+        from: u64,
+        to: u64,
+        party: &Address,
+        contract: Option<&Address>,
+    ) -> Vec<&serde_json::Value> {
+        let hi = to.min(self.indexed_head());
+        if from > hi {
+            return Vec::new();
+        }
+        let side = |item: &serde_json::Value, key: &str| {
+            item.get(key)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|a| Address::parse(&a.to_ascii_lowercase()).ok())
+        };
+        self.raw_rows
+            .range(from..=hi)
+            .flat_map(|(_, items)| items)
+            .filter(|item| match (side(item, "from"), side(item, "to")) {
+                (Some(f), Some(t)) => &f == party || &t == party,
+                _ => true,
+            })
+            .filter(|item| match (side(item, "contractAddress"), contract) {
+                (Some(a), Some(c)) => &a == c,
+                _ => true,
+            })
+            .collect()
     }
 
     /// The highest block whose logs the index serves.

@@ -326,6 +326,15 @@ impl SimEtherscan {
         self.with_chain(chain_id, |c| c.inject_raw(block, item))
     }
 
+    /// Serves `item` verbatim in tokentx answers covering `block` (once the
+    /// index has reached it), after the real rows: a hand-made, possibly
+    /// malformed row. It goes to queries whose `address` is its `from` or
+    /// `to` field (or to every query when those are not addresses). Panics
+    /// for a chain not served.
+    pub fn inject_raw_tokentx_row(&self, chain_id: u64, block: u64, item: serde_json::Value) {
+        self.with_chain(chain_id, |c| c.inject_raw_row(block, item))
+    }
+
     /// Makes the getLogs index trail the head: the logs of a block become
     /// visible to getLogs (and tokentx) only `blocks` blocks after
     /// `eth_blockNumber` reported it. 0 (the default) is an index that is
