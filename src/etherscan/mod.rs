@@ -35,6 +35,13 @@
 //! the chain's poll is skipped and `/status` keeps the last known head. A
 //! head below the cursor is suspect: logged, nothing moves.
 //!
+//! **Per-address mode.** A chain with few watched addresses is cheaper to
+//! scan with one `tokentx` query per address and token (`monitor.scan_mode`,
+//! chosen per chain and poll by [`mode`], done by [`tokentx`] through the
+//! hook in `per_address.rs`): same cursor, same deep-pass cursor and the
+//! same (chain, tx hash, log index) key per transfer as the logs scan, so a
+//! switch between the two loses and repeats nothing.
+//!
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
 //! until its next probe.
 //!
