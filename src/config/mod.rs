@@ -171,9 +171,28 @@ pub struct MonitorConfig {
     /// trails its head; 0 turns the deep pass off. Chains not named keep
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
+    /// How each chain's tokens are scanned: `auto` (default) picks per chain
+    /// by estimated calls and bytes per day, `logs` always scans the whole
+    /// contract (getLogs), `per-address` always asks `tokentx` per watched
+    /// address.
+    pub scan_mode: ScanMode,
     /// Contracts added by the operator (a token migrated before a release
     /// knew it). Matched by contract, like the registry's own.
     pub contracts: Vec<ContractConfig>,
+}
+
+/// `monitor.scan_mode`: how a chain's transfers are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanMode {
+    /// Per chain, the cheaper of the two by estimate, with hysteresis.
+    Auto,
+    /// Whole-contract `getLogs`: calls flat in the number of addresses,
+    /// bytes proportional to the token's volume.
+    Logs,
+    /// `tokentx` per watched address: calls proportional to the addresses,
+    /// bytes proportional to their own transfers.
+    PerAddress,
 }
 
 /// One `[[monitor.contracts]]` entry.
@@ -200,6 +219,7 @@ impl Default for MonitorConfig {
             confirmations: 2,
             max_addresses_per_user: 50,
             rescan_depth: BTreeMap::new(),
+            scan_mode: ScanMode::Auto,
             contracts: Vec::new(),
         }
     }

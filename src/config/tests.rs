@@ -271,3 +271,14 @@ fn http_is_off_by_default_and_takes_an_address() {
     );
     assert!(c.to_toml().contains("listen = \"127.0.0.1:9108\""));
 }
+
+#[test]
+fn scan_mode_defaults_to_auto_and_an_unknown_one_names_its_key() {
+    assert_eq!(parse("").unwrap().monitor.scan_mode, ScanMode::Auto);
+    let c = parse("[monitor]\nscan_mode = \"per-address\"\n").unwrap();
+    assert_eq!(c.monitor.scan_mode, ScanMode::PerAddress);
+    let c = parse("[monitor]\nscan_mode = \"logs\"\n").unwrap();
+    assert_eq!(c.monitor.scan_mode, ScanMode::Logs);
+    let e = error_of("[monitor]\nscan_mode = \"tokentx\"\n");
+    assert!(e.contains("scan_mode"), "{e}");
+}

@@ -48,20 +48,41 @@ pub enum Request<'a> {
         page: u32,
         offset: u32,
     },
+    /// Transfer logs of `contract` in the single block `block` from `from`
+    /// to `to` (`topic1` and `topic2`, joined by `and`): the log indexes of
+    /// `tokentx` rows. Small answers: one pair's transfers in one block.
+    PairLogs {
+        contract: &'a Address,
+        block: u64,
+        from: &'a Address,
+        to: &'a Address,
+    },
+    /// `account/tokentx` of `address` for `contract` in `from..=to`,
+    /// ascending, one page.
+    TokenTx {
+        contract: &'a Address,
+        address: &'a Address,
+        from: u64,
+        to: u64,
+        page: u32,
+        offset: u32,
+    },
 }
 
 impl Request<'_> {
     fn action(&self) -> Action {
         match self {
             Request::BlockNumber => Action::BlockNumber,
-            Request::TransferLogs { .. } => Action::GetLogs,
+            Request::TransferLogs { .. } | Request::PairLogs { .. } => Action::GetLogs,
+            Request::TokenTx { .. } => Action::TokenTx,
         }
     }
 
     fn module(&self) -> &'static str {
         match self {
             Request::BlockNumber => "proxy",
-            Request::TransferLogs { .. } => "logs",
+            Request::TransferLogs { .. } | Request::PairLogs { .. } => "logs",
+            Request::TokenTx { .. } => "account",
         }
     }
 
@@ -71,22 +92,55 @@ impl Request<'_> {
             ("module", self.module().to_string()),
             ("action", self.action().as_str().to_string()),
         ];
-        if let Request::TransferLogs {
-            contract,
-            from,
-            to,
-            page,
-            offset,
-        } = self
-        {
-            p.extend([
+        match self {
+            Request::BlockNumber => {}
+            Request::TransferLogs {
+                contract,
+                from,
+                to,
+                page,
+                offset,
+            } => p.extend([
                 ("fromBlock", from.to_string()),
                 ("toBlock", to.to_string()),
                 ("address", contract.as_str().to_string()),
                 ("topic0", TRANSFER_TOPIC.to_string()),
                 ("page", page.to_string()),
                 ("offset", offset.to_string()),
-            ]);
+            ]),
+            Request::PairLogs {
+                contract,
+                block,
+                from,
+                to,
+            } => p.extend([
+                ("fromBlock", block.to_string()),
+                ("toBlock", block.to_string()),
+                ("address", contract.as_str().to_string()),
+                ("topic0", TRANSFER_TOPIC.to_string()),
+                ("topic0_1_opr", "and".to_string()),
+                ("topic1", format!("0x{:0>64}", from.hex())),
+                ("topic1_2_opr", "and".to_string()),
+                ("topic2", format!("0x{:0>64}", to.hex())),
+                ("page", "1".to_string()),
+                ("offset", super::scan::OFFSET.to_string()),
+            ]),
+            Request::TokenTx {
+                contract,
+                address,
+                from,
+                to,
+                page,
+                offset,
+            } => p.extend([
+                ("contractaddress", contract.as_str().to_string()),
+                ("address", address.as_str().to_string()),
+                ("startblock", from.to_string()),
+                ("endblock", to.to_string()),
+                ("page", page.to_string()),
+                ("offset", offset.to_string()),
+                ("sort", "asc".to_string()),
+            ]),
         }
         p
     }
@@ -173,6 +227,16 @@ impl EtherscanClient {
             page,
             offset,
         };
+        self.call(chain, request, api::parse_list).await
+    }
+
+    /// One page of a list call (`tokentx` rows, a pair's Transfer logs);
+    /// empty for "No records found" / "No transactions found".
+    pub async fn list(
+        &self,
+        chain: &Chain,
+        request: Request<'_>,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
         self.call(chain, request, api::parse_list).await
     }
 
@@ -288,23 +352,36 @@ fn log_request(chain: &Chain, request: &Request<'_>) {
             action = request.action().as_str(),
             "request"
         ),
-        Request::TransferLogs { from, to, page, .. } => tracing::debug!(
+        Request::PairLogs { block, .. } => tracing::debug!(
             actor = "etherscan",
             chain = chain.name,
             module = request.module(),
             action = request.action().as_str(),
-            from_block = from,
-            to_block = to,
-            page,
-            "request"
+            block,
+            "request (log indexes of tokentx rows)"
         ),
+        Request::TransferLogs { from, to, page, .. } | Request::TokenTx { from, to, page, .. } => {
+            tracing::debug!(
+                actor = "etherscan",
+                chain = chain.name,
+                module = request.module(),
+                action = request.action().as_str(),
+                from_block = from,
+                to_block = to,
+                page,
+                "request"
+            )
+        }
     }
 }
 
 fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in: Option<Duration>) {
     let (from, to, page) = match request {
         Request::BlockNumber => (None, None, None),
-        Request::TransferLogs { from, to, page, .. } => (Some(*from), Some(*to), Some(*page)),
+        Request::TransferLogs { from, to, page, .. } | Request::TokenTx { from, to, page, .. } => {
+            (Some(*from), Some(*to), Some(*page))
+        }
+        Request::PairLogs { block, .. } => (Some(*block), Some(*block), Some(1)),
     };
     let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
     // A range that is too large is routine (the caller splits it): debug.

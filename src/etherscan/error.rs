@@ -78,6 +78,8 @@ impl ApiError {
 pub enum Action {
     BlockNumber,
     GetLogs,
+    /// `account/tokentx`: one address's token transfers (per-address mode).
+    TokenTx,
 }
 
 impl Action {
@@ -85,6 +87,7 @@ impl Action {
         match self {
             Action::BlockNumber => "eth_blockNumber",
             Action::GetLogs => "getLogs",
+            Action::TokenTx => "tokentx",
         }
     }
 }
@@ -130,6 +133,18 @@ pub enum ScanError {
         head: u64,
         cursor: u64,
     },
+    /// `tokentx` rows of a transaction that the same block's Transfer logs
+    /// (fetched to learn their log indexes) do not account for: the rows
+    /// cannot be keyed like the logs scan keys them, so the cursor waits.
+    #[error(
+        "{chain} {token}: block {block}: tokentx rows of {tx_hash} match no log (index not caught up?)"
+    )]
+    Unresolved {
+        chain: &'static str,
+        token: &'static str,
+        block: u64,
+        tx_hash: String,
+    },
     #[error("{chain}: recording the poll result: {source}")]
     Record {
         chain: &'static str,
@@ -145,9 +160,10 @@ impl ScanError {
         match self {
             ScanError::Head { source, .. } | ScanError::Logs { source, .. } => Some(source),
             ScanError::Unsplittable { reason, .. } => Some(reason),
-            ScanError::Record { .. } | ScanError::Load { .. } | ScanError::HeadBehind { .. } => {
-                None
-            }
+            ScanError::Record { .. }
+            | ScanError::Load { .. }
+            | ScanError::HeadBehind { .. }
+            | ScanError::Unresolved { .. } => None,
         }
     }
 }

@@ -35,6 +35,13 @@
 //! the chain's poll is skipped and `/status` keeps the last known head. A
 //! head below the cursor is suspect: logged, nothing moves.
 //!
+//! **Per-address mode.** A chain with few watched addresses is cheaper to
+//! scan with one `tokentx` query per address and token (`monitor.scan_mode`,
+//! chosen per chain and poll by [`mode`], done by [`tokentx`] through the
+//! hook in `per_address.rs`): same cursor, same deep-pass cursor and the
+//! same (chain, tx hash, log index) key per transfer as the logs scan, so a
+//! switch between the two loses and repeats nothing.
+//!
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
 //! until its next probe.
 //!
@@ -48,10 +55,13 @@ pub mod api;
 pub mod client;
 pub mod decode;
 pub mod error;
+pub mod mode;
 pub mod pause;
+mod per_address;
 #[cfg(test)]
 mod proptests;
 pub mod scan;
+pub mod tokentx;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
 pub use crate::scanner::limiter;
@@ -74,6 +84,8 @@ use crate::supervisor::{ChildGuard, Control, obey};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
+pub use mode::Method;
+pub use per_address::SetScanMode;
 
 /// Scan every configured chain and token up to the safe head.
 ///
@@ -117,6 +129,8 @@ impl EtherscanActor {
                 shared,
                 watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
+                modes: RefCell::new(HashMap::new()),
+                pair_cache: tokentx::PairCache::default(),
             }),
             _guard: guard,
         }
@@ -185,6 +199,10 @@ struct Scanner {
     /// safe head (or lies below a cursor this scanner created). Kept in
     /// memory: after a start it is the stored cursor − `rescan_depth`.
     deep: RefCell<HashMap<(u64, Address), u64>>,
+    /// Each chain's scan mode and what its estimate has seen.
+    modes: RefCell<HashMap<u64, mode::ChainMode>>,
+    /// Log indexes already looked up for `tokentx` rows.
+    pair_cache: tokentx::PairCache,
 }
 
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
@@ -357,6 +375,7 @@ impl Scanner {
         out.head = Some(head);
         out.safe_head = Some(safe);
 
+        let method = self.choose_mode(chain);
         let mut transfers = Vec::new();
         let mut advanced: Vec<(Address, u64)> = Vec::new();
         let mut deep_moves: Vec<(Address, u64)> = Vec::new();
@@ -378,6 +397,26 @@ impl Scanner {
                 deep_moves.push((token.contract.clone(), safe));
                 continue;
             };
+            if method == Method::PerAddress {
+                let step = self.per_address_token(chain, token, cursor, safe).await;
+                out.rejected += step.rejected;
+                out.matched += step.transfers.len();
+                transfers.extend(step.transfers);
+                out.cursors.push((token.contract.clone(), step.now_at));
+                if step.now_at > cursor {
+                    advanced.push((token.contract.clone(), step.now_at));
+                }
+                if let Some(d) = step.deep_to {
+                    deep_moves.push((token.contract.clone(), d));
+                }
+                if let Some(e) = step.error {
+                    tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
+                        cursor, error = %e, "per-address scan incomplete; the cursor stays");
+                    out.errors.push(e);
+                    break;
+                }
+                continue;
+            }
             let source = TokenLogs {
                 client: &self.client,
                 chain,
@@ -405,9 +444,11 @@ impl Scanner {
                     &self.shared.metrics.counters.logs_rejected,
                     scan.rejected as u64,
                 );
-                out.matched += scan.transfers.len();
+                let matched = scan.transfers.len();
+                out.matched += matched;
                 transfers.extend(scan.transfers);
                 now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
+                self.observe_logs(chain.id, scan.logs, now_at - cursor, matched);
                 if now_at > cursor {
                     advanced.push((token.contract.clone(), now_at));
                 }
@@ -472,6 +513,7 @@ impl Scanner {
         // Only once its finds are recorded does the deep cursor move.
         let mut deep = self.deep.borrow_mut();
         for (contract, block) in deep_moves {
+            self.pair_cache.prune(chain.id, &contract, block);
             deep.insert((chain.id, contract), block);
         }
     }

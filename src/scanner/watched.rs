@@ -45,6 +45,19 @@ impl Watched {
         self.contains(t.chain_id, &t.from) || self.contains(t.chain_id, &t.to)
     }
 
+    /// The addresses watched on `chain_id`, sorted (per-address scanning).
+    pub fn on_chain(&self, chain_id: u64) -> Vec<Address> {
+        let mut out: Vec<Address> = self
+            .set
+            .borrow()
+            .as_ref()
+            .and_then(|(_, set)| set.get(&chain_id))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
     /// Is `address` watched on `chain_id`?
     pub fn contains(&self, chain_id: u64, address: &Address) -> bool {
         self.set

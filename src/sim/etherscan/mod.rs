@@ -107,6 +107,8 @@ pub struct RequestRecord {
     pub page: Option<u64>,
     /// "ok" | "empty" | "rate_limited" | "error" | "fault".
     pub outcome: &'static str,
+    /// Bytes of the answer's body (what the client downloaded, headers aside).
+    pub bytes: usize,
 }
 
 /// The running simulator. Cheap to clone; all clones drive the same server.
@@ -230,6 +232,37 @@ impl SimEtherscan {
         })
     }
 
+    /// Several Transfer logs emitted by ONE transaction in `block` (a batch
+    /// payout, a swap): consecutive log indexes sharing one transaction
+    /// hash, as `tokentx` then shows several rows of one hash. `block` of
+    /// each transfer is ignored. Returns (tx_hash, log_index) per transfer.
+    /// Panics for a chain not served.
+    pub fn inject_transfers_in_one_tx(
+        &self,
+        chain_id: u64,
+        block: u64,
+        transfers: Vec<InjectedTransfer>,
+    ) -> Vec<(String, u64)> {
+        let mut first = None;
+        let mut out = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let (_, index) = self.inject_transfer(
+                chain_id,
+                InjectedTransfer {
+                    block: Some(block),
+                    ..t
+                },
+            );
+            let first = *first.get_or_insert(index);
+            let hash = self.with_chain(chain_id, |c| {
+                c.join_tx(block, index, first);
+                c.tx_hash(block, index)
+            });
+            out.push((hash, index));
+        }
+        out
+    }
+
     /// Adds an arbitrary log (e.g. an ERC-721 Transfer with 4 topics);
     /// topics and data are stored lowercase, unchecked. Returns
     /// (tx_hash, log_index). Panics for a chain not served.
@@ -258,6 +291,15 @@ impl SimEtherscan {
         self.with_chain(chain_id, |c| c.inject_raw(block, item))
     }
 
+    /// Serves `item` verbatim in tokentx answers covering `block` (once the
+    /// index has reached it), after the real rows: a hand-made, possibly
+    /// malformed row. It goes to queries whose `address` is its `from` or
+    /// `to` field (or to every query when those are not addresses). Panics
+    /// for a chain not served.
+    pub fn inject_raw_tokentx_row(&self, chain_id: u64, block: u64, item: serde_json::Value) {
+        self.with_chain(chain_id, |c| c.inject_raw_row(block, item))
+    }
+
     /// Makes the getLogs index trail the head: the logs of a block become
     /// visible to getLogs (and tokentx) only `blocks` blocks after
     /// `eth_blockNumber` reported it. 0 (the default) is an index that is
@@ -274,6 +316,12 @@ impl SimEtherscan {
     /// Every request received since the start (or the last reset), in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.inner.shared.lock().requests.clone()
+    }
+
+    /// Bytes of every answer body served since the start (or the last reset).
+    pub fn served_bytes(&self) -> u64 {
+        let st = self.inner.shared.lock();
+        st.requests.iter().map(|r| r.bytes as u64).sum()
     }
 
     pub fn request_count(&self) -> usize {

@@ -126,6 +126,7 @@ impl Shared {
             to_block: None,
             page: None,
             outcome: "error",
+            bytes: 0,
         };
         let reply = match Params::parse(query) {
             Some(p) => {
@@ -135,6 +136,7 @@ impl Shared {
             None => Reply::notok("Error! Invalid query string"),
         };
         let delay = st.fault.as_ref().and_then(Fault::delay);
+        rec.bytes = reply.body.len();
         st.requests.push(rec);
         (reply, delay)
     }

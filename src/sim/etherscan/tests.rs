@@ -663,6 +663,7 @@ fn window_counting() {
         to_block: None,
         page: None,
         outcome: "ok",
+        bytes: 0,
     };
     let r: Vec<RequestRecord> = [0, 100, 999, 1000, 1001, 1500, 1998].map(rec).into();
     assert_eq!(max_requests_in_any_window(&r, Duration::from_secs(1)), 5);
