@@ -476,6 +476,26 @@ mod tests {
         );
     }
 
+    /// The kind `tron_lookalike_display`: on Tron the base58 forms are shown
+    /// and compared as they are (case included), never the hex.
+    #[test]
+    fn marked_on_tron_compares_the_base58_forms() {
+        let real = Address::parse_tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let fake = Address::parse_tron("TR7NHyBdes2VfA8JkE9aUHFiSZW9KKLj6t").unwrap();
+        assert_eq!(
+            marked(ChainKind::Tron, &fake, &real),
+            "TR7NH<b><u>yBdes2VfA8JkE9aUHFiSZW9KK</u></b>Lj6t"
+        );
+        assert_eq!(
+            marked(ChainKind::Tron, &real, &fake),
+            "TR7NH<b><u>qjeKQxGTCi8q8ZY4pL8otSzgj</u></b>Lj6t"
+        );
+        assert_eq!(
+            marked(ChainKind::Tron, &real, &real),
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+        );
+    }
+
     /// The kind `lookalike_display`: shown side by side, the look-alike and
     /// the real address read the same outside the marked part, letter for
     /// letter (no checksum capitals that differ between the two).
