@@ -11,12 +11,13 @@
 //!   the demo.
 //! * The four children, one module each:
 //!   [`db`] (SQLite on a SyncArbiter, one connection per message),
-//!   [`scanner`] (what every scanner shares: cursors, the watched set, the
-//!   atomic poll write, retry classes, the limiter, poll summaries),
-//!   [`etherscan`] (the scanner and the one HTTP client),
-//!   [`telegram`] (the bot), [`ticker`] (asks for polls); and, when
-//!   `[[webhook]]` sinks are configured, [`webhook`] (signed POSTs to
-//!   integrators, from their own durable table).
+//!   [`etherscan`] (the EVM scanner and its one HTTP client),
+//!   [`telegram`] (the bot), [`ticker`] (asks every scanner for polls); and,
+//!   when `monitor.chains` includes `tron`, [`tron`] (the Tron scanner and its
+//!   TronGrid client); when `[[webhook]]` sinks are configured, [`webhook`]
+//!   (signed POSTs to integrators, from their own durable table).
+//! * [`scanner`] — what both scanners share: cursors, the watched set, the
+//!   atomic poll write, retry classes, the limiter, poll summaries.
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.

@@ -8,7 +8,7 @@
 //! the token's registry contract and the Transfer topic, paginated and split
 //! as [`scan`] describes; decoding ([`decode`]); matching `from`/`to` against
 //! the in-memory set of watched addresses; and then ONE
-//! [`RecordPollResult`] with the matches and the new cursors, so that a
+//! [`RecordPollResult`](crate::db::poll_result::RecordPollResult) with the matches and the new cursors, so that a
 //! cursor never moves past a transfer that was not recorded. The number of
 //! calls depends on the number of logs, never on the number of watched
 //! addresses (the prior bot's one `tokentx` call per address per token is
