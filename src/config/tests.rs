@@ -62,6 +62,15 @@ fn durations_need_a_unit_and_must_be_positive() {
 fn each_invalid_value_names_its_key() {
     let cases = [
         ("[telegram]\nsend_rate = 0", "telegram.send_rate"),
+        ("[telegram]\ncombine_after = 1", "telegram.combine_after"),
+        (
+            "[telegram]\ncombine_window = \"5m\"",
+            "telegram.combine_window",
+        ),
+        (
+            "[telegram]\ngroup_per_minute = 0",
+            "telegram.group_per_minute",
+        ),
         ("[telegram]\nsend_timeout = \"0s\"", "telegram.send_timeout"),
         ("[telegram]\nsend_timeout = \"5m\"", "telegram.send_timeout"),
         ("[telegram]\napi_url = \"ftp://x\"", "telegram.api_url"),
