@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
-use usdt_monitor::config::{Config, Secret, Secrets};
+use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
 use usdt_monitor::db::cursors::{Cursors, GetCursors};
 use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
@@ -222,6 +222,8 @@ impl Harness {
         config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
         config.monitor.confirmations = 2;
         config.monitor.poll_interval = Duration::from_secs(3600);
+        // The whole-contract scan (scan modes: tests/scan_mode.rs).
+        config.monitor.scan_mode = ScanMode::Logs;
         config.database.path = dir.path().join("monitor.db");
         config.supervisor.backoff_min = Duration::from_millis(20);
         config.supervisor.backoff_max = Duration::from_millis(200);

@@ -34,6 +34,8 @@ invalid_key_probe_interval = "2s"
 [monitor]
 poll_interval = "500ms"
 confirmations = 2
+# The campaign's faults and checks are the whole-contract scan's.
+scan_mode = "logs"
 
 [database]
 path = "{db}"

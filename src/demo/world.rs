@@ -51,6 +51,8 @@ impl World {
         config.etherscan.request_timeout = std::time::Duration::from_secs(3);
         config.monitor.poll_interval = pace.poll_interval;
         config.monitor.confirmations = 2;
+        // The demo shows the whole-contract scan and its rejections.
+        config.monitor.scan_mode = crate::config::ScanMode::Logs;
         config.database.path = dir.path().join("demo.db");
         config.supervisor.fault_injection = true;
         config.supervisor.backoff_min = std::time::Duration::from_millis(200);

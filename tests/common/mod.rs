@@ -81,6 +81,8 @@ invalid_key_probe_interval = "1s"
 poll_interval = "{poll}"
 confirmations = 2
 chains = {chains}
+# These tests exercise the whole-contract scan (scan modes: tests/scan_mode.rs).
+scan_mode = "logs"
 
 [database]
 path = "{db}"
