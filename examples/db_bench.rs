@@ -15,7 +15,10 @@
 //! Each database is its own file, prepared the same way. Each round runs
 //! every side once, the order reversed on every other round, so that drift
 //! and other load on the machine hit both; the summary gives each side's
-//! median and the median of the per-round ratios.
+//! median and the median of the per-round ratios. It also gives each side's
+//! CPU time per message (all threads of the process, from
+//! `/proc/self/task/*/schedstat`): with other work on the machine, the wall
+//! clock rates drift, CPU time much less.
 //!
 //!     cargo run --release --example db_bench [messages per round] [rounds]
 
@@ -71,6 +74,18 @@ fn policy() -> Policy {
     }
 }
 
+/// CPU time used so far by every thread of this process, in nanoseconds.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -83,7 +98,10 @@ fn main() {
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
     let dir = tempfile::tempdir().unwrap();
     let raw = settings(dir.path(), "raw.db");
-    let actor_settings = [settings(dir.path(), "pool1.db"), settings(dir.path(), "pool2.db")];
+    let actor_settings = [
+        settings(dir.path(), "pool1.db"),
+        settings(dir.path(), "pool2.db"),
+    ];
     for s in actor_settings.iter().chain([&raw]) {
         connection::prepare(s).unwrap();
     }
@@ -115,6 +133,7 @@ fn main() {
             );
             println!("|---|---|---|---|---|---|");
             let mut rates = [Vec::new(), Vec::new(), Vec::new()];
+            let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
             let mut ratios = [Vec::new(), Vec::new()];
             for round in 0..rounds {
                 let first = (round as u64) * n;
@@ -124,13 +143,14 @@ fn main() {
                 }
                 let mut rate = [0.0; 3];
                 for i in order {
-                    let t = Instant::now();
+                    let (t, c) = (Instant::now(), cpu_ns());
                     match SIDES[i] {
                         Side::Actor(w) => actor_side(&pools[w - 1], work, first, n).await,
                         Side::Raw => raw_side(&raw.path, work, first, n),
                     }
                     rate[i] = n as f64 / t.elapsed().as_secs_f64();
                     rates[i].push(rate[i]);
+                    cpu[i].push((cpu_ns() - c) as f64 / n as f64 / 1e3);
                 }
                 let r = [rate[0] / rate[2], rate[1] / rate[2]];
                 ratios[0].push(r[0]);
@@ -152,6 +172,13 @@ fn main() {
                 median(&rates[2]),
                 median(&ratios[0]) * 100.0,
                 median(&ratios[1]) * 100.0
+            );
+            let (a1, a2, r) = (median(&cpu[0]), median(&cpu[1]), median(&cpu[2]));
+            println!(
+                "CPU per message (median): DbActor 1 worker {a1:.1} µs, 2 workers {a2:.1} µs, \
+                 raw {r:.1} µs; raw / DbActor: {:.0} %, {:.0} %\n",
+                r / a1 * 100.0,
+                r / a2 * 100.0
             );
         }
         raw_anchor.close().unwrap();

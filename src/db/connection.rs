@@ -181,11 +181,11 @@ pub fn prepare(settings: &DbSettings) -> Result<(), DbError> {
     create_private_file(&settings.path)?;
     let result = set_wal(settings).and_then(|()| {
         with_transaction(settings, true, |tx| {
-        let verdict: String = tx.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-        if verdict != "ok" {
-            return Err(DbError::Corrupt(verdict));
-        }
-        super::schema::migrate(tx)
+            let verdict: String = tx.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+            if verdict != "ok" {
+                return Err(DbError::Corrupt(verdict));
+            }
+            super::schema::migrate(tx)
         })
     });
     result.map_err(|e| name_the_file(&settings.path, e))

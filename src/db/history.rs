@@ -9,9 +9,10 @@
 //! leading digits of a counterparty in the batch (a range of one index), and
 //! those seen at or after the start of the burst window (a range of
 //! another). With the indexes of migration 10 — (chain, address,
-//! counterparty, time, flagged) and (chain, address, time), each in both
-//! directions — an address with 100 000 past transfers costs a few index
-//! lookups per counterparty in the poll instead of a scan of its history.
+//! counterparty, time, flagged) in both directions, and (chain, time) — an
+//! address with 100 000 past transfers costs a few index lookups per
+//! counterparty in the poll, plus the window's transfers, instead of a scan
+//! of its history.
 
 use std::collections::{HashMap, HashSet};
 
@@ -75,14 +76,15 @@ pub fn relevant_counterparties(
     }
     // Counterparties active since the window opened; their whole history
     // (a first appearance may be older) comes from the pair lookup below.
+    // The window holds every watched address's transfers of the last
+    // `burst_window`, not one address's history.
     let mut recent: HashSet<String> = HashSet::new();
-    for sql in [
-        "SELECT to_addr FROM transfers
-         WHERE chain_id = ?1 AND from_addr = ?2 AND timestamp >= ?3 AND id <> ?4",
-        "SELECT from_addr FROM transfers
-         WHERE chain_id = ?1 AND to_addr = ?2 AND timestamp >= ?3 AND id <> ?4",
-    ] {
-        let mut stmt = tx.prepare_cached(sql)?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT CASE WHEN from_addr = ?2 THEN to_addr ELSE from_addr END FROM transfers
+             WHERE chain_id = ?1 AND timestamp >= ?3 AND id <> ?4
+               AND (from_addr = ?2 OR to_addr = ?2)",
+        )?;
         let since = i64::try_from(since).unwrap_or(i64::MAX);
         let mut rows = stmt.query(params![chain, w, since, exclude])?;
         while let Some(r) = rows.next()? {
@@ -241,7 +243,10 @@ mod tests {
             };
             history.push(t);
         }
-        exec(&s, RecordPollResult::without_spam_checks(1, history, vec![]));
+        exec(
+            &s,
+            RecordPollResult::without_spam_checks(1, history, vec![]),
+        );
         connection::with_transaction(&s, true, |tx| {
             Ok(tx.execute("UPDATE transfers SET flagged = 1 WHERE id % 7 = 0", [])?)
         })

@@ -332,7 +332,7 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = DELETE;
          DROP INDEX transfers_from_to; DROP INDEX transfers_to_from;
-         DROP INDEX transfers_from_time; DROP INDEX transfers_to_time;
+         DROP INDEX transfers_by_time;
          CREATE INDEX transfers_by_from ON transfers (chain_id, from_addr);
          CREATE INDEX transfers_by_to ON transfers (chain_id, to_addr);
          PRAGMA user_version = {};",
@@ -367,10 +367,9 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
         indexes,
         [
             "transfers_by_age",
-            "transfers_from_time",
+            "transfers_by_time",
             "transfers_from_to",
-            "transfers_to_from",
-            "transfers_to_time"
+            "transfers_to_from"
         ]
     );
     let listed = exec(&s, ListSubscriptions { chat_id: 7 });
