@@ -1,214 +1,255 @@
-//! DbActor throughput: messages per second with a connection opened and
-//! closed per message (the design), against one long-lived connection (the
-//! comparison).
+//! DbActor against raw rusqlite doing the same work, side by side in one run.
 //!
-//!     cargo run --release --example db_bench [messages]
+//! Both sides open a connection per message with the same pragmas
+//! (`busy_timeout`, foreign keys on, `synchronous=NORMAL`; the database is
+//! in WAL mode, which is persistent and set once by `connection::prepare`),
+//! do one point insert (or one point select), and close the connection:
+//!
+//! * **DbActor**: [`Insert`] / [`GetMeta`] through the real pool under its
+//!   supervisor, 16 requests in flight, with 1 worker and with 2 workers;
+//! * **raw rusqlite**: the same statement in a plain loop on one thread:
+//!   `Connection::open_with_flags`, the pragmas, `execute`, `close`. Like the
+//!   pool (see `db::anchor`), it keeps one idle connection open so that
+//!   every open is not the first one (which would rebuild the WAL index).
+//!
+//! Each database is its own file, prepared the same way. Each round runs
+//! every side once, the order reversed on every other round, so that drift
+//! and other load on the machine hit both; the summary gives each side's
+//! median and the median of the per-round ratios. It also gives each side's
+//! CPU time per message (all threads of the process, from
+//! `/proc/self/task/*/schedstat`): with other work on the machine, the wall
+//! clock rates drift, CPU time much less.
+//!
+//!     cargo run --release --example db_bench [messages per round] [rounds]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
-use rusqlite::Connection;
-use usdt_monitor::db::chats::UpsertChat;
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
 use usdt_monitor::db::meta::GetMeta;
-use usdt_monitor::db::poll_result::RecordPollResult;
 use usdt_monitor::db::{DbActor, DbRef, DbRequest, DbSettings, connection};
-use usdt_monitor::domain::{Address, Amount, TokenSymbol, Transfer};
 use usdt_monitor::supervisor::{ChildSpec, Policy, Supervisor};
 
-fn transfers(batch: u64, n: u64) -> Vec<Transfer> {
-    let usdt = Address::parse("0xdac17f958d2ee523a2206206994597c13d831ec7").unwrap();
-    (0..n)
-        .map(|i| Transfer {
-            chain_id: 1,
-            tx_hash: format!("0x{:032x}{:032x}", batch, i),
-            log_index: i,
-            block: batch,
-            timestamp: 1_700_000_000,
-            token: TokenSymbol::Usdt,
-            contract: usdt.clone(),
-            decimals: 6,
-            from: Address::parse(&format!("0x{:040x}", i + 1)).unwrap(),
-            to: Address::parse(&format!("0x{:040x}", batch + 1_000_000)).unwrap(),
-            amount: Amount::from_u128(1_000_000 + i as u128),
-        })
-        .collect()
+#[derive(Clone, Copy, PartialEq)]
+enum Work {
+    Insert,
+    Select,
 }
 
-fn report(what: &str, mode: &str, n: u64, elapsed: Duration) {
-    let rate = n as f64 / elapsed.as_secs_f64();
-    println!("| {what} | {mode} | {n} | {:.0} |", rate);
+impl Work {
+    fn name(self) -> &'static str {
+        match self {
+            Work::Insert => "point insert",
+            Work::Select => "point select",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Actor(usize),
+    Raw,
+}
+
+const SIDES: [Side; 3] = [Side::Actor(1), Side::Actor(2), Side::Raw];
+
+fn settings(dir: &Path, name: &str) -> DbSettings {
+    DbSettings {
+        path: dir.join(name),
+        busy_timeout: Duration::from_secs(5),
+        max_size: None,
+    }
+}
+
+fn policy() -> Policy {
+    Policy {
+        max_restarts: 5,
+        restart_window: Duration::from_secs(60),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_secs(1),
+        fault_injection: false,
+        shutdown_order: None,
+    }
+}
+
+/// CPU time used so far by every thread of this process, in nanoseconds.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5_000);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
     let dir = tempfile::tempdir().unwrap();
-    let settings = DbSettings {
-        path: dir.path().join("bench.db"),
-        busy_timeout: Duration::from_secs(5),
-        max_size: None,
-    };
-    connection::prepare(&settings).unwrap();
-    println!("| message | connection | messages | messages/s |");
-    println!("|---|---|---|---|");
+    let raw = settings(dir.path(), "raw.db");
+    let actor_settings = [
+        settings(dir.path(), "pool1.db"),
+        settings(dir.path(), "pool2.db"),
+    ];
+    for s in actor_settings.iter().chain([&raw]) {
+        connection::prepare(s).unwrap();
+    }
 
-    let s = settings.clone();
     actix_rt::System::new().block_on(async move {
-        let db = DbRef::new("db", Duration::from_secs(10));
-        let settings = s.clone();
-        let spec = ChildSpec::sync_pool("db", 2, db.clone(), move |g| {
-            DbActor::new(settings.clone(), g)
-        });
-        let policy = Policy {
-            max_restarts: 5,
-            restart_window: Duration::from_secs(60),
-            backoff_min: Duration::from_millis(10),
-            backoff_max: Duration::from_secs(1),
-            fault_injection: false,
-            shutdown_order: None,
-        };
-        let _sup = Supervisor::start(vec![spec], policy);
-        db.exec(GetMeta("warm")).await.unwrap();
-
-        let t = Instant::now();
-        run(&db, n, |_| Nothing).await;
-        report(
-            "empty transaction",
-            "open + close per message",
-            n,
-            t.elapsed(),
-        );
-
-        let t = Instant::now();
-        run(&db, n, |i| Insert(i as i64)).await;
-        report("point insert", "open + close per message", n, t.elapsed());
-
-        let t = Instant::now();
-        run(&db, n, |i| UpsertChat {
-            chat_id: 1_000_000 + i as i64,
-            username: None,
-            first_name: None,
-        })
-        .await;
-        report(
-            "chat upsert (insert + update)",
-            "open + close per message",
-            n,
-            t.elapsed(),
-        );
-
-        let t = Instant::now();
-        run(&db, n, |_| GetMeta("subscriptions_version")).await;
-        report("point select", "open + close per message", n, t.elapsed());
-
-        let polls = (n / 100).max(10);
-        let t = Instant::now();
-        run(&db, polls, |i| {
-            RecordPollResult::without_spam_checks(1, transfers(i, 100), vec![])
-        })
-        .await;
-        report(
-            "poll result, 100 transfers",
-            "open + close per message",
-            polls,
-            t.elapsed(),
-        );
-    });
-
-    // The comparison: one connection kept open, one transaction per message.
-    let dir2 = tempfile::tempdir().unwrap();
-    let settings = DbSettings {
-        path: dir2.path().join("bench.db"),
-        ..settings
-    };
-    connection::prepare(&settings).unwrap();
-    let mut conn = connection::open(&settings).unwrap();
-    let mut one = |r: &mut dyn FnMut(&rusqlite::Transaction<'_>)| {
-        let tx = conn.transaction().unwrap();
-        r(&tx);
-        tx.commit().unwrap();
-    };
-    let t = Instant::now();
-    for i in 0..n {
-        one(&mut |tx| {
-            Insert(i as i64).run(tx).unwrap();
-        });
-    }
-    report("point insert", "one long-lived connection", n, t.elapsed());
-    let t = Instant::now();
-    for i in 0..n {
-        one(&mut |tx| {
-            UpsertChat {
-                chat_id: 1_000_000 + i as i64,
-                username: None,
-                first_name: None,
-            }
-            .run(tx)
+        let mut pools = Vec::new();
+        let mut supervisors = Vec::new();
+        for (workers, s) in [1, 2].into_iter().zip(actor_settings) {
+            let db = DbRef::new("db", Duration::from_secs(10));
+            let spec = ChildSpec::sync_pool("db", workers, db.clone(), move |g| {
+                DbActor::new(s.clone(), g)
+            });
+            supervisors.push(Supervisor::start(vec![spec], policy()));
+            db.exec(GetMeta("warm")).await.unwrap();
+            pools.push(db);
+        }
+        // The raw side's idle connection, the counterpart of the pool's
+        // anchor. SQLite opens the file at the first statement, so it reads.
+        let raw_anchor = raw_open(&raw.path);
+        raw_anchor
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
             .unwrap();
-        });
-    }
-    report(
-        "chat upsert (insert + update)",
-        "one long-lived connection",
-        n,
-        t.elapsed(),
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        one(&mut |tx| {
-            GetMeta("subscriptions_version").run(tx).unwrap();
-        });
-    }
-    report("point select", "one long-lived connection", n, t.elapsed());
-    let polls = (n / 100).max(10);
-    let t = Instant::now();
-    for i in 0..polls {
-        one(&mut |tx| {
-            RecordPollResult::without_spam_checks(1, transfers(i, 100), vec![])
-                .run(tx)
-                .unwrap();
-        });
-    }
-    report(
-        "poll result, 100 transfers",
-        "one long-lived connection",
-        polls,
-        t.elapsed(),
-    );
-    let _: &Connection = &conn;
+
+        println!("{n} messages per side and round, {rounds} rounds; messages/s\n");
+        for work in [Work::Insert, Work::Select] {
+            println!(
+                "| {} | DbActor, 1 worker | DbActor, 2 workers | raw rusqlite, 1 thread | ratio 1 worker | ratio 2 workers |",
+                work.name()
+            );
+            println!("|---|---|---|---|---|---|");
+            let mut rates = [Vec::new(), Vec::new(), Vec::new()];
+            let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
+            let mut ratios = [Vec::new(), Vec::new()];
+            for round in 0..rounds {
+                let first = (round as u64) * n;
+                let mut order: Vec<usize> = (0..SIDES.len()).collect();
+                if round % 2 == 1 {
+                    order.reverse();
+                }
+                let mut rate = [0.0; 3];
+                for i in order {
+                    let (t, c) = (Instant::now(), cpu_ns());
+                    match SIDES[i] {
+                        Side::Actor(w) => actor_side(&pools[w - 1], work, first, n).await,
+                        Side::Raw => raw_side(&raw.path, work, first, n),
+                    }
+                    rate[i] = n as f64 / t.elapsed().as_secs_f64();
+                    rates[i].push(rate[i]);
+                    cpu[i].push((cpu_ns() - c) as f64 / n as f64 / 1e3);
+                }
+                let r = [rate[0] / rate[2], rate[1] / rate[2]];
+                ratios[0].push(r[0]);
+                ratios[1].push(r[1]);
+                println!(
+                    "| round {} | {:.0} | {:.0} | {:.0} | {:.0} % | {:.0} % |",
+                    round + 1,
+                    rate[0],
+                    rate[1],
+                    rate[2],
+                    r[0] * 100.0,
+                    r[1] * 100.0
+                );
+            }
+            println!(
+                "| **median** | **{:.0}** | **{:.0}** | **{:.0}** | **{:.0} %** | **{:.0} %** |\n",
+                median(&rates[0]),
+                median(&rates[1]),
+                median(&rates[2]),
+                median(&ratios[0]) * 100.0,
+                median(&ratios[1]) * 100.0
+            );
+            let (a1, a2, r) = (median(&cpu[0]), median(&cpu[1]), median(&cpu[2]));
+            println!(
+                "CPU per message (median): DbActor 1 worker {a1:.1} µs, 2 workers {a2:.1} µs, \
+                 raw {r:.1} µs; raw / DbActor: {:.0} %, {:.0} %\n",
+                r / a1 * 100.0,
+                r / a2 * 100.0
+            );
+        }
+        raw_anchor.close().unwrap();
+        drop(supervisors);
+    });
 }
 
-async fn run<R: DbRequest>(db: &DbRef, n: u64, make: impl Fn(u64) -> R) {
-    let ok = stream::iter(0..n)
+async fn actor_side(db: &DbRef, work: Work, first: u64, n: u64) {
+    let ok = match work {
+        Work::Insert => run(db, n, |i| Insert((first + i) as i64)).await,
+        Work::Select => run(db, n, |_| GetMeta("subscriptions_version")).await,
+    };
+    assert_eq!(ok, n);
+}
+
+async fn run<R: DbRequest>(db: &DbRef, n: u64, make: impl Fn(u64) -> R) -> u64 {
+    stream::iter(0..n)
         .map(|i| db.exec(make(i)))
         .buffer_unordered(16)
         .filter(|r| std::future::ready(r.is_ok()))
         .count()
-        .await;
-    assert_eq!(ok as u64, n);
+        .await as u64
 }
+
+/// What `connection::open` does, written out with plain rusqlite: the same
+/// flags and the same per-connection pragmas.
+fn raw_open(path: &Path) -> Connection {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)
+        .unwrap();
+    conn.execute_batch("PRAGMA synchronous=NORMAL").unwrap();
+    conn
+}
+
+/// Open, one statement, close, `n` times on this thread.
+fn raw_side(path: &Path, work: Work, first: u64, n: u64) {
+    for i in 0..n {
+        let conn = raw_open(path);
+        match work {
+            Work::Insert => {
+                conn.execute(INSERT, [(first + i) as i64]).unwrap();
+            }
+            Work::Select => {
+                let found: Option<String> = conn
+                    .query_row(SELECT, ["subscriptions_version"], |r| r.get(0))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })
+                    .unwrap();
+                std::hint::black_box(found);
+            }
+        }
+        conn.close().unwrap();
+    }
+}
+
+const INSERT: &str = "INSERT INTO chats (chat_id, active, created_at) VALUES (?1, 1, 0)";
+const SELECT: &str = "SELECT value FROM meta WHERE key = ?1";
 
 /// One row into one table: a point insert.
 pub struct Insert(i64);
 impl DbRequest for Insert {
     type Output = ();
     fn run(self, tx: &rusqlite::Transaction<'_>) -> Result<(), usdt_monitor::db::DbError> {
-        tx.execute(
-            "INSERT INTO chats (chat_id, active, created_at) VALUES (?1, 1, 0)",
-            [self.0],
-        )?;
-        Ok(())
-    }
-}
-
-/// Opens and closes a connection and does nothing else: the floor.
-pub struct Nothing;
-impl DbRequest for Nothing {
-    type Output = ();
-    const WRITES: bool = false;
-    fn run(self, _: &rusqlite::Transaction<'_>) -> Result<(), usdt_monitor::db::DbError> {
+        tx.execute(INSERT, [self.0])?;
         Ok(())
     }
 }

@@ -39,8 +39,15 @@ impl Anchor {
         {
             return Ok(anchor);
         }
+        let conn = connection::open(settings)?;
+        // SQLite opens the file and maps the WAL index at a connection's
+        // first read; an anchor that never read would hold nothing.
+        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+            connection::close(conn);
+            return Err(e.into());
+        }
         let anchor = Arc::new(Anchor {
-            conn: Mutex::new(Some(connection::open(settings)?)),
+            conn: Mutex::new(Some(conn)),
         });
         anchors.push((settings.path.clone(), Arc::downgrade(&anchor)));
         Ok(anchor)

@@ -9,10 +9,17 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 
 use super::{DbError, DbRequest, DbSettings};
 
-/// Opens a connection with the pragmas every connection needs: WAL (readers
-/// never block the writer), foreign keys on, a busy timeout instead of
-/// instant "database is locked", and `synchronous=NORMAL` (durable at every
-/// checkpoint; safe with WAL).
+/// Opens a connection with the settings every connection needs, each of
+/// which lasts only as long as the connection: foreign keys on, a busy
+/// timeout instead of instant "database is locked", and `synchronous=NORMAL`
+/// (with WAL: a commit survives a crash of the process, and the last
+/// commits before a power loss may be rolled back, never corrupted).
+///
+/// WAL mode (readers never block the writer) is not set here: it is stored
+/// in the database file, [`prepare`] sets it once per process, and the
+/// pool's anchor connection ([`super::anchor`]) keeps it from being changed
+/// while the daemon runs (leaving WAL needs the only connection). Setting it
+/// on every open was a statement per message that changed nothing.
 pub fn open(settings: &DbSettings) -> Result<Connection, DbError> {
     open_limited(settings, Limit::WithReserve)
 }
@@ -56,7 +63,7 @@ pub fn open_limited(settings: &DbSettings, limit: Limit) -> Result<Connection, D
         conn.busy_timeout(settings.busy_timeout)?;
         // Through the C API: no statement to parse.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        // Also the connection's first statement, so it reads the schema.
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         if let Some(bytes) = settings.max_size {
             let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -172,14 +179,31 @@ pub fn with_limited_transaction<T>(
 /// [`DbError::ReadOnly`], garbage or a truncated copy [`DbError::Damaged`].
 pub fn prepare(settings: &DbSettings) -> Result<(), DbError> {
     create_private_file(&settings.path)?;
-    let result = with_transaction(settings, true, |tx| {
-        let verdict: String = tx.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-        if verdict != "ok" {
-            return Err(DbError::Corrupt(verdict));
-        }
-        super::schema::migrate(tx)
+    let result = set_wal(settings).and_then(|()| {
+        with_transaction(settings, true, |tx| {
+            let verdict: String = tx.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+            if verdict != "ok" {
+                return Err(DbError::Corrupt(verdict));
+            }
+            super::schema::migrate(tx)
+        })
     });
     result.map_err(|e| name_the_file(&settings.path, e))
+}
+
+/// `PRAGMA journal_mode=WAL`, stored in the file: a database from before WAL
+/// (or restored from a copy in another mode) is converted here, once.
+fn set_wal(settings: &DbSettings) -> Result<(), DbError> {
+    let conn = open(settings)?;
+    let mode = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
+    close(conn);
+    let mode = mode?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Correct without it (SQLite falls back, e.g. on a file system
+        // without shared memory), only readers then wait for writers.
+        tracing::warn!(path = %settings.path.display(), mode, "the database is not in WAL mode");
+    }
+    Ok(())
 }
 
 /// Start-up errors say which file they are about, and a damaged file says

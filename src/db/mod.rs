@@ -16,6 +16,7 @@ pub mod chats;
 pub mod connection;
 pub mod cursors;
 pub mod exposition;
+pub mod history;
 pub mod meta;
 pub mod outbox;
 pub mod poll_result;

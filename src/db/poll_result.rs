@@ -47,7 +47,9 @@ use std::sync::Arc;
 use rusqlite::{Transaction, params};
 
 use super::spam::{SpamPolicy, encode_flags, parse_mode};
-use super::{DbError, DbRequest, cursors, now_secs, subscriptions::parse_stored, webhooks};
+use super::{
+    DbError, DbRequest, cursors, history, now_secs, subscriptions::parse_stored, webhooks,
+};
 use crate::config::SpamMode;
 use crate::domain::{Address, ChainKind, Direction, Transfer};
 use crate::notification::{self, View};
@@ -142,6 +144,7 @@ impl DbRequest for RecordPollResult {
             }),
             watches: HashMap::new(),
             own: HashMap::new(),
+            batch: &self.transfers,
         });
         for t in order {
             let inserted = tx.execute(
@@ -375,6 +378,8 @@ struct Memo<'p> {
     watches: HashMap<(i64, Address), Watch>,
     /// Each chat's watched addresses (all chains).
     own: HashMap<i64, Vec<Address>>,
+    /// The whole poll: which counterparties the checks will ask about.
+    batch: &'p [Transfer],
 }
 
 impl Memo<'_> {
@@ -400,6 +405,7 @@ impl Memo<'_> {
                     transfer_id,
                     own,
                     self.oldest_relevant,
+                    self.batch,
                 )?)
             }
         };
@@ -459,11 +465,23 @@ fn own_addresses(tx: &Transaction<'_>, chat_id: i64) -> Result<Vec<Address>, DbE
     Ok(out)
 }
 
-/// Reads `watched`'s history on one chain: every counterparty with its first
-/// appearance and whether any unflagged transfer links them. Two plain scans
-/// of the address indexes, aggregated here: a SQL `GROUP BY` would sort all
-/// rows in a temporary B-tree first, which doubled the cost. `exclude` is
-/// the transfer being judged, already inserted but not its own history.
+/// Reads what this poll's checks need of `watched`'s history on one chain
+/// ([`history::relevant_counterparties`]: the counterparties resembling one
+/// in `batch`, and those active within the burst window), each with its
+/// first appearance and whether any unflagged transfer links them. `exclude`
+/// is the transfer being judged, already inserted but not its own history.
+#[allow(clippy::too_many_arguments)]
+/// The leading hex digits (after `0x`) that a look-alike shares with a
+/// counterparty in the stored form: the look-alike prefix on EVM chains. On
+/// Tron the look-alike compares the base58 form, whose leading characters
+/// are no prefix of the stored hex, so the bucket is the whole history (0).
+fn hex_bucket(rules: &SpamRules, kind: ChainKind) -> usize {
+    match kind {
+        ChainKind::Evm => rules.lookalike_digits(kind).0,
+        ChainKind::Tron => 0,
+    }
+}
+
 fn load_watch(
     tx: &Transaction<'_>,
     rules: &SpamRules,
@@ -472,40 +490,28 @@ fn load_watch(
     exclude: i64,
     own: &[Address],
     oldest_relevant: u64,
+    batch: &[Transfer],
 ) -> Result<Watch, DbError> {
-    // counterparty (as stored) → (first appearance, linked by an unflagged transfer)
-    let mut by_cp: HashMap<String, (u64, bool)> = HashMap::new();
-    for sql in [
-        "SELECT to_addr, timestamp, flagged FROM transfers
-         WHERE chain_id = ?1 AND from_addr = ?2 AND id <> ?3",
-        "SELECT from_addr, timestamp, flagged FROM transfers
-         WHERE chain_id = ?1 AND to_addr = ?2 AND id <> ?3",
-    ] {
-        let mut stmt = tx.prepare_cached(sql)?;
-        let mut rows = stmt.query(params![chain_id as i64, watched.as_str(), exclude])?;
-        while let Some(r) = rows.next()? {
-            let at = r.get::<_, i64>(1)?.max(0) as u64;
-            let unflagged = r.get::<_, i64>(2)? == 0;
-            let cp = r
-                .get_ref(0)?
-                .as_str()
-                .map_err(|e| DbError::Corrupt(format!("stored address: {e}")))?;
-            match by_cp.get_mut(cp) {
-                Some(e) => {
-                    e.0 = e.0.min(at);
-                    e.1 |= unflagged;
-                }
-                None => {
-                    by_cp.insert(cp.to_owned(), (at, unflagged));
-                }
-            }
-        }
-    }
     let kind = ChainKind::of(chain_id);
+    let asked: Vec<&Address> = batch
+        .iter()
+        .filter(|t| t.chain_id == chain_id)
+        .flat_map(|t| [(&t.from, &t.to), (&t.to, &t.from)])
+        .filter_map(|(ours, theirs)| (ours == watched).then_some(theirs))
+        .collect();
+    let by_cp = history::relevant_counterparties(
+        tx,
+        chain_id,
+        watched,
+        exclude,
+        &asked,
+        hex_bucket(rules, kind),
+        oldest_relevant,
+    )?;
     let mut known = CounterpartyIndex::with_capacity(rules, kind, by_cp.len() + own.len());
     let mut flagged_only = HashSet::new();
     let mut recent_new = Vec::new();
-    for (cp, (first, unflagged)) in by_cp {
+    for (cp, history::Seen { first, unflagged }) in by_cp {
         let cp = parse_stored(&cp)?;
         if &cp == watched {
             continue;

@@ -188,6 +188,20 @@ const MIGRATIONS: &[&str] = &[
         CHECK (kind IN ('private', 'group', 'supergroup', 'channel'));
     ALTER TABLE chats ADD COLUMN title TEXT;
     "#,
+    // 7: the spam
+    // checks' history reads (`src/db/history.rs`). Per direction, one index
+    // answers "this address's counterparties with these leading digits" and
+    // "this pair's transfers" from the index alone (it covers time and
+    // flag); they replace the plain address indexes, whose queries they also
+    // serve. `transfers_by_time` finds the transfers of the burst window; it
+    // grows at its end (block time rises), so it costs inserts little.
+    r#"
+    DROP INDEX transfers_by_from;
+    DROP INDEX transfers_by_to;
+    CREATE INDEX transfers_from_to ON transfers (chain_id, from_addr, to_addr, timestamp, flagged);
+    CREATE INDEX transfers_to_from ON transfers (chain_id, to_addr, from_addr, timestamp, flagged);
+    CREATE INDEX transfers_by_time ON transfers (chain_id, timestamp);
+    "#,
 ];
 
 /// The schema version this build writes.

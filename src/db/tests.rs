@@ -394,3 +394,59 @@ fn a_migrated_group_moves_everything_to_its_new_id() {
     assert!(!row(old).0, "the old id is left inactive");
     assert_eq!(exec(&s, MigrateChat { from: old, to: new }), 0);
 }
+
+/// A database as the previous release left it — in rollback-journal mode
+/// and one schema version behind, with the plain address indexes — is put
+/// in WAL mode and migrated by the first `prepare`, keeps its rows, and every
+/// later per-message connection finds WAL without setting it.
+#[test]
+fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
+    let (_dir, s) = temp_db();
+    add(&s, 7, 1, Some("mine"));
+    let conn = rusqlite::Connection::open(&s.path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = DELETE;
+         DROP INDEX transfers_from_to; DROP INDEX transfers_to_from;
+         DROP INDEX transfers_by_time;
+         CREATE INDEX transfers_by_from ON transfers (chain_id, from_addr);
+         CREATE INDEX transfers_by_to ON transfers (chain_id, to_addr);
+         PRAGMA user_version = {};",
+        schema::VERSION - 1
+    ))
+    .unwrap();
+    conn.close().unwrap();
+
+    connection::prepare(&s).unwrap();
+
+    let conn = connection::open(&s).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transfers'
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    connection::close(conn);
+    assert_eq!(mode, "wal");
+    assert_eq!(version, schema::VERSION);
+    assert_eq!(
+        indexes,
+        [
+            "transfers_by_age",
+            "transfers_by_time",
+            "transfers_from_to",
+            "transfers_to_from"
+        ]
+    );
+    let listed = exec(&s, ListSubscriptions { chat_id: 7 });
+    assert_eq!(listed.len(), 1);
+}
