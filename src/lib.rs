@@ -35,6 +35,7 @@
 
 pub mod app;
 pub mod backup;
+pub mod blockscout;
 pub mod chaos;
 pub mod config;
 pub mod db;

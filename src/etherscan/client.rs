@@ -62,7 +62,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based), doubling from `base`.
-    fn backoff(&self, base: Duration, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, base: Duration, retry: u32) -> Duration {
         base.saturating_mul(1 << retry.saturating_sub(1).min(16))
             .min(self.max_backoff)
     }
@@ -379,7 +379,7 @@ fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in:
 }
 
 /// Maps a transport error to our own, dropping its text (it may quote the URL).
-fn map_send_error(e: SendRequestError, timeout: Duration) -> ApiError {
+pub(crate) fn map_send_error(e: SendRequestError, timeout: Duration) -> ApiError {
     match e {
         SendRequestError::Timeout => ApiError::Timeout(timeout),
         SendRequestError::Connect(_) => ApiError::Connection("connect"),
@@ -390,7 +390,7 @@ fn map_send_error(e: SendRequestError, timeout: Duration) -> ApiError {
     }
 }
 
-fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError {
+pub(crate) fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError {
     match e {
         PayloadError::Overflow => ApiError::Malformed(format!("body larger than {MAX_BODY} bytes")),
         PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
