@@ -45,6 +45,7 @@ async fn start(flood_limits: bool, send_rate: u32, per_chat: Duration) -> Bench 
     let secrets = Secrets {
         telegram_token: Secret::new(sim.token()),
         etherscan_key: Secret::new("bench"),
+        tron_key: None,
     };
     let shared = Shared::new(c, secrets).unwrap();
     shared

@@ -82,6 +82,7 @@ impl World {
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),
             etherscan_key: Secret::new("test-key"),
+            tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();
         // Nothing to poll: keep the ticker quiet.

@@ -23,10 +23,9 @@ use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
 use crate::etherscan::api::parse_hex_u64;
 use crate::etherscan::client::{map_payload_error, map_send_error};
-use crate::etherscan::error::Disposition;
-use crate::etherscan::limiter::Limiter;
 use crate::etherscan::{ApiError, RetryPolicy};
 use crate::metrics::Metrics;
+use crate::scanner::limiter::Limiter;
 
 /// The largest body read: 1000 log items are about 1 MB.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -156,7 +155,7 @@ impl BlockscoutClient {
         query: &[(&str, String)],
         parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (mut transient, mut limited) = (0u32, 0u32);
+        let mut tries = (0u32, 0u32);
         loop {
             let result = match self.send(chain, query).await {
                 Ok((status, body)) => parse(status, &body),
@@ -168,19 +167,7 @@ impl BlockscoutClient {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let wait = match error.disposition() {
-                Disposition::BackOff => {
-                    limited += 1;
-                    (limited < self.retry.rate_limit_tries)
-                        .then(|| self.retry.backoff(self.retry.rate_limit_backoff, limited))
-                }
-                Disposition::Retry => {
-                    transient += 1;
-                    (transient < self.retry.transient_tries)
-                        .then(|| self.retry.backoff(self.retry.transient_backoff, transient))
-                }
-                Disposition::Split | Disposition::GiveUp => None,
-            };
+            let wait = self.retry.next_wait(error.disposition(), &mut tries);
             tracing::warn!(actor = "etherscan", provider = PROVIDER, chain = chain.name,
                 action, retry_in_ms = wait.map(|d| d.as_millis() as u64), error = %error, "call failed");
             match wait {

@@ -10,6 +10,7 @@ pub mod blockscout;
 mod days;
 mod secrets;
 mod size;
+pub mod tron;
 mod validate;
 pub mod webhook;
 
@@ -20,8 +21,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use blockscout::BlockscoutConfig;
-pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
+pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR};
 pub use size::ByteSize;
+pub use tron::TronConfig;
 pub use webhook::WebhookConfig;
 
 use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
@@ -55,7 +57,10 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
+    /// `[blockscout]`: the EVM fallback provider and its circuit breaker.
     pub blockscout: BlockscoutConfig,
+    /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
+    pub tron: TronConfig,
     pub monitor: MonitorConfig,
     pub database: DatabaseConfig,
     pub supervisor: SupervisorConfig,

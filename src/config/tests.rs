@@ -123,10 +123,13 @@ fn secrets_never_print() {
     let s = Secrets {
         telegram_token: Secret::new("123:tg-secret"),
         etherscan_key: Secret::new("es-secret"),
+        tron_key: Some(Secret::new("tron-secret")),
     };
     let shown = format!("{s:?}");
     assert!(
-        !shown.contains("tg-secret") && !shown.contains("es-secret"),
+        !shown.contains("tg-secret")
+            && !shown.contains("es-secret")
+            && !shown.contains("tron-secret"),
         "{shown}"
     );
 }

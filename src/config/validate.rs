@@ -184,6 +184,12 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     at_least_one("etherscan.daily_limit", e.daily_limit)?;
     blockscout(c)?;
 
+    let t = &c.tron;
+    url("tron.api_url", &t.api_url)?;
+    at_least_one("tron.requests_per_second", t.requests_per_second.into())?;
+    at_least_one("tron.max_connections", t.max_connections as u64)?;
+    positive("tron.request_timeout", t.request_timeout)?;
+
     let m = &c.monitor;
     if m.chains.is_empty() {
         return Err(bad("monitor.chains", "must name at least one chain"));

@@ -59,6 +59,7 @@ impl World {
         let secrets = Secrets {
             telegram_token: Secret::new(BOT_TOKEN),
             etherscan_key: Secret::new(API_KEY),
+            tron_key: None,
         };
         Ok(World {
             es,

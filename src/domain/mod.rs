@@ -7,9 +7,11 @@ pub mod amount;
 pub mod chain;
 pub mod contracts;
 pub mod transfer;
+pub mod tron;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
 pub use chain::{Chain, Token, TokenSymbol};
 pub use contracts::Contracts;
 pub use transfer::{Direction, Transfer};
+pub use tron::TronAddressError;

@@ -20,12 +20,13 @@ use awc::error::{PayloadError, SendRequestError};
 
 use super::api;
 use super::error::{Action, ApiError, Disposition};
-use super::limiter::Limiter;
 use super::pause::{self, DAILY_CAP_ALERT, INVALID_KEY_ALERT, ProbeIntervals};
 use crate::config::{EtherscanConfig, Secret};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
 use crate::metrics::{Counters, Metrics};
+use crate::scanner::limiter::Limiter;
+pub use crate::scanner::retry::RetryPolicy;
 
 /// The largest body we read: 1000 log items are about 1 MB.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -33,39 +34,6 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Alert key for a chain the key or plan does not cover.
 pub fn unsupported_chain_alert(chain: &Chain) -> String {
     format!("etherscan:unsupported-chain:{}", chain.name)
-}
-
-/// How often and how patiently one call is retried within a poll.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Tries for 5xx, timeouts, broken bodies, other NOTOK reasons.
-    pub transient_tries: u32,
-    pub transient_backoff: Duration,
-    /// Tries for rate-limit answers (NOTOK "rate limit" or HTTP 429).
-    pub rate_limit_tries: u32,
-    pub rate_limit_backoff: Duration,
-    /// No single wait is longer than this.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            transient_tries: 3,
-            transient_backoff: Duration::from_millis(500),
-            rate_limit_tries: 4,
-            rate_limit_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(8),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1-based), doubling from `base`.
-    pub(crate) fn backoff(&self, base: Duration, retry: u32) -> Duration {
-        base.saturating_mul(1 << retry.saturating_sub(1).min(16))
-            .min(self.max_backoff)
-    }
 }
 
 /// What one logical call asks for.
@@ -217,7 +185,7 @@ impl EtherscanClient {
         request: Request<'_>,
         parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (mut transient, mut limited) = (0u32, 0u32);
+        let mut tries = (0u32, 0u32);
         loop {
             let result = match self.send(chain, &request).await {
                 Ok((status, body)) => parse(status, &body),
@@ -242,24 +210,14 @@ impl EtherscanClient {
                 Err(e) => e,
             };
             Counters::add(&self.metrics.counters.etherscan_errors, 1);
-            let wait = match error.disposition() {
-                Disposition::BackOff => {
-                    Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
-                    limited += 1;
-                    (limited < self.retry.rate_limit_tries)
-                        .then(|| self.retry.backoff(self.retry.rate_limit_backoff, limited))
-                }
-                Disposition::Retry => {
-                    transient += 1;
-                    (transient < self.retry.transient_tries)
-                        .then(|| self.retry.backoff(self.retry.transient_backoff, transient))
-                }
-                Disposition::Split => None,
-                Disposition::GiveUp => {
-                    self.alert(chain, &error);
-                    None
-                }
-            };
+            let disposition = error.disposition();
+            if disposition == Disposition::BackOff {
+                Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
+            }
+            if disposition == Disposition::GiveUp {
+                self.alert(chain, &error);
+            }
+            let wait = self.retry.next_wait(disposition, &mut tries);
             log_failure(chain, &request, &error, wait);
             match wait {
                 Some(d) => actix_rt::time::sleep(d).await,
@@ -404,16 +362,6 @@ pub(crate) fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy::default();
-        let b = Duration::from_secs(1);
-        assert_eq!(p.backoff(b, 1), Duration::from_secs(1));
-        assert_eq!(p.backoff(b, 2), Duration::from_secs(2));
-        assert_eq!(p.backoff(b, 3), Duration::from_secs(4));
-        assert_eq!(p.backoff(b, 30), Duration::from_secs(8));
-    }
 
     #[test]
     fn params_carry_no_key_and_decimal_blocks() {

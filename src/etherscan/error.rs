@@ -9,6 +9,7 @@
 //! their text.
 
 use crate::db::DbError;
+pub use crate::scanner::retry::Disposition;
 
 /// One Etherscan call's failure, classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,19 +53,6 @@ pub enum ApiError {
     /// is skipped until the next poll.
     #[error("head unknown: {0}")]
     UnknownHead(String),
-}
-
-/// What the retry loop does with an [`ApiError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Wait (longer than for a transient error) and try again.
-    BackOff,
-    /// Wait a little and try again, a few times.
-    Retry,
-    /// Do not repeat the same call: the caller splits the block range.
-    Split,
-    /// Do not retry within this poll.
-    GiveUp,
 }
 
 impl ApiError {
