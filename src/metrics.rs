@@ -18,6 +18,9 @@ pub struct ChainHealth {
     pub cursor: Option<u64>,
     pub last_ok_poll: Option<SystemTime>,
     pub last_error: Option<String>,
+    /// Which provider scans the chain, and the circuit breaker's state
+    /// (EVM chains with a Blockscout fallback).
+    pub provider: Option<String>,
 }
 
 impl ChainHealth {

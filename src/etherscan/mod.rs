@@ -45,13 +45,16 @@
 //! on chain, transaction hash and log index).
 
 pub mod api;
+pub mod breaker;
 pub mod client;
 pub mod decode;
 pub mod error;
+mod fallback;
 pub mod pause;
 #[cfg(test)]
 mod proptests;
 pub mod scan;
+pub mod source;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
 pub use crate::scanner::limiter;
@@ -63,14 +66,18 @@ use std::rc::Rc;
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
+use crate::blockscout::BlockscoutClient;
 use crate::db::cursors::{Cursors, GetCursors};
-use crate::domain::{Address, Chain, Token, Transfer};
+use crate::domain::{Address, Chain, Transfer};
 use crate::metrics::Counters;
 use crate::scanner::pause::skip_poll;
 use crate::scanner::record::record;
 use crate::scanner::watched::Watched;
 use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
+
+use breaker::{Breaker, Provider};
+use source::{Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
@@ -110,10 +117,26 @@ impl EtherscanActor {
             shared.metrics.clone(),
             retry,
         );
+        let chains = shared.config.chains();
+        let fallback = BlockscoutClient::new(
+            &shared.config.blockscout,
+            &shared.config.etherscan,
+            &chains,
+            shared.metrics.clone(),
+            retry,
+        );
+        let b = &shared.config.blockscout;
+        let breakers = chains
+            .iter()
+            .filter(|c| fallback.serves(c))
+            .map(|c| (c.id, Breaker::new(b.failure_threshold, b.probe_interval)))
+            .collect();
         EtherscanActor {
             scanner: Rc::new(Scanner {
-                chains: shared.config.chains(),
+                chains,
                 client,
+                fallback,
+                breakers: RefCell::new(breakers),
                 shared,
                 watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
@@ -178,6 +201,10 @@ struct Scanner {
     shared: Shared,
     chains: Vec<Chain>,
     client: EtherscanClient,
+    /// The fallback for chains that have a Blockscout instance.
+    fallback: BlockscoutClient,
+    /// The circuit breaker of each chain that has a fallback.
+    breakers: RefCell<HashMap<u64, Breaker>>,
     /// The watched set, re-read after each head.
     watched: Watched,
     /// The deep pass's cursor per (chain id, token contract): every block
@@ -187,33 +214,13 @@ struct Scanner {
     deep: RefCell<HashMap<(u64, Address), u64>>,
 }
 
-/// Adapts the client to [`scan::LogSource`] for one chain and token.
-struct TokenLogs<'a> {
-    client: &'a EtherscanClient,
-    chain: &'a Chain,
-    token: &'a Token,
-}
-
-impl scan::LogSource for TokenLogs<'_> {
-    async fn page(
-        &self,
-        from: u64,
-        to: u64,
-        page: u32,
-        offset: u32,
-    ) -> Result<Vec<serde_json::Value>, ApiError> {
-        self.client
-            .transfer_logs(self.chain, &self.token.contract, from, to, page, offset)
-            .await
-    }
-}
-
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
         Counters::add(&self.shared.metrics.counters.polls, 1);
-        if let Some(line) = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan") {
+        let paused = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan");
+        if paused.is_some() && !self.chains.iter().any(|c| self.fallback.serves(c)) {
             return Ok(PollSummary {
-                paused: Some(line),
+                paused,
                 ..PollSummary::default()
             });
         }
@@ -227,9 +234,19 @@ impl Scanner {
                 what: "the scan cursors",
                 source,
             })?;
-        let mut summary = PollSummary::default();
+        let mut summary = PollSummary {
+            paused,
+            ..PollSummary::default()
+        };
+        let mut primary_down = summary.paused.is_some();
         for chain in &self.chains {
-            let outcome = self.poll_chain(chain, &cursors).await;
+            let Some(source) = self.source(chain, primary_down) else {
+                continue;
+            };
+            let outcome = self.poll_chain(chain, &cursors, source).await;
+            if source.provider() == Provider::Etherscan {
+                self.record_primary(chain, &outcome);
+            }
             // A key's limits are shared by every chain: after one of these
             // answers every other call would be refused the same way.
             let account_wide = outcome.errors.iter().find_map(|e| match e.api() {
@@ -241,9 +258,10 @@ impl Scanner {
                 _ => None,
             });
             summary.chains.push(outcome);
-            if let Some(e) = account_wide {
-                tracing::warn!(actor = "etherscan", error = %e, "skipping the rest of this poll");
-                break;
+            if let Some(e) = account_wide.filter(|_| source.provider() == Provider::Etherscan) {
+                tracing::warn!(actor = "etherscan", error = %e,
+                    "no more Etherscan calls this poll; chains with a fallback use Blockscout");
+                primary_down = true;
             }
         }
         Ok(summary)
@@ -300,21 +318,32 @@ impl Scanner {
         self.watched.keeps(t)
     }
 
-    async fn poll_chain(&self, chain: &Chain, stored: &Cursors) -> ChainSummary {
-        let calls_before = self.client.calls_sent();
+    async fn poll_chain(
+        &self,
+        chain: &Chain,
+        stored: &Cursors,
+        source: Source<'_>,
+    ) -> ChainSummary {
+        let calls_before = source.calls_sent();
         let mut out = ChainSummary {
             chain: chain.name,
             ..ChainSummary::default()
         };
-        self.scan_chain(chain, stored, &mut out).await;
-        out.calls = self.client.calls_sent() - calls_before;
+        self.scan_chain(chain, stored, &mut out, source).await;
+        out.calls = source.calls_sent() - calls_before;
         scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
         out
     }
 
-    async fn scan_chain(&self, chain: &Chain, stored: &Cursors, out: &mut ChainSummary) {
+    async fn scan_chain(
+        &self,
+        chain: &Chain,
+        stored: &Cursors,
+        out: &mut ChainSummary,
+        provider: Source<'_>,
+    ) {
         let config = &self.shared.config;
-        let head = match self.client.block_number(chain).await {
+        let head = match provider.block_number(chain).await {
             Ok(h) => h,
             Err(source) => {
                 out.errors.push(ScanError::Head {
@@ -379,7 +408,7 @@ impl Scanner {
                 continue;
             };
             let source = TokenLogs {
-                client: &self.client,
+                source: provider,
                 chain,
                 token,
             };

@@ -105,6 +105,9 @@ async fn status(core: &Core) -> String {
             num(h.lag()),
             h.last_ok_poll.map_or_else(|| "never".to_string(), ago)
         );
+        if let Some(p) = &h.provider {
+            s += &format!(", via {}", escape_html(p));
+        }
         if let Some(e) = &h.last_error {
             s += &format!(", last error: {}", escape_html(e));
         }
