@@ -13,13 +13,14 @@ use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
 use usdt_monitor::blockscout::BlockscoutClient;
 use usdt_monitor::config::{Config, Secret, Secrets};
+use usdt_monitor::db::budget::GetCalls;
 use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
 use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
 use usdt_monitor::sim::blockscout::SimBlockscout;
 use usdt_monitor::sim::etherscan::{Fault, SimEtherscan, SimEtherscanOptions};
-use usdt_monitor::supervisor::{ChildSpec, Restart, Supervisor};
+use usdt_monitor::supervisor::{ChildSpec, PanicChild, Restart, Supervisor};
 
 const KEY: &str = "sim-key-fallback";
 
@@ -57,12 +58,16 @@ struct Harness {
     sim: SimEtherscan,
     blockscout: SimBlockscout,
     shared: Shared,
-    _sup: usdt_monitor::supervisor::SupervisorHandle,
+    sup: usdt_monitor::supervisor::SupervisorHandle,
     _dir: tempfile::TempDir,
 }
 
 impl Harness {
     async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = SimEtherscan::start(SimEtherscanOptions {
             api_key: KEY.into(),
@@ -88,6 +93,10 @@ impl Harness {
         config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
         config.monitor.poll_interval = Duration::from_secs(3600);
         config.database.path = dir.path().join("monitor.db");
+        config.supervisor.fault_injection = true;
+        config.supervisor.backoff_min = Duration::from_millis(20);
+        config.supervisor.backoff_max = Duration::from_millis(200);
+        tweak(&mut config);
         let secrets = Secrets {
             telegram_token: Secret::new("unused"),
             etherscan_key: Secret::new(KEY),
@@ -109,7 +118,7 @@ impl Harness {
             sim,
             blockscout,
             shared,
-            _sup: sup,
+            sup,
             _dir: dir,
         }
     }
@@ -316,4 +325,103 @@ async fn a_full_blockscout_answer_pages_by_block_range() {
         .collect();
     assert_eq!(keys.len(), logs.len(), "each once");
     assert!(bs.request_count() >= 4, "3000 logs need at least 3 pages");
+}
+
+/// The daily call budget: from 90 % of `etherscan.daily_limit` polls are
+/// stretched (skipped, no call) so the rest lasts until midnight UTC; the
+/// count is in the database, so a restarted scanner still stretches.
+#[actix_rt::test]
+async fn call_budget_stretches_polls_and_survives_a_restart() {
+    let h = Harness::start_with(|c| c.etherscan.daily_limit = 100).await;
+    let me = addr(3);
+    h.watch(&me).await;
+    h.poll().await; // cursors start at the safe head
+    let day = usdt_monitor::scanner::budget::utc_day(std::time::SystemTime::now());
+    let stored = || async {
+        let rows = h.shared.db.exec(GetCalls { day }).await.unwrap();
+        rows.into_iter()
+            .find(|(p, _)| p == "Etherscan")
+            .map_or(0, |(_, n)| n) as usize
+    };
+    let mut paid = Vec::new();
+    let mut stretched = None;
+    for _ in 0..40 {
+        paid.push(h.pay(&me, 7));
+        let s = h.poll().await;
+        if let Some(line) = s.paused {
+            stretched = Some(line);
+            break;
+        }
+        assert_eq!(
+            stored().await,
+            h.sim.request_count(),
+            "every call counted, once a poll"
+        );
+    }
+    let line = stretched.expect("polls stretch before the limit");
+    assert!(line.contains("stretched"), "{line}");
+    let used = h.sim.request_count();
+    assert!((90..100).contains(&used), "{used} calls");
+    let status = h.shared.metrics.calls_today().unwrap();
+    assert!(
+        status.contains(&format!("Etherscan {used} of 100")),
+        "{status}"
+    );
+    // The transfer paid while stretched waits for the next allowed poll.
+    assert_each_once(&h, &paid[..paid.len() - 1]).await;
+
+    h.sup
+        .addr
+        .send(PanicChild("etherscan".into()))
+        .await
+        .unwrap()
+        .expect("fault injection is on");
+    // The restarted scanner's first poll runs (it knows no last poll)...
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        match h.shared.etherscan.call(Poll).await {
+            Ok(Ok(s)) => break s,
+            _ => {
+                assert!(Instant::now() < deadline, "the scanner restarts");
+                actix_rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert!(first.paused.is_none(), "{first:?}");
+    assert_each_once(&h, &paid).await;
+    // ...and the next one is stretched again: the count came from the database.
+    let s = h.poll().await;
+    assert!(s.paused.is_some_and(|l| l.contains("stretched")));
+    assert_eq!(stored().await, h.sim.request_count());
+}
+
+/// At `etherscan.daily_limit` Etherscan is paused until midnight UTC (no
+/// probe spends the budget) and the chain moves to Blockscout at once;
+/// nothing is lost.
+#[actix_rt::test]
+async fn call_budget_spent_moves_the_chain_to_blockscout() {
+    let h = Harness::start_with(|c| c.etherscan.daily_limit = 3).await;
+    let me = addr(4);
+    h.watch(&me).await;
+    h.poll().await; // 1 call: the head (cursors start there)
+    let mut paid = vec![h.pay(&me, 1)];
+    h.poll().await; // below the limit before it: runs, and spends it
+    let spent = h.sim.request_count();
+    assert!(spent >= 3, "{spent} calls");
+    paid.push(h.pay(&me, 2));
+    let s = h.poll().await;
+    assert!(s.paused.is_some(), "Etherscan paused: {s:?}");
+    assert_eq!(s.errors().count(), 0, "{s:?}");
+    assert_eq!(
+        h.sim.request_count(),
+        spent,
+        "no Etherscan call past the budget"
+    );
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    let keys = h.alert_keys();
+    assert!(
+        keys.contains(&"etherscan:daily-cap".to_string()),
+        "{keys:?}"
+    );
+    assert_each_once(&h, &paid).await;
 }

@@ -180,6 +180,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
     CREATE INDEX transfers_by_age ON transfers (created_at);
     "#,
+    // 8 (issue 12; the lead renumbers at merge): the daily call budget.
+    // Calls sent per provider ("Etherscan", "Blockscout") per UTC day
+    // (`day` = days since the Unix epoch), so a restart keeps the count.
+    // Written once per poll (`src/db/budget.rs`), never per HTTP call; days
+    // older than a week are dropped by the same write.
+    r#"
+    CREATE TABLE provider_calls (
+        provider TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        calls    INTEGER NOT NULL CHECK (calls >= 0),
+        PRIMARY KEY (provider, day)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -53,6 +53,7 @@ mod fallback;
 pub mod pause;
 #[cfg(test)]
 mod proptests;
+mod quota;
 pub mod scan;
 pub mod source;
 
@@ -137,6 +138,7 @@ impl EtherscanActor {
                 client,
                 fallback,
                 breakers: RefCell::new(breakers),
+                quota: RefCell::default(),
                 shared,
                 watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
@@ -205,6 +207,8 @@ struct Scanner {
     fallback: BlockscoutClient,
     /// The circuit breaker of each chain that has a fallback.
     breakers: RefCell<HashMap<u64, Breaker>>,
+    /// The daily call budget's counts.
+    quota: RefCell<quota::Quota>,
     /// The watched set, re-read after each head.
     watched: Watched,
     /// The deep pass's cursor per (chain id, token contract): every block
@@ -217,6 +221,12 @@ struct Scanner {
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
         Counters::add(&self.shared.metrics.counters.polls, 1);
+        if let Some(line) = self.budget_gate().await {
+            return Ok(PollSummary {
+                paused: Some(line),
+                ..PollSummary::default()
+            });
+        }
         let paused = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan");
         if paused.is_some() && !self.chains.iter().any(|c| self.fallback.serves(c)) {
             return Ok(PollSummary {
@@ -264,6 +274,7 @@ impl Scanner {
                 primary_down = true;
             }
         }
+        self.record_calls().await;
         Ok(summary)
     }
 

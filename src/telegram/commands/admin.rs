@@ -114,6 +114,9 @@ async fn status(core: &Core) -> String {
         s += "\n";
     }
 
+    if let Some(line) = shared.metrics.calls_today() {
+        s += &format!("• Calls today (UTC): {}\n", escape_html(&line));
+    }
     // Providers paused as a whole (daily cap, revoked key): until when, why.
     for p in shared.metrics.pauses() {
         s += &format!("• {}\n", escape_html(&p.describe(SystemTime::now())));
