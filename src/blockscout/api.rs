@@ -17,29 +17,13 @@
 //!   "Too many requests", 400 an unknown module or action, 5xx and non-JSON
 //!   bodies are transient.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::etherscan::ApiError;
-use crate::etherscan::api::{classify_reason, parse_hex_u64};
+use crate::etherscan::api::{Envelope, classify_reason, clip, parse_hex_u64};
 
 /// At most this many logs per getLogs answer (no paging: page by block range).
 pub const MAX_LOGS: usize = 1000;
-
-/// `{"status":"1"|"0","message":"…","result":…}`.
-#[derive(Debug, Deserialize)]
-struct Envelope {
-    status: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    result: Value,
-}
-
-/// Reasons are quoted in errors and logs: keep them short and printable.
-fn clip(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(160).collect()
-}
 
 /// Maps a Blockscout reason to what it means for us.
 fn classify(reason: &str) -> ApiError {

@@ -22,13 +22,10 @@ use crate::config::{BlockscoutConfig, EtherscanConfig};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
 use crate::etherscan::api::parse_hex_u64;
-use crate::etherscan::client::{map_payload_error, map_send_error};
+use crate::etherscan::client::{get, http_client};
 use crate::etherscan::{ApiError, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::scanner::limiter::Limiter;
-
-/// The largest body read: 1000 log items are about 1 MB.
-const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// The provider name in metrics, logs and `/status`.
 pub const PROVIDER: &str = "Blockscout";
@@ -56,21 +53,8 @@ impl BlockscoutClient {
         metrics: Arc<Metrics>,
         retry: RetryPolicy,
     ) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = etherscan.request_timeout;
-        let connector = awc::Connector::new()
-            .limit(etherscan.max_connections.max(1))
-            .timeout(timeout.min(Duration::from_secs(10)))
-            .conn_keep_alive(Duration::from_secs(30))
-            .conn_lifetime(Duration::from_secs(300));
-        let http = awc::Client::builder()
-            .connector(connector)
-            .timeout(timeout)
-            .add_default_header((
-                "User-Agent",
-                concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
-            ))
-            .finish();
+        let http = http_client(timeout, etherscan.max_connections);
         BlockscoutClient {
             http,
             urls: chains
@@ -190,28 +174,7 @@ impl BlockscoutClient {
         self.calls.set(self.calls.get() + 1);
         tracing::debug!(actor = "etherscan", provider = PROVIDER, chain = chain.name,
             query = ?query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "request");
-        let req = self
-            .http
-            .get(url)
-            .query(&query)
-            .map_err(|_| ApiError::Connection("cannot encode the query"))?;
-        let exchange = async {
-            let mut resp = req
-                .send()
-                .await
-                .map_err(|e| map_send_error(e, self.timeout))?;
-            let status = resp.status().as_u16();
-            let body = resp
-                .body()
-                .limit(MAX_BODY)
-                .await
-                .map_err(|e| map_payload_error(e, self.timeout))?;
-            Ok::<_, ApiError>((status, body.to_vec()))
-        };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(ApiError::Timeout(self.timeout)),
-        }
+        get(&self.http, url, query, self.timeout).await
     }
 }
 
