@@ -109,6 +109,11 @@ fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
         out += &format!("# {var}: {state}\n");
     }
     out += &webhook_report(&config);
+    let (_, calls) = usdt_monitor::scanner::budget::estimate(&config);
+    out += &format!("# Etherscan calls: at least {calls}\n");
+    if let Some(w) = usdt_monitor::scanner::budget::check(&config) {
+        out += &format!("# {w}\n");
+    }
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
     if !online {

@@ -21,6 +21,9 @@ pub struct ChainHealth {
     /// How the chain is scanned and why (EVM chains: logs or per-address,
     /// with the two daily estimates), for `/status`.
     pub scan_mode: Option<String>,
+    /// Which provider scans the chain, and the circuit breaker's state
+    /// (EVM chains with a Blockscout fallback).
+    pub provider: Option<String>,
 }
 
 impl ChainHealth {
@@ -131,6 +134,8 @@ pub struct Metrics {
     chains: Mutex<BTreeMap<u64, ChainHealth>>,
     alerts: Mutex<AlertBook>,
     pauses: Mutex<Vec<ProviderPause>>,
+    /// Calls per provider today against the daily budget, for `/status`.
+    calls_today: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -175,6 +180,19 @@ impl Metrics {
     pub fn paused(&self, provider: &str) -> Option<ProviderPause> {
         let pauses = self.pauses.lock().unwrap_or_else(|e| e.into_inner());
         pauses.iter().find(|p| p.provider == provider).cloned()
+    }
+
+    /// Sets the `/status` line of today's calls ("Etherscan 123 of 100000, Blockscout 4").
+    pub fn set_calls_today(&self, line: String) {
+        *self.calls_today.lock().unwrap_or_else(|e| e.into_inner()) = Some(line);
+    }
+
+    /// Today's calls per provider, once a poll counted them.
+    pub fn calls_today(&self) -> Option<String> {
+        self.calls_today
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Every paused provider.

@@ -218,6 +218,9 @@ impl Harness {
         config.etherscan.base_url = sim.base_url();
         config.etherscan.requests_per_second = 100;
         config.etherscan.request_timeout = Duration::from_secs(3);
+        // No fallback here (tests/fallback.rs has it): Etherscan's faults as
+        // they are, and never a public Blockscout instance.
+        config.blockscout.enabled = false;
         config.monitor.chains = vec!["ethereum".into()];
         config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
         config.monitor.confirmations = 2;

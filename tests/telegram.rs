@@ -42,6 +42,7 @@ fn base_config(sim: &SimBotApi, db: &Path) -> Config {
     c.telegram.combine_after = 0;
     // Nothing to scan in these tests; never reach the real Etherscan.
     c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
+    c.blockscout.enabled = false;
     c.monitor.poll_interval = Duration::from_secs(3600);
     c.monitor.max_addresses_per_user = 2;
     c.database.path = db.to_path_buf();

@@ -31,6 +31,11 @@ request_timeout = "2s"
 daily_cap_probe_interval = "2s"
 invalid_key_probe_interval = "2s"
 
+# No fallback: the campaign injects Etherscan's faults as they are (and never
+# reaches a public Blockscout instance).
+[blockscout]
+enabled = false
+
 [monitor]
 poll_interval = "500ms"
 confirmations = 2

@@ -6,6 +6,7 @@
 //! would make a loop spin. Secrets are never read from the file: they live
 //! in [`Secrets`], whose `Debug` prints nothing of them.
 
+pub mod blockscout;
 mod days;
 mod secrets;
 mod size;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use blockscout::BlockscoutConfig;
 pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR};
 pub use size::ByteSize;
 pub use tron::TronConfig;
@@ -55,6 +57,8 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
+    /// `[blockscout]`: the EVM fallback provider and its circuit breaker.
+    pub blockscout: BlockscoutConfig,
     /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
     pub tron: TronConfig,
     pub monitor: MonitorConfig,
@@ -141,6 +145,8 @@ pub struct EtherscanConfig {
     /// probe call checks whether the key works again.
     #[serde(with = "humantime_serde")]
     pub invalid_key_probe_interval: Duration,
+    /// The plan's calls per UTC day (Free 100 000): the daily call budget.
+    pub daily_limit: u64,
 }
 
 impl Default for EtherscanConfig {
@@ -153,6 +159,7 @@ impl Default for EtherscanConfig {
             max_blocks_per_poll: 2000,
             daily_cap_probe_interval: Duration::from_secs(15 * 60),
             invalid_key_probe_interval: Duration::from_secs(5 * 60),
+            daily_limit: 100_000,
         }
     }
 }

@@ -291,3 +291,65 @@ fn scan_mode_defaults_to_auto_and_an_unknown_one_names_its_key() {
     let e = error_of("[monitor]\nscan_mode = \"tokentx\"\n");
     assert!(e.contains("scan_mode"), "{e}");
 }
+
+#[test]
+fn blockscout_defaults_to_the_public_instances_and_names_its_keys() {
+    let c = parse("").unwrap();
+    let eth = Chain::by_name("ethereum").unwrap();
+    let bsc = Chain::by_name("bsc").unwrap();
+    assert_eq!(c.etherscan.daily_limit, 100_000);
+    assert_eq!(
+        c.blockscout.url(&eth).as_deref(),
+        Some("https://eth.blockscout.com/api")
+    );
+    assert_eq!(c.blockscout.url(&bsc), None, "no public instance for BSC");
+    let c = parse(
+        "[blockscout.urls]\nethereum = \"http://127.0.0.1:9/api\"\nbsc = \"http://10.0.0.2/api\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.blockscout.url(&eth).as_deref(),
+        Some("http://127.0.0.1:9/api")
+    );
+    assert_eq!(
+        c.blockscout.url(&bsc).as_deref(),
+        Some("http://10.0.0.2/api")
+    );
+    let c = parse("[blockscout]\nenabled = false\n").unwrap();
+    assert_eq!(c.blockscout.url(&eth), None);
+    let cases = [
+        (
+            "[blockscout]\nrequests_per_second = 0",
+            "blockscout.requests_per_second",
+        ),
+        (
+            "[blockscout]\nfailure_threshold = 0",
+            "blockscout.failure_threshold",
+        ),
+        (
+            "[blockscout]\nprobe_interval = \"0s\"",
+            "blockscout.probe_interval",
+        ),
+        ("[blockscout]\nretries = 3", "retries"),
+        (
+            "[blockscout.urls]\ndogechain = \"https://x.example/api\"",
+            "blockscout.urls.dogechain",
+        ),
+        (
+            "[blockscout.urls]\nethereum = \"eth.blockscout.com\"",
+            "blockscout.urls.ethereum",
+        ),
+        (
+            "[blockscout.urls]\nethereum = \"https://x.example/api?apikey=1\"",
+            "blockscout.urls.ethereum",
+        ),
+        ("[etherscan]\ndaily_limit = 0", "etherscan.daily_limit"),
+    ];
+    for (text, key) in cases {
+        let e = error_of(text);
+        assert!(
+            e.contains(key),
+            "{text:?} gave {e:?}, expected it to name {key}"
+        );
+    }
+}

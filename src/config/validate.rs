@@ -122,6 +122,40 @@ fn contracts(c: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+/// `[blockscout]`: a positive rate and threshold, a probe interval, and
+/// per chain a known chain name with an http(s) URL (empty: no fallback).
+fn blockscout(c: &Config) -> Result<(), Problem> {
+    let b = &c.blockscout;
+    at_least_one(
+        "blockscout.requests_per_second",
+        b.requests_per_second.into(),
+    )?;
+    at_least_one("blockscout.failure_threshold", b.failure_threshold.into())?;
+    positive("blockscout.probe_interval", b.probe_interval)?;
+    for (name, u) in &b.urls {
+        let key = format!("blockscout.urls.{name}");
+        if Chain::by_name(name).is_none() {
+            return Err(bad(
+                &key,
+                format!(
+                    "names an unknown chain (known: {})",
+                    Chain::names().join(", ")
+                ),
+            ));
+        }
+        if !u.is_empty() {
+            url(&key, u)?;
+            if u.contains('?') || u.contains('#') || u.chars().any(char::is_whitespace) {
+                return Err(bad(
+                    &key,
+                    "must be a plain URL without query, fragment or spaces",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     let t = &c.telegram;
     url("telegram.api_url", &t.api_url)?;
@@ -165,6 +199,8 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         "etherscan.invalid_key_probe_interval",
         e.invalid_key_probe_interval,
     )?;
+    at_least_one("etherscan.daily_limit", e.daily_limit)?;
+    blockscout(c)?;
 
     let t = &c.tron;
     url("tron.api_url", &t.api_url)?;

@@ -12,6 +12,7 @@
 //! send it through the supervisor's [`ChildRef`], or call [`DbRef::exec`].
 
 pub mod anchor;
+pub mod budget;
 pub mod chats;
 pub mod connection;
 pub mod cursors;

@@ -188,8 +188,20 @@ const MIGRATIONS: &[&str] = &[
         CHECK (kind IN ('private', 'group', 'supergroup', 'channel'));
     ALTER TABLE chats ADD COLUMN title TEXT;
     "#,
-    // 7: the spam
-    // checks' history reads (`src/db/history.rs`). Per direction, one index
+    // 8: the daily call budget (issue 12).
+    // Calls sent per provider ("Etherscan", "Blockscout") per UTC day
+    // (`day` = days since the Unix epoch), so a restart keeps the count.
+    // Written once per poll (`src/db/budget.rs`), never per HTTP call; days
+    // older than a week are dropped by the same write.
+    r#"
+    CREATE TABLE provider_calls (
+        provider TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        calls    INTEGER NOT NULL CHECK (calls >= 0),
+        PRIMARY KEY (provider, day)
+    ) WITHOUT ROWID;
+    "#,
+    // 9: the spam checks' history reads (`src/db/history.rs`). Per direction, one index
     // answers "this address's counterparties with these leading digits" and
     // "this pair's transfers" from the index alone (it covers time and
     // flag); they replace the plain address indexes, whose queries they also

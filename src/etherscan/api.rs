@@ -14,16 +14,16 @@ use super::error::ApiError;
 
 /// `{"status":"1"|"0","message":"…","result":…}`.
 #[derive(Debug, Deserialize)]
-struct Envelope {
-    status: String,
+pub(crate) struct Envelope {
+    pub(crate) status: String,
     #[serde(default)]
-    message: String,
+    pub(crate) message: String,
     #[serde(default)]
-    result: Value,
+    pub(crate) result: Value,
 }
 
 /// Reasons are quoted in errors and logs: keep them short and printable.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(160).collect()
 }
 

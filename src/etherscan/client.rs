@@ -173,19 +173,7 @@ impl EtherscanClient {
         // forgot from crashing the actor on every restart.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = config.request_timeout;
-        let connector = awc::Connector::new()
-            .limit(config.max_connections.max(1))
-            .timeout(timeout.min(Duration::from_secs(10)))
-            .conn_keep_alive(Duration::from_secs(30))
-            .conn_lifetime(Duration::from_secs(300));
-        let http = awc::Client::builder()
-            .connector(connector)
-            .timeout(timeout)
-            .add_default_header((
-                "User-Agent",
-                concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
-            ))
-            .finish();
+        let http = http_client(timeout, config.max_connections);
         EtherscanClient {
             http,
             base_url: config.base_url.clone(),
@@ -318,28 +306,59 @@ impl EtherscanClient {
         let mut query = vec![("chainid", chain.id.to_string())];
         query.extend(request.params());
         query.push(("apikey", self.key.expose().to_string()));
-        let req = self
-            .http
-            .get(&self.base_url)
-            .query(&query)
-            .map_err(|_| ApiError::Connection("cannot encode the query"))?;
-        let exchange = async {
-            let mut resp = req
-                .send()
-                .await
-                .map_err(|e| map_send_error(e, self.timeout))?;
-            let status = resp.status().as_u16();
-            let body = resp
-                .body()
-                .limit(MAX_BODY)
-                .await
-                .map_err(|e| map_payload_error(e, self.timeout))?;
-            Ok::<_, ApiError>((status, body.to_vec()))
-        };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(ApiError::Timeout(self.timeout)),
-        }
+        get(&self.http, &self.base_url, &query, self.timeout).await
+    }
+}
+
+/// A pooled client: at most `max_connections`, keep-alive, `timeout` per
+/// request. Shared by the Etherscan and the Blockscout client.
+pub(crate) fn http_client(timeout: Duration, max_connections: usize) -> awc::Client {
+    // rustls picks no crypto provider by itself and `Connector::new`
+    // panics without one. The app installs ring at start-up; doing it
+    // here too (a no-op when one is installed) keeps a test or tool that
+    // forgot from crashing the actor on every restart.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let connector = awc::Connector::new()
+        .limit(max_connections.max(1))
+        .timeout(timeout.min(Duration::from_secs(10)))
+        .conn_keep_alive(Duration::from_secs(30))
+        .conn_lifetime(Duration::from_secs(300));
+    awc::Client::builder()
+        .connector(connector)
+        .timeout(timeout)
+        .add_default_header((
+            "User-Agent",
+            concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
+        ))
+        .finish()
+}
+
+/// One GET of `url` with `query`: the status and the body (at most
+/// [`MAX_BODY`]), transport errors mapped without their text (they may
+/// quote the URL and its key).
+pub(crate) async fn get(
+    http: &awc::Client,
+    url: &str,
+    query: &[(&str, String)],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), ApiError> {
+    let req = http
+        .get(url)
+        .query(&query)
+        .map_err(|_| ApiError::Connection("cannot encode the query"))?;
+    let exchange = async {
+        let mut resp = req.send().await.map_err(|e| map_send_error(e, timeout))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body()
+            .limit(MAX_BODY)
+            .await
+            .map_err(|e| map_payload_error(e, timeout))?;
+        Ok::<_, ApiError>((status, body.to_vec()))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::Timeout(timeout)),
     }
 }
 

@@ -52,16 +52,20 @@
 //! on chain, transaction hash and log index).
 
 pub mod api;
+pub mod breaker;
 pub mod client;
 pub mod decode;
 pub mod error;
 pub mod mode;
+mod fallback;
 pub mod pause;
 mod per_address;
 #[cfg(test)]
 mod proptests;
+mod quota;
 pub mod scan;
 pub mod tokentx;
+pub mod source;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
 pub use crate::scanner::limiter;
@@ -73,14 +77,18 @@ use std::rc::Rc;
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
+use crate::blockscout::BlockscoutClient;
 use crate::db::cursors::{Cursors, GetCursors};
-use crate::domain::{Address, Chain, Token, Transfer};
+use crate::domain::{Address, Chain, Transfer};
 use crate::metrics::Counters;
 use crate::scanner::pause::skip_poll;
 use crate::scanner::record::record;
 use crate::scanner::watched::Watched;
 use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
+
+use breaker::{Breaker, Provider};
+use source::{Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
@@ -122,10 +130,27 @@ impl EtherscanActor {
             shared.metrics.clone(),
             retry,
         );
+        let chains = shared.config.evm_chains();
+        let fallback = BlockscoutClient::new(
+            &shared.config.blockscout,
+            &shared.config.etherscan,
+            &chains,
+            shared.metrics.clone(),
+            retry,
+        );
+        let b = &shared.config.blockscout;
+        let breakers = chains
+            .iter()
+            .filter(|c| fallback.serves(c))
+            .map(|c| (c.id, Breaker::new(b.failure_threshold, b.probe_interval)))
+            .collect();
         EtherscanActor {
             scanner: Rc::new(Scanner {
-                chains: shared.config.evm_chains(),
+                chains,
                 client,
+                fallback,
+                breakers: RefCell::new(breakers),
+                quota: RefCell::default(),
                 shared,
                 watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
@@ -192,6 +217,12 @@ struct Scanner {
     shared: Shared,
     chains: Vec<Chain>,
     client: EtherscanClient,
+    /// The fallback for chains that have a Blockscout instance.
+    fallback: BlockscoutClient,
+    /// The circuit breaker of each chain that has a fallback.
+    breakers: RefCell<HashMap<u64, Breaker>>,
+    /// The daily call budget's counts.
+    quota: RefCell<quota::Quota>,
     /// The watched set, re-read after each head.
     watched: Watched,
     /// The deep pass's cursor per (chain id, token contract): every block
@@ -205,33 +236,19 @@ struct Scanner {
     pair_cache: tokentx::PairCache,
 }
 
-/// Adapts the client to [`scan::LogSource`] for one chain and token.
-struct TokenLogs<'a> {
-    client: &'a EtherscanClient,
-    chain: &'a Chain,
-    token: &'a Token,
-}
-
-impl scan::LogSource for TokenLogs<'_> {
-    async fn page(
-        &self,
-        from: u64,
-        to: u64,
-        page: u32,
-        offset: u32,
-    ) -> Result<Vec<serde_json::Value>, ApiError> {
-        self.client
-            .transfer_logs(self.chain, &self.token.contract, from, to, page, offset)
-            .await
-    }
-}
-
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
         Counters::add(&self.shared.metrics.counters.polls, 1);
-        if let Some(line) = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan") {
+        if let Some(line) = self.budget_gate().await {
             return Ok(PollSummary {
                 paused: Some(line),
+                ..PollSummary::default()
+            });
+        }
+        let paused = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan");
+        if paused.is_some() && !self.chains.iter().any(|c| self.fallback.serves(c)) {
+            return Ok(PollSummary {
+                paused,
                 ..PollSummary::default()
             });
         }
@@ -245,9 +262,19 @@ impl Scanner {
                 what: "the scan cursors",
                 source,
             })?;
-        let mut summary = PollSummary::default();
+        let mut summary = PollSummary {
+            paused,
+            ..PollSummary::default()
+        };
+        let mut primary_down = summary.paused.is_some();
         for chain in &self.chains {
-            let outcome = self.poll_chain(chain, &cursors).await;
+            let Some(source) = self.source(chain, primary_down) else {
+                continue;
+            };
+            let outcome = self.poll_chain(chain, &cursors, source).await;
+            if source.provider() == Provider::Etherscan {
+                self.record_primary(chain, &outcome);
+            }
             // A key's limits are shared by every chain: after one of these
             // answers every other call would be refused the same way.
             let account_wide = outcome.errors.iter().find_map(|e| match e.api() {
@@ -259,11 +286,13 @@ impl Scanner {
                 _ => None,
             });
             summary.chains.push(outcome);
-            if let Some(e) = account_wide {
-                tracing::warn!(actor = "etherscan", error = %e, "skipping the rest of this poll");
-                break;
+            if let Some(e) = account_wide.filter(|_| source.provider() == Provider::Etherscan) {
+                tracing::warn!(actor = "etherscan", error = %e,
+                    "no more Etherscan calls this poll; chains with a fallback use Blockscout");
+                primary_down = true;
             }
         }
+        self.record_calls().await;
         Ok(summary)
     }
 
@@ -318,21 +347,32 @@ impl Scanner {
         self.watched.keeps(t)
     }
 
-    async fn poll_chain(&self, chain: &Chain, stored: &Cursors) -> ChainSummary {
-        let calls_before = self.client.calls_sent();
+    async fn poll_chain(
+        &self,
+        chain: &Chain,
+        stored: &Cursors,
+        source: Source<'_>,
+    ) -> ChainSummary {
+        let calls_before = source.calls_sent();
         let mut out = ChainSummary {
             chain: chain.name,
             ..ChainSummary::default()
         };
-        self.scan_chain(chain, stored, &mut out).await;
-        out.calls = self.client.calls_sent() - calls_before;
+        self.scan_chain(chain, stored, &mut out, source).await;
+        out.calls = source.calls_sent() - calls_before;
         scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
         out
     }
 
-    async fn scan_chain(&self, chain: &Chain, stored: &Cursors, out: &mut ChainSummary) {
+    async fn scan_chain(
+        &self,
+        chain: &Chain,
+        stored: &Cursors,
+        out: &mut ChainSummary,
+        provider: Source<'_>,
+    ) {
         let config = &self.shared.config;
-        let head = match self.client.block_number(chain).await {
+        let head = match provider.block_number(chain).await {
             Ok(h) => h,
             Err(source) => {
                 out.errors.push(ScanError::Head {
@@ -375,7 +415,14 @@ impl Scanner {
         out.head = Some(head);
         out.safe_head = Some(safe);
 
-        let method = self.choose_mode(chain);
+        // Per-address queries are Etherscan's (`tokentx`); on the fallback
+        // the head came from Blockscout, and so must the logs (one provider
+        // per range), so a chain on Blockscout scans by logs.
+        let method = if provider.provider() == Provider::Etherscan {
+            self.choose_mode(chain)
+        } else {
+            Method::Logs
+        };
         let mut transfers = Vec::new();
         let mut advanced: Vec<(Address, u64)> = Vec::new();
         let mut deep_moves: Vec<(Address, u64)> = Vec::new();
@@ -418,7 +465,7 @@ impl Scanner {
                 continue;
             }
             let source = TokenLogs {
-                client: &self.client,
+                source: provider,
                 chain,
                 token,
             };

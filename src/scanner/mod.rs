@@ -17,6 +17,7 @@
 //! error type where one was named; Etherscan's quirks (getLogs paging and
 //! splitting, the deep pass, NOTOK answers) stay in `etherscan`.
 
+pub mod budget;
 pub mod cursor;
 pub mod limiter;
 pub mod pause;

@@ -3,6 +3,7 @@
 //! servers on 127.0.0.1.
 //! The daemon talks to them with its real clients; nothing is mocked.
 
+pub mod blockscout;
 pub mod botapi;
 pub mod etherscan;
 mod running;

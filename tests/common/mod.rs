@@ -77,6 +77,11 @@ request_timeout = "2s"
 daily_cap_probe_interval = "1s"
 invalid_key_probe_interval = "1s"
 
+# No fallback: these tests see Etherscan's faults as they are (and never
+# reach a public Blockscout instance).
+[blockscout]
+enabled = false
+
 [monitor]
 poll_interval = "{poll}"
 confirmations = 2

@@ -7,12 +7,12 @@
 //! and odd logs), switch on [`Fault`]s, and read back every request the
 //! server received ([`RequestRecord`]) to check call budgets and rates.
 
-mod api;
-mod chain;
+pub(crate) mod api;
+pub(crate) mod chain;
 pub(crate) mod codec;
 mod faults;
-mod filter;
-mod server;
+pub(crate) mod filter;
+pub(crate) mod server;
 #[cfg(test)]
 mod tests;
 
@@ -144,6 +144,32 @@ impl SimEtherscan {
     /// E.g. `http://127.0.0.1:PORT/v2/api`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v2/api", self.inner.running.addr)
+    }
+
+    /// The chain state and fault switches, shared with a [`SimBlockscout`]
+    /// built on this simulator (the same transfers are visible on both).
+    ///
+    /// [`SimBlockscout`]: crate::sim::blockscout::SimBlockscout
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.inner.shared)
+    }
+
+    /// Gives the real daily-quota answer ("Max daily rate limit reached…",
+    /// NOTOK over HTTP 200) to every call after `limit` calls served this
+    /// UTC day, until the next UTC midnight or [`reset_daily`](Self::reset_daily).
+    /// `None` lifts the cap. The count is of calls answered normally.
+    pub fn set_daily_limit(&self, limit: Option<u64>) {
+        self.inner.shared.lock().daily.limit = limit;
+    }
+
+    /// Starts a new quota day now (as the real service does at UTC midnight).
+    pub fn reset_daily(&self) {
+        self.inner.shared.lock().daily.used = 0;
+    }
+
+    /// Calls counted against the daily cap this quota day.
+    pub fn daily_used(&self) -> u64 {
+        self.inner.shared.lock().daily.used
     }
 
     pub fn options(&self) -> &SimEtherscanOptions {

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::api::{self, Params};
 use super::chain::SimChain;
-use super::faults::{Fault, rate_limit_reason};
+use super::faults::{DAILY_CAP_REASON, Fault, rate_limit_reason};
 use super::{RequestKind, RequestRecord, SimEtherscanOptions};
 
 /// An answer, independent of actix so the logic stays plain data.
@@ -50,7 +50,7 @@ impl Reply {
         Reply::json(200, body.to_string())
     }
 
-    fn into_response(self) -> HttpResponse {
+    pub(crate) fn into_response(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let ct = if self.json {
             "application/json"
@@ -67,6 +67,34 @@ pub(crate) struct State {
     pub(crate) requests: Vec<RequestRecord>,
     /// Arrival times of the calls served in the last second (rate limit).
     window: VecDeque<Instant>,
+    /// The daily quota ([`SimEtherscan::set_daily_limit`](super::SimEtherscan::set_daily_limit)).
+    pub(crate) daily: Daily,
+}
+
+/// Calls served this UTC day, against an optional cap.
+#[derive(Debug, Default)]
+pub(crate) struct Daily {
+    pub(crate) limit: Option<u64>,
+    pub(crate) used: u64,
+    /// The UTC day (days since the epoch) `used` counts.
+    day: u64,
+}
+
+impl Daily {
+    /// Counts one call; `false` when the cap is reached (not counted).
+    fn take(&mut self) -> bool {
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        if day != self.day {
+            (self.day, self.used) = (day, 0);
+        }
+        if self.limit.is_some_and(|l| self.used >= l) {
+            return false;
+        }
+        self.used += 1;
+        true
+    }
 }
 
 /// What the handle and the HTTP workers share.
@@ -105,6 +133,7 @@ impl Shared {
                 fault: None,
                 requests: Vec::new(),
                 window: VecDeque::new(),
+                daily: Daily::default(),
             }),
         }
     }
@@ -157,6 +186,10 @@ impl Shared {
         if p.get("apikey") != Some(self.opts.api_key.as_str()) {
             rec.outcome = "error";
             return Reply::notok("Invalid API Key");
+        }
+        if !st.daily.take() {
+            rec.outcome = "error";
+            return Reply::notok(DAILY_CAP_REASON);
         }
         if let Some(limit) = self.opts.rate_limit_per_sec {
             while st

@@ -105,6 +105,9 @@ async fn status(core: &Core) -> String {
             num(h.lag()),
             h.last_ok_poll.map_or_else(|| "never".to_string(), ago)
         );
+        if let Some(p) = &h.provider {
+            s += &format!(", via {}", escape_html(p));
+        }
         if let Some(e) = &h.last_error {
             s += &format!(", last error: {}", escape_html(e));
         }
@@ -114,6 +117,9 @@ async fn status(core: &Core) -> String {
         s += "\n";
     }
 
+    if let Some(line) = shared.metrics.calls_today() {
+        s += &format!("• Calls today (UTC): {}\n", escape_html(&line));
+    }
     // Providers paused as a whole (daily cap, revoked key): until when, why.
     for p in shared.metrics.pauses() {
         s += &format!("• {}\n", escape_html(&p.describe(SystemTime::now())));

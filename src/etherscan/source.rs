@@ -1,0 +1,75 @@
+//! Where one poll of one chain reads its head and its logs: Etherscan or
+//! the Blockscout fallback, as the chain's [breaker](super::breaker) says —
+//! always both from the same provider, so that a range is never scanned
+//! against one provider's head with the other's index.
+
+use serde_json::Value;
+
+use super::breaker::Provider;
+use super::client::EtherscanClient;
+use super::error::ApiError;
+use super::scan::LogSource;
+use crate::blockscout::BlockscoutClient;
+use crate::domain::{Chain, Token};
+
+/// One provider's client, for one poll of a chain.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Etherscan(&'a EtherscanClient),
+    Blockscout(&'a BlockscoutClient),
+}
+
+impl Source<'_> {
+    pub fn provider(self) -> Provider {
+        match self {
+            Source::Etherscan(_) => Provider::Etherscan,
+            Source::Blockscout(_) => Provider::Blockscout,
+        }
+    }
+
+    /// The chain's head as this provider knows it.
+    pub async fn block_number(self, chain: &Chain) -> Result<u64, ApiError> {
+        match self {
+            Source::Etherscan(c) => c.block_number(chain).await,
+            Source::Blockscout(c) => c.block_number(chain).await,
+        }
+    }
+
+    /// Requests this provider's client has sent so far.
+    pub fn calls_sent(self) -> u64 {
+        match self {
+            Source::Etherscan(c) => c.calls_sent(),
+            Source::Blockscout(c) => c.calls_sent(),
+        }
+    }
+}
+
+/// Adapts a source to [`LogSource`] for one chain and token.
+pub struct TokenLogs<'a> {
+    pub source: Source<'a>,
+    pub chain: &'a Chain,
+    pub token: &'a Token,
+}
+
+impl LogSource for TokenLogs<'_> {
+    /// Etherscan pages by `page`/`offset`. Blockscout has no paging: page 1
+    /// is every log of the range (its client pages by block range), and
+    /// later pages are empty without a call.
+    async fn page(
+        &self,
+        from: u64,
+        to: u64,
+        page: u32,
+        offset: u32,
+    ) -> Result<Vec<Value>, ApiError> {
+        let contract = &self.token.contract;
+        match self.source {
+            Source::Etherscan(c) => {
+                c.transfer_logs(self.chain, contract, from, to, page, offset)
+                    .await
+            }
+            Source::Blockscout(_) if page > 1 => Ok(Vec::new()),
+            Source::Blockscout(c) => c.transfer_logs(self.chain, contract, from, to).await,
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The Blockscout fallback behind the per-chain circuit breaker, end to end:
+//! the real scanner actor under a supervisor with a real SQLite file, its
+//! real `awc` clients against the simulated Etherscan and the simulated
+//! Blockscout built on the same chain state (so the same transfers are
+//! visible on both). Polls are sent directly (no ticker); a poll's answer
+//! comes after its result is persisted. Waits poll a condition with a
+//! deadline.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use rusqlite::Transaction;
+use usdt_monitor::app::{self, Shared};
+use usdt_monitor::blockscout::BlockscoutClient;
+use usdt_monitor::config::{Config, Secret, Secrets};
+use usdt_monitor::db::budget::GetCalls;
+use usdt_monitor::db::subscriptions::AddSubscription;
+use usdt_monitor::db::{DbError, DbRequest};
+use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
+use usdt_monitor::sim::blockscout::SimBlockscout;
+use usdt_monitor::sim::etherscan::{Fault, SimEtherscan, SimEtherscanOptions};
+use usdt_monitor::supervisor::{ChildSpec, PanicChild, Restart, Supervisor};
+
+const KEY: &str = "sim-key-fallback";
+
+fn addr(n: u32) -> Address {
+    Address::parse(&format!("0xbb{n:038x}")).unwrap()
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        transient_tries: 2,
+        transient_backoff: Duration::from_millis(10),
+        rate_limit_tries: 2,
+        rate_limit_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+/// (tx hash, log index) of every recorded transfer, and the outbox size.
+struct Recorded;
+
+impl DbRequest for Recorded {
+    type Output = (Vec<(String, i64)>, i64);
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
+        let mut stmt = tx.prepare("SELECT tx_hash, log_index FROM transfers")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let outbox = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        Ok((rows, outbox))
+    }
+}
+
+struct Harness {
+    sim: SimEtherscan,
+    blockscout: SimBlockscout,
+    shared: Shared,
+    sup: usdt_monitor::supervisor::SupervisorHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = SimEtherscan::start(SimEtherscanOptions {
+            api_key: KEY.into(),
+            ..SimEtherscanOptions::default()
+        })
+        .await
+        .unwrap();
+        let blockscout = SimBlockscout::start(&sim).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.etherscan.base_url = sim.base_url();
+        config.etherscan.requests_per_second = 100;
+        config.etherscan.request_timeout = Duration::from_secs(3);
+        config.etherscan.daily_cap_probe_interval = Duration::from_secs(3600);
+        config.blockscout.requests_per_second = 100;
+        config.blockscout.failure_threshold = 2;
+        config.blockscout.probe_interval = Duration::from_millis(300);
+        config
+            .blockscout
+            .urls
+            .insert("ethereum".into(), blockscout.base_url(1));
+        config.monitor.chains = vec!["ethereum".into()];
+        config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
+        config.monitor.poll_interval = Duration::from_secs(3600);
+        config.database.path = dir.path().join("monitor.db");
+        config.supervisor.fault_injection = true;
+        config.supervisor.backoff_min = Duration::from_millis(20);
+        config.supervisor.backoff_max = Duration::from_millis(200);
+        tweak(&mut config);
+        let secrets = Secrets {
+            telegram_token: Secret::new("unused"),
+            etherscan_key: Secret::new(KEY),
+            tron_key: None,
+        };
+        let shared = Shared::new(config, secrets).unwrap();
+        usdt_monitor::db::connection::prepare(&shared.db_settings()).unwrap();
+        let db = app::child_specs(&shared)
+            .into_iter()
+            .find(|s| s.name == "db")
+            .unwrap();
+        let s = shared.clone();
+        let scanner = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
+            EtherscanActor::with_retry(s.clone(), guard, fast_retry())
+        })
+        .restart(Restart::Permanent);
+        let sup = Supervisor::start(vec![db, scanner], app::policy(&shared.config));
+        Harness {
+            sim,
+            blockscout,
+            shared,
+            sup,
+            _dir: dir,
+        }
+    }
+
+    async fn poll(&self) -> PollSummary {
+        self.shared.etherscan.call(Poll).await.unwrap().unwrap()
+    }
+
+    async fn watch(&self, a: &Address) {
+        let sub = AddSubscription {
+            chat_id: 77,
+            chain_id: 1,
+            address: a.clone(),
+            label: None,
+            limit: 50,
+        };
+        self.shared.db.exec(sub).await.unwrap();
+    }
+
+    /// A transfer to `to` in the next block, and the head moved past it
+    /// (and past the confirmations).
+    fn pay(&self, to: &Address, cents: u128) -> String {
+        let tx = self.sim.transfer(
+            1,
+            TokenSymbol::Usdt,
+            &addr(999),
+            to,
+            Amount::from_u128(cents),
+        );
+        self.sim.advance(1, 4);
+        tx
+    }
+
+    async fn recorded(&self) -> (Vec<(String, i64)>, i64) {
+        self.shared.db.exec(Recorded).await.unwrap()
+    }
+
+    /// How `/status` describes the chain's provider.
+    fn provider(&self) -> String {
+        let chains = self.shared.metrics.chains();
+        chains
+            .iter()
+            .find(|(id, _)| *id == 1)
+            .and_then(|(_, h)| h.provider.clone())
+            .unwrap_or_default()
+    }
+
+    fn alert_keys(&self) -> Vec<String> {
+        let alerts = self.shared.metrics.take_undelivered();
+        alerts.into_iter().map(|a| a.key).collect()
+    }
+}
+
+/// Every transfer paid is recorded exactly once, and notified once.
+async fn assert_each_once(h: &Harness, paid: &[String]) {
+    let (rows, outbox) = h.recorded().await;
+    let hashes: Vec<&String> = rows.iter().map(|(t, _)| t).collect();
+    for tx in paid {
+        assert_eq!(
+            hashes.iter().filter(|h| **h == tx).count(),
+            1,
+            "{tx} recorded once in {rows:?}"
+        );
+    }
+    let unique: BTreeSet<_> = rows.iter().collect();
+    assert_eq!(unique.len(), rows.len(), "no duplicate rows");
+    assert_eq!(rows.len(), paid.len(), "{rows:?}");
+    assert_eq!(outbox, paid.len() as i64, "one notification per transfer");
+}
+
+/// Fault kind: the primary answers 5xx for a while. The chain moves to
+/// Blockscout after `failure_threshold` failed polls, transfers made during
+/// the switch are each delivered once, and Etherscan takes over again once
+/// a probe answers.
+#[actix_rt::test]
+async fn primary_5xx_switches_to_blockscout_and_back() {
+    let h = Harness::start().await;
+    let me = addr(1);
+    h.watch(&me).await;
+    h.poll().await; // cursors start at the safe head
+    assert_eq!(h.provider(), "Etherscan");
+    let mut paid = vec![h.pay(&me, 1_000_000)];
+    h.poll().await;
+    assert_each_once(&h, &paid).await;
+
+    h.sim.set_fault(Some(Fault::Http500));
+    paid.push(h.pay(&me, 2_000_000));
+    for _ in 0..2 {
+        let s = h.poll().await;
+        assert!(s.errors().next().is_some(), "Etherscan fails: {s:?}");
+    }
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    assert_eq!(h.alert_keys(), vec!["etherscan:fallback:ethereum"]);
+    let before = h.sim.request_count();
+    let s = h.poll().await;
+    assert_eq!(s.errors().count(), 0, "{s:?}");
+    assert!(h.blockscout.request_count() >= 3, "head and both tokens");
+    assert_eq!(
+        h.sim.request_count(),
+        before,
+        "no Etherscan call while open"
+    );
+    assert_each_once(&h, &paid).await;
+
+    // Transfers keep coming while the chain is on Blockscout.
+    paid.push(h.pay(&me, 3_000_000));
+    h.poll().await;
+    assert_each_once(&h, &paid).await;
+
+    // Etherscan recovers: within a probe interval it takes over again.
+    h.sim.set_fault(None);
+    paid.push(h.pay(&me, 4_000_000));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.provider() != "Etherscan" {
+        assert!(
+            Instant::now() < deadline,
+            "never switched back: {}",
+            h.provider()
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+        h.poll().await;
+    }
+    assert_eq!(h.alert_keys(), vec!["etherscan:fallback:ethereum:closed"]);
+    assert!(h.shared.metrics.active_alerts().is_empty());
+    let bs = h.blockscout.request_count();
+    paid.push(h.pay(&me, 5_000_000));
+    h.poll().await;
+    assert_eq!(
+        h.blockscout.request_count(),
+        bs,
+        "closed: no Blockscout call"
+    );
+    assert_each_once(&h, &paid).await;
+}
+
+/// Fault kind: the daily cap. The "Max daily rate limit reached" answer
+/// pauses Etherscan without burning retries, the chain moves to Blockscout
+/// at once, and nothing is lost.
+#[actix_rt::test]
+async fn daily_cap_moves_the_chain_to_blockscout_without_loss() {
+    let h = Harness::start().await;
+    let me = addr(2);
+    h.watch(&me).await;
+    h.poll().await;
+    let mut paid = vec![h.pay(&me, 10)];
+    h.sim.set_daily_limit(Some(h.sim.daily_used() + 1));
+    let s = h.poll().await;
+    assert!(s.errors().next().is_some(), "the cap is hit: {s:?}");
+    let capped = h.sim.request_count();
+    assert!(
+        capped <= h.sim.daily_used() as usize + 1 + 4,
+        "the cap answer is not retried"
+    );
+    paid.push(h.pay(&me, 20));
+    let s = h.poll().await;
+    assert!(s.paused.is_some(), "Etherscan is paused until midnight");
+    assert_eq!(s.errors().count(), 0, "{s:?}");
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    assert_eq!(
+        h.sim.request_count(),
+        capped,
+        "no call to a capped Etherscan"
+    );
+    assert_each_once(&h, &paid).await;
+}
+
+/// Blockscout has no paging: a full answer (1000 logs) is asked again from
+/// its last block, and every log of the range comes back exactly once.
+#[actix_rt::test]
+async fn a_full_blockscout_answer_pages_by_block_range() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = SimEtherscan::start(SimEtherscanOptions {
+        noise_per_block: 150,
+        ..SimEtherscanOptions::default()
+    })
+    .await
+    .unwrap();
+    let bs = SimBlockscout::start(&sim).await.unwrap();
+    let mut config = Config::default();
+    config.blockscout.requests_per_second = 100;
+    config
+        .blockscout
+        .urls
+        .insert("ethereum".into(), bs.base_url(1));
+    let chain = Chain::by_id(1).unwrap();
+    let client = BlockscoutClient::new(
+        &config.blockscout,
+        &config.etherscan,
+        std::slice::from_ref(&chain),
+        std::sync::Arc::new(usdt_monitor::metrics::Metrics::default()),
+        fast_retry(),
+    );
+    let head = client.block_number(&chain).await.unwrap();
+    assert_eq!(head, sim.head(1));
+    let usdt = &chain.token(TokenSymbol::Usdt).unwrap().contract;
+    let logs = client
+        .transfer_logs(&chain, usdt, head - 19, head)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 20 * 150, "every log of 20 blocks");
+    let keys: BTreeSet<String> = logs
+        .iter()
+        .map(|l| format!("{}/{}", l["transactionHash"], l["logIndex"]))
+        .collect();
+    assert_eq!(keys.len(), logs.len(), "each once");
+    assert!(bs.request_count() >= 4, "3000 logs need at least 3 pages");
+}
+
+/// The daily call budget: from 90 % of `etherscan.daily_limit` polls are
+/// stretched (skipped, no call) so the rest lasts until midnight UTC; the
+/// count is in the database, so a restarted scanner still stretches.
+#[actix_rt::test]
+async fn call_budget_stretches_polls_and_survives_a_restart() {
+    let h = Harness::start_with(|c| c.etherscan.daily_limit = 100).await;
+    let me = addr(3);
+    h.watch(&me).await;
+    h.poll().await; // cursors start at the safe head
+    let day = usdt_monitor::scanner::budget::utc_day(std::time::SystemTime::now());
+    let stored = || async {
+        let rows = h.shared.db.exec(GetCalls { day }).await.unwrap();
+        rows.into_iter()
+            .find(|(p, _)| p == "Etherscan")
+            .map_or(0, |(_, n)| n) as usize
+    };
+    let mut paid = Vec::new();
+    let mut stretched = None;
+    for _ in 0..40 {
+        paid.push(h.pay(&me, 7));
+        let s = h.poll().await;
+        if let Some(line) = s.paused {
+            stretched = Some(line);
+            break;
+        }
+        assert_eq!(
+            stored().await,
+            h.sim.request_count(),
+            "every call counted, once a poll"
+        );
+    }
+    let line = stretched.expect("polls stretch before the limit");
+    assert!(line.contains("stretched"), "{line}");
+    let used = h.sim.request_count();
+    assert!((90..100).contains(&used), "{used} calls");
+    let status = h.shared.metrics.calls_today().unwrap();
+    assert!(
+        status.contains(&format!("Etherscan {used} of 100")),
+        "{status}"
+    );
+    // The transfer paid while stretched waits for the next allowed poll.
+    assert_each_once(&h, &paid[..paid.len() - 1]).await;
+
+    h.sup
+        .addr
+        .send(PanicChild("etherscan".into()))
+        .await
+        .unwrap()
+        .expect("fault injection is on");
+    // The restarted scanner's first poll runs (it knows no last poll)...
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        match h.shared.etherscan.call(Poll).await {
+            Ok(Ok(s)) => break s,
+            _ => {
+                assert!(Instant::now() < deadline, "the scanner restarts");
+                actix_rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert!(first.paused.is_none(), "{first:?}");
+    assert_each_once(&h, &paid).await;
+    // ...and the next one is stretched again: the count came from the database.
+    let s = h.poll().await;
+    assert!(s.paused.is_some_and(|l| l.contains("stretched")));
+    assert_eq!(stored().await, h.sim.request_count());
+}
+
+/// At `etherscan.daily_limit` Etherscan is paused until midnight UTC (no
+/// probe spends the budget) and the chain moves to Blockscout at once;
+/// nothing is lost.
+#[actix_rt::test]
+async fn call_budget_spent_moves_the_chain_to_blockscout() {
+    let h = Harness::start_with(|c| c.etherscan.daily_limit = 3).await;
+    let me = addr(4);
+    h.watch(&me).await;
+    h.poll().await; // 1 call: the head (cursors start there)
+    let mut paid = vec![h.pay(&me, 1)];
+    h.poll().await; // below the limit before it: runs, and spends it
+    let spent = h.sim.request_count();
+    assert!(spent >= 3, "{spent} calls");
+    paid.push(h.pay(&me, 2));
+    let s = h.poll().await;
+    assert!(s.paused.is_some(), "Etherscan paused: {s:?}");
+    assert_eq!(s.errors().count(), 0, "{s:?}");
+    assert_eq!(
+        h.sim.request_count(),
+        spent,
+        "no Etherscan call past the budget"
+    );
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    let keys = h.alert_keys();
+    assert!(
+        keys.contains(&"etherscan:daily-cap".to_string()),
+        "{keys:?}"
+    );
+    assert_each_once(&h, &paid).await;
+}
