@@ -43,6 +43,7 @@ impl World {
         c.monitor.poll_interval = Duration::from_secs(3600);
         c.database.path = dir.path().join("monitor.db");
         c.supervisor.shutdown_timeout = Duration::from_secs(5);
+        c.blockscout.enabled = false;
         tweak(&mut c);
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),

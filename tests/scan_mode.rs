@@ -101,6 +101,7 @@ impl Harness {
         config.monitor.chains = vec!["ethereum".into()];
         config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
         config.monitor.confirmations = 2;
+        config.blockscout.enabled = false;
         // The estimate's poll rate (polls are sent by the test, not a ticker).
         config.monitor.poll_interval = Duration::from_secs(15);
         config.monitor.scan_mode = mode;

@@ -47,6 +47,8 @@ impl World {
         config.telegram.admins = vec![ADMIN];
         config.telegram.long_poll_timeout = std::time::Duration::from_secs(1);
         config.etherscan.base_url = es.base_url();
+        // The demo has no Blockscout: its story stays on the simulated chain.
+        config.blockscout.enabled = false;
         config.etherscan.requests_per_second = 5;
         config.etherscan.request_timeout = std::time::Duration::from_secs(3);
         config.monitor.poll_interval = pace.poll_interval;

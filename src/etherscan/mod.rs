@@ -56,16 +56,16 @@ pub mod breaker;
 pub mod client;
 pub mod decode;
 pub mod error;
-pub mod mode;
 mod fallback;
+pub mod mode;
 pub mod pause;
 mod per_address;
 #[cfg(test)]
 mod proptests;
 mod quota;
 pub mod scan;
-pub mod tokentx;
 pub mod source;
+pub mod tokentx;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
 pub use crate::scanner::limiter;
