@@ -71,6 +71,7 @@ impl Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = SimEtherscan::start(SimEtherscanOptions {
             api_key: KEY.into(),
+            chains: vec![1, 137],
             ..SimEtherscanOptions::default()
         })
         .await
@@ -89,6 +90,10 @@ impl Harness {
             .blockscout
             .urls
             .insert("ethereum".into(), blockscout.base_url(1));
+        config
+            .blockscout
+            .urls
+            .insert("polygon".into(), blockscout.base_url(137));
         config.monitor.chains = vec!["ethereum".into()];
         config.monitor.tokens = vec!["USDT".into(), "USDC".into()];
         config.monitor.poll_interval = Duration::from_secs(3600);
@@ -158,10 +163,15 @@ impl Harness {
 
     /// How `/status` describes the chain's provider.
     fn provider(&self) -> String {
+        self.provider_of(1)
+    }
+
+    /// How `/status` describes chain `chain_id`'s provider.
+    fn provider_of(&self, chain_id: u64) -> String {
         let chains = self.shared.metrics.chains();
         chains
             .iter()
-            .find(|(id, _)| *id == 1)
+            .find(|(id, _)| *id == chain_id)
             .and_then(|(_, h)| h.provider.clone())
             .unwrap_or_default()
     }
@@ -424,4 +434,37 @@ async fn call_budget_spent_moves_the_chain_to_blockscout() {
         "{keys:?}"
     );
     assert_each_once(&h, &paid).await;
+}
+
+/// Fault kind: a rate limit (HTTP 429 past its retries) on one chain. It
+/// is no failure the fallback fixes: the later chains of that poll may use
+/// Blockscout, but no breaker opens, the admins get no "circuit open"
+/// alert, and the next poll is on Etherscan again.
+#[actix_rt::test]
+async fn rate_limit_on_one_chain_opens_no_breaker() {
+    let h = Harness::start_with(|c| {
+        c.monitor.chains = vec!["ethereum".into(), "polygon".into()];
+        c.blockscout.probe_interval = Duration::from_secs(3600);
+    })
+    .await;
+    h.poll().await; // cursors start at the safe heads
+    let _ = h.alert_keys();
+    h.sim.set_fault(Some(Fault::Http429));
+    let s = h.poll().await;
+    assert!(s.errors().next().is_some(), "Etherscan refuses: {s:?}");
+    h.sim.set_fault(None);
+    assert_eq!(h.provider_of(137), "Etherscan");
+    let keys = h.alert_keys();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("etherscan:fallback")),
+        "{keys:?}"
+    );
+    let bs = h.blockscout.request_count();
+    let s = h.poll().await;
+    assert_eq!(s.errors().count(), 0, "{s:?}");
+    assert_eq!(
+        h.blockscout.request_count(),
+        bs,
+        "both chains back on Etherscan"
+    );
 }

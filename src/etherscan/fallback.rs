@@ -26,19 +26,14 @@ impl Scanner {
             return (!primary_down).then_some(Source::Etherscan(&self.client));
         };
         let provider = if primary_down {
-            let probe_at = self
-                .shared
-                .metrics
-                .paused(pause::PROVIDER)
-                .map_or(now + self.shared.config.blockscout.probe_interval, |p| {
-                    p.next_probe
-                });
-            if let Some(switch) = breaker.trip(now, probe_at) {
-                self.announce(
-                    chain,
-                    switch,
-                    "Etherscan is paused or refuses this key's calls",
-                );
+            // Paused (daily cap, key): open until the pause's probe. Only
+            // refused for this poll (a rate limit on an earlier chain): this
+            // poll is on Blockscout, but a rate limit is no failure the
+            // fallback is for (`is_hard`), so the breaker stays as it is.
+            if let Some(p) = self.shared.metrics.paused(pause::PROVIDER)
+                && let Some(switch) = breaker.trip(now, p.next_probe)
+            {
+                self.announce(chain, switch, &format!("Etherscan is paused: {}", p.reason));
             }
             Provider::Blockscout
         } else {
