@@ -353,3 +353,20 @@ fn blockscout_defaults_to_the_public_instances_and_names_its_keys() {
         );
     }
 }
+
+/// Fault kind: a credential in a Blockscout URL (`user:key@host`). It is
+/// refused, naming the key and not echoing the credential, instead of being
+/// printed by `check-config` (which promises no secret is printed).
+#[test]
+fn blockscout_url_with_credentials_is_refused() {
+    let e = error_of("[blockscout.urls]\nethereum = \"https://u:S3CRET@x.example/api\"");
+    assert!(e.contains("blockscout.urls.ethereum"), "{e}");
+    assert!(!e.contains("S3CRET"), "{e}");
+    // An `@` in the path is no credential.
+    let c = parse("[blockscout.urls]\nethereum = \"https://x.example/@v1/api\"").unwrap();
+    let eth = Chain::by_name("ethereum").unwrap();
+    assert_eq!(
+        c.blockscout.url(&eth).as_deref(),
+        Some("https://x.example/@v1/api")
+    );
+}

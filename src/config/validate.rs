@@ -151,6 +151,14 @@ fn blockscout(c: &Config) -> Result<(), Problem> {
                     "must be a plain URL without query, fragment or spaces",
                 ));
             }
+            // `user:key@host`: a credential that check-config would print.
+            let authority = u.split("://").nth(1).and_then(|r| r.split('/').next());
+            if authority.is_some_and(|a| a.contains('@')) {
+                return Err(bad(
+                    &key,
+                    "must not carry credentials (user:key@): Blockscout is keyless here",
+                ));
+            }
         }
     }
     Ok(())
