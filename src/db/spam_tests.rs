@@ -621,3 +621,93 @@ fn stale_registry_an_operator_added_contract_is_shown_by_symbol_in_spam() {
     let text = list(Contracts::new([]));
     assert!(text.contains("1234567890123 raw units of"), "{text}");
 }
+
+/// Fault kind: a Tron look-alike behind a long history. On Tron the
+/// look-alike compares base58 characters, which no range of the stored hex
+/// selects: the real wallet paid long before the burst window and thousands
+/// of transfers ago must still be found, and the look-alike held.
+#[test]
+fn tron_lookalike_found_behind_a_long_history() {
+    const TRON: u64 = 728_126_428;
+    let key = |a: &Address| {
+        let t = a.to_tron();
+        (t[..2].to_string(), t[t.len() - 1..].to_string())
+    };
+    // Ids spread over the whole hex range.
+    let hex = |n: u64| {
+        let spread = u128::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+        addr(&format!("0x{spread:032x}{n:08x}"))
+    };
+    let real = hex(1);
+    // An id whose base58 form shares the first 2 and last 1 characters
+    // while its hex starts differently.
+    let fake = (2..)
+        .map(hex)
+        .find(|a| key(a) == key(&real) && a.as_str()[..4] != real.as_str()[..4])
+        .unwrap();
+    let watched = addr(WATCHED);
+    let usdt = Address::parse_tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+    let t = |n: u64, from: &Address, to: &Address, raw: u128, ts: u64| Transfer {
+        chain_id: TRON,
+        tx_hash: format!("0x{n:064x}"),
+        log_index: 0,
+        block: 70_000_000 + n,
+        timestamp: ts,
+        token: TokenSymbol::Usdt,
+        contract: usdt.clone(),
+        decimals: 6,
+        from: from.clone(),
+        to: to.clone(),
+        amount: Amount::from_u128(raw),
+    };
+    let mut config = crate::config::SpamConfig::default();
+    (config.lookalike_prefix_tron, config.lookalike_suffix_tron) = (2, 1);
+    let policy = Arc::new(super::spam::SpamPolicy::from_config(&config).unwrap());
+    let (_dir, s) = temp_db();
+    let added = exec(
+        &s,
+        AddSubscription {
+            chat_id: 7,
+            chain_id: TRON,
+            address: watched.clone(),
+            label: None,
+            limit: 10,
+        },
+    );
+    assert_eq!(added, AddOutcome::Added);
+    let day = 86_400;
+    let mut history = vec![t(1, &real, &watched, USDT_250, T0 - 10 * day)];
+    // 3000 later transfers with 30 other wallets, none resembling `real`.
+    let others: Vec<Address> = (0..)
+        .map(|n| hex(1_000_000 + n))
+        .filter(|a| key(a) != key(&real))
+        .take(30)
+        .collect();
+    for n in 0..3000u64 {
+        let other = &others[(n % 30) as usize];
+        history.push(t(2 + n, other, &watched, USDT_250, T0 - 9 * day + n));
+    }
+    exec(
+        &s,
+        RecordPollResult::new(TRON, history, vec![], policy.clone()),
+    );
+    let n = 9_999;
+    exec(
+        &s,
+        RecordPollResult::new(
+            TRON,
+            vec![t(n, &fake, &watched, USDT_250, T0)],
+            vec![],
+            policy,
+        ),
+    );
+    let (state, is_flagged, _, reasons, _) = row(&s, 7, n);
+    assert_eq!((state.as_str(), is_flagged), ("held", true));
+    let reasons = reasons.unwrap();
+    assert!(reasons.contains("\"check\":\"lookalike\""), "{reasons}");
+    assert!(
+        reasons.contains(&real.to_tron()) || reasons.contains(real.as_str()),
+        "{reasons}"
+    );
+    assert!(!row(&s, 7, 1).1, "the real payment is not flagged");
+}
