@@ -474,3 +474,41 @@ async fn rate_limit_on_one_chain_opens_no_breaker() {
         "both chains back on Etherscan"
     );
 }
+
+/// Fault kind: a probe refused for the same reason Etherscan was paused
+/// (here the key). The probe is no correct answer: the chain stays on
+/// Blockscout, and the admins get no "Etherscan answers again" notice
+/// followed by a new "circuit open" at every probe.
+#[actix_rt::test]
+async fn refused_probe_keeps_the_circuit_open() {
+    let h = Harness::start_with(|c| {
+        c.etherscan.invalid_key_probe_interval = Duration::from_millis(200);
+    })
+    .await;
+    let me = addr(5);
+    h.watch(&me).await;
+    h.poll().await; // cursors start at the safe head
+    h.sim.set_fault(Some(Fault::InvalidKey));
+    let mut paid = vec![h.pay(&me, 11)];
+    h.poll().await; // the key is refused: Etherscan pauses
+    h.poll().await;
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    let _ = h.alert_keys();
+    // Poll until the paused Etherscan has been probed (and refused) twice.
+    let before = h.sim.request_count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.sim.request_count() < before + 2 {
+        assert!(Instant::now() < deadline, "Etherscan is never probed");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+        paid.push(h.pay(&me, 12 + paid.len() as u128));
+        h.poll().await;
+    }
+    assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+    let keys = h.alert_keys();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("etherscan:fallback")),
+        "no switch back and forth: {keys:?}"
+    );
+    h.poll().await;
+    assert_each_once(&h, &paid).await;
+}

@@ -50,25 +50,37 @@ impl Scanner {
         })
     }
 
-    /// Tells the chain's breaker how a poll on Etherscan went.
+    /// Tells the chain's breaker how a poll on Etherscan went. A poll after
+    /// which Etherscan is paused (an answer of it refused the key or hit the
+    /// daily cap, a probe included) is no correct answer: the chain is on
+    /// the fallback until the pause's next probe.
     pub(super) fn record_primary(&self, chain: &Chain, outcome: &ChainSummary) {
         let hard = outcome
             .errors
             .iter()
             .filter_map(|e| e.api())
             .find(|e| is_hard(e));
+        let paused = self.shared.metrics.paused(pause::PROVIDER);
         let mut breakers = self.breakers.borrow_mut();
         let Some(breaker) = breakers.get_mut(&chain.id) else {
             return;
         };
-        let switch = breaker.record(hard.is_some(), SystemTime::now());
+        let now = SystemTime::now();
+        let switch = match &paused {
+            Some(p) => breaker.trip(now, p.next_probe),
+            None => breaker.record(hard.is_some(), now),
+        };
         let line = breaker.describe();
         drop(breakers);
         self.shared
             .metrics
             .chain(chain.id, |h| h.provider = Some(line));
         if let Some(switch) = switch {
-            let why = hard.map_or_else(|| "Etherscan answers".to_string(), ToString::to_string);
+            let why = match (&paused, hard) {
+                (Some(p), _) => format!("Etherscan is paused: {}", p.reason),
+                (None, Some(e)) => e.to_string(),
+                (None, None) => "Etherscan answers".to_string(),
+            };
             self.announce(chain, switch, &why);
         }
     }
