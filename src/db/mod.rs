@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod poll_result;
 pub mod prune;
 pub mod schema;
+pub mod settings;
 pub mod spam;
 pub mod stats;
 pub mod subscriptions;

@@ -169,7 +169,7 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
         tokio::time::sleep(core.send_cut_off()).await;
     };
     let result = tokio::select! {
-        sent = core.send_paced(chat, &item.text, true) => match sent {
+        sent = core.send_paced_with(chat, &item.text, item.reply_markup.as_deref(), true) => match sent {
             Some(result) => result,
             None => return done,
         },
@@ -412,6 +412,7 @@ mod tests {
             lost_answers,
             refusals: 0,
             no_rights: 0,
+            reply_markup: None,
         }
     }
 

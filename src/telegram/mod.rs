@@ -20,10 +20,13 @@
 //! database for the next start.
 
 pub mod bot;
+pub mod callback_data;
+pub mod callbacks;
 pub mod commands;
 pub mod delivery;
 pub mod digest;
 pub mod pacing;
+pub mod permission;
 pub mod replies;
 pub mod split;
 pub mod updates;
@@ -132,8 +135,22 @@ impl Core {
     /// every sender for its `retry_after` and the part is sent again; a
     /// chat-level answer (blocked, chat not found) marks the chat inactive.
     pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
-        for part in split::split(text, split::MAX_MESSAGE_UNITS) {
-            if let Some(result) = self.send_paced(chat, &part, false).await {
+        self.send_with(chat, text, None).await
+    }
+
+    /// [`Core::send`] with an inline keyboard (`reply_markup` JSON) on the
+    /// last part.
+    pub async fn send_with(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_markup: Option<&str>,
+    ) -> Result<(), TgError> {
+        let parts = split::split(text, split::MAX_MESSAGE_UNITS);
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
+            let markup = reply_markup.filter(|_| i == last);
+            if let Some(result) = self.send_paced_with(chat, part, markup, false).await {
                 result?;
             }
         }
@@ -149,6 +166,17 @@ impl Core {
         text: &str,
         abortable: bool,
     ) -> Option<Result<(), TgError>> {
+        self.send_paced_with(chat, text, None, abortable).await
+    }
+
+    /// [`Core::send_paced`] with an inline keyboard (`reply_markup` JSON).
+    pub async fn send_paced_with(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_markup: Option<&str>,
+        abortable: bool,
+    ) -> Option<Result<(), TgError>> {
         let mut rate_limited = 0;
         loop {
             if abortable {
@@ -159,7 +187,7 @@ impl Core {
             } else {
                 self.acquire(chat).await;
             }
-            let result = bot::send_html(&self.sender, chat, text).await;
+            let result = bot::send_html_with(&self.sender, chat, text, reply_markup).await;
             let outcome = crate::instruments::telegram_outcome(&result);
             (self.shared.metrics.instruments).provider_call("telegram", "sendMessage", outcome);
             match result {

@@ -53,7 +53,11 @@ pub fn help(chains: &[Chain], admin: bool) -> String {
             names.join(", ")
         );
     }
-    s += "/remove <code>&lt;address&gt;</code> — stop watching it\n\
+    s += "/remove <code>&lt;address|label&gt;</code> — stop watching it\n\
+          /set <code>&lt;address|label&gt;</code> min <code>&lt;amount&gt;</code> — no alerts below an amount (min 0: all)\n\
+          /set <code>&lt;address|label&gt;</code> direction in|out|both — only incoming, only outgoing, or both\n\
+          /mute <code>&lt;address|label&gt;</code> [30m|8h|2d|1w] — silence it (no duration: until /unmute)\n\
+          /unmute <code>&lt;address|label&gt;</code> — hear it again\n\
           /list — your watched addresses\n\
           /spam — transfers held back as suspected spam\n\
           /help — this message";
@@ -95,7 +99,8 @@ pub fn rate_limited(limit: u32, window: Duration, retry_in: Duration) -> String 
     )
 }
 
-fn named(address: &Address, label: Option<&str>) -> String {
+/// `<b>label</b> <code>0x…</code>`, or the address alone (escaped).
+pub fn named(address: &Address, label: Option<&str>) -> String {
     match label {
         Some(l) => format!(
             "<b>{}</b> <code>{}</code>",
@@ -163,29 +168,71 @@ pub fn not_watching(address: &Address) -> String {
 }
 
 /// The watched addresses, one line each, with their chains.
-pub fn list(subs: &[Subscription], limit: u32) -> String {
+pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
     if subs.is_empty() {
         return "You are not watching any address yet. Add one with /add <code>&lt;address&gt;</code> [label]."
             .into();
     }
-    // Group the per-chain rows by address, keeping first-added order.
-    let mut rows: Vec<(&Address, Option<&str>, Vec<String>)> = Vec::new();
-    for s in subs {
-        match rows.iter_mut().find(|(a, _, _)| *a == &s.address) {
-            Some(row) => {
-                row.2.push(display_of(s.chain_id));
-                if row.1.is_none() {
-                    row.1 = s.label.as_deref();
-                }
-            }
-            None => rows.push((&s.address, s.label.as_deref(), vec![display_of(s.chain_id)])),
-        }
-    }
-    let mut out = format!("<b>Watched addresses</b> ({} of {limit})\n", rows.len());
-    for (address, label, chains) in rows {
-        out += &format!("• {} — {}\n", named(address, label), chains.join(", "));
+    let rows = list_rows(subs);
+    let addresses = {
+        let mut a: Vec<&Address> = rows.iter().map(|r| r.address).collect();
+        a.dedup();
+        a.len()
+    };
+    let mut out = format!("<b>Watched addresses</b> ({addresses} of {limit})\n");
+    for r in rows {
+        out += &format!(
+            "• {} — {}\n   {}\n",
+            named(r.address, r.label),
+            r.chains.join(", "),
+            super::commands::settings::describe(&r.settings, now)
+        );
     }
     out.trim_end().to_string()
+}
+
+/// One line of `/list`: an address with the chains that share its settings.
+pub struct ListRow<'a> {
+    /// The first subscription of the row (what its buttons name).
+    pub subscription_id: i64,
+    pub address: &'a Address,
+    pub label: Option<&'a str>,
+    pub chains: Vec<String>,
+    pub settings: crate::db::settings::Settings,
+}
+
+/// Groups the per-chain subscriptions by address and settings, keeping
+/// first-added order (the rows of one address stay together).
+pub fn list_rows(subs: &[Subscription]) -> Vec<ListRow<'_>> {
+    let mut rows: Vec<ListRow<'_>> = Vec::new();
+    for s in subs {
+        let same = |r: &&mut ListRow<'_>| r.address == &s.address && r.settings == s.settings;
+        match rows.iter_mut().find(|r| same(r)) {
+            Some(row) => {
+                row.chains.push(display_of(s.chain_id));
+                if row.label.is_none() {
+                    row.label = s.label.as_deref();
+                }
+            }
+            None => {
+                let at = rows
+                    .iter()
+                    .rposition(|r| r.address == &s.address)
+                    .map_or(rows.len(), |i| i + 1);
+                rows.insert(
+                    at,
+                    ListRow {
+                        subscription_id: s.id,
+                        address: &s.address,
+                        label: s.label.as_deref(),
+                        chains: vec![display_of(s.chain_id)],
+                        settings: s.settings,
+                    },
+                );
+            }
+        }
+    }
+    rows
 }
 
 pub fn spam_mode(mode: crate::config::SpamMode) -> String {

@@ -21,6 +21,7 @@ use teloxide_core::types::{AllowedUpdate, BotCommand, Update, UpdateKind};
 
 use super::Core;
 use super::bot::TgError;
+use super::callbacks;
 use super::commands::parse::Kind;
 use super::commands::{self, After, Incoming, admin};
 use rusqlite::Transaction;
@@ -131,7 +132,11 @@ pub async fn run(core: Rc<Core>) {
             .bot
             .get_updates()
             .timeout(timeout)
-            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::MyChatMember]);
+            .allowed_updates([
+                AllowedUpdate::Message,
+                AllowedUpdate::MyChatMember,
+                AllowedUpdate::CallbackQuery,
+            ]);
         if let Some(o) = offset {
             request = request.offset(o);
         }
@@ -227,6 +232,7 @@ impl DbRequest for SaveOffset {
 enum Event {
     Message(Incoming),
     Member { chat_id: i64, active: bool },
+    Press(callbacks::Press),
 }
 
 /// Sorts a batch by chat; ignores what the bot does not handle.
@@ -276,6 +282,10 @@ fn classify(update: Update) -> Option<(i64, Event)> {
                 },
             ))
         }
+        UpdateKind::CallbackQuery(q) => {
+            let press = callbacks::Press::from_query(q)?;
+            Some((press.chat_id, Event::Press(press)))
+        }
         _ => {
             tracing::debug!(
                 actor = "telegram",
@@ -300,6 +310,7 @@ async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
             match event {
                 Event::Message(msg) => afters.extend(commands::handle(core, msg).await),
                 Event::Member { chat_id, active } => core.set_active(chat_id, active).await,
+                Event::Press(press) => callbacks::handle(core, press).await,
             }
         }
         afters

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod limit;
 pub mod parse;
+pub mod settings;
 pub mod user;
 
 use std::time::Instant;
@@ -65,14 +66,35 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
         Parsed::Invalid { kind, problem } => (replies::invalid(kind, &problem), None),
         Parsed::Command(c) if c.kind().is_admin() && !admin => (replies::hint(), None),
         Parsed::Command(c) if c.kind().is_admin() => admin::handle(core, c).await,
-        Parsed::Command(c) => (user::handle(core, &msg, c, admin).await, None),
+        Parsed::Command(c) => {
+            let r = user::handle(core, &msg, c, admin).await;
+            reply_with(core, msg.chat_id, &r.text, r.markup.as_deref()).await;
+            return None;
+        }
     };
     reply(core, msg.chat_id, &text).await;
     after
 }
 
+/// A reply, with an inline keyboard (`reply_markup` JSON) under its last part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub markup: Option<String>,
+}
+
+impl From<String> for Reply {
+    fn from(text: String) -> Reply {
+        Reply { text, markup: None }
+    }
+}
+
 async fn reply(core: &Core, chat: i64, text: &str) {
-    if let Err(e) = core.send(chat, text).await {
+    reply_with(core, chat, text, None).await
+}
+
+async fn reply_with(core: &Core, chat: i64, text: &str, markup: Option<&str>) {
+    if let Err(e) = core.send_with(chat, text, markup).await {
         tracing::warn!(actor = "telegram", chat, error = %e, "reply not delivered");
     }
 }

@@ -1,9 +1,11 @@
-//! The commands every user has: /start, /help, /add, /remove, /list, /spam.
+//! The commands every user has: /start, /help, /add, /remove, /list, /spam
+//! (and, in [`super::settings`], /set, /mute, /unmute).
 
 use rusqlite::{Transaction, params};
 
 use super::parse::{Command, SpamArg};
-use super::{Incoming, db_failed};
+use super::{Incoming, Reply, db_failed};
+use crate::db::settings::{Target, Unresolved, resolve};
 use crate::db::chats::UpsertChat;
 use crate::db::spam::{FlaggedTransfers, SetSpamMode};
 use crate::db::subscriptions::{
@@ -13,7 +15,44 @@ use crate::db::{DbError, DbRequest};
 use crate::domain::{Address, Chain};
 use crate::telegram::{Core, replies};
 
-pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
+pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
+    if let Command::List = command {
+        return list(core, msg.chat_id, &command).await;
+    }
+    answer(core, msg, command, admin).await.into()
+}
+
+/// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
+async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
+    use crate::telegram::callback_data::Action;
+    let subs = match core.shared.db.exec(ListSubscriptions { chat_id: chat }).await {
+        Ok(subs) => subs,
+        Err(e) => return db_failed(command, &e).into(),
+    };
+    let limit = core.shared.config.monitor.max_addresses_per_user;
+    let text = replies::list(&subs, limit, crate::db::now_secs());
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut seen: Vec<&Address> = Vec::new();
+    for s in &subs {
+        if seen.contains(&&s.address) {
+            continue;
+        }
+        seen.push(&s.address);
+        let name: String = match &s.label {
+            Some(l) => l.chars().take(20).collect(),
+            None => s.address.short(),
+        };
+        rows.push(serde_json::json!([
+            { "text": format!("🗑 Remove {name}"), "callback_data": Action::AskRemove(s.id).encode() },
+            { "text": format!("🔕 Mute 24h {name}"), "callback_data": Action::Mute24h(s.id).encode() },
+        ]));
+    }
+    let markup = (!rows.is_empty())
+        .then(|| serde_json::json!({ "inline_keyboard": rows }).to_string());
+    Reply { text, markup }
+}
+
+async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
     let chat = msg.chat_id;
     let db = &core.shared.db;
     match &command {
@@ -72,29 +111,23 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::Remove { address, chain } => {
-            let chain_id = match chain {
-                Some(name) => match Chain::by_name(name) {
-                    Some(c) => Some(c.id),
-                    None => return replies::not_watching(address),
-                },
-                None => None,
-            };
+        Command::Remove { target, chain } => {
+            let chain_id = chain.and_then(Chain::by_name).map(|c| c.id);
             let request = RemoveWatch {
                 chat_id: chat,
-                address: address.clone(),
+                target: target.clone(),
                 chain_id,
             };
             match db.exec(request).await {
-                Ok(ids) if ids.is_empty() => replies::not_watching(address),
-                Ok(ids) => replies::removed(address, &ids),
+                Ok(Ok((address, ids))) if ids.is_empty() => replies::not_watching(&address),
+                Ok(Ok((address, ids))) => replies::removed(&address, &ids),
+                Ok(Err(u)) => super::settings::unresolved(&u),
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::List => match db.exec(ListSubscriptions { chat_id: chat }).await {
-            Ok(subs) => replies::list(&subs, core.shared.config.monitor.max_addresses_per_user),
-            Err(e) => db_failed(&command, &e),
-        },
+        Command::Set { .. } | Command::Mute { .. } | Command::Unmute { .. } => {
+            super::settings::handle(core, msg, &command).await
+        }
         Command::Spam(SpamArg::List(limit)) => {
             let request = FlaggedTransfers {
                 chat_id: chat,
@@ -179,17 +212,22 @@ impl DbRequest for AddWatch {
     }
 }
 
-/// `/remove`: stop watching an address (on one chain or all); returns the
-/// chain ids it was removed from.
+/// `/remove`: stop watching an address, named by address or label (on one
+/// chain or all); returns the address and the chain ids it was removed
+/// from, or why the target names no single address.
 pub struct RemoveWatch {
     pub chat_id: i64,
-    pub address: Address,
+    pub target: Target,
     pub chain_id: Option<u64>,
 }
 
 impl DbRequest for RemoveWatch {
-    type Output = Vec<u64>;
-    fn run(self, tx: &Transaction<'_>) -> Result<Vec<u64>, DbError> {
+    type Output = Result<(Address, Vec<u64>), Unresolved>;
+    fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
+        let address = match resolve(tx, self.chat_id, &self.target)? {
+            Ok(a) => a,
+            Err(u) => return Ok(Err(u)),
+        };
         let mut stmt = tx.prepare(
             "SELECT chain_id FROM subscriptions
              WHERE chat_id = ?1 AND address = ?2 AND (?3 IS NULL OR chain_id = ?3) ORDER BY id",
@@ -198,7 +236,7 @@ impl DbRequest for RemoveWatch {
             .query_map(
                 params![
                     self.chat_id,
-                    self.address.as_str(),
+                    address.as_str(),
                     self.chain_id.map(|c| c as i64)
                 ],
                 |r| r.get::<_, i64>(0),
@@ -208,10 +246,10 @@ impl DbRequest for RemoveWatch {
         drop(stmt);
         let remove = RemoveSubscription {
             chat_id: self.chat_id,
-            address: self.address,
+            address: address.clone(),
             chain_id: self.chain_id,
         };
         remove.run(tx)?;
-        Ok(ids)
+        Ok(Ok((address, ids)))
     }
 }
