@@ -33,6 +33,8 @@ pub struct World {
 #[derive(Default, Clone)]
 pub struct Tweaks {
     pub extra: String,
+    /// Extra lines for the `[telegram]` table (e.g. "command_limit = 100").
+    pub telegram: String,
     pub poll_interval: Option<&'static str>,
     /// Extra environment variables for the daemon (e.g. a webhook secret).
     pub env: Vec<(String, String)>,
@@ -66,6 +68,7 @@ impl World {
 api_url = "{bot}"
 admins = [{ADMIN}]
 long_poll_timeout = "1s"
+{telegram}
 
 [etherscan]
 base_url = "{es}"
@@ -98,6 +101,7 @@ level = "debug"
             poll = tweaks.poll_interval.unwrap_or("500ms"),
             db = dir.path().join("data/monitor.db").display(),
             extra = tweaks.extra,
+            telegram = tweaks.telegram,
         );
         std::fs::write(&config, text).unwrap();
         World {
