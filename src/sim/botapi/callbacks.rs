@@ -11,6 +11,9 @@ use super::updates;
 
 type Params = Map<String, Value>;
 
+/// The most buttons an inline keyboard may have.
+pub(crate) const MAX_BUTTONS: usize = 100;
+
 /// One `answerCallbackQuery` the simulator accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackAnswer {
@@ -189,8 +192,13 @@ pub(crate) fn markup_param(params: &Params) -> Result<Option<Value>, ApiErr> {
         .get("inline_keyboard")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("can't parse reply keyboard markup JSON object"))?;
+    let mut buttons = 0;
     for row in rows {
         for button in row.as_array().ok_or_else(|| bad("can't parse inline keyboard button"))? {
+            buttons += 1;
+            if buttons > MAX_BUTTONS {
+                return Err(bad("reply markup is too long"));
+            }
             let text = button.get("text").and_then(Value::as_str).unwrap_or("");
             if text.is_empty() {
                 return Err(bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"));

@@ -22,6 +22,10 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
     answer(core, msg, command, admin).await.into()
 }
 
+/// Button rows under `/list` (two buttons each): Telegram allows 100
+/// buttons in one keyboard; addresses beyond the first 50 get none.
+const MAX_LIST_BUTTON_ROWS: usize = 50;
+
 /// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
 async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
     use crate::telegram::callback_data::Action;
@@ -36,6 +40,9 @@ async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
     for s in &subs {
         if seen.contains(&&s.address) {
             continue;
+        }
+        if rows.len() == MAX_LIST_BUTTON_ROWS {
+            break; // Telegram refuses a keyboard of more than 100 buttons
         }
         seen.push(&s.address);
         let name: String = match &s.label {
