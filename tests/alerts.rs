@@ -106,7 +106,10 @@ async fn minimum_suppresses_only_smaller_transfers() {
     let w = started(ALICE, &[(&savings, "Savings")]).await;
     let reply = w.say(ALICE, "/set savings min 100").await;
     assert!(reply.contains("below 100"), "{reply}");
-    assert_eq!(settings(&w, ALICE)[0].0.as_deref(), Some("100000000000000000000"));
+    assert_eq!(
+        settings(&w, ALICE)[0].0.as_deref(),
+        Some("100000000000000000000")
+    );
 
     let small = w.transfer(TokenSymbol::Usdt, &payer, &savings, 99_999_999);
     let exact = w.transfer(TokenSymbol::Usdt, &payer, &savings, 100_000_000);
@@ -170,9 +173,11 @@ async fn mute_suppresses_until_unmute_and_unmute_does_not_replay() {
     // the delivery is marked, or it would rightly be sent again.)
     until("the delivery is marked", || {
         db(&w)
-            .query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .unwrap()
             == 0
     })
@@ -182,7 +187,10 @@ async fn mute_suppresses_until_unmute_and_unmute_does_not_replay() {
     let list = w.say(ALICE, "/list").await;
     assert!(list.contains("muted until /unmute"), "{list}");
     let still = w.transfer(TokenSymbol::Usdt, &payer, &muted, 3_000_000);
-    until("the second muted transfer is recorded", || recorded(&w, &still)).await;
+    until("the second muted transfer is recorded", || {
+        recorded(&w, &still)
+    })
+    .await;
 
     let reply = w.say(ALICE, &format!("/unmute {muted}")).await;
     assert!(reply.contains("not muted any more"), "{reply}");
@@ -216,11 +224,21 @@ async fn mute_24h_button_mutes_and_is_answered() {
     assert!(urls[0].starts_with("https://etherscan.io/tx/") && urls[0].contains(&first));
     let data = m.callback_data();
     assert_eq!(data.len(), 1);
-    assert!(data[0].starts_with("m1:") && data[0].ends_with(":24h"), "{data:?}");
+    assert!(
+        data[0].starts_with("m1:") && data[0].ends_with(":24h"),
+        "{data:?}"
+    );
 
     let query = w.bot.user_presses(ALICE, ALICE, m.message_id, &data[0]);
     let answer = w.bot.wait_for_answer(WAIT, &query).await.expect("answered");
-    assert!(answer.text.as_deref().unwrap_or("").contains("muted for 24 h"), "{answer:?}");
+    assert!(
+        answer
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("muted for 24 h"),
+        "{answer:?}"
+    );
     assert!(!answer.show_alert);
     let until_at = settings(&w, ALICE)[0].2.expect("muted");
     let now = std::time::SystemTime::now()
@@ -228,7 +246,11 @@ async fn mute_24h_button_mutes_and_is_answered() {
         .unwrap()
         .as_secs() as i64;
     assert!((86_400 - 60..=86_400).contains(&(until_at - now)));
-    assert_eq!(settings(&w, ALICE)[1].2, None, "the other address is not muted");
+    assert_eq!(
+        settings(&w, ALICE)[1].2,
+        None,
+        "the other address is not muted"
+    );
 
     let second = w.transfer(TokenSymbol::Usdt, &payer, &watched, 2_000_000);
     let sentinel = w.transfer(TokenSymbol::Usdt, &payer, &other, 3_000_000);
@@ -246,7 +268,11 @@ async fn forged_callback_data_changes_nothing_and_is_answered() {
     w.say(STRANGER, "/start").await;
     w.say(STRANGER, &format!("/add {theirs}")).await;
     let their_id: i64 = db(&w)
-        .query_row("SELECT id FROM subscriptions WHERE chat_id = ?1", [STRANGER], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM subscriptions WHERE chat_id = ?1",
+            [STRANGER],
+            |r| r.get(0),
+        )
         .unwrap();
     let first = w.transfer(TokenSymbol::Usdt, &payer, &watched, 1_000_000);
     let m = notification(&w, ALICE, &first).await;
@@ -264,7 +290,11 @@ async fn forged_callback_data_changes_nothing_and_is_answered() {
         let answer = w.bot.wait_for_answer(WAIT, &query).await.expect("answered");
         assert!(answer.show_alert, "{data}: {answer:?}");
         assert!(
-            answer.text.as_deref().unwrap_or("").contains("Nothing was changed"),
+            answer
+                .text
+                .as_deref()
+                .unwrap_or("")
+                .contains("Nothing was changed"),
             "{data}: {answer:?}"
         );
     }
@@ -288,7 +318,14 @@ async fn a_stranger_pressing_a_button_is_refused() {
         .user_presses(STRANGER, ALICE, m.message_id, &m.callback_data()[0]);
     let answer = w.bot.wait_for_answer(WAIT, &query).await.expect("answered");
     assert!(answer.show_alert);
-    assert!(answer.text.as_deref().unwrap_or("").contains("Only the owner"), "{answer:?}");
+    assert!(
+        answer
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("Only the owner"),
+        "{answer:?}"
+    );
     assert_eq!(settings(&w, ALICE)[0].2, None);
     let second = w.transfer(TokenSymbol::Usdt, &payer, &watched, 2_000_000);
     notification(&w, ALICE, &second).await;
@@ -303,22 +340,48 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
     w.say(ALICE, "/mute Beta").await;
     w.say(ALICE, "/list").await;
     let list = w.bot.sent_to(ALICE).pop().unwrap();
-    assert!(list.text.contains("min: 0.5 · outgoing transfers only · not muted"), "{}", list.text);
-    assert!(list.text.contains("min: none · incoming and outgoing transfers · muted until /unmute"), "{}", list.text);
+    assert!(
+        list.text
+            .contains("min: 0.5 · outgoing transfers only · not muted"),
+        "{}",
+        list.text
+    );
+    assert!(
+        list.text
+            .contains("min: none · incoming and outgoing transfers · muted until /unmute"),
+        "{}",
+        list.text
+    );
     let data = list.callback_data();
     assert_eq!(data.len(), 4, "Remove and Mute for each address: {data:?}");
     // Rows in /list order: Alpha, then Beta.
-    let remove_beta = data.iter().filter(|d| d.starts_with("r1:")).nth(1).cloned().unwrap();
+    let remove_beta = data
+        .iter()
+        .filter(|d| d.starts_with("r1:"))
+        .nth(1)
+        .cloned()
+        .unwrap();
 
     // Remove → a confirmation; Cancel keeps the address.
     let before = w.bot.sent_to(ALICE).len();
-    let q = w.bot.user_presses(ALICE, ALICE, list.message_id, &remove_beta);
+    let q = w
+        .bot
+        .user_presses(ALICE, ALICE, list.message_id, &remove_beta);
     assert!(w.bot.wait_for_answer(WAIT, &q).await.is_some());
     let confirm = w.bot.sent_to(ALICE)[before].clone();
-    assert!(confirm.text.contains("Stop watching <b>Beta</b>"), "{}", confirm.text);
+    assert!(
+        confirm.text.contains("Stop watching <b>Beta</b>"),
+        "{}",
+        confirm.text
+    );
     let choices = confirm.callback_data();
-    assert!(choices[0].starts_with("y1:") && choices[1].starts_with("n1:"), "{choices:?}");
-    let q = w.bot.user_presses(ALICE, ALICE, confirm.message_id, &choices[1]);
+    assert!(
+        choices[0].starts_with("y1:") && choices[1].starts_with("n1:"),
+        "{choices:?}"
+    );
+    let q = w
+        .bot
+        .user_presses(ALICE, ALICE, confirm.message_id, &choices[1]);
     let answer = w.bot.wait_for_answer(WAIT, &q).await.unwrap();
     assert!(answer.text.unwrap().contains("Nothing was removed"));
     assert_eq!(settings(&w, ALICE).len(), 2);
@@ -328,12 +391,17 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
 
     // Again, and this time Yes: removed, the confirmation says so.
     let before = w.bot.sent_to(ALICE).len();
-    let q = w.bot.user_presses(ALICE, ALICE, list.message_id, &remove_beta);
-    assert!(w.bot.wait_for_answer(WAIT, &q).await.is_some());
-    let confirm = w.bot.sent_to(ALICE)[before].clone();
     let q = w
         .bot
-        .user_presses(ALICE, ALICE, confirm.message_id, &confirm.callback_data()[0]);
+        .user_presses(ALICE, ALICE, list.message_id, &remove_beta);
+    assert!(w.bot.wait_for_answer(WAIT, &q).await.is_some());
+    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let q = w.bot.user_presses(
+        ALICE,
+        ALICE,
+        confirm.message_id,
+        &confirm.callback_data()[0],
+    );
     let answer = w.bot.wait_for_answer(WAIT, &q).await.unwrap();
     assert_eq!(answer.text.as_deref(), Some("Removed."));
     let edited = w.bot.edited().pop().unwrap();
@@ -350,9 +418,12 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
     };
     assert_eq!(left, vec!["Alpha".to_string()]);
     // The old button is stale now: answered, nothing changed.
-    let q = w
-        .bot
-        .user_presses(ALICE, ALICE, confirm.message_id, &confirm.callback_data()[0]);
+    let q = w.bot.user_presses(
+        ALICE,
+        ALICE,
+        confirm.message_id,
+        &confirm.callback_data()[0],
+    );
     let answer = w.bot.wait_for_answer(WAIT, &q).await.unwrap();
     assert!(answer.show_alert && answer.text.unwrap().contains("out of date"));
 }
@@ -362,12 +433,28 @@ async fn hostile_settings_commands_get_a_clear_reply_and_store_nothing() {
     let (a, b, c) = (addr('7'), addr('8'), addr('9'));
     let w = started(ALICE, &[(&a, "Twin"), (&b, "twin"), (&c, "<b>x</b>")]).await;
     let untouched = settings(&w, ALICE);
-    assert!(untouched.iter().all(|s| *s == (None, "both".to_string(), None)));
+    assert!(
+        untouched
+            .iter()
+            .all(|s| *s == (None, "both".to_string(), None))
+    );
     for (command, expect) in [
-        ("/set Twin min 5".to_string(), "More than one address is labelled <b>Twin</b>"),
-        ("/mute Nobody".into(), "None of your addresses is labelled <b>Nobody</b>"),
-        ("/set <i>y</i> min 5".into(), "labelled <b>&lt;i&gt;y&lt;/i&gt;</b>"),
-        ("/set Sav\u{2060}ings min 5".into(), "None of your addresses"),
+        (
+            "/set Twin min 5".to_string(),
+            "More than one address is labelled <b>Twin</b>",
+        ),
+        (
+            "/mute Nobody".into(),
+            "None of your addresses is labelled <b>Nobody</b>",
+        ),
+        (
+            "/set <i>y</i> min 5".into(),
+            "labelled <b>&lt;i&gt;y&lt;/i&gt;</b>",
+        ),
+        (
+            "/set Sav\u{2060}ings min 5".into(),
+            "None of your addresses",
+        ),
         (format!("/set {c} min -5"), "is not an amount"),
         (format!("/set {c} min 1e9"), "is not an amount"),
         (format!("/set {c} min {}", "9".repeat(80)), "too large"),
@@ -385,7 +472,10 @@ async fn hostile_settings_commands_get_a_clear_reply_and_store_nothing() {
     // HTML in a label addresses it and is escaped in the reply.
     let reply = w.say(ALICE, "/set <b>x</b> min 1").await;
     assert!(reply.contains("<b>&lt;b&gt;x&lt;/b&gt;</b>"), "{reply}");
-    assert_eq!(settings(&w, ALICE)[2].0.as_deref(), Some("1000000000000000000"));
+    assert_eq!(
+        settings(&w, ALICE)[2].0.as_deref(),
+        Some("1000000000000000000")
+    );
     // The menu and /help name the new commands.
     let menu: Vec<String> = w.bot.my_commands().into_iter().map(|(c, _)| c).collect();
     for c in ["set", "mute", "unmute"] {

@@ -254,7 +254,9 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
     let menu: Vec<String> = w.sim.my_commands().into_iter().map(|c| c.0).collect();
     assert_eq!(
         menu,
-        ["start", "help", "add", "remove", "list", "spam", "set", "mute", "unmute"]
+        [
+            "start", "help", "add", "remove", "list", "spam", "set", "mute", "unmute"
+        ]
     );
     assert!(w.sim.calls("deleteWebhook") >= 1);
 
@@ -323,8 +325,7 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
 
     let r = w.ask(u, "/remove").await;
     assert!(
-        r.contains("address (or label) is missing")
-            && r.contains("/remove &lt;address|label&gt;"),
+        r.contains("address (or label) is missing") && r.contains("/remove &lt;address|label&gt;"),
         "{r}"
     );
     let r = w.ask(u, &format!("/remove {A2}")).await;

@@ -218,8 +218,8 @@ pub fn now_secs() -> i64 {
 }
 
 #[cfg(test)]
-mod spam_tests;
-#[cfg(test)]
 mod settings_tests;
+#[cfg(test)]
+mod spam_tests;
 #[cfg(test)]
 mod tests;

@@ -201,10 +201,15 @@ pub fn resolve(
 pub enum Change {
     /// `None` clears the minimum. `places`: the decimals the user typed
     /// (trailing zeros aside); more than a chain's tokens have is refused.
-    Min { min: Option<Amount>, places: u8 },
+    Min {
+        min: Option<Amount>,
+        places: u8,
+    },
     Direction(DirectionFilter),
     /// Muted until this Unix time ([`MUTED_FOREVER`]: until unmuted).
-    Mute { until: i64 },
+    Mute {
+        until: i64,
+    },
     Unmute,
 }
 
@@ -218,7 +223,10 @@ pub enum Changed {
     },
     Unresolved(Unresolved),
     /// The minimum has more decimals than the tokens of `chain_id`.
-    TooPrecise { chain_id: u64, decimals: u8 },
+    TooPrecise {
+        chain_id: u64,
+        decimals: u8,
+    },
 }
 
 /// `/set`, `/mute`, `/unmute`: changes one address's settings in a chat,

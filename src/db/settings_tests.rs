@@ -79,7 +79,13 @@ fn settings_filter_per_chat_without_dropping_transfers_or_webhooks() {
         );
         assert_eq!(added, subscriptions::AddOutcome::Added);
     }
-    change(&s, 1, Change::Mute { until: MUTED_FOREVER });
+    change(
+        &s,
+        1,
+        Change::Mute {
+            until: MUTED_FOREVER,
+        },
+    );
     change(
         &s,
         2,
@@ -96,8 +102,10 @@ fn settings_filter_per_chat_without_dropping_transfers_or_webhooks() {
         tr(2, OTHER, WATCHED, 200), // chat 3: incoming
         tr(3, WATCHED, OTHER, 100), // chat 2: exactly the minimum
     ];
-    let recorded =
-        exec(&s, RecordPollResult::new(1, batch.clone(), vec![], policy()).with_webhooks(sinks.clone()));
+    let recorded = exec(
+        &s,
+        RecordPollResult::new(1, batch.clone(), vec![], policy()).with_webhooks(sinks.clone()),
+    );
     assert_eq!(recorded.new_transfers, 3);
     assert_eq!(recorded.webhooks, 3, "sinks get every transfer");
     assert_eq!(recorded.notifications, 3);
@@ -108,9 +116,15 @@ fn settings_filter_per_chat_without_dropping_transfers_or_webhooks() {
     // Unmuting and re-recording the same poll queues nothing more: what
     // was filtered out is never sent later.
     change(&s, 1, Change::Unmute);
-    let again = exec(&s, RecordPollResult::new(1, batch, vec![], policy()).with_webhooks(sinks));
+    let again = exec(
+        &s,
+        RecordPollResult::new(1, batch, vec![], policy()).with_webhooks(sinks),
+    );
     assert_eq!(again, Default::default());
     assert_eq!(rows(&s).len(), 3);
-    let later = exec(&s, RecordPollResult::new(1, vec![tr(4, OTHER, WATCHED, 1)], vec![], policy()));
+    let later = exec(
+        &s,
+        RecordPollResult::new(1, vec![tr(4, OTHER, WATCHED, 1)], vec![], policy()),
+    );
     assert_eq!((later.notifications, later.filtered), (1, 2));
 }

@@ -71,7 +71,11 @@ pub async fn handle(core: &Core, press: Press) {
 async fn act(core: &Core, press: &Press) -> (String, bool) {
     let action = press.data.as_deref().and_then(Action::decode);
     let (Some(action), Some(message_id)) = (action, press.message_id) else {
-        tracing::debug!(actor = "telegram", chat = press.chat_id, "unknown button data");
+        tracing::debug!(
+            actor = "telegram",
+            chat = press.chat_id,
+            "unknown button data"
+        );
         return (STALE.into(), true);
     };
     let chat = press.chat_id;
@@ -81,7 +85,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
     let db = &core.shared.db;
     let failed = |e: crate::db::DbError| {
         tracing::error!(actor = "telegram", chat, error = %e, "button press failed");
-        ("Something went wrong on my side; please try again in a minute.".to_string(), true)
+        (
+            "Something went wrong on my side; please try again in a minute.".to_string(),
+            true,
+        )
     };
     let lookup = |id| SubscriptionAddress {
         chat_id: chat,
@@ -120,7 +127,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
                     Ok(()) => ("Please confirm below.".into(), false),
                     Err(e) => {
                         tracing::warn!(actor = "telegram", chat, error = %e, "confirmation not sent");
-                        ("I could not ask for a confirmation; nothing was removed.".into(), true)
+                        (
+                            "I could not ask for a confirmation; nothing was removed.".into(),
+                            true,
+                        )
                     }
                 }
             }
@@ -180,7 +190,11 @@ async fn edit(core: &Core, chat: i64, message_id: i32, text: &str) {
 /// `label (0x1234…abcd)` as plain text (an answer is not HTML), clipped.
 fn plain_name(address: &Address, label: Option<&str>) -> String {
     match label {
-        Some(l) => format!("{} ({})", l.chars().take(32).collect::<String>(), address.short()),
+        Some(l) => format!(
+            "{} ({})",
+            l.chars().take(32).collect::<String>(),
+            address.short()
+        ),
         None => address.short(),
     }
 }

@@ -128,15 +128,11 @@ pub async fn run(core: Rc<Core>) {
     let mut backoff = Duration::from_millis(500);
     let mut unsaved: Option<i32> = None;
     while !core.is_stopping() {
-        let mut request = core
-            .bot
-            .get_updates()
-            .timeout(timeout)
-            .allowed_updates([
-                AllowedUpdate::Message,
-                AllowedUpdate::MyChatMember,
-                AllowedUpdate::CallbackQuery,
-            ]);
+        let mut request = core.bot.get_updates().timeout(timeout).allowed_updates([
+            AllowedUpdate::Message,
+            AllowedUpdate::MyChatMember,
+            AllowedUpdate::CallbackQuery,
+        ]);
         if let Some(o) = offset {
             request = request.offset(o);
         }

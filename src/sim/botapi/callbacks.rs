@@ -183,8 +183,12 @@ pub(crate) fn edit_text(shared: &Shared, params: &Params) -> Result<Value, ApiEr
 pub(crate) fn markup_param(params: &Params) -> Result<Option<Value>, ApiErr> {
     let markup = match params.get("reply_markup") {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s)
-            .map_err(|_| ApiErr::new(400, "Bad Request: can't parse reply keyboard markup JSON object"))?,
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| {
+            ApiErr::new(
+                400,
+                "Bad Request: can't parse reply keyboard markup JSON object",
+            )
+        })?,
         Some(other) => other.clone(),
     };
     let bad = |what: &str| ApiErr::new(400, format!("Bad Request: {what}"));
@@ -194,14 +198,19 @@ pub(crate) fn markup_param(params: &Params) -> Result<Option<Value>, ApiErr> {
         .ok_or_else(|| bad("can't parse reply keyboard markup JSON object"))?;
     let mut buttons = 0;
     for row in rows {
-        for button in row.as_array().ok_or_else(|| bad("can't parse inline keyboard button"))? {
+        for button in row
+            .as_array()
+            .ok_or_else(|| bad("can't parse inline keyboard button"))?
+        {
             buttons += 1;
             if buttons > MAX_BUTTONS {
                 return Err(bad("reply markup is too long"));
             }
             let text = button.get("text").and_then(Value::as_str).unwrap_or("");
             if text.is_empty() {
-                return Err(bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"));
+                return Err(bad(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                ));
             }
             match (button.get("url"), button.get("callback_data")) {
                 (Some(Value::String(_)), None) => {}

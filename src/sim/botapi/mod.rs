@@ -351,7 +351,11 @@ impl SimBotApi {
 
     /// Resolves with the answer to callback query `query_id` once it is
     /// given; `None` on timeout.
-    pub async fn wait_for_answer(&self, timeout: Duration, query_id: &str) -> Option<CallbackAnswer> {
+    pub async fn wait_for_answer(
+        &self,
+        timeout: Duration,
+        query_id: &str,
+    ) -> Option<CallbackAnswer> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut changes = self.shared.sent_changed.subscribe();
         loop {

@@ -375,16 +375,23 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
         Kind::Set => {
             let all: Vec<&str> = words.collect();
             let [head @ .., key, value] = all.as_slice() else {
-                return Err("say which address, then min <amount> or direction in, out or both".into());
+                return Err(
+                    "say which address, then min <amount> or direction in, out or both".into(),
+                );
             };
             if head.is_empty() {
                 return Err("say which address (or label) first".into());
             }
             let setting = match key.to_ascii_lowercase().as_str() {
                 "min" => Setting::Min(min_amount(value)?),
-                "direction" => Setting::Direction(DirectionFilter::parse(value).ok_or_else(|| {
-                    format!("\"{}\" is not a direction: say in, out or both", clip(value))
-                })?),
+                "direction" => {
+                    Setting::Direction(DirectionFilter::parse(value).ok_or_else(|| {
+                        format!(
+                            "\"{}\" is not a direction: say in, out or both",
+                            clip(value)
+                        )
+                    })?)
+                }
                 _ => {
                     return Err(format!(
                         "\"{}\" is not a setting: say min or direction",
@@ -498,8 +505,7 @@ fn min_amount(word: &str) -> Result<Option<MinAmount>, String> {
     };
     let (int, frac) = word.split_once('.').unwrap_or((word, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !digits(int) || !digits(frac) || (word.contains('.') && frac.is_empty())
-    {
+    if int.is_empty() || !digits(int) || !digits(frac) || (word.contains('.') && frac.is_empty()) {
         return Err(bad());
     }
     if int.trim_start_matches('0').len() > MAX_MIN_DIGITS {
@@ -516,8 +522,11 @@ fn min_amount(word: &str) -> Result<Option<MinAmount>, String> {
         ));
     }
     let int = int.trim_start_matches('0');
-    let raw = Amount::parse_units(&format!("{}.{frac}", if int.is_empty() { "0" } else { int }), MIN_SCALE)
-        .map_err(|_| bad())?;
+    let raw = Amount::parse_units(
+        &format!("{}.{frac}", if int.is_empty() { "0" } else { int }),
+        MIN_SCALE,
+    )
+    .map_err(|_| bad())?;
     Ok((!raw.is_zero()).then_some(MinAmount {
         raw,
         places: frac.len() as u8,
@@ -803,7 +812,10 @@ mod tests {
             ),
             (
                 "/set My cold wallet direction OUT".into(),
-                set(label("My cold wallet"), Setting::Direction(DirectionFilter::Out)),
+                set(
+                    label("My cold wallet"),
+                    Setting::Direction(DirectionFilter::Out),
+                ),
             ),
             (
                 "/set Savings\u{200B}min\u{00A0}5".into(),
@@ -819,7 +831,10 @@ mod tests {
             (format!("/mute {A} 2d"), mute(a(), Some(2 * 86_400))),
             (format!("/mute {A} 1W"), mute(a(), Some(7 * 86_400))),
             (format!("/mute {A} 365d"), mute(a(), Some(365 * 86_400))),
-            ("/mute Hot wallet 8h".into(), mute(label("Hot wallet"), Some(8 * 3600))),
+            (
+                "/mute Hot wallet 8h".into(),
+                mute(label("Hot wallet"), Some(8 * 3600)),
+            ),
             ("/mute Hot wallet".into(), mute(label("Hot wallet"), None)),
             ("/mute 8h".into(), mute(label("8h"), None)),
             (
@@ -849,21 +864,54 @@ mod tests {
     fn hostile_settings_arguments_say_what_is_wrong() {
         type Check = Box<dyn Fn(&Parsed) -> bool>;
         let table: Vec<(String, Check)> = vec![
-            ("/set".into(), Box::new(invalid(Kind::Set, "say which address"))),
-            (format!("/set {A}"), Box::new(invalid(Kind::Set, "say which address"))),
+            (
+                "/set".into(),
+                Box::new(invalid(Kind::Set, "say which address")),
+            ),
+            (
+                format!("/set {A}"),
+                Box::new(invalid(Kind::Set, "say which address")),
+            ),
             (
                 "/set min 5".into(),
                 Box::new(invalid(Kind::Set, "which address (or label) first")),
             ),
-            (format!("/set {A} min -5"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min +5"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min 1e6"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min 1,000"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min .5"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min 5."), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min 1.2.3"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min NaN"), Box::new(invalid(Kind::Set, "not an amount"))),
-            (format!("/set {A} min ５"), Box::new(invalid(Kind::Set, "not an amount"))),
+            (
+                format!("/set {A} min -5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min +5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1e6"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1,000"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min .5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 5."),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1.2.3"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min NaN"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min ５"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
             (
                 format!("/set {A} min 5\u{2060}"),
                 Box::new(invalid(Kind::Set, "U+2060")),
@@ -901,13 +949,34 @@ mod tests {
                 Box::new(invalid(Kind::Set, "at most 32")),
             ),
             ("/mute".into(), Box::new(invalid(Kind::Mute, "missing"))),
-            (format!("/mute {A} 5y"), Box::new(invalid(Kind::Mute, "not a duration"))),
-            (format!("/mute {A} 8"), Box::new(invalid(Kind::Mute, "not a duration"))),
-            (format!("/mute {A} 8h30m"), Box::new(invalid(Kind::Mute, "not a duration"))),
-            (format!("/mute {A} 1.5h"), Box::new(invalid(Kind::Mute, "not a duration"))),
-            (format!("/mute {A} 0h"), Box::new(invalid(Kind::Mute, "zero"))),
-            (format!("/mute {A} 366d"), Box::new(invalid(Kind::Mute, "at most 365 days"))),
-            (format!("/mute {A} 53w"), Box::new(invalid(Kind::Mute, "at most 365 days"))),
+            (
+                format!("/mute {A} 5y"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 8"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 8h30m"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 1.5h"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 0h"),
+                Box::new(invalid(Kind::Mute, "zero")),
+            ),
+            (
+                format!("/mute {A} 366d"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
+            (
+                format!("/mute {A} 53w"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
             (
                 format!("/mute {A} 99999999999999999999999h"),
                 Box::new(invalid(Kind::Mute, "at most 365 days")),
@@ -916,8 +985,14 @@ mod tests {
                 format!("/mute {A} 9999999999999999h"),
                 Box::new(invalid(Kind::Mute, "at most 365 days")),
             ),
-            (format!("/mute {A} {A}"), Box::new(invalid(Kind::Mute, "not a duration"))),
-            (format!("/mute {A} x"), Box::new(invalid(Kind::Mute, "too many"))),
+            (
+                format!("/mute {A} {A}"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} x"),
+                Box::new(invalid(Kind::Mute, "too many")),
+            ),
             ("/unmute".into(), Box::new(invalid(Kind::Unmute, "missing"))),
             (
                 format!("/unmute {A} now"),

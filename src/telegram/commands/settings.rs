@@ -3,10 +3,10 @@
 
 use super::parse::{Command, Setting};
 use super::{Incoming, db_failed};
+use crate::db::now_secs;
 use crate::db::settings::{
     Change, ChangeSettings, Changed, MIN_SCALE, MUTED_FOREVER, Settings, Unresolved,
 };
-use crate::db::now_secs;
 use crate::domain::{Address, Chain};
 use crate::notification::{escape_html, utc};
 use crate::telegram::permission::may_change_settings;

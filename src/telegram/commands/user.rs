@@ -5,8 +5,8 @@ use rusqlite::{Transaction, params};
 
 use super::parse::{Command, SpamArg};
 use super::{Incoming, Reply, db_failed};
-use crate::db::settings::{Target, Unresolved, resolve};
 use crate::db::chats::UpsertChat;
+use crate::db::settings::{Target, Unresolved, resolve};
 use crate::db::spam::{FlaggedTransfers, SetSpamMode};
 use crate::db::subscriptions::{
     AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
@@ -29,7 +29,12 @@ const MAX_LIST_BUTTON_ROWS: usize = 50;
 /// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
 async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
     use crate::telegram::callback_data::Action;
-    let subs = match core.shared.db.exec(ListSubscriptions { chat_id: chat }).await {
+    let subs = match core
+        .shared
+        .db
+        .exec(ListSubscriptions { chat_id: chat })
+        .await
+    {
         Ok(subs) => subs,
         Err(e) => return db_failed(command, &e).into(),
     };
@@ -54,8 +59,8 @@ async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
             { "text": format!("🔕 Mute 24h {name}"), "callback_data": Action::Mute24h(s.id).encode() },
         ]));
     }
-    let markup = (!rows.is_empty())
-        .then(|| serde_json::json!({ "inline_keyboard": rows }).to_string());
+    let markup =
+        (!rows.is_empty()).then(|| serde_json::json!({ "inline_keyboard": rows }).to_string());
     Reply { text, markup }
 }
 
