@@ -318,8 +318,9 @@ pub fn subscription_address(
 }
 
 /// The button `🔕 Mute 24h`: mutes the address of subscription
-/// `subscription_id` in `chat_id` (all its chains) for `secs` from now;
-/// `None` when no such subscription exists in that chat (stale or forged).
+/// `subscription_id` in `chat_id` (all its chains) for `secs` from now —
+/// never shortening a longer mute already set; `None` when no such
+/// subscription exists in that chat (stale or forged).
 pub struct MuteSubscription {
     pub chat_id: i64,
     pub subscription_id: i64,
@@ -334,12 +335,11 @@ impl DbRequest for MuteSubscription {
             return Ok(None);
         };
         let until = now_secs().saturating_add(self.secs);
-        let change = ChangeSettings {
-            chat_id: self.chat_id,
-            target: Target::Address(address.clone()),
-            change: Change::Mute { until },
-        };
-        change.run(tx)?;
+        tx.execute(
+            "UPDATE subscriptions SET muted_until = max(coalesce(muted_until, 0), ?3)
+             WHERE chat_id = ?1 AND address = ?2",
+            params![self.chat_id, address.as_str(), until],
+        )?;
         Ok(Some((address, label)))
     }
 }

@@ -128,3 +128,54 @@ fn settings_filter_per_chat_without_dropping_transfers_or_webhooks() {
     );
     assert_eq!((later.notifications, later.filtered), (1, 2));
 }
+
+#[test]
+fn the_mute_button_never_shortens_a_mute_and_ignores_other_chats() {
+    let (_dir, s) = temp_db();
+    let mut ids = Vec::new();
+    for chat in [1, 2] {
+        exec(
+            &s,
+            AddSubscription {
+                chat_id: chat,
+                chain_id: 1,
+                address: addr(WATCHED),
+                label: Some("Main".into()),
+                limit: 10,
+            },
+        );
+        let subs = exec(&s, subscriptions::ListSubscriptions { chat_id: chat });
+        ids.push(subs[0].id);
+    }
+    let mute = |chat, id| {
+        exec(
+            &s,
+            settings::MuteSubscription {
+                chat_id: chat,
+                subscription_id: id,
+                secs: 86_400,
+            },
+        )
+    };
+    let muted_until = |chat| {
+        exec(&s, subscriptions::ListSubscriptions { chat_id: chat })[0]
+            .settings
+            .muted_until
+    };
+    // Chat 1 cannot mute chat 2's subscription by its id.
+    assert_eq!(mute(1, ids[1]), None);
+    assert_eq!(muted_until(2), None);
+    let (address, label) = mute(1, ids[0]).unwrap();
+    assert_eq!((address, label.as_deref()), (addr(WATCHED), Some("Main")));
+    let day = muted_until(1).unwrap() - now_secs();
+    assert!((86_400 - 60..=86_400).contains(&day), "{day}");
+    change(
+        &s,
+        1,
+        Change::Mute {
+            until: MUTED_FOREVER,
+        },
+    );
+    mute(1, ids[0]).unwrap();
+    assert_eq!(muted_until(1), Some(MUTED_FOREVER));
+}

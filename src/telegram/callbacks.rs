@@ -8,8 +8,11 @@ use teloxide_core::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters
 use teloxide_core::prelude::Requester;
 use teloxide_core::types::{CallbackQuery, CallbackQueryId, ChatId, MessageId, ParseMode};
 
+use std::time::Instant;
+
 use super::bot::TgError;
 use super::callback_data::{Action, BUTTON_MUTE_SECS};
+use super::commands::limit::Verdict;
 use super::commands::settings::{refused, unresolved};
 use super::commands::user::RemoveWatch;
 use super::permission::may_change_settings;
@@ -51,9 +54,24 @@ impl Press {
 
 const STALE: &str = "This button is out of date (or not one of mine). Nothing was changed.";
 
-/// Handles one press and answers it.
+/// Handles one press and answers it. Presses count against the presser's
+/// command limit (admins aside), like commands.
 pub async fn handle(core: &Core, press: Press) {
-    let (text, alert) = act(core, &press).await;
+    let limited = !core.is_admin(press.user_id)
+        && matches!(
+            core.limiter
+                .borrow_mut()
+                .check(press.user_id, Instant::now()),
+            Verdict::Refuse { .. }
+        );
+    let (text, alert) = if limited {
+        (
+            "Too many commands and presses; please wait a minute. Nothing was changed.".into(),
+            true,
+        )
+    } else {
+        act(core, &press).await
+    };
     let answer = core
         .sender
         .answer_callback_query(CallbackQueryId(press.query_id.clone()))

@@ -222,3 +222,7 @@ pub(crate) fn markup_param(params: &Params) -> Result<Option<Value>, ApiErr> {
     }
     Ok(Some(markup))
 }
+
+#[cfg(test)]
+#[path = "callbacks_tests.rs"]
+mod tests;
