@@ -179,6 +179,7 @@ async fn main() {
         Secrets {
             telegram_token: Secret::new("unused"),
             etherscan_key: Secret::new(KEY),
+            tron_key: None,
         },
     )
     .expect("valid configuration");

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use usdt_monitor::config::SpamConfig;
-use usdt_monitor::domain::{Address, Amount, Direction, TokenSymbol, Transfer};
+use usdt_monitor::domain::{Address, Amount, ChainKind, Direction, TokenSymbol, Transfer};
 use usdt_monitor::spam::{CounterpartyIndex, History, SpamRules, Subject, assess};
 
 const KNOWN: usize = 100_000;
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let known: Vec<Address> = (0..KNOWN)
         .map(|_| rng.address())
         .collect::<Result<_, _>>()?;
-    let mut index = CounterpartyIndex::with_capacity(&rules, KNOWN);
+    let mut index = CounterpartyIndex::with_capacity(&rules, ChainKind::Evm, KNOWN);
     for a in &known {
         index.insert(a.clone());
     }

@@ -6,7 +6,13 @@
 //! * notifications per second delivered, simulator flood limits off (the
 //!   pacer set far above what the machine can do) and on (send_rate 25,
 //!   per-chat spacing 1 s, the simulator's Telegram-like limits);
-//! * command round trip (update in → reply out), p50 / p99.
+//! * command round trip (update in → reply out), p50 / p99;
+//! * a burst: N due transfers to one chat, simulator limits on, combined
+//!   (`combine_after` 3) vs one message each (`combine_after` 0, bounded by
+//!   the 1/s per-chat limit, so run shorter and extrapolated).
+//!
+//! `cargo run --release --example telegram_bench -- burst` runs the burst
+//! part alone.
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +32,12 @@ struct Bench {
     _dir: tempfile::TempDir,
 }
 
-async fn start(flood_limits: bool, send_rate: u32, per_chat: Duration) -> Bench {
+async fn start(
+    flood_limits: bool,
+    send_rate: u32,
+    per_chat: Duration,
+    combine_after: u32,
+) -> Bench {
     let sim = SimBotApi::start(SimBotOptions {
         flood_limits,
         ..SimBotOptions::default()
@@ -39,12 +50,14 @@ async fn start(flood_limits: bool, send_rate: u32, per_chat: Duration) -> Bench 
     c.telegram.send_rate = send_rate;
     c.telegram.per_chat_interval = per_chat;
     c.telegram.command_limit = 1_000_000;
+    c.telegram.combine_after = combine_after;
     c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
     c.monitor.poll_interval = Duration::from_secs(3600);
     c.database.path = dir.path().join("bench.db");
     let secrets = Secrets {
         telegram_token: Secret::new(sim.token()),
         etherscan_key: Secret::new("bench"),
+        tron_key: None,
     };
     let shared = Shared::new(c, secrets).unwrap();
     shared
@@ -181,20 +194,100 @@ async fn round_trips(b: &Bench, n: usize) {
     );
 }
 
+/// Queues `n` transfers to one watched address of one chat at once and
+/// returns the time until the last one was delivered, and the messages.
+async fn burst(b: &Bench, n: usize) -> (Duration, usize) {
+    let chat = 700_000;
+    b.shared
+        .db
+        .exec(UpsertChat {
+            chat_id: chat,
+            username: None,
+            first_name: None,
+        })
+        .await
+        .expect("chat");
+    b.shared
+        .db
+        .exec(AddSubscription {
+            chat_id: chat,
+            chain_id: 1,
+            address: Address::parse(&address(0)).expect("valid"),
+            label: None,
+            limit: 10,
+        })
+        .await
+        .expect("subscription");
+    let transfers = (0..n).map(|i| transfer(i as u64, &address(0))).collect();
+    let started = Instant::now();
+    b.shared
+        .db
+        .exec(RecordPollResult::without_spam_checks(1, transfers, vec![]))
+        .await
+        .expect("recorded");
+    b.shared.outbox_ready.notify_one();
+    let delivered = |all: &[usdt_monitor::sim::botapi::SentMessage]| -> usize {
+        all.iter()
+            .filter(|m| m.chat_id == chat)
+            .map(|m| m.text.matches("Incoming ").count())
+            .sum()
+    };
+    let sent = b
+        .sim
+        .wait_for(Duration::from_secs(1800), |all| delivered(all) >= n)
+        .await
+        .expect("all delivered");
+    let elapsed = started.elapsed();
+    let messages = sent.iter().filter(|m| m.chat_id == chat).count();
+    (elapsed, messages)
+}
+
+async fn bursts() {
+    let n = 1000;
+    println!(
+        "burst: {n} due transfers to one chat, simulator limits on (send_rate 25, per-chat 1 s):"
+    );
+    let b = start(true, 25, Duration::from_secs(1), 3).await;
+    let (elapsed, messages) = burst(&b, n).await;
+    println!(
+        "  combined (combine_after 3): {:.1} s, {messages} messages, {} × 429",
+        elapsed.as_secs_f64(),
+        b.sim.rejected_429()
+    );
+    b.stop().await;
+    let short = 20;
+    let b = start(true, 25, Duration::from_secs(1), 0).await;
+    let (elapsed, messages) = burst(&b, short).await;
+    let per = elapsed.as_secs_f64() / short as f64;
+    println!(
+        "  one message each (combine_after 0): {short} in {:.1} s ({messages} messages, {} × 429), \
+         extrapolated to {n}: {:.0} s",
+        elapsed.as_secs_f64(),
+        b.sim.rejected_429(),
+        per * n as f64
+    );
+    b.stop().await;
+}
+
 async fn run() {
+    if std::env::args().any(|a| a == "burst") {
+        bursts().await;
+        return;
+    }
     println!("notifications, simulator limits off (send_rate 100000, per-chat 1 ms):");
-    let b = start(false, 100_000, Duration::from_millis(1)).await;
+    let b = start(false, 100_000, Duration::from_millis(1), 0).await;
     notifications(&b, 200, 10).await;
     println!("command round trip, simulator limits off:");
     round_trips(&b, 500).await;
     b.stop().await;
 
     println!("notifications, simulator limits on (send_rate 25, per-chat 1 s):");
-    let b = start(true, 25, Duration::from_secs(1)).await;
+    let b = start(true, 25, Duration::from_secs(1), 0).await;
     notifications(&b, 100, 5).await;
     println!("command round trip, simulator limits on (idle bot):");
     round_trips(&b, 200).await;
     b.stop().await;
+    bursts().await;
 }
 
 fn main() {

@@ -22,12 +22,21 @@ use crate::supervisor::{
 };
 use crate::telegram::TelegramActor;
 use crate::ticker::{PollFn, TickerActor};
+use crate::tron::TronActor;
 use crate::webhook::{Sink, WebhookActor, Webhooks};
 
 /// The children, in start order; `webhook` only when `[[webhook]]` sinks
 /// are configured, `http` only when `[http] listen` is set (it starts
 /// last). Shutdown order is different (see [`SHUTDOWN_ORDER`]).
-pub const CHILDREN: &[&str] = &["db", "etherscan", "telegram", "ticker", "webhook", "http"];
+pub const CHILDREN: &[&str] = &[
+    "db",
+    "etherscan",
+    "tron",
+    "telegram",
+    "ticker",
+    "webhook",
+    "http",
+];
 
 /// Stop the HTTP endpoint first (a daemon going away is not scraped as
 /// healthy), then the ticker (no new polls), then the scanner (its
@@ -36,7 +45,15 @@ pub const CHILDREN: &[&str] = &["db", "etherscan", "telegram", "ticker", "webhoo
 /// finish; the rest stays queued in the outbox), and the database last,
 /// because everyone before it may still be writing. The supervisor skips
 /// names of children that are not configured.
-pub const SHUTDOWN_ORDER: [&str; 6] = ["http", "ticker", "etherscan", "webhook", "telegram", "db"];
+pub const SHUTDOWN_ORDER: [&str; 7] = [
+    "http",
+    "ticker",
+    "etherscan",
+    "tron",
+    "webhook",
+    "telegram",
+    "db",
+];
 
 /// What every actor may reach. Cheap to clone; everything inside survives
 /// the restart of any single actor.
@@ -47,6 +64,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub db: DbRef,
     pub etherscan: ChildRef<EtherscanActor>,
+    /// The Tron scanner (a child only when `monitor.chains` includes `tron`).
+    pub tron: ChildRef<TronActor>,
     pub telegram: ChildRef<TelegramActor>,
     pub ticker: ChildRef<TickerActor>,
     /// Set right after the supervisor starts, before any child runs.
@@ -89,6 +108,7 @@ impl Shared {
             metrics: Arc::new(Metrics::default()),
             db: ChildRef::new("db", wait),
             etherscan: ChildRef::new("etherscan", wait),
+            tron: ChildRef::new("tron", wait),
             telegram: ChildRef::new("telegram", wait),
             ticker: ChildRef::new("ticker", wait),
             supervisor: Arc::new(OnceLock::new()),
@@ -139,32 +159,25 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let telegram = ChildSpec::actor("telegram", shared.telegram.clone(), move |guard| {
         TelegramActor::new(s.clone(), guard)
     });
-    let (scanner, metrics) = (shared.etherscan.clone(), shared.metrics.clone());
-    let poll: PollFn = Arc::new(move || {
-        let (scanner, metrics) = (scanner.clone(), metrics.clone());
-        Box::pin(async move {
-            // The scanner logs the details; the ticker only needs to know
-            // whether the poll fully succeeded.
-            let began = Instant::now();
-            let answer = scanner.call(Poll).await;
-            if let Ok(Ok(_)) = &answer {
-                (metrics.instruments.poll_duration).observe(began.elapsed().as_secs_f64());
-            }
-            let summary = answer
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            match summary.errors().next() {
-                None => Ok(()),
-                Some(first) => Err(format!(
-                    "{} error(s), first: {first}",
-                    summary.errors().count()
-                )),
-            }
+    let tron = shared.config.scans_tron().then(|| {
+        let s = shared.clone();
+        ChildSpec::actor("tron", shared.tron.clone(), move |guard| {
+            TronActor::new(s.clone(), guard)
         })
     });
+    let mut polls = vec![poll_fn(
+        shared.etherscan.clone(),
+        shared.metrics.clone(),
+        || Poll,
+    )];
+    if tron.is_some() {
+        polls.push(poll_fn(shared.tron.clone(), shared.metrics.clone(), || {
+            crate::tron::Poll
+        }));
+    }
     let (interval, paused) = (shared.config.monitor.poll_interval, shared.paused.clone());
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
-        TickerActor::new(interval, poll.clone(), paused.clone(), guard)
+        TickerActor::new(interval, polls.clone(), paused.clone(), guard)
     });
     let http = shared.http_listener.get().map(|listener| {
         let (listener, state) = (listener.clone(), http_state(shared));
@@ -180,8 +193,10 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
             WebhookActor::new(s.clone(), guard)
         })
     });
-    [db, etherscan, telegram, ticker]
+    [db, etherscan]
         .into_iter()
+        .chain(tron)
+        .chain([telegram, ticker])
         .chain(webhook)
         .chain(http)
         .map(|spec| spec.restart(Restart::Permanent).shutdown_timeout(timeout))
@@ -191,6 +206,37 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
 /// How long a call to a child that is down waits for its successor:
 /// longer than the longest backoff, so a restart in progress is waited for
 /// rather than reported as an error.
+/// The ticker's poll of one scanner (`M`: its `Poll` message): `Ok` when the
+/// poll fully succeeded (the scanner logs the details); a successful poll's
+/// duration is observed.
+fn poll_fn<A, M, E>(scanner: ChildRef<A>, metrics: Arc<Metrics>, ask: fn() -> M) -> PollFn
+where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Handler<M>,
+    M: actix::Message<Result = Result<crate::scanner::PollSummary<E>, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    Arc::new(move || {
+        let (scanner, metrics) = (scanner.clone(), metrics.clone());
+        Box::pin(async move {
+            let began = Instant::now();
+            let answer = scanner.call(ask()).await;
+            if let Ok(Ok(_)) = &answer {
+                (metrics.instruments)
+                    .poll_duration
+                    .observe(began.elapsed().as_secs_f64());
+            }
+            let summary = answer
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let mut errors = summary.errors();
+            match errors.next() {
+                None => Ok(()),
+                Some(first) => Err(format!("{} error(s), first: {first}", 1 + errors.count())),
+            }
+        })
+    })
+}
+
 fn call_wait(config: &Config) -> Duration {
     config.supervisor.backoff_max + Duration::from_secs(5)
 }

@@ -11,6 +11,8 @@
 //!   the demo.
 //! * The four children, one module each:
 //!   [`db`] (SQLite on a SyncArbiter, one connection per message),
+//!   [`scanner`] (what every scanner shares: cursors, the watched set, the
+//!   atomic poll write, retry classes, the limiter, poll summaries),
 //!   [`etherscan`] (the scanner and the one HTTP client),
 //!   [`telegram`] (the bot), [`ticker`] (asks for polls); and, when
 //!   `[[webhook]]` sinks are configured, [`webhook`] (signed POSTs to
@@ -48,9 +50,11 @@ pub mod logging;
 pub mod metrics;
 pub mod notification;
 pub mod preflight;
+pub mod scanner;
 pub mod sim;
 pub mod spam;
 pub mod supervisor;
 pub mod telegram;
 pub mod ticker;
+pub mod tron;
 pub mod webhook;

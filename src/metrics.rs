@@ -18,6 +18,9 @@ pub struct ChainHealth {
     pub cursor: Option<u64>,
     pub last_ok_poll: Option<SystemTime>,
     pub last_error: Option<String>,
+    /// How the chain is scanned and why (EVM chains: logs or per-address,
+    /// with the two daily estimates), for `/status`.
+    pub scan_mode: Option<String>,
 }
 
 impl ChainHealth {

@@ -5,7 +5,7 @@
 //! have been delivered before. HTML parse mode: every piece of user text
 //! (labels) is escaped; amounts are exact (no float anywhere).
 
-use crate::domain::{Address, Chain, Direction, Transfer};
+use crate::domain::{Address, Chain, ChainKind, Direction, Transfer};
 
 /// One transfer from the point of view of one chat.
 #[derive(Debug, Clone)]
@@ -36,11 +36,12 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// `label (0x1234…abcd)` or the short address alone.
-pub fn name_of(address: &Address, label: Option<&str>) -> String {
+/// `label (0x1234…abcd)` or the short address alone, in the chain kind's
+/// form (`TR7NHq…jLj6t` on Tron).
+pub fn name_of(kind: ChainKind, address: &Address, label: Option<&str>) -> String {
     match label {
-        Some(l) => format!("<b>{}</b> ({})", escape_html(l), address.short()),
-        None => address.short(),
+        Some(l) => format!("<b>{}</b> ({})", escape_html(l), kind.short(address)),
+        None => kind.short(address),
     }
 }
 
@@ -65,6 +66,8 @@ pub fn render(v: &View<'_>) -> String {
     let t = v.transfer;
     let chain = Chain::by_id(t.chain_id);
     let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
+    let kind = ChainKind::of(t.chain_id);
+    let name_of = |address, label| name_of(kind, address, label);
     let amount = t.amount.format_units(t.decimals);
     let token = t.token.as_str();
     let (icon, what) = match v.direction {
@@ -76,11 +79,11 @@ pub fn render(v: &View<'_>) -> String {
     match v.direction {
         Direction::Incoming => {
             s += &format!("To: {}\n", name_of(v.watched, v.watched_label));
-            s += &format!("From: <code>{}</code>\n", v.counterparty.checksummed());
+            s += &format!("From: <code>{}</code>\n", kind.show(v.counterparty));
         }
         Direction::Outgoing => {
             s += &format!("From: {}\n", name_of(v.watched, v.watched_label));
-            s += &format!("To: <code>{}</code>\n", v.counterparty.checksummed());
+            s += &format!("To: <code>{}</code>\n", kind.show(v.counterparty));
         }
         Direction::SelfTransfer => {
             s += &format!("From: {}\n", name_of(v.watched, v.watched_label));
@@ -190,5 +193,39 @@ mod tests {
             text.contains("To: <code>0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed</code>"),
             "{text}"
         );
+    }
+
+    /// Tron: the chain named, both addresses in base58 (never hex), the
+    /// tronscan link with the bare txid.
+    #[test]
+    fn tron_incoming_snapshot() {
+        let txid = "0f".repeat(32);
+        let t = Transfer {
+            chain_id: crate::domain::TRON_CHAIN_ID,
+            tx_hash: txid.clone(),
+            contract: Address::parse_tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap(),
+            to: Address::parse_tron("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8").unwrap(),
+            ..transfer(1_250_000_000)
+        };
+        let v = View {
+            transfer: &t,
+            direction: Direction::Incoming,
+            watched: &t.to,
+            watched_label: Some("Shop"),
+            counterparty: &t.from,
+            counterparty_label: None,
+        };
+        let from = t.from.to_tron();
+        assert_eq!(
+            render(&v),
+            format!(
+                "⬇️ <b>Incoming 1,250 USDT</b> on Tron\n\
+                 To: <b>Shop</b> (TEkxiT…6rdz8)\n\
+                 From: <code>{from}</code>\n\
+                 Time: 2025-11-28 02:30:23 UTC\n\
+                 <a href=\"https://tronscan.org/#/transaction/{txid}\">View transaction</a>"
+            )
+        );
+        assert!(from.starts_with('T') && !render(&v).contains("0x"));
     }
 }

@@ -125,7 +125,8 @@ async fn check_etherscan(
         retry,
     );
     let mut warnings = Vec::new();
-    for chain in config.chains() {
+    // Etherscan serves EVM chains only; Tron has its own provider.
+    for chain in config.evm_chains() {
         match client.block_number(&chain).await {
             Ok(_) => {}
             Err(ApiError::InvalidKey(reason)) => return Err(PreflightError::EtherscanKey(reason)),

@@ -1,7 +1,9 @@
-//! The ticker: asks for a poll every `poll_interval`.
+//! The ticker: asks every scanner (etherscan, and tron when configured) for
+//! a poll every `poll_interval`.
 //!
-//! Never two polls in flight: a tick that comes while the previous poll is
-//! still running is dropped, not queued. Each tick is scheduled one interval
+//! Never two polls of one scanner in flight: a tick that comes while that
+//! scanner's previous poll is still running is dropped for it, not queued;
+//! the other scanners are asked as usual (they never wait for each other). Each tick is scheduled one interval
 //! after the previous one fired (not on a fixed grid), so after a stall the
 //! ticker does not fire back to back to "catch up" — unlike `run_interval`.
 
@@ -33,25 +35,25 @@ pub struct IsPaused;
 
 pub struct TickerActor {
     interval: Duration,
-    poll: PollFn,
-    in_flight: bool,
+    /// One poll per scanner, each with its own "in flight" flag: the
+    /// scanners never wait for each other.
+    polls: Vec<(PollFn, bool)>,
     paused: Arc<std::sync::atomic::AtomicBool>,
     _guard: ChildGuard,
 }
 
 impl TickerActor {
-    /// `paused` is shared with the app so that a pause survives a restart
-    /// of the ticker itself.
+    /// `polls`: one per scanner. `paused` is shared with the app so that a
+    /// pause survives a restart of the ticker itself.
     pub fn new(
         interval: Duration,
-        poll: PollFn,
+        polls: Vec<PollFn>,
         paused: Arc<std::sync::atomic::AtomicBool>,
         guard: ChildGuard,
     ) -> Self {
         TickerActor {
             interval,
-            poll,
-            in_flight: false,
+            polls: polls.into_iter().map(|p| (p, false)).collect(),
             paused,
             _guard: guard,
         }
@@ -66,21 +68,25 @@ impl TickerActor {
         if self.is_paused() {
             return;
         }
-        if self.in_flight {
-            tracing::debug!(
-                actor = "ticker",
-                "previous poll still running; tick dropped"
-            );
-            return;
-        }
-        self.in_flight = true;
-        let poll = (self.poll)();
-        ctx.spawn(poll.into_actor(self).map(|result, act, _| {
-            act.in_flight = false;
-            if let Err(e) = result {
-                tracing::warn!(actor = "ticker", error = %e, "poll failed");
+        for i in 0..self.polls.len() {
+            let (poll, in_flight) = &mut self.polls[i];
+            if *in_flight {
+                tracing::debug!(
+                    actor = "ticker",
+                    scanner = i,
+                    "previous poll still running; tick dropped"
+                );
+                continue;
             }
-        }));
+            *in_flight = true;
+            let poll = poll();
+            ctx.spawn(poll.into_actor(self).map(move |result, act, _| {
+                act.polls[i].1 = false;
+                if let Err(e) = result {
+                    tracing::warn!(actor = "ticker", error = %e, "poll failed");
+                }
+            }));
+        }
     }
 }
 
@@ -154,7 +160,7 @@ mod tests {
         let ticker = ChildRef::new("ticker", Duration::from_secs(5));
         let paused = Arc::new(AtomicBool::new(false));
         let spec = ChildSpec::actor("ticker", ticker.clone(), move |g| {
-            TickerActor::new(interval, poll.clone(), paused.clone(), g)
+            TickerActor::new(interval, vec![poll.clone()], paused.clone(), g)
         });
         let policy = Policy {
             max_restarts: 1,

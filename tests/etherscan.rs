@@ -230,6 +230,7 @@ impl Harness {
         let secrets = Secrets {
             telegram_token: Secret::new("unused"),
             etherscan_key: Secret::new(KEY),
+            tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();
         usdt_monitor::db::connection::prepare(&shared.db_settings()).unwrap();

@@ -37,6 +37,9 @@ fn base_config(sim: &SimBotApi, db: &Path) -> Config {
     c.telegram.per_chat_interval = Duration::from_millis(20);
     c.telegram.command_limit = 1000;
     c.telegram.command_window = Duration::from_secs(60);
+    // These tests follow each notification as its own message; combined
+    // bursts are tested in tests/groups.rs.
+    c.telegram.combine_after = 0;
     // Nothing to scan in these tests; never reach the real Etherscan.
     c.etherscan.base_url = "http://127.0.0.1:9/v2/api".into();
     c.monitor.poll_interval = Duration::from_secs(3600);
@@ -82,6 +85,7 @@ impl World {
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),
             etherscan_key: Secret::new("test-key"),
+            tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();
         // Nothing to poll: keep the ticker quiet.
@@ -354,8 +358,8 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
         "a non-admin's /resume changed nothing"
     );
 
-    // Group chats are ignored; a private message after it is answered.
-    let last = w.sim.group_says(-5, u, "/start");
+    // A group command for another bot is ignored (groups: tests/groups.rs).
+    let last = w.sim.group_says(-5, u, "/start@OtherBot");
     w.until_updates_handled(last).await;
     assert!(w.sim.sent_to(-5).is_empty());
 
@@ -367,6 +371,56 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
         .await
         .unwrap();
     assert_eq!(stored, Some((last + 1).to_string()));
+    w.stop().await;
+}
+
+/// The kind `tron_address`: with Tron configured, `/add T…` is told apart
+/// by its form and checked (a typo is told, nothing stored), watched on
+/// Tron only and shown in base58 by `/add`, `/list` and `/remove`; a `0x…`
+/// address stays on the EVM chains and is refused on Tron.
+#[actix_rt::test]
+async fn tron_addresses_are_checked_and_shown_in_base58() {
+    const TRON: &str = "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8";
+    const TRON_HEX: &str = "0x3487b63d30b5b2c87fb7ffa8bcfade38eaac1abe";
+    let w = World::start(no_sim_limits(), |c| {
+        c.monitor.chains = vec!["ethereum".into(), "tron".into()];
+    })
+    .await;
+    let u = 1003;
+    w.ask(u, "/start").await;
+
+    let r = w
+        .ask(u, "/add TEkxiTehnzSmSe2XqrBj4w32RUN966rdz9 Shop")
+        .await;
+    assert!(r.contains("checksum does not match"), "{r}");
+    let r = w.ask(u, &format!("/add {A1} tron")).await;
+    assert!(r.contains("T… form"), "{r}");
+    assert!(subscriptions(&w, u).await.is_empty(), "nothing stored");
+
+    let r = w.ask(u, &format!("/add {TRON} Shop")).await;
+    assert!(r.contains("Now watching") && r.contains(TRON), "{r}");
+    assert!(r.contains("Tron") && !r.contains("Ethereum"), "{r}");
+    assert!(r.contains("every USDT transfer"), "{r}");
+    let r = w.ask(u, &format!("/add {A1}")).await;
+    assert!(r.contains("Ethereum") && !r.contains("Tron"), "{r}");
+    assert_eq!(
+        subscriptions(&w, u).await,
+        vec![
+            (728_126_428, TRON_HEX.into(), Some("Shop".into())),
+            (1, A1.to_lowercase(), None),
+        ]
+    );
+
+    let r = w.ask(u, "/list").await;
+    assert!(r.contains(&format!("<code>{TRON}</code> — Tron")), "{r}");
+    assert!(r.contains(A1) && !r.contains(TRON_HEX), "{r}");
+
+    let r = w.ask(u, &format!("/remove {TRON}")).await;
+    assert!(r.contains("Stopped watching") && r.contains(TRON), "{r}");
+    assert_eq!(
+        subscriptions(&w, u).await,
+        vec![(1, A1.to_lowercase(), None)]
+    );
     w.stop().await;
 }
 

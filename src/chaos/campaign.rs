@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::check::{self, tx_of};
+use super::check::{self, tx_of, txs_of};
 use super::daemon::{self, ADMIN, Daemon, ES_KEY, TG_TOKEN};
 use super::faults::{FaultKind, Lasts, Target};
 use super::ledger::{AmbiguousSend, Cause, Ledger, TransferRecord};
@@ -140,6 +140,7 @@ pub async fn run(opts: Options) -> std::io::Result<Report> {
         flood_limits: false,
         per_chat_per_sec: 0.5,
         global_per_sec: 4.0,
+        group_per_min: 20.0,
         retry_after_secs: 2,
     })
     .await?;
@@ -482,12 +483,15 @@ fn note_late_answers(stage: &mut Stage) {
         .bot
         .answered_late()
         .into_iter()
-        .filter_map(|m| {
-            Some(AmbiguousSend {
-                tx: Some(tx_of(&m.text)?.to_owned()),
-                chat_id: m.chat_id,
-                at: m.at,
-            })
+        .flat_map(|m| {
+            txs_of(&m.text)
+                .into_iter()
+                .map(|tx| AmbiguousSend {
+                    tx: Some(tx.to_owned()),
+                    chat_id: m.chat_id,
+                    at: m.at,
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
 }

@@ -74,8 +74,23 @@ impl Verdict {
 
 /// The transaction hash a notification links to, if it is one.
 pub fn tx_of(text: &str) -> Option<&str> {
-    let start = text.find("/tx/0x")? + "/tx/".len();
-    text.get(start..start + 66)
+    txs_of(text).into_iter().next()
+}
+
+/// Every transaction hash a message links to, in order: one for a
+/// notification, several for a combined burst.
+pub fn txs_of(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("/tx/0x") {
+        let start = at + "/tx/".len();
+        match rest.get(start..start + 66) {
+            Some(tx) => out.push(tx),
+            None => break,
+        }
+        rest = &rest[start + 66..];
+    }
+    out
 }
 
 /// Whether `chat`'s subscription to `address` made a notification about a
@@ -117,7 +132,7 @@ pub fn check(ledger: &Ledger, sent: &[SentMessage], chats: &[i64], end: Instant)
     // (chat, tx) → acceptance times, in order.
     let mut copies: HashMap<(i64, &str), Vec<Instant>> = HashMap::new();
     for m in sent {
-        if let Some(tx) = tx_of(&m.text) {
+        for tx in txs_of(&m.text) {
             verdict.deliveries += 1;
             copies.entry((m.chat_id, tx)).or_default().push(m.at);
             if ledger.blocked_at(m.chat_id, m.at) {

@@ -9,6 +9,7 @@
 mod days;
 mod secrets;
 mod size;
+pub mod tron;
 mod validate;
 pub mod webhook;
 
@@ -18,11 +19,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR};
+pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR};
 pub use size::ByteSize;
+pub use tron::TronConfig;
 pub use webhook::WebhookConfig;
 
-use crate::domain::{Address, Chain, Contracts, Token, TokenSymbol};
+use crate::domain::{Chain, Contracts, Token, TokenSymbol};
 
 /// A configuration problem, naming the file and the key where it can.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,8 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
+    /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
+    pub tron: TronConfig,
     pub monitor: MonitorConfig,
     pub database: DatabaseConfig,
     pub supervisor: SupervisorConfig,
@@ -87,6 +91,17 @@ pub struct TelegramConfig {
     pub command_limit: u32,
     #[serde(with = "humantime_serde")]
     pub command_window: Duration,
+    /// Messages per minute into one group or supergroup (Telegram allows
+    /// about 20), on top of `send_rate` and `per_chat_interval`.
+    pub group_per_minute: u32,
+    /// At least this many notifications for one chat due together are sent
+    /// as one combined message (0: never combine).
+    pub combine_after: u32,
+    /// After a notification went to a chat, further ones due for it within
+    /// this window wait to be combined (up to the window's end) instead of
+    /// going one by one.
+    #[serde(with = "humantime_serde")]
+    pub combine_window: Duration,
 }
 
 impl Default for TelegramConfig {
@@ -100,6 +115,9 @@ impl Default for TelegramConfig {
             per_chat_interval: Duration::from_secs(1),
             command_limit: 10,
             command_window: Duration::from_secs(60),
+            group_per_minute: 20,
+            combine_after: 3,
+            combine_window: Duration::from_secs(2),
         }
     }
 }
@@ -153,9 +171,28 @@ pub struct MonitorConfig {
     /// trails its head; 0 turns the deep pass off. Chains not named keep
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
+    /// How each chain's tokens are scanned: `auto` (default) picks per chain
+    /// by estimated calls and bytes per day, `logs` always scans the whole
+    /// contract (getLogs), `per-address` always asks `tokentx` per watched
+    /// address.
+    pub scan_mode: ScanMode,
     /// Contracts added by the operator (a token migrated before a release
     /// knew it). Matched by contract, like the registry's own.
     pub contracts: Vec<ContractConfig>,
+}
+
+/// `monitor.scan_mode`: how a chain's transfers are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanMode {
+    /// Per chain, the cheaper of the two by estimate, with hysteresis.
+    Auto,
+    /// Whole-contract `getLogs`: calls flat in the number of addresses,
+    /// bytes proportional to the token's volume.
+    Logs,
+    /// `tokentx` per watched address: calls proportional to the addresses,
+    /// bytes proportional to their own transfers.
+    PerAddress,
 }
 
 /// One `[[monitor.contracts]]` entry.
@@ -166,7 +203,8 @@ pub struct ContractConfig {
     pub chain: String,
     /// USDT or USDC: how notifications name the token.
     pub symbol: String,
-    /// The token contract, `0x` + 40 hex digits (EIP-55 checked when mixed case).
+    /// The token contract as the chain writes it: `0x` + 40 hex digits on
+    /// EVM chains (EIP-55 checked when mixed case), base58check `T…` on Tron.
     pub contract: String,
     /// The token's decimals (0 to 36).
     pub decimals: u8,
@@ -181,6 +219,7 @@ impl Default for MonitorConfig {
             confirmations: 2,
             max_addresses_per_user: 50,
             rescan_depth: BTreeMap::new(),
+            scan_mode: ScanMode::Auto,
             contracts: Vec::new(),
         }
     }
@@ -300,6 +339,10 @@ pub struct SpamConfig {
     /// Leading and trailing hex digits a look-alike shares with the real address.
     pub lookalike_prefix: usize,
     pub lookalike_suffix: usize,
+    /// On Tron: leading (counting the `T`) and trailing base58 characters a
+    /// look-alike shares with the real address's `T…` form, as wallets show it.
+    pub lookalike_prefix_tron: usize,
+    pub lookalike_suffix_tron: usize,
     /// This many distinct new counterparties within `burst_window` is a burst.
     pub burst_count: u32,
     #[serde(with = "humantime_serde")]
@@ -315,6 +358,8 @@ impl Default for SpamConfig {
             dust_below: "0.1".into(),
             lookalike_prefix: 4,
             lookalike_suffix: 4,
+            lookalike_prefix_tron: 5,
+            lookalike_suffix_tron: 5,
             burst_count: 3,
             burst_window: Duration::from_secs(30 * 60),
             default_mode: SpamMode::Off,
@@ -363,6 +408,13 @@ impl Config {
         Ok(config)
     }
 
+    /// Does `monitor.chains` include a Tron chain (and so the `tron` scanner)?
+    pub fn scans_tron(&self) -> bool {
+        self.chains()
+            .iter()
+            .any(|c| c.kind == crate::domain::ChainKind::Tron)
+    }
+
     /// The configured chains, resolved against the registry (validated at
     /// load), with the operator's contracts added and the rescan depths set.
     pub fn chains(&self) -> Vec<Chain> {
@@ -387,6 +439,12 @@ impl Config {
                 c
             })
             .collect()
+    }
+
+    /// The configured chains Etherscan serves ([`Chain::is_evm`]): what the
+    /// Etherscan scanner and its preflight loop over; Tron is scanned elsewhere.
+    pub fn evm_chains(&self) -> Vec<Chain> {
+        self.chains().into_iter().filter(Chain::is_evm).collect()
     }
 
     /// The active contracts: the registry's and the operator's
@@ -419,9 +477,10 @@ impl Config {
 impl ContractConfig {
     /// The token this entry adds, if it is valid (validated at load).
     pub fn token(&self) -> Option<Token> {
+        let kind = Chain::by_name(&self.chain)?.kind;
         Some(Token {
             symbol: TokenSymbol::parse(&self.symbol)?,
-            contract: Address::parse(&self.contract).ok()?,
+            contract: kind.parse_address(&self.contract).ok()?,
             decimals: self.decimals,
         })
     }

@@ -10,6 +10,9 @@ use super::ConfigError;
 
 pub const TELEGRAM_TOKEN_VAR: &str = "TELEGRAM_BOT_TOKEN";
 pub const ETHERSCAN_KEY_VAR: &str = "ETHERSCAN_API_KEY";
+/// TronGrid's key: optional (keyless TronGrid works at a lower rate), sent
+/// only as the header `TRON-PRO-API-KEY`.
+pub const TRONGRID_KEY_VAR: &str = "TRONGRID_API_KEY";
 
 #[derive(Clone)]
 pub struct Secret(String);
@@ -34,6 +37,8 @@ impl fmt::Debug for Secret {
 pub struct Secrets {
     pub telegram_token: Secret,
     pub etherscan_key: Secret,
+    /// `TRONGRID_API_KEY`, when set (optional).
+    pub tron_key: Option<Secret>,
 }
 
 impl Secrets {
@@ -46,6 +51,7 @@ impl Secrets {
         Ok(Secrets {
             telegram_token: read(TELEGRAM_TOKEN_VAR)?,
             etherscan_key: read(ETHERSCAN_KEY_VAR)?,
+            tron_key: read(TRONGRID_KEY_VAR).ok(),
         })
     }
 }

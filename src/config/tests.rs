@@ -123,10 +123,13 @@ fn secrets_never_print() {
     let s = Secrets {
         telegram_token: Secret::new("123:tg-secret"),
         etherscan_key: Secret::new("es-secret"),
+        tron_key: Some(Secret::new("tron-secret")),
     };
     let shown = format!("{s:?}");
     assert!(
-        !shown.contains("tg-secret") && !shown.contains("es-secret"),
+        !shown.contains("tg-secret")
+            && !shown.contains("es-secret")
+            && !shown.contains("tron-secret"),
         "{shown}"
     );
 }
@@ -214,6 +217,50 @@ fn rescan_depth_overrides_one_chain_and_names_its_key() {
     assert!(e.contains("etherscan.daily_cap_probe_interval"), "{e}");
 }
 
+/// `monitor.chains = ["tron"]` validates; Tron is scanned with USDT only
+/// and never handed to the Etherscan scanner; a Tron `[[monitor.contracts]]`
+/// entry takes a base58 `T…` contract and refuses hex or a typo by its key.
+#[test]
+fn tron_is_a_chain_with_base58_contracts_and_is_not_an_etherscan_chain() {
+    let c = parse("[monitor]\nchains = [\"tron\"]\n").unwrap();
+    let chains = c.chains();
+    assert_eq!(chains.len(), 1);
+    assert_eq!(chains[0].name, "tron");
+    assert_eq!(chains[0].tokens.len(), 1, "USDT only by default");
+    assert!(c.evm_chains().is_empty());
+    let both = parse("[monitor]\nchains = [\"ethereum\", \"tron\"]\n").unwrap();
+    let names: Vec<_> = both.evm_chains().iter().map(|c| c.name).collect();
+    assert_eq!(names, ["ethereum"]);
+
+    let entry = |contract: &str| {
+        format!(
+            "[monitor]\nchains = [\"tron\"]\n[[monitor.contracts]]\nchain = \"tron\"\n\
+             symbol = \"USDC\"\ncontract = \"{contract}\"\ndecimals = 6\n"
+        )
+    };
+    let usdc = parse(&entry("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8")).unwrap();
+    let tron = &usdc.chains()[0];
+    let added = tron.token(TokenSymbol::Usdc).expect("the operator's USDC");
+    assert_eq!(
+        added.contract.as_str(),
+        "0x3487b63d30b5b2c87fb7ffa8bcfade38eaac1abe"
+    );
+    for bad in [
+        "0x3487b63d30b5b2c87fb7ffa8bcfade38eaac1abe",
+        "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz9",
+    ] {
+        let e = error_of(&entry(bad));
+        assert!(e.contains("monitor.contracts[0].contract"), "{e}");
+    }
+    let e = error_of(&entry("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz9"));
+    assert!(e.contains("checksum"), "{e}");
+    let e = error_of(&entry("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"));
+    assert!(
+        e.contains("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t is already registered"),
+        "{e}"
+    );
+}
+
 #[test]
 fn http_is_off_by_default_and_takes_an_address() {
     assert_eq!(parse("").unwrap().http.listen_addr(), None);
@@ -223,4 +270,15 @@ fn http_is_off_by_default_and_takes_an_address() {
         Some("127.0.0.1:9108".parse().unwrap())
     );
     assert!(c.to_toml().contains("listen = \"127.0.0.1:9108\""));
+}
+
+#[test]
+fn scan_mode_defaults_to_auto_and_an_unknown_one_names_its_key() {
+    assert_eq!(parse("").unwrap().monitor.scan_mode, ScanMode::Auto);
+    let c = parse("[monitor]\nscan_mode = \"per-address\"\n").unwrap();
+    assert_eq!(c.monitor.scan_mode, ScanMode::PerAddress);
+    let c = parse("[monitor]\nscan_mode = \"logs\"\n").unwrap();
+    assert_eq!(c.monitor.scan_mode, ScanMode::Logs);
+    let e = error_of("[monitor]\nscan_mode = \"tokentx\"\n");
+    assert!(e.contains("scan_mode"), "{e}");
 }

@@ -96,14 +96,22 @@ fn contracts(c: &Config) -> Result<(), Problem> {
                 ),
             ));
         }
-        let contract = Address::parse(&entry.contract)
-            .map_err(|e| bad(&key("contract"), format!("is not a contract address ({e})")))?;
+        let contract = chain.kind.parse_address(&entry.contract).map_err(|e| {
+            bad(
+                &key("contract"),
+                format!("is not a contract address on {} ({e})", chain.display),
+            )
+        })?;
         if chain.token_by_contract(&contract).is_some()
             || seen.contains(&(chain.id, contract.clone()))
         {
             return Err(bad(
                 &key("contract"),
-                format!("{contract} is already registered on {}", chain.name),
+                format!(
+                    "{} is already registered on {}",
+                    chain.show_address(&contract),
+                    chain.name
+                ),
             ));
         }
         if entry.decimals > 36 {
@@ -129,6 +137,16 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     positive("telegram.per_chat_interval", t.per_chat_interval)?;
     at_least_one("telegram.command_limit", t.command_limit.into())?;
     positive("telegram.command_window", t.command_window)?;
+    at_least_one("telegram.group_per_minute", t.group_per_minute.into())?;
+    if t.combine_after == 1 {
+        return Err(bad(
+            "telegram.combine_after",
+            "must be 0 (never combine) or at least 2",
+        ));
+    }
+    if t.combine_window > Duration::from_secs(60) {
+        return Err(bad("telegram.combine_window", "must be at most 60s"));
+    }
 
     let e = &c.etherscan;
     url("etherscan.base_url", &e.base_url)?;
@@ -147,6 +165,12 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         "etherscan.invalid_key_probe_interval",
         e.invalid_key_probe_interval,
     )?;
+
+    let t = &c.tron;
+    url("tron.api_url", &t.api_url)?;
+    at_least_one("tron.requests_per_second", t.requests_per_second.into())?;
+    at_least_one("tron.max_connections", t.max_connections as u64)?;
+    positive("tron.request_timeout", t.request_timeout)?;
 
     let m = &c.monitor;
     if m.chains.is_empty() {
@@ -269,6 +293,18 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     if !(1..=20).contains(&sp.lookalike_suffix) {
         return Err(bad("spam.lookalike_suffix", "must be between 1 and 20"));
+    }
+    if !(2..=20).contains(&sp.lookalike_prefix_tron) {
+        return Err(bad(
+            "spam.lookalike_prefix_tron",
+            "must be between 2 and 20 (the T counts)",
+        ));
+    }
+    if !(1..=20).contains(&sp.lookalike_suffix_tron) {
+        return Err(bad(
+            "spam.lookalike_suffix_tron",
+            "must be between 1 and 20",
+        ));
     }
     at_least_one("spam.burst_count", sp.burst_count.into())?;
     positive("spam.burst_window", sp.burst_window)?;

@@ -54,3 +54,126 @@ pub fn ensure(tx: &Transaction<'_>, chat_id: i64) -> Result<bool, DbError> {
     )?;
     Ok(inserted == 0)
 }
+
+/// What kind of chat a row is, as the Bot API's `Chat.type` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    Private,
+    Group,
+    Supergroup,
+    Channel,
+}
+
+impl ChatKind {
+    /// The Bot API name, also what `chats.kind` stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Private => "private",
+            ChatKind::Group => "group",
+            ChatKind::Supergroup => "supergroup",
+            ChatKind::Channel => "channel",
+        }
+    }
+
+    /// Groups and supergroups: many members, administrators decide.
+    pub fn is_group(self) -> bool {
+        matches!(self, ChatKind::Group | ChatKind::Supergroup)
+    }
+}
+
+/// Registers a group (or supergroup) with its kind and title, or
+/// reactivates it: a command addressed to the bot there, or the bot being
+/// added back. Returns true for a new chat.
+pub struct RegisterGroup {
+    pub chat_id: i64,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+}
+
+impl DbRequest for RegisterGroup {
+    type Output = bool;
+    fn run(self, tx: &Transaction<'_>) -> Result<bool, DbError> {
+        let existed = ensure(tx, self.chat_id)?;
+        tx.execute(
+            "UPDATE chats SET kind = ?2, title = ?3, active = 1 WHERE chat_id = ?1",
+            params![self.chat_id, self.kind.as_str(), self.title],
+        )?;
+        Ok(!existed)
+    }
+}
+
+/// A group became a supergroup with a new id (Telegram's
+/// `migrate_to_chat_id`): in one transaction, the new chat takes over the
+/// old one's settings (every column of `chats`), and every row of every
+/// table keyed by `chat_id` (subscriptions, per-address settings, outbox
+/// rows whatever their state) moves to the new id; the old chat is left
+/// inactive. Rows the new chat already has (a unique key, e.g. the same
+/// address watched from both ids) stay with the old id. Idempotent: a
+/// second call for the same pair finds nothing to move. Returns how many
+/// rows moved.
+pub struct MigrateChat {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl DbRequest for MigrateChat {
+    type Output = usize;
+    fn run(self, tx: &Transaction<'_>) -> Result<usize, DbError> {
+        if self.from == self.to {
+            return Ok(0);
+        }
+        ensure(tx, self.from)?;
+        ensure(tx, self.to)?;
+        // Every settings column of the chat, whatever later migrations add.
+        let columns = column_names(tx, "chats")?
+            .into_iter()
+            .filter(|c| !matches!(c.as_str(), "chat_id" | "created_at" | "active" | "kind"))
+            .collect::<Vec<_>>();
+        if !columns.is_empty() {
+            let list = columns.join(", ");
+            tx.execute(
+                &format!(
+                    "UPDATE chats SET ({list}) = (SELECT {list} FROM chats WHERE chat_id = ?1)
+                     WHERE chat_id = ?2"
+                ),
+                params![self.from, self.to],
+            )?;
+        }
+        tx.execute(
+            "UPDATE chats SET active = 1, kind = 'supergroup' WHERE chat_id = ?1",
+            [self.to],
+        )?;
+        tx.execute(
+            "UPDATE chats SET active = 0 WHERE chat_id = ?1",
+            [self.from],
+        )?;
+        let mut moved = 0;
+        for table in tables_with_chat_id(tx)? {
+            moved += tx.execute(
+                &format!("UPDATE OR IGNORE \"{table}\" SET chat_id = ?2 WHERE chat_id = ?1"),
+                params![self.from, self.to],
+            )?;
+        }
+        if moved > 0 {
+            super::meta::bump(tx, super::subscriptions::VERSION_KEY)?;
+        }
+        Ok(moved)
+    }
+}
+
+fn column_names(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, DbError> {
+    let mut stmt = tx.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let names = stmt.query_map([table], |r| r.get::<_, String>(0))?;
+    Ok(names.collect::<Result<_, _>>()?)
+}
+
+/// Every table but `chats` with a `chat_id` column.
+fn tables_with_chat_id(tx: &Transaction<'_>) -> Result<Vec<String>, DbError> {
+    let mut stmt = tx.prepare(
+        "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND p.name = 'chat_id' AND m.name <> 'chats'
+         ORDER BY m.name",
+    )?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(names.collect::<Result<_, _>>()?)
+}

@@ -199,6 +199,24 @@ impl DbRequest for MarkDelivery {
     }
 }
 
+/// Records one outcome for several rows sent as one combined message, in
+/// one transaction: they were delivered (or not) together.
+pub struct MarkDeliveries {
+    pub ids: Vec<i64>,
+    pub delivery: Delivery,
+}
+
+impl DbRequest for MarkDeliveries {
+    type Output = ();
+    fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
+        for id in self.ids {
+            let delivery = self.delivery.clone();
+            MarkDelivery { id, delivery }.run(tx)?;
+        }
+        Ok(())
+    }
+}
+
 /// The counters one outcome adds to (0 or 1 each).
 #[derive(Clone, Copy)]
 struct Counted {

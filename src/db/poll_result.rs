@@ -62,7 +62,7 @@ use super::settings::Settings;
 use super::spam::{SpamPolicy, encode_flags, parse_mode};
 use super::{DbError, DbRequest, cursors, now_secs, subscriptions::parse_stored, webhooks};
 use crate::config::SpamMode;
-use crate::domain::{Address, Direction, Transfer};
+use crate::domain::{Address, ChainKind, Direction, Transfer};
 use crate::notification::{self, View};
 use crate::spam::{CounterpartyIndex, History, SpamRules, Subject, Verdict, assess, render};
 use crate::webhook::SinkFilter;
@@ -545,7 +545,8 @@ fn load_watch(
             }
         }
     }
-    let mut known = CounterpartyIndex::with_capacity(rules, by_cp.len() + own.len());
+    let kind = ChainKind::of(chain_id);
+    let mut known = CounterpartyIndex::with_capacity(rules, kind, by_cp.len() + own.len());
     let mut flagged_only = HashSet::new();
     let mut recent_new = Vec::new();
     for (cp, (first, unflagged)) in by_cp {

@@ -180,8 +180,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_transfer ON outbox (transfer_id);
     CREATE INDEX transfers_by_age ON transfers (created_at);
     "#,
-    // 6: per-subscription settings (`src/db/settings.rs`) and the inline
-    // keyboard of a notification. `min_amount`: the minimum in units of
+    // 6 (issue 11, groups): what kind of chat a row is (`private`, `group`,
+    // `supergroup`; NULL for chats registered before, all private) and a
+    // group's title, from the messages and `my_chat_member` updates.
+    r#"
+    ALTER TABLE chats ADD COLUMN kind TEXT
+        CHECK (kind IN ('private', 'group', 'supergroup', 'channel'));
+    ALTER TABLE chats ADD COLUMN title TEXT;
+    "#,
+    // 7 (issue 11, alerts): per-subscription settings (`src/db/settings.rs`)
+    // and the inline keyboard of a notification. `min_amount`: the minimum in units of
     // 10^-18 token (NULL: none); `direction`: which transfers notify;
     // `muted_until`: Unix seconds (NULL: not muted; i64::MAX: until
     // `/unmute`). `outbox.reply_markup`: the Bot API `reply_markup` JSON

@@ -7,7 +7,7 @@
 //! outbox row for that chat, so nothing can send it later — unmuting does
 //! not replay what was muted, and it never shows as lost.
 //!
-//! Storage (migration 6): `subscriptions.min_amount` is the minimum in units
+//! Storage (migration 7): `subscriptions.min_amount` is the minimum in units
 //! of 10^-[`MIN_SCALE`] token, as decimal integer text (NULL: none), so one
 //! value serves tokens of 6 and 18 decimals alike; `direction` is `in`,
 //! `out` or `both`; `muted_until` is Unix seconds (NULL: not muted,

@@ -154,7 +154,11 @@ fn real_payment_delivered_then_zero_value_lookalike_held() {
     let text = render::listing(&report);
     assert!(text.contains("look-alike address"), "{text}");
     assert!(
-        text.contains(&render::marked(&addr(FAKE), &addr(REAL))),
+        text.contains(&render::marked(
+            crate::domain::ChainKind::Evm,
+            &addr(FAKE),
+            &addr(REAL)
+        )),
         "{text}"
     );
     assert!(text.contains("1 flagged, 1 held back"), "{text}");
@@ -175,11 +179,19 @@ fn mode_on_sends_a_warning_naming_both_addresses() {
         "{text}"
     );
     assert!(
-        text.contains(&render::marked(&addr(FAKE), &addr(REAL))),
+        text.contains(&render::marked(
+            crate::domain::ChainKind::Evm,
+            &addr(FAKE),
+            &addr(REAL)
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&render::marked(&addr(REAL), &addr(FAKE))),
+        text.contains(&render::marked(
+            crate::domain::ChainKind::Evm,
+            &addr(REAL),
+            &addr(FAKE)
+        )),
         "{text}"
     );
     assert!(text.contains("0 USDT"), "{text}");

@@ -10,7 +10,7 @@ use crate::domain::Address;
 
 /// Bumped on every change, so the scanner reloads its in-memory set only
 /// when something changed.
-const VERSION_KEY: &str = "subscriptions_version";
+pub(super) const VERSION_KEY: &str = "subscriptions_version";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {

@@ -319,3 +319,78 @@ fn inactive_chats_get_nothing_new_but_keep_subscriptions() {
     );
     assert_eq!(r.notifications, 1);
 }
+
+/// The kind `migrated`: a group's settings, subscriptions and outbox rows
+/// move to the supergroup's id in one request; a subscription the new id
+/// already has stays behind; repeating it moves nothing more.
+#[test]
+fn a_migrated_group_moves_everything_to_its_new_id() {
+    use super::chats::{ChatKind, MigrateChat, RegisterGroup};
+    use super::spam::SetSpamMode;
+    let (_dir, s) = temp_db();
+    let (old, new) = (-42, -1_000_000_000_042);
+    exec(
+        &s,
+        RegisterGroup {
+            chat_id: old,
+            kind: ChatKind::Group,
+            title: Some("Team".into()),
+        },
+    );
+    exec(
+        &s,
+        SetSpamMode {
+            chat_id: old,
+            mode: crate::config::SpamMode::Digest,
+        },
+    );
+    add(&s, old, 1, Some("Treasury"));
+    add(&s, old, 2, None);
+    add(&s, new, 2, None);
+    let r = exec(
+        &s,
+        RecordPollResult::new(1, vec![transfer(0, 9, 1, 5)], vec![], policy()),
+    );
+    assert_eq!(r.notifications, 1);
+    let moved = exec(&s, MigrateChat { from: old, to: new });
+    assert_eq!(moved, 2, "one subscription and one outbox row");
+    let due = exec(&s, DueNotifications { limit: 10 });
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].chat_id, new);
+    let listed = exec(&s, ListSubscriptions { chat_id: new });
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .any(|x| x.label.as_deref() == Some("Treasury"))
+    );
+    assert_eq!(exec(&s, ListSubscriptions { chat_id: old }).len(), 1);
+    let row = |chat: i64| {
+        connection::with_transaction(&s, false, |tx| {
+            Ok(tx.query_row(
+                "SELECT active, kind, title, spam_mode FROM chats WHERE chat_id = ?1",
+                [chat],
+                |r| {
+                    Ok((
+                        r.get::<_, bool>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )?)
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        row(new),
+        (
+            true,
+            "supergroup".into(),
+            Some("Team".into()),
+            Some("digest".into())
+        )
+    );
+    assert!(!row(old).0, "the old id is left inactive");
+    assert_eq!(exec(&s, MigrateChat { from: old, to: new }), 0);
+}

@@ -26,8 +26,8 @@ impl World {
         let es = SimEtherscan::start(SimEtherscanOptions {
             api_key: API_KEY.into(),
             chains: vec![1],
-            // The simulator dates block n at 1_700_000_000 + 12·n seconds: this
-            // start puts the demo's blocks in late 2026.
+            // The simulator dates the starting head at the wall-clock time it
+            // started (12 s a block before it): the demo shows today's times.
             start_block: 8_000_000,
             block_time: Some(pace.block_time),
             noise_per_block: 40,
@@ -59,6 +59,7 @@ impl World {
         let secrets = Secrets {
             telegram_token: Secret::new(BOT_TOKEN),
             etherscan_key: Secret::new(API_KEY),
+            tron_key: None,
         };
         Ok(World {
             es,

@@ -63,6 +63,12 @@ impl Address {
         Some(Address(format!("0x{}", addr.to_ascii_lowercase())))
     }
 
+    /// `0x` + `lower_hex`, which the caller guarantees is 40 lowercase hex digits.
+    pub(super) fn from_hex_unchecked(lower_hex: &str) -> Self {
+        debug_assert!(lower_hex.len() == 40);
+        Address(format!("0x{lower_hex}"))
+    }
+
     /// The lowercase `0x…` form, as stored in the database.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -9,8 +9,13 @@
 //! table is checked against the issuers' lists in a unit test, and a chain
 //! may hold more than one contract per symbol — both are scanned, each with
 //! its own cursor.
+//!
+//! Chains are of two kinds ([`ChainKind`]): EVM chains, served by Etherscan
+//! API V2, and Tron, served by TronGrid. Tron's contracts are written in
+//! their base58 `T…` form here and stored, like every address, as the
+//! 20-byte id in `0x` form (what TronGrid's event results carry).
 
-use super::Address;
+use super::{Address, ChainKind};
 
 /// The Transfer(address,address,uint256) event signature (topic0).
 pub const TRANSFER_TOPIC: &str =
@@ -48,20 +53,28 @@ pub struct Token {
     pub decimals: u8,
 }
 
-/// One EVM chain that Etherscan API V2 serves.
+/// One chain: an EVM chain that Etherscan API V2 serves, or Tron.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chain {
-    /// The configuration name, e.g. `ethereum`.
+    /// The configuration name, e.g. `ethereum`, `tron`.
     pub name: &'static str,
-    /// The human name, e.g. `Ethereum`.
+    /// The human name, e.g. `Ethereum`, `Tron`.
     pub display: &'static str,
-    /// The EVM chain id, also Etherscan V2's `chainid`.
+    /// The chain id, stored as `chain_id` in the database: the EVM chain id
+    /// (also Etherscan V2's `chainid`); for Tron its mainnet id 728126428
+    /// (`0x2b6653dc`, what Tron's JSON-RPC `eth_chainId` answers).
     pub id: u64,
-    /// Explorer host for transaction links (`https://{explorer}/tx/{hash}`).
+    /// EVM or Tron: how addresses are typed, shown and linked.
+    pub kind: ChainKind,
+    /// Explorer host for links ([`Chain::tx_url`], [`Chain::address_url`]).
     pub explorer: &'static str,
     /// How many blocks behind the safe head every block is scanned a second
     /// time (the deep pass), because the explorer's getLogs index can trail
     /// the head its own `eth_blockNumber` reports (see `monitor.rescan_depth`).
+    /// Tron's scanner reads solidified events only (`only_confirmed=true`,
+    /// final, so `monitor.confirmations` does not apply to it); its entry
+    /// keeps the same rule, about three minutes of blocks (60 × 3 s), as a
+    /// re-read window for an event index that trails the solidified head.
     pub rescan_depth: u64,
     pub tokens: Vec<Token>,
 }
@@ -70,20 +83,26 @@ struct Entry {
     name: &'static str,
     display: &'static str,
     id: u64,
+    kind: ChainKind,
     explorer: &'static str,
     /// Default rescan depth: about three minutes of blocks.
     rescan_depth: u64,
+    /// (symbol, contract in the kind's user form, decimals).
     tokens: &'static [(TokenSymbol, &'static str, u8)],
 }
 
+/// Tron mainnet's chain id (`0x2b6653dc`).
+pub const TRON_CHAIN_ID: u64 = 728_126_428;
+
 use TokenSymbol::{Usdc, Usdt};
 
-const REGISTRY: [Entry; 6] = [
+const REGISTRY: [Entry; 7] = [
     Entry {
         name: "ethereum",
         rescan_depth: 16,
         display: "Ethereum",
         id: 1,
+        kind: ChainKind::Evm,
         explorer: "etherscan.io",
         tokens: &[
             (Usdt, "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6),
@@ -95,6 +114,7 @@ const REGISTRY: [Entry; 6] = [
         rescan_depth: 96,
         display: "Polygon",
         id: 137,
+        kind: ChainKind::Evm,
         explorer: "polygonscan.com",
         tokens: &[
             (Usdt, "0xc2132D05D31c914a87C6611C10748AEb04B58e8F", 6),
@@ -106,6 +126,7 @@ const REGISTRY: [Entry; 6] = [
         rescan_depth: 720,
         display: "Arbitrum One",
         id: 42161,
+        kind: ChainKind::Evm,
         explorer: "arbiscan.io",
         tokens: &[
             (Usdt, "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6),
@@ -117,6 +138,7 @@ const REGISTRY: [Entry; 6] = [
         rescan_depth: 96,
         display: "OP Mainnet",
         id: 10,
+        kind: ChainKind::Evm,
         explorer: "optimistic.etherscan.io",
         tokens: &[
             // USDT0, Tether's current USDT on OP Mainnet; then the legacy
@@ -131,6 +153,7 @@ const REGISTRY: [Entry; 6] = [
         rescan_depth: 96,
         display: "Base",
         id: 8453,
+        kind: ChainKind::Evm,
         explorer: "basescan.org",
         tokens: &[
             (Usdt, "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", 6),
@@ -142,11 +165,23 @@ const REGISTRY: [Entry; 6] = [
         rescan_depth: 240,
         display: "BNB Smart Chain",
         id: 56,
+        kind: ChainKind::Evm,
         explorer: "bscscan.com",
         tokens: &[
             (Usdt, "0x55d398326f99059fF775485246999027B3197955", 18),
             (Usdc, "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18),
         ],
+    },
+    Entry {
+        name: "tron",
+        rescan_depth: 60,
+        display: "Tron",
+        id: TRON_CHAIN_ID,
+        kind: ChainKind::Tron,
+        explorer: "tronscan.org",
+        // USDT only: Circle ended USDC on Tron (minting stopped Feb 2024);
+        // an operator who still wants it adds it in [[monitor.contracts]].
+        tokens: &[(Usdt, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", 6)],
     },
 ];
 
@@ -178,13 +213,17 @@ impl Chain {
         let token = |&(symbol, contract, decimals): &(TokenSymbol, &str, u8)| Token {
             symbol,
             // The registry's own constants; checked by a unit test below.
-            contract: Address::parse(contract).expect("registry address is valid"),
+            contract: e
+                .kind
+                .parse_address(contract)
+                .expect("registry address is valid"),
             decimals,
         };
         Chain {
             name: e.name,
             display: e.display,
             id: e.id,
+            kind: e.kind,
             explorer: e.explorer,
             rescan_depth: e.rescan_depth,
             tokens: e.tokens.iter().map(token).collect(),
@@ -202,8 +241,35 @@ impl Chain {
         self.tokens.iter().find(|t| &t.contract == contract)
     }
 
+    /// True for a chain Etherscan serves; the Etherscan scanner and its
+    /// preflight skip every other chain.
+    pub fn is_evm(&self) -> bool {
+        self.kind == ChainKind::Evm
+    }
+
+    /// The explorer page of a transaction (see [`ChainKind::tx_url`]).
     pub fn tx_url(&self, tx_hash: &str) -> String {
-        format!("https://{}/tx/{}", self.explorer, tx_hash)
+        self.kind.tx_url(self.explorer, tx_hash)
+    }
+
+    /// The explorer page of an address (see [`ChainKind::address_url`]).
+    pub fn address_url(&self, address: &Address) -> String {
+        self.kind.address_url(self.explorer, address)
+    }
+
+    /// The full form of an address as a person reads it on this chain.
+    pub fn show_address(&self, address: &Address) -> String {
+        self.kind.show(address)
+    }
+
+    /// The confirmations a block needs before it is scanned:
+    /// `monitor.confirmations` on EVM chains, none on Tron (only solidified,
+    /// final events are read).
+    pub fn confirmations(&self, configured: u64) -> u64 {
+        match self.kind {
+            ChainKind::Evm => configured,
+            ChainKind::Tron => 0,
+        }
     }
 }
 
@@ -215,8 +281,9 @@ mod tests {
     fn every_registry_entry_is_valid() {
         for name in Chain::names() {
             let chain = Chain::by_name(name).unwrap();
-            for symbol in TokenSymbol::ALL {
-                assert!(chain.token(symbol).is_some(), "{name} {symbol:?}");
+            assert!(chain.token(Usdt).is_some(), "{name}");
+            if chain.is_evm() {
+                assert!(chain.token(Usdc).is_some(), "{name}");
             }
             assert!(chain.rescan_depth > 0);
             assert_eq!(Chain::by_id(chain.id).unwrap().name, name);
@@ -236,7 +303,7 @@ mod tests {
     /// its decimals. Fault 9 of issue 9: OP Mainnet's USDT0 was missing.
     #[test]
     fn stale_registry_every_issuer_contract_is_registered() {
-        let issuers: [(&str, TokenSymbol, &str, u8); 13] = [
+        let issuers: [(&str, TokenSymbol, &str, u8); 14] = [
             (
                 "ethereum",
                 Usdt,
@@ -315,11 +382,15 @@ mod tests {
                 "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d",
                 18,
             ),
+            ("tron", Usdt, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", 6),
         ];
         let mut registered = 0;
         for (chain, symbol, contract, decimals) in issuers {
             let c = Chain::by_name(chain).unwrap();
-            let address = Address::parse(&contract.to_ascii_lowercase()).unwrap();
+            let address = match c.kind {
+                ChainKind::Evm => Address::parse(&contract.to_ascii_lowercase()).unwrap(),
+                ChainKind::Tron => Address::parse_tron(contract).unwrap(),
+            };
             let t = c
                 .token_by_contract(&address)
                 .unwrap_or_else(|| panic!("{chain} {contract}"));
@@ -354,5 +425,40 @@ mod tests {
         let fake = Address::parse("0x1111111111111111111111111111111111111111").unwrap();
         assert!(eth.token_by_contract(&fake).is_none());
         assert_eq!(eth.tx_url("0xabc"), "https://etherscan.io/tx/0xabc");
+    }
+
+    /// Tron: chain id 728126428, USDT only (USDC on Tron is not offered by
+    /// default), its contract stored in `0x` form, tronscan links.
+    #[test]
+    fn tron_entry_holds_usdt_only_with_tronscan_links() {
+        let tron = Chain::by_name("tron").unwrap();
+        assert_eq!(
+            (tron.id, tron.display, tron.kind),
+            (728126428, "Tron", ChainKind::Tron)
+        );
+        assert_eq!(Chain::by_id(0x2b66_53dc).unwrap().name, "tron");
+        assert!(!tron.is_evm());
+        assert_eq!(tron.tokens.len(), 1);
+        let usdt = tron.token(Usdt).unwrap();
+        assert_eq!(
+            (usdt.contract.as_str(), usdt.decimals),
+            ("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c", 6)
+        );
+        assert!(tron.token(Usdc).is_none());
+        assert_eq!(
+            tron.show_address(&usdt.contract),
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+        );
+        let txid = "0f".repeat(32);
+        assert_eq!(
+            tron.tx_url(&txid),
+            format!("https://tronscan.org/#/transaction/{txid}")
+        );
+        assert_eq!(tron.confirmations(2), 0);
+        assert!(
+            Chain::all()
+                .filter(|c| !c.is_evm())
+                .all(|c| c.name == "tron")
+        );
     }
 }

@@ -6,10 +6,14 @@ pub mod address;
 pub mod amount;
 pub mod chain;
 pub mod contracts;
+pub mod kind;
 pub mod transfer;
+pub mod tron;
 
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
-pub use chain::{Chain, Token, TokenSymbol};
+pub use chain::{Chain, TRON_CHAIN_ID, Token, TokenSymbol};
 pub use contracts::Contracts;
+pub use kind::{ChainAddressError, ChainKind, short_address, show_address};
 pub use transfer::{Direction, Transfer};
+pub use tron::TronAddressError;

@@ -20,12 +20,13 @@ use awc::error::{PayloadError, SendRequestError};
 
 use super::api;
 use super::error::{Action, ApiError, Disposition};
-use super::limiter::Limiter;
 use super::pause::{self, DAILY_CAP_ALERT, INVALID_KEY_ALERT, ProbeIntervals};
 use crate::config::{EtherscanConfig, Secret};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
 use crate::metrics::{Counters, Metrics};
+use crate::scanner::limiter::Limiter;
+pub use crate::scanner::retry::RetryPolicy;
 
 /// The largest body we read: 1000 log items are about 1 MB.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -33,39 +34,6 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Alert key for a chain the key or plan does not cover.
 pub fn unsupported_chain_alert(chain: &Chain) -> String {
     format!("etherscan:unsupported-chain:{}", chain.name)
-}
-
-/// How often and how patiently one call is retried within a poll.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Tries for 5xx, timeouts, broken bodies, other NOTOK reasons.
-    pub transient_tries: u32,
-    pub transient_backoff: Duration,
-    /// Tries for rate-limit answers (NOTOK "rate limit" or HTTP 429).
-    pub rate_limit_tries: u32,
-    pub rate_limit_backoff: Duration,
-    /// No single wait is longer than this.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            transient_tries: 3,
-            transient_backoff: Duration::from_millis(500),
-            rate_limit_tries: 4,
-            rate_limit_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(8),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1-based), doubling from `base`.
-    fn backoff(&self, base: Duration, retry: u32) -> Duration {
-        base.saturating_mul(1 << retry.saturating_sub(1).min(16))
-            .min(self.max_backoff)
-    }
 }
 
 /// What one logical call asks for.
@@ -80,20 +48,41 @@ pub enum Request<'a> {
         page: u32,
         offset: u32,
     },
+    /// Transfer logs of `contract` in the single block `block` from `from`
+    /// to `to` (`topic1` and `topic2`, joined by `and`): the log indexes of
+    /// `tokentx` rows. Small answers: one pair's transfers in one block.
+    PairLogs {
+        contract: &'a Address,
+        block: u64,
+        from: &'a Address,
+        to: &'a Address,
+    },
+    /// `account/tokentx` of `address` for `contract` in `from..=to`,
+    /// ascending, one page.
+    TokenTx {
+        contract: &'a Address,
+        address: &'a Address,
+        from: u64,
+        to: u64,
+        page: u32,
+        offset: u32,
+    },
 }
 
 impl Request<'_> {
     fn action(&self) -> Action {
         match self {
             Request::BlockNumber => Action::BlockNumber,
-            Request::TransferLogs { .. } => Action::GetLogs,
+            Request::TransferLogs { .. } | Request::PairLogs { .. } => Action::GetLogs,
+            Request::TokenTx { .. } => Action::TokenTx,
         }
     }
 
     fn module(&self) -> &'static str {
         match self {
             Request::BlockNumber => "proxy",
-            Request::TransferLogs { .. } => "logs",
+            Request::TransferLogs { .. } | Request::PairLogs { .. } => "logs",
+            Request::TokenTx { .. } => "account",
         }
     }
 
@@ -103,22 +92,55 @@ impl Request<'_> {
             ("module", self.module().to_string()),
             ("action", self.action().as_str().to_string()),
         ];
-        if let Request::TransferLogs {
-            contract,
-            from,
-            to,
-            page,
-            offset,
-        } = self
-        {
-            p.extend([
+        match self {
+            Request::BlockNumber => {}
+            Request::TransferLogs {
+                contract,
+                from,
+                to,
+                page,
+                offset,
+            } => p.extend([
                 ("fromBlock", from.to_string()),
                 ("toBlock", to.to_string()),
                 ("address", contract.as_str().to_string()),
                 ("topic0", TRANSFER_TOPIC.to_string()),
                 ("page", page.to_string()),
                 ("offset", offset.to_string()),
-            ]);
+            ]),
+            Request::PairLogs {
+                contract,
+                block,
+                from,
+                to,
+            } => p.extend([
+                ("fromBlock", block.to_string()),
+                ("toBlock", block.to_string()),
+                ("address", contract.as_str().to_string()),
+                ("topic0", TRANSFER_TOPIC.to_string()),
+                ("topic0_1_opr", "and".to_string()),
+                ("topic1", format!("0x{:0>64}", from.hex())),
+                ("topic1_2_opr", "and".to_string()),
+                ("topic2", format!("0x{:0>64}", to.hex())),
+                ("page", "1".to_string()),
+                ("offset", super::scan::OFFSET.to_string()),
+            ]),
+            Request::TokenTx {
+                contract,
+                address,
+                from,
+                to,
+                page,
+                offset,
+            } => p.extend([
+                ("contractaddress", contract.as_str().to_string()),
+                ("address", address.as_str().to_string()),
+                ("startblock", from.to_string()),
+                ("endblock", to.to_string()),
+                ("page", page.to_string()),
+                ("offset", offset.to_string()),
+                ("sort", "asc".to_string()),
+            ]),
         }
         p
     }
@@ -208,6 +230,16 @@ impl EtherscanClient {
         self.call(chain, request, api::parse_list).await
     }
 
+    /// One page of a list call (`tokentx` rows, a pair's Transfer logs);
+    /// empty for "No records found" / "No transactions found".
+    pub async fn list(
+        &self,
+        chain: &Chain,
+        request: Request<'_>,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        self.call(chain, request, api::parse_list).await
+    }
+
     /// Sends `request` until it succeeds or its error says to stop: rate
     /// limits back off and retry, transient errors retry a few times, a
     /// "split the range" or "tell a human" answer returns at once.
@@ -217,7 +249,7 @@ impl EtherscanClient {
         request: Request<'_>,
         parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (mut transient, mut limited) = (0u32, 0u32);
+        let mut tries = (0u32, 0u32);
         loop {
             let result = match self.send(chain, &request).await {
                 Ok((status, body)) => parse(status, &body),
@@ -242,24 +274,14 @@ impl EtherscanClient {
                 Err(e) => e,
             };
             Counters::add(&self.metrics.counters.etherscan_errors, 1);
-            let wait = match error.disposition() {
-                Disposition::BackOff => {
-                    Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
-                    limited += 1;
-                    (limited < self.retry.rate_limit_tries)
-                        .then(|| self.retry.backoff(self.retry.rate_limit_backoff, limited))
-                }
-                Disposition::Retry => {
-                    transient += 1;
-                    (transient < self.retry.transient_tries)
-                        .then(|| self.retry.backoff(self.retry.transient_backoff, transient))
-                }
-                Disposition::Split => None,
-                Disposition::GiveUp => {
-                    self.alert(chain, &error);
-                    None
-                }
-            };
+            let disposition = error.disposition();
+            if disposition == Disposition::BackOff {
+                Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
+            }
+            if disposition == Disposition::GiveUp {
+                self.alert(chain, &error);
+            }
+            let wait = self.retry.next_wait(disposition, &mut tries);
             log_failure(chain, &request, &error, wait);
             match wait {
                 Some(d) => actix_rt::time::sleep(d).await,
@@ -330,23 +352,36 @@ fn log_request(chain: &Chain, request: &Request<'_>) {
             action = request.action().as_str(),
             "request"
         ),
-        Request::TransferLogs { from, to, page, .. } => tracing::debug!(
+        Request::PairLogs { block, .. } => tracing::debug!(
             actor = "etherscan",
             chain = chain.name,
             module = request.module(),
             action = request.action().as_str(),
-            from_block = from,
-            to_block = to,
-            page,
-            "request"
+            block,
+            "request (log indexes of tokentx rows)"
         ),
+        Request::TransferLogs { from, to, page, .. } | Request::TokenTx { from, to, page, .. } => {
+            tracing::debug!(
+                actor = "etherscan",
+                chain = chain.name,
+                module = request.module(),
+                action = request.action().as_str(),
+                from_block = from,
+                to_block = to,
+                page,
+                "request"
+            )
+        }
     }
 }
 
 fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in: Option<Duration>) {
     let (from, to, page) = match request {
         Request::BlockNumber => (None, None, None),
-        Request::TransferLogs { from, to, page, .. } => (Some(*from), Some(*to), Some(*page)),
+        Request::TransferLogs { from, to, page, .. } | Request::TokenTx { from, to, page, .. } => {
+            (Some(*from), Some(*to), Some(*page))
+        }
+        Request::PairLogs { block, .. } => (Some(*block), Some(*block), Some(1)),
     };
     let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
     // A range that is too large is routine (the caller splits it): debug.
@@ -404,16 +439,6 @@ fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy::default();
-        let b = Duration::from_secs(1);
-        assert_eq!(p.backoff(b, 1), Duration::from_secs(1));
-        assert_eq!(p.backoff(b, 2), Duration::from_secs(2));
-        assert_eq!(p.backoff(b, 3), Duration::from_secs(4));
-        assert_eq!(p.backoff(b, 30), Duration::from_secs(8));
-    }
 
     #[test]
     fn params_carry_no_key_and_decimal_blocks() {

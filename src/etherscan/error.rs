@@ -9,6 +9,7 @@
 //! their text.
 
 use crate::db::DbError;
+pub use crate::scanner::retry::Disposition;
 
 /// One Etherscan call's failure, classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,19 +55,6 @@ pub enum ApiError {
     UnknownHead(String),
 }
 
-/// What the retry loop does with an [`ApiError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Wait (longer than for a transient error) and try again.
-    BackOff,
-    /// Wait a little and try again, a few times.
-    Retry,
-    /// Do not repeat the same call: the caller splits the block range.
-    Split,
-    /// Do not retry within this poll.
-    GiveUp,
-}
-
 impl ApiError {
     pub fn disposition(&self) -> Disposition {
         match self {
@@ -90,6 +78,8 @@ impl ApiError {
 pub enum Action {
     BlockNumber,
     GetLogs,
+    /// `account/tokentx`: one address's token transfers (per-address mode).
+    TokenTx,
 }
 
 impl Action {
@@ -97,6 +87,7 @@ impl Action {
         match self {
             Action::BlockNumber => "eth_blockNumber",
             Action::GetLogs => "getLogs",
+            Action::TokenTx => "tokentx",
         }
     }
 }
@@ -142,6 +133,18 @@ pub enum ScanError {
         head: u64,
         cursor: u64,
     },
+    /// `tokentx` rows of a transaction that the same block's Transfer logs
+    /// (fetched to learn their log indexes) do not account for: the rows
+    /// cannot be keyed like the logs scan keys them, so the cursor waits.
+    #[error(
+        "{chain} {token}: block {block}: tokentx rows of {tx_hash} match no log (index not caught up?)"
+    )]
+    Unresolved {
+        chain: &'static str,
+        token: &'static str,
+        block: u64,
+        tx_hash: String,
+    },
     #[error("{chain}: recording the poll result: {source}")]
     Record {
         chain: &'static str,
@@ -157,9 +160,10 @@ impl ScanError {
         match self {
             ScanError::Head { source, .. } | ScanError::Logs { source, .. } => Some(source),
             ScanError::Unsplittable { reason, .. } => Some(reason),
-            ScanError::Record { .. } | ScanError::Load { .. } | ScanError::HeadBehind { .. } => {
-                None
-            }
+            ScanError::Record { .. }
+            | ScanError::Load { .. }
+            | ScanError::HeadBehind { .. }
+            | ScanError::Unresolved { .. } => None,
         }
     }
 }

@@ -35,6 +35,13 @@
 //! the chain's poll is skipped and `/status` keeps the last known head. A
 //! head below the cursor is suspect: logged, nothing moves.
 //!
+//! **Per-address mode.** A chain with few watched addresses is cheaper to
+//! scan with one `tokentx` query per address and token (`monitor.scan_mode`,
+//! chosen per chain and poll by [`mode`], done by [`tokentx`] through the
+//! hook in `per_address.rs`): same cursor, same deep-pass cursor and the
+//! same (chain, tx hash, log index) key per transfer as the logs scan, so a
+//! switch between the two loses and repeats nothing.
+//!
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
 //! until its next probe.
 //!
@@ -48,29 +55,37 @@ pub mod api;
 pub mod client;
 pub mod decode;
 pub mod error;
-pub mod limiter;
+pub mod mode;
 pub mod pause;
+mod per_address;
 #[cfg(test)]
 mod proptests;
 pub mod scan;
+pub mod tokentx;
+
+/// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
+pub use crate::scanner::limiter;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::SystemTime;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
 use crate::db::cursors::{Cursors, GetCursors};
-use crate::db::poll_result::RecordPollResult;
-use crate::db::subscriptions::{WatchedAddresses, WatchedSet};
 use crate::domain::{Address, Chain, Token, Transfer};
 use crate::metrics::Counters;
+use crate::scanner::pause::skip_poll;
+use crate::scanner::record::record;
+use crate::scanner::watched::Watched;
+use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
+pub use mode::Method;
+pub use per_address::SetScanMode;
 
 /// Scan every configured chain and token up to the safe head.
 ///
@@ -81,52 +96,11 @@ pub use error::{Action, ApiError, ScanError};
 #[rtype(result = "Result<PollSummary, ScanError>")]
 pub struct Poll;
 
-/// What one poll did.
-#[derive(Debug, Default)]
-pub struct PollSummary {
-    pub chains: Vec<ChainSummary>,
-    /// The provider was paused and no call was made: why (the `/status` line).
-    pub paused: Option<String>,
-}
-
-impl PollSummary {
-    /// Etherscan calls made by the poll (all chains, retries included).
-    pub fn calls(&self) -> u64 {
-        self.chains.iter().map(|c| c.calls).sum()
-    }
-
-    pub fn errors(&self) -> impl Iterator<Item = &ScanError> {
-        self.chains.iter().flat_map(|c| c.errors.iter())
-    }
-
-    pub fn new_transfers(&self) -> usize {
-        self.chains.iter().map(|c| c.new_transfers).sum()
-    }
-}
+/// What one poll did ([`crate::scanner::PollSummary`] with Etherscan's errors).
+pub type PollSummary = scanner::PollSummary<ScanError>;
 
 /// What one poll did on one chain.
-#[derive(Debug, Default)]
-pub struct ChainSummary {
-    pub chain: &'static str,
-    pub head: Option<u64>,
-    pub safe_head: Option<u64>,
-    /// Etherscan calls for this chain, retries included.
-    pub calls: u64,
-    /// Log items received by the first pass, rejected as malformed (first
-    /// pass only), and matching a watched address (both passes).
-    pub logs: usize,
-    pub rejected: usize,
-    pub matched: usize,
-    /// Log items received again by the deep pass (blocks `rescan_depth`
-    /// behind the safe head, scanned a second time).
-    pub deep_logs: usize,
-    /// What the database recorded.
-    pub new_transfers: usize,
-    pub notifications: usize,
-    /// Cursor per token contract after the poll (unchanged ones included).
-    pub cursors: Vec<(Address, u64)>,
-    pub errors: Vec<ScanError>,
-}
+pub type ChainSummary = scanner::ChainSummary<ScanError>;
 
 pub struct EtherscanActor {
     scanner: Rc<Scanner>,
@@ -150,11 +124,13 @@ impl EtherscanActor {
         );
         EtherscanActor {
             scanner: Rc::new(Scanner {
-                chains: shared.config.chains(),
+                chains: shared.config.evm_chains(),
                 client,
                 shared,
-                watched: RefCell::new(None),
+                watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
+                modes: RefCell::new(HashMap::new()),
+                pair_cache: tokentx::PairCache::default(),
             }),
             _guard: guard,
         }
@@ -216,27 +192,17 @@ struct Scanner {
     shared: Shared,
     chains: Vec<Chain>,
     client: EtherscanClient,
-    /// The watched set and the version it was read at.
-    watched: RefCell<Option<(i64, WatchedSet)>>,
+    /// The watched set, re-read after each head.
+    watched: Watched,
     /// The deep pass's cursor per (chain id, token contract): every block
     /// up to it was scanned a second time, `rescan_depth` blocks behind the
     /// safe head (or lies below a cursor this scanner created). Kept in
     /// memory: after a start it is the stored cursor − `rescan_depth`.
     deep: RefCell<HashMap<(u64, Address), u64>>,
-}
-
-/// The chain's stored cursors, unchanged (a poll that could not move them).
-fn stored_cursors(chain: &Chain, stored: &Cursors) -> Vec<(Address, u64)> {
-    chain
-        .tokens
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.contract.clone(),
-                *stored.get(&(chain.id, t.contract.clone()))?,
-            ))
-        })
-        .collect()
+    /// Each chain's scan mode and what its estimate has seen.
+    modes: RefCell<HashMap<u64, mode::ChainMode>>,
+    /// Log indexes already looked up for `tokentx` rows.
+    pair_cache: tokentx::PairCache,
 }
 
 /// Adapts the client to [`scan::LogSource`] for one chain and token.
@@ -263,18 +229,11 @@ impl scan::LogSource for TokenLogs<'_> {
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
         Counters::add(&self.shared.metrics.counters.polls, 1);
-        if let Some(p) = self.shared.metrics.paused(pause::PROVIDER) {
-            let now = SystemTime::now();
-            if now < p.next_probe {
-                Counters::add(&self.shared.metrics.counters.polls_paused, 1);
-                let line = p.describe(now);
-                tracing::debug!(actor = "etherscan", status = %line, "poll skipped");
-                return Ok(PollSummary {
-                    paused: Some(line),
-                    ..PollSummary::default()
-                });
-            }
-            tracing::info!(actor = "etherscan", reason = %p.reason, "probing Etherscan");
+        if let Some(line) = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan") {
+            return Ok(PollSummary {
+                paused: Some(line),
+                ..PollSummary::default()
+            });
         }
         self.refresh_watched().await?;
         let cursors = self
@@ -310,29 +269,13 @@ impl Scanner {
 
     /// Reloads the watched set if it changed since the last poll.
     async fn refresh_watched(&self) -> Result<(), ScanError> {
-        let known = self.watched.borrow().as_ref().map(|(v, _)| *v);
-        let fresh = self
-            .shared
-            .db
-            .exec(WatchedAddresses {
-                known_version: known,
-            })
+        (self.watched)
+            .refresh(&self.shared.db, "etherscan")
             .await
             .map_err(|source| ScanError::Load {
                 what: "the watched addresses",
                 source,
-            })?;
-        if let Some((version, set)) = fresh {
-            let total: usize = set.values().map(HashSet::len).sum();
-            tracing::debug!(
-                actor = "etherscan",
-                version,
-                addresses = total,
-                "watched set reloaded"
-            );
-            *self.watched.borrow_mut() = Some((version, set));
-        }
-        Ok(())
+            })
     }
 
     /// The deep pass of one token: blocks the index may not have served
@@ -372,16 +315,7 @@ impl Scanner {
 
     /// Does `t` touch a watched address on its chain?
     fn keeps(&self, t: &Transfer) -> bool {
-        self.is_watched(t.chain_id, &t.from) || self.is_watched(t.chain_id, &t.to)
-    }
-
-    /// Is `address` watched on `chain_id`?
-    fn is_watched(&self, chain_id: u64, address: &Address) -> bool {
-        self.watched
-            .borrow()
-            .as_ref()
-            .and_then(|(_, set)| set.get(&chain_id))
-            .is_some_and(|s| s.contains(address))
+        self.watched.keeps(t)
     }
 
     async fn poll_chain(&self, chain: &Chain, stored: &Cursors) -> ChainSummary {
@@ -392,7 +326,7 @@ impl Scanner {
         };
         self.scan_chain(chain, stored, &mut out).await;
         out.calls = self.client.calls_sent() - calls_before;
-        self.report(chain, &out);
+        scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
         out
     }
 
@@ -406,7 +340,7 @@ impl Scanner {
                     action: Action::BlockNumber,
                     source,
                 });
-                out.cursors = stored_cursors(chain, stored);
+                out.cursors = cursor::stored_cursors(chain, stored);
                 return;
             }
         };
@@ -416,17 +350,11 @@ impl Scanner {
         // head, or the cursor moves past them for good.
         if let Err(e) = self.refresh_watched().await {
             out.errors.push(e);
-            out.cursors = stored_cursors(chain, stored);
+            out.cursors = cursor::stored_cursors(chain, stored);
             return;
         }
         let safe = head.saturating_sub(config.monitor.confirmations);
-        let highest = chain
-            .tokens
-            .iter()
-            .filter_map(|t| stored.get(&(chain.id, t.contract.clone())))
-            .max()
-            .copied();
-        if let Some(cursor) = highest.filter(|&c| head < c) {
+        if let Some(cursor) = cursor::highest(chain, stored).filter(|&c| head < c) {
             // Below blocks already scanned as confirmed: a lagging backend or
             // a wrong answer. Trust nothing of it.
             tracing::warn!(
@@ -441,12 +369,13 @@ impl Scanner {
                 head,
                 cursor,
             });
-            out.cursors = stored_cursors(chain, stored);
+            out.cursors = cursor::stored_cursors(chain, stored);
             return;
         }
         out.head = Some(head);
         out.safe_head = Some(safe);
 
+        let method = self.choose_mode(chain);
         let mut transfers = Vec::new();
         let mut advanced: Vec<(Address, u64)> = Vec::new();
         let mut deep_moves: Vec<(Address, u64)> = Vec::new();
@@ -468,6 +397,26 @@ impl Scanner {
                 deep_moves.push((token.contract.clone(), safe));
                 continue;
             };
+            if method == Method::PerAddress {
+                let step = self.per_address_token(chain, token, cursor, safe).await;
+                out.rejected += step.rejected;
+                out.matched += step.transfers.len();
+                transfers.extend(step.transfers);
+                out.cursors.push((token.contract.clone(), step.now_at));
+                if step.now_at > cursor {
+                    advanced.push((token.contract.clone(), step.now_at));
+                }
+                if let Some(d) = step.deep_to {
+                    deep_moves.push((token.contract.clone(), d));
+                }
+                if let Some(e) = step.error {
+                    tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
+                        cursor, error = %e, "per-address scan incomplete; the cursor stays");
+                    out.errors.push(e);
+                    break;
+                }
+                continue;
+            }
             let source = TokenLogs {
                 client: &self.client,
                 chain,
@@ -495,9 +444,11 @@ impl Scanner {
                     &self.shared.metrics.counters.logs_rejected,
                     scan.rejected as u64,
                 );
-                out.matched += scan.transfers.len();
+                let matched = scan.transfers.len();
+                out.matched += matched;
                 transfers.extend(scan.transfers);
                 now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
+                self.observe_logs(chain.id, scan.logs, now_at - cursor, matched);
                 if now_at > cursor {
                     advanced.push((token.contract.clone(), now_at));
                 }
@@ -541,25 +492,15 @@ impl Scanner {
         }
 
         if !transfers.is_empty() || !advanced.is_empty() {
-            let record =
-                RecordPollResult::new(chain.id, transfers, advanced, self.shared.spam.clone())
-                    .with_webhooks(self.shared.webhooks.filters.clone());
-            match self.shared.db.exec(record).await {
+            let recorded = record(&self.shared, chain.id, chain.name, transfers, advanced).await;
+            match recorded {
                 Ok(recorded) => {
                     out.new_transfers = recorded.new_transfers;
                     out.notifications = recorded.notifications;
-                    (self.shared.metrics.instruments).recorded(
-                        chain.name,
-                        recorded.new_transfers,
-                        recorded.notifications,
-                    );
-                    if recorded.notifications > 0 {
-                        self.shared.outbox_ready.notify_one();
-                    }
                 }
                 Err(source) => {
                     // Nothing moved: the next poll scans the same blocks again.
-                    out.cursors = stored_cursors(chain, stored);
+                    out.cursors = cursor::stored_cursors(chain, stored);
                     out.errors.push(ScanError::Record {
                         chain: chain.name,
                         source,
@@ -572,71 +513,8 @@ impl Scanner {
         // Only once its finds are recorded does the deep cursor move.
         let mut deep = self.deep.borrow_mut();
         for (contract, block) in deep_moves {
+            self.pair_cache.prune(chain.id, &contract, block);
             deep.insert((chain.id, contract), block);
         }
-    }
-
-    /// Logs the chain's poll and updates its health.
-    ///
-    /// The head shown is the last one known: a poll without a usable head
-    /// leaves it as it was.
-    fn report(&self, chain: &Chain, out: &ChainSummary) {
-        let cursor = out.cursors.iter().map(|(_, c)| *c).min();
-        let last_error = out.errors.last().map(ToString::to_string);
-        if out.errors.is_empty() {
-            let level_info = out.new_transfers > 0;
-            if level_info {
-                tracing::info!(
-                    actor = "etherscan",
-                    chain = chain.name,
-                    head = out.head,
-                    cursor,
-                    calls = out.calls,
-                    logs = out.logs,
-                    matched = out.matched,
-                    new_transfers = out.new_transfers,
-                    notifications = out.notifications,
-                    "poll done"
-                );
-            } else {
-                tracing::debug!(
-                    actor = "etherscan",
-                    chain = chain.name,
-                    head = out.head,
-                    cursor,
-                    calls = out.calls,
-                    logs = out.logs,
-                    matched = out.matched,
-                    "poll done"
-                );
-            }
-        } else {
-            tracing::warn!(
-                actor = "etherscan",
-                chain = chain.name,
-                head = out.head,
-                cursor,
-                calls = out.calls,
-                new_transfers = out.new_transfers,
-                errors = out.errors.len(),
-                last_error = last_error.as_deref().unwrap_or(""),
-                "poll incomplete"
-            );
-        }
-        self.shared.metrics.chain(chain.id, |h| {
-            h.name = chain.display.to_string();
-            if out.head.is_some() {
-                h.head = out.head;
-            }
-            if cursor.is_some() {
-                h.cursor = cursor;
-            }
-            if out.errors.is_empty() {
-                h.last_ok_poll = Some(SystemTime::now());
-                h.last_error = None;
-            } else {
-                h.last_error = last_error;
-            }
-        });
     }
 }

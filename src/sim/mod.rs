@@ -5,4 +5,25 @@
 
 pub mod botapi;
 pub mod etherscan;
+mod running;
+pub mod tron;
 pub mod webhook;
+
+use std::time::{Duration, Instant};
+
+/// The largest number of `times` within any window of length `window`
+/// (half-open: two calls exactly `window` apart are in different windows).
+/// For checking a client's own rate limiting against a simulator's records.
+pub fn max_in_any_window(times: impl IntoIterator<Item = Instant>, window: Duration) -> usize {
+    let mut times: Vec<Instant> = times.into_iter().collect();
+    times.sort();
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end].duration_since(times[start]) >= window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}

@@ -1,7 +1,8 @@
 //! Known counterparties of one watched address, indexed for look-alike lookup.
 //!
 //! A look-alike shares the first `prefix` and last `suffix` hex digits with a
-//! real address. Bucketing addresses by exactly those digits turns "is there a
+//! real address (on Tron: base58 characters of the `T…` form, what Tron
+//! wallets show, compared case-sensitively). Bucketing addresses by exactly those digits turns "is there a
 //! known address this one imitates?" into one hash lookup instead of a scan of
 //! the whole history, and the same bucket answers "is this address known?"
 //! because an address always lands in its own bucket. Buckets almost always
@@ -10,14 +11,15 @@
 
 use std::collections::HashMap;
 
-use crate::domain::Address;
+use crate::domain::{Address, ChainKind};
 
 use super::SpamRules;
 
-/// The packed prefix and suffix nibbles of an address: at most 20 + 20 hex
-/// digits (the limits [`SpamRules`] enforces), i.e. at most 20 bytes.
+/// The prefix and suffix of an address: at most 20 + 20 hex digits packed
+/// two per byte, or 20 + 20 base58 characters one per byte (the limits
+/// [`SpamRules`] enforces), i.e. at most 40 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct Key([u8; 20]);
+struct Key([u8; 40]);
 
 /// Known counterparties of one watched address: the addresses it has really
 /// transacted with (recorded transfers whose verdict
@@ -25,10 +27,12 @@ struct Key([u8; 20]);
 /// plus the subscriber's own other watched addresses.
 ///
 /// Build one per watched address with [`CounterpartyIndex::new`] from the
-/// same [`SpamRules`] used to assess; the index keeps the digit counts it was
-/// built with and matches with those.
+/// same [`SpamRules`] used to assess and the kind of the watched address's
+/// chain; the index keeps the digit counts it was built with and matches
+/// with those.
 #[derive(Debug, Clone)]
 pub struct CounterpartyIndex {
+    kind: ChainKind,
     prefix: usize,
     suffix: usize,
     buckets: HashMap<Key, Vec<Address>>,
@@ -46,16 +50,18 @@ impl std::fmt::Debug for Key {
 }
 
 impl CounterpartyIndex {
-    /// An empty index using the rules' look-alike digit counts.
-    pub fn new(rules: &SpamRules) -> Self {
-        Self::with_capacity(rules, 0)
+    /// An empty index using the rules' look-alike digit counts for `kind`.
+    pub fn new(rules: &SpamRules, kind: ChainKind) -> Self {
+        Self::with_capacity(rules, kind, 0)
     }
 
     /// An empty index with room for `capacity` addresses.
-    pub fn with_capacity(rules: &SpamRules, capacity: usize) -> Self {
+    pub fn with_capacity(rules: &SpamRules, kind: ChainKind, capacity: usize) -> Self {
+        let (prefix, suffix) = rules.lookalike_digits(kind);
         CounterpartyIndex {
-            prefix: rules.lookalike_prefix(),
-            suffix: rules.lookalike_suffix(),
+            kind,
+            prefix,
+            suffix,
             buckets: HashMap::with_capacity(capacity),
             len: 0,
         }
@@ -106,9 +112,15 @@ impl CounterpartyIndex {
         self.len == 0
     }
 
-    /// (leading, trailing) hex digits two addresses must share to look alike.
+    /// (leading, trailing) hex digits (base58 characters on Tron) two
+    /// addresses must share to look alike.
     pub fn digits(&self) -> (usize, usize) {
         (self.prefix, self.suffix)
+    }
+
+    /// The kind of chain whose addresses this index compares.
+    pub fn kind(&self) -> ChainKind {
+        self.kind
     }
 
     fn bucket(&self, address: &Address) -> &[Address] {
@@ -118,14 +130,26 @@ impl CounterpartyIndex {
             .unwrap_or(&[])
     }
 
-    /// Packs the first `prefix` and last `suffix` hex digits, two per byte.
-    /// `Address::hex` is always 40 lowercase hex digits, and the rules keep
-    /// both counts within 1..=20, so the slices below are always in range.
+    /// Packs the first `prefix` and last `suffix` hex digits, two per byte;
+    /// on Tron copies the first `prefix` and last `suffix` base58 characters.
+    /// `Address::hex` is always 40 lowercase hex digits, a `T…` form 34
+    /// characters, and the rules keep both counts within 1..=20, so the
+    /// slices below are always in range.
     fn key(&self, address: &Address) -> Key {
+        let mut key = [0u8; 40];
+        if self.kind == ChainKind::Tron {
+            let t = address.to_tron();
+            let t = t.as_bytes();
+            let lead = &t[..self.prefix.min(t.len())];
+            let trail = &t[t.len() - self.suffix.min(t.len())..];
+            for (k, &c) in key.iter_mut().zip(lead.iter().chain(trail)) {
+                *k = c;
+            }
+            return Key(key);
+        }
         let hex = address.hex().as_bytes();
         let lead = &hex[..self.prefix.min(hex.len())];
         let trail = &hex[hex.len() - self.suffix.min(hex.len())..];
-        let mut key = [0u8; 20];
         for (i, &c) in lead.iter().chain(trail).enumerate().take(40) {
             let nibble = match c {
                 b'0'..=b'9' => c - b'0',
@@ -148,7 +172,10 @@ mod tests {
     }
 
     fn index() -> CounterpartyIndex {
-        CounterpartyIndex::new(&SpamRules::from_config(&SpamConfig::default()).unwrap())
+        CounterpartyIndex::new(
+            &SpamRules::from_config(&SpamConfig::default()).unwrap(),
+            ChainKind::Evm,
+        )
     }
 
     const REAL: &str = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
@@ -189,7 +216,7 @@ mod tests {
             lookalike_suffix: 20,
             ..SpamConfig::default()
         };
-        let mut ix = CounterpartyIndex::new(&SpamRules::from_config(&cfg).unwrap());
+        let mut ix = CounterpartyIndex::new(&SpamRules::from_config(&cfg).unwrap(), ChainKind::Evm);
         ix.insert(addr(REAL));
         // 40 shared digits means the same address: nothing can imitate it.
         assert!(ix.imitated_by(&addr(FAKE)).is_empty());

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! rules   = SpamRules::from_config(&config.spam)?             // once
-//! index   = CounterpartyIndex::new(&rules) + known addresses  // per watched address
+//! index   = CounterpartyIndex::new(&rules, kind) + known addresses  // per watched address
 //! verdict = assess(&rules, &Subject { .. }, &History { .. })  // per transfer
 //! if verdict.establishes_counterparty() { index.insert(counterparty) }
 //! ```
@@ -61,7 +61,7 @@ mod tests;
 use std::time::Duration;
 
 use crate::config::SpamConfig;
-use crate::domain::{Address, AmountError, Direction, Transfer};
+use crate::domain::{Address, AmountError, ChainKind, Direction, Transfer};
 
 pub use checks::dust::DustLimit;
 pub use index::CounterpartyIndex;
@@ -76,6 +76,8 @@ pub struct SpamRules {
     dust: Vec<DustLimit>,
     lookalike_prefix: usize,
     lookalike_suffix: usize,
+    lookalike_prefix_tron: usize,
+    lookalike_suffix_tron: usize,
     burst_count: u32,
     burst_window_secs: u64,
 }
@@ -89,8 +91,12 @@ pub enum SpamRulesError {
     Threshold(u8),
     #[error("spam.dust_below must be a token amount such as \"0.1\": {0}")]
     DustBelow(AmountError),
-    #[error("spam.{key} must be between 1 and 20 hex digits, not {value}")]
-    LookalikeDigits { key: &'static str, value: usize },
+    #[error("spam.{key} must be between {min} and 20, not {value}")]
+    LookalikeDigits {
+        key: &'static str,
+        min: usize,
+        value: usize,
+    },
     #[error("spam.burst_count must be at least 1")]
     BurstCount,
     #[error("spam.burst_window must be at least one second")]
@@ -103,13 +109,16 @@ impl SpamRules {
             return Err(SpamRulesError::Threshold(config.threshold));
         }
         let dust = checks::dust::limits(&config.dust_below).map_err(SpamRulesError::DustBelow)?;
-        for (key, value) in [
-            ("lookalike_prefix", config.lookalike_prefix),
-            ("lookalike_suffix", config.lookalike_suffix),
+        for (key, min, value) in [
+            ("lookalike_prefix", 1, config.lookalike_prefix),
+            ("lookalike_suffix", 1, config.lookalike_suffix),
+            // Every Tron address starts with T: one character says nothing.
+            ("lookalike_prefix_tron", 2, config.lookalike_prefix_tron),
+            ("lookalike_suffix_tron", 1, config.lookalike_suffix_tron),
         ] {
             // 20 + 20 digits is the whole address: the index key holds at most that.
-            if !(1..=20).contains(&value) {
-                return Err(SpamRulesError::LookalikeDigits { key, value });
+            if !(min..=20).contains(&value) {
+                return Err(SpamRulesError::LookalikeDigits { key, min, value });
             }
         }
         if config.burst_count == 0 {
@@ -125,6 +134,8 @@ impl SpamRules {
             dust,
             lookalike_prefix: config.lookalike_prefix,
             lookalike_suffix: config.lookalike_suffix,
+            lookalike_prefix_tron: config.lookalike_prefix_tron,
+            lookalike_suffix_tron: config.lookalike_suffix_tron,
             burst_count: config.burst_count,
             burst_window_secs,
         })
@@ -154,6 +165,16 @@ impl SpamRules {
 
     pub fn lookalike_suffix(&self) -> usize {
         self.lookalike_suffix
+    }
+
+    /// (leading, trailing) characters a look-alike shares with the real
+    /// address on a chain of `kind`: hex digits after `0x` on EVM chains,
+    /// base58 characters of the `T…` form (the `T` counted) on Tron.
+    pub fn lookalike_digits(&self, kind: ChainKind) -> (usize, usize) {
+        match kind {
+            ChainKind::Evm => (self.lookalike_prefix, self.lookalike_suffix),
+            ChainKind::Tron => (self.lookalike_prefix_tron, self.lookalike_suffix_tron),
+        }
     }
 
     pub fn burst_count(&self) -> u32 {

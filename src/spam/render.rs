@@ -10,13 +10,13 @@
 //! ([`Amount::format_units`]), times UTC ([`utc`]).
 //!
 //! A look-alike and the address it imitates are always shown in full and in
-//! lowercase, with the digits where they differ marked ([`marked`]): the
+//! lowercase (base58 on Tron), with the digits where they differ marked ([`marked`]): the
 //! shortened forms (`0x5aae…eaed`) of the two read the same, which is the
 //! attack, and their EIP-55 capitals differ even where the digits agree
 //! (`0x5Aae…` against `0x5aAe…`), which would show a difference outside the
 //! marked part.
 
-use crate::domain::{Address, Amount, Chain, Direction, TokenSymbol};
+use crate::domain::{Address, Amount, Chain, ChainKind, Direction, TokenSymbol};
 use crate::notification::{View, escape_html, name_of, utc};
 
 use super::Verdict;
@@ -100,8 +100,9 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
     let chain = Chain::by_id(t.chain_id);
     let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
     let amount = format!("{} {}", t.amount.format_units(t.decimals), t.token.as_str());
+    let kind = ChainKind::of(t.chain_id);
     let mut s = format!("⚠️ <b>Possible address poisoning</b> on {chain_name}\n");
-    let yours = name_of(v.watched, v.watched_label);
+    let yours = name_of(kind, v.watched, v.watched_label);
     match v.direction {
         Direction::Outgoing => {
             s += &format!("{amount} sent from {yours} to:\n");
@@ -115,12 +116,12 @@ pub fn warning(v: &View<'_>, verdict: &Verdict) -> String {
             } else {
                 "an address this wallet really transacted with"
             };
-            s += &format!("{}\n", marked(fake, real));
-            s += &format!("It imitates {whose}:\n{}\n", marked(real, fake));
+            s += &format!("{}\n", marked(kind, fake, real));
+            s += &format!("It imitates {whose}:\n{}\n", marked(kind, real, fake));
             s += "Do not copy addresses from your transaction history: compare every digit.\n";
         }
         None => {
-            s += &format!("<code>{}</code>\n", v.counterparty.checksummed());
+            s += &format!("<code>{}</code>\n", kind.show(v.counterparty));
         }
     }
     let why: Vec<String> = verdict.flags.iter().map(|f| label(f.check)).collect();
@@ -207,9 +208,14 @@ pub fn digest(report: &DigestReport) -> String {
 fn item_text(item: &FlaggedItem) -> String {
     let chain = Chain::by_id(item.chain_id);
     let chain_name = chain.as_ref().map_or("unknown chain", |c| c.display);
+    let kind = ChainKind::of(item.chain_id);
     let amount = match (item.decimals, item.token) {
         (Some(d), Some(t)) => format!("{} {}", item.amount.format_units(d), t.as_str()),
-        _ => format!("{} raw units of {}", item.amount, item.contract.short()),
+        _ => format!(
+            "{} raw units of {}",
+            item.amount,
+            kind.short(&item.contract)
+        ),
     };
     let reasons: Vec<String> = item.flags.iter().map(|f| label(&f.check)).collect();
     let reasons = if reasons.is_empty() {
@@ -219,20 +225,20 @@ fn item_text(item: &FlaggedItem) -> String {
     };
     let fate = if item.held { "held back" } else { "warned" };
     let ends = match imitation(item) {
-        None => format!("{} → {}", item.from.short(), item.to.short()),
+        None => format!("{} → {}", kind.short(&item.from), kind.short(&item.to)),
         Some((fake, real)) => {
             let end = |a: &Address| {
                 if a == fake {
-                    format!("{} (look-alike)", marked(fake, real))
+                    format!("{} (look-alike)", marked(kind, fake, real))
                 } else if a == real {
-                    marked(real, fake)
+                    marked(kind, real, fake)
                 } else {
-                    a.short()
+                    kind.short(a)
                 }
             };
             let mut s = format!("From: {}\nTo: {}", end(&item.from), end(&item.to));
             if item.from != *real && item.to != *real {
-                s += &format!("\nImitates: {}", marked(real, fake));
+                s += &format!("\nImitates: {}", marked(kind, real, fake));
             }
             s
         }
@@ -253,18 +259,19 @@ fn imitation(item: &FlaggedItem) -> Option<(&Address, &Address)> {
         .find_map(|f| Some((f.lookalike.as_ref()?, f.imitates.as_ref()?)))
 }
 
-/// `address` in full and in lowercase, with the hex digits where it
-/// differs from `other` — everything between their common first and last
-/// digits — in bold and underlined: `0x5aae<b><u>b605…ef1</u></b>beaed`.
-/// Lowercase, not EIP-55: the checksum capitals of two addresses differ
-/// even where their digits are the same, so shown side by side the common
-/// part would not read the same.
-pub fn marked(address: &Address, other: &Address) -> String {
-    let full = address.as_str();
-    let (a, b) = (address.hex().as_bytes(), other.hex().as_bytes());
+/// `address` in full ([`ChainKind::plain`]: lowercase hex, or base58 on
+/// Tron), with the characters where it differs from `other` — everything
+/// between their common first and last characters — in bold and
+/// underlined: `0x5aae<b><u>b605…ef1</u></b>beaed`. Lowercase, not EIP-55:
+/// the checksum capitals of two addresses differ even where their digits
+/// are the same, so shown side by side the common part would not read the
+/// same. Base58 is compared as it is, case included.
+pub fn marked(kind: ChainKind, address: &Address, other: &Address) -> String {
+    let (full, other) = (kind.plain(address), kind.plain(other));
+    let (a, b) = (full.as_bytes(), other.as_bytes());
     let lead = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if lead == a.len() {
-        return full.to_string();
+        return full;
     }
     let trail = a
         .iter()
@@ -273,7 +280,7 @@ pub fn marked(address: &Address, other: &Address) -> String {
         .take_while(|(x, y)| x == y)
         .count()
         .min(a.len() - lead);
-    let (head, rest) = full.split_at(2 + lead);
+    let (head, rest) = full.split_at(lead);
     let (middle, tail) = rest.split_at(rest.len() - trail);
     format!("{head}<b><u>{middle}</u></b>{tail}")
 }
@@ -452,20 +459,40 @@ mod tests {
     #[test]
     fn marked_shows_the_full_address_and_marks_the_difference() {
         assert_eq!(
-            marked(&addr(FAKE), &addr(REAL)),
+            marked(ChainKind::Evm, &addr(FAKE), &addr(REAL)),
             "0x5aae<b><u>0000000000000000000000000000000</u></b>beaed"
         );
         assert_eq!(
-            marked(&addr(REAL), &addr(FAKE)),
+            marked(ChainKind::Evm, &addr(REAL), &addr(FAKE)),
             "0x5aae<b><u>b6053f3e94c9b9a09f33669435e7ef1</u></b>beaed"
         );
-        assert_eq!(marked(&addr(REAL), &addr(REAL)), REAL);
+        assert_eq!(marked(ChainKind::Evm, &addr(REAL), &addr(REAL)), REAL);
         // Overlapping prefix and suffix (one digit differs) stay in bounds.
         let a = addr("0x1111111111111111111111111111111111111111");
         let b = addr("0x1111111111111111111121111111111111111111");
         assert_eq!(
-            marked(&a, &b),
+            marked(ChainKind::Evm, &a, &b),
             "0x11111111111111111111<b><u>1</u></b>1111111111111111111"
+        );
+    }
+
+    /// The kind `tron_lookalike_display`: on Tron the base58 forms are shown
+    /// and compared as they are (case included), never the hex.
+    #[test]
+    fn marked_on_tron_compares_the_base58_forms() {
+        let real = Address::parse_tron("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let fake = Address::parse_tron("TR7NHyBdes2VfA8JkE9aUHFiSZW9KKLj6t").unwrap();
+        assert_eq!(
+            marked(ChainKind::Tron, &fake, &real),
+            "TR7NH<b><u>yBdes2VfA8JkE9aUHFiSZW9KK</u></b>Lj6t"
+        );
+        assert_eq!(
+            marked(ChainKind::Tron, &real, &fake),
+            "TR7NH<b><u>qjeKQxGTCi8q8ZY4pL8otSzgj</u></b>Lj6t"
+        );
+        assert_eq!(
+            marked(ChainKind::Tron, &real, &real),
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
         );
     }
 
@@ -482,8 +509,8 @@ mod tests {
         // The checksummed forms differ in the shared digits.
         assert_ne!(addr(FAKE).checksummed()[..6], addr(REAL).checksummed()[..6]);
         let (fake, real) = (
-            marked(&addr(FAKE), &addr(REAL)),
-            marked(&addr(REAL), &addr(FAKE)),
+            marked(ChainKind::Evm, &addr(FAKE), &addr(REAL)),
+            marked(ChainKind::Evm, &addr(REAL), &addr(FAKE)),
         );
         assert_eq!(unmarked(&fake), unmarked(&real));
         assert_eq!(unmarked(&fake), ("0x5aae".into(), "beaed".into()));

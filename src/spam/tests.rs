@@ -291,7 +291,7 @@ fn threshold_is_configurable() {
         ..SpamConfig::default()
     };
     let r = SpamRules::from_config(&cfg).unwrap();
-    let ix = CounterpartyIndex::new(&r);
+    let ix = CounterpartyIndex::new(&r, ChainKind::Evm);
     let watched = addr(WATCHED);
     let t = incoming(STRANGER, 0);
     let s = Subject {
@@ -313,7 +313,7 @@ fn threshold_is_configurable() {
 #[test]
 fn invalid_settings_are_rejected() {
     let d = SpamConfig::default;
-    let cases: [(SpamConfig, SpamRulesError); 6] = [
+    let cases: [(SpamConfig, SpamRulesError); 7] = [
         (
             SpamConfig {
                 threshold: 101,
@@ -335,6 +335,7 @@ fn invalid_settings_are_rejected() {
             },
             SpamRulesError::LookalikeDigits {
                 key: "lookalike_prefix",
+                min: 1,
                 value: 0,
             },
         ),
@@ -345,7 +346,19 @@ fn invalid_settings_are_rejected() {
             },
             SpamRulesError::LookalikeDigits {
                 key: "lookalike_suffix",
+                min: 1,
                 value: 21,
+            },
+        ),
+        (
+            SpamConfig {
+                lookalike_prefix_tron: 1,
+                ..d()
+            },
+            SpamRulesError::LookalikeDigits {
+                key: "lookalike_prefix_tron",
+                min: 2,
+                value: 1,
             },
         ),
         (

@@ -14,11 +14,11 @@ use super::bot::TgError;
 use super::callback_data::{Action, BUTTON_MUTE_SECS};
 use super::commands::limit::Verdict;
 use super::commands::settings::{refused, unresolved};
-use super::commands::user::RemoveWatch;
-use super::permission::may_change_settings;
+use super::commands::user::{RemoveWatch, kind_of};
+use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
 use crate::db::settings::{MuteSubscription, SubscriptionAddress, Target};
-use crate::domain::Address;
+use crate::domain::{Address, ChainKind};
 
 /// One press of an inline button.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +97,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
         return (STALE.into(), true);
     };
     let chat = press.chat_id;
-    if !may_change_settings(core, chat, press.user_id).await {
-        return (strip_tags(&refused()), true);
+    match may_change_settings(core, chat, press.user_id).await {
+        Permission::Allowed => {}
+        Permission::NotAdmin => return (strip_tags(&refused()), true),
+        Permission::Unknown(_) => return (strip_tags(&replies::rights_unknown()), true),
     }
     let db = &core.shared.db;
     let failed = |e: crate::db::DbError| {
@@ -135,7 +137,7 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             Ok(Some((address, label))) => {
                 let text = format!(
                     "Stop watching {} on every chain?",
-                    replies::named(&address, label.as_deref())
+                    replies::named(ChainKind::Evm, &address, label.as_deref())
                 );
                 let markup = serde_json::json!({ "inline_keyboard": [[
                     { "text": "Yes, remove", "callback_data": Action::Remove(id).encode() },
@@ -164,11 +166,17 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             let request = RemoveWatch {
                 chat_id: chat,
                 target: Target::Address(address.clone()),
-                chain_id: None,
+                chain_ids: None,
             };
             match db.exec(request).await {
                 Ok(Ok((address, ids))) if !ids.is_empty() => {
-                    edit(core, chat, message_id, &replies::removed(&address, &ids)).await;
+                    edit(
+                        core,
+                        chat,
+                        message_id,
+                        &replies::removed(kind_of(&ids, None), &address, &ids),
+                    )
+                    .await;
                     ("Removed.".into(), false)
                 }
                 Ok(Ok(_)) => (STALE.into(), true),
@@ -180,7 +188,7 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             Ok(Some((address, label))) => {
                 let text = format!(
                     "Still watching {}.",
-                    replies::named(&address, label.as_deref())
+                    replies::named(ChainKind::Evm, &address, label.as_deref())
                 );
                 edit(core, chat, message_id, &text).await;
                 ("Nothing was removed.".into(), false)

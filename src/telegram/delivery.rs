@@ -23,9 +23,12 @@
 //!   sent again: at most two copies, whatever the pattern of timeouts. A
 //!   connect error sent nothing and is retried like a 5xx;
 //! * **chat-level** (403 blocked / deactivated / kicked / can't initiate,
-//!   400 chat not found, a group that migrated): the chat is deactivated
-//!   once, keeping its subscriptions, and none of its rows is tried (nor
-//!   failed) until `/start` brings it back;
+//!   400 chat not found): the chat is deactivated once, keeping its
+//!   subscriptions, and none of its rows is tried (nor failed) until
+//!   `/start` brings it back;
+//! * **migrated** (400 with `parameters.migrate_to_chat_id`): not a
+//!   failure; the chat and its rows move to the new id (see
+//!   [`groups`](super::groups)) and are sent there, nothing counted;
 //! * **no rights** (400 "not enough rights to send text messages"): a
 //!   known transient fault; the chat's rows all wait a long backoff, the
 //!   admins are told, and the row is dead-lettered only after
@@ -42,6 +45,12 @@
 //!
 //! One chat's trouble never holds up another: each outcome concerns only
 //! the rows of that chat.
+//!
+//! Bursts: several rows due for one chat go as one combined message (see
+//! [`combine`](super::combine)); its rows share one outcome, recorded for
+//! all of them in one transaction, under the rules above (counted on the
+//! highest counters among them: a combined message whose answer is lost is
+//! sent once more, then all its rows are `uncertain`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
@@ -53,7 +62,8 @@ use rusqlite::{Transaction, params};
 
 use super::Core;
 use super::bot::TgError;
-use crate::db::outbox::{Delivery, DueNotifications, MarkDelivery, OutboxItem};
+use super::combine::{self, Plan, Queued, Rule};
+use crate::db::outbox::{Delivery, DueNotifications, MarkDeliveries, OutboxItem};
 use crate::db::{DbError, DbRequest, chats, now_secs};
 use crate::metrics::Counters;
 use crate::notification::escape_html;
@@ -143,20 +153,67 @@ fn rights_alert(chat: i64) -> String {
     format!("telegram:no-rights:{chat}")
 }
 
+/// What one `sendMessage` of the loop carries: one row as it is (with its
+/// inline keyboard), or several rows of one chat combined. A combined
+/// message carries no buttons: its lines may name several addresses, and
+/// each line keeps its explorer link in the text; `/mute` and `/list`'s
+/// buttons serve instead.
+struct Batch {
+    items: Vec<OutboxItem>,
+    text: String,
+    /// The Bot API `reply_markup` JSON (`None`: no keyboard).
+    reply_markup: Option<String>,
+}
+
+impl Batch {
+    fn single(item: OutboxItem) -> Batch {
+        Batch {
+            text: item.text.clone(),
+            reply_markup: item.reply_markup.clone(),
+            items: vec![item],
+        }
+    }
+
+    fn combined(rows: Vec<Queued>) -> Batch {
+        let lines: Vec<&str> = rows.iter().filter_map(|q| q.line.as_deref()).collect();
+        let text = combine::message(&lines);
+        Batch {
+            text,
+            reply_markup: None,
+            items: rows.into_iter().map(|q| q.item).collect(),
+        }
+    }
+
+    /// The rows' counters for deciding the outcome: the highest of each.
+    fn counted(&self) -> OutboxItem {
+        let max = |f: fn(&OutboxItem) -> u32| self.items.iter().map(f).max().unwrap_or(0);
+        OutboxItem {
+            attempts: max(|i| i.attempts),
+            lost_answers: max(|i| i.lost_answers),
+            refusals: max(|i| i.refusals),
+            no_rights: max(|i| i.no_rights),
+            ..self.items[0].clone()
+        }
+    }
+}
+
 struct Done {
-    id: i64,
+    ids: Vec<i64>,
     chat_id: i64,
     /// No other row of the chat should be tried now (it was deactivated,
     /// or its rows were all postponed).
     chat_held: bool,
 }
 
-/// Sends one row and records the outcome. Abandoned (the row stays
-/// pending) if the actor is asked to stop before the message goes out.
-async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
+/// Sends one row, or one combined message, and records the outcome.
+/// Abandoned (the rows stay pending) if the actor is asked to stop before
+/// the message goes out.
+async fn deliver(core: Rc<Core>, batch: Batch) -> Done {
+    let item = batch.counted();
+    let rows = batch.items.len() as u64;
     let chat = item.chat_id;
     let mut done = Done {
-        id: item.id,
+        ids: batch.items.iter().map(|i| i.id).collect(),
         chat_id: chat,
         chat_held: false,
     };
@@ -169,7 +226,7 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
         tokio::time::sleep(core.send_cut_off()).await;
     };
     let result = tokio::select! {
-        sent = core.send_paced_with(chat, &item.text, item.reply_markup.as_deref(), true) => match sent {
+        sent = core.send_paced_with(chat, &batch.text, batch.reply_markup.as_deref(), true) => match sent {
             Some(result) => result,
             None => return done,
         },
@@ -179,11 +236,12 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
     let delivery = delivery_for(&result, &item);
     match (&result, &delivery) {
         (Ok(()), _) => {
-            Counters::add(&counters.notifications_sent, 1);
+            Counters::add(&counters.notifications_sent, rows);
             if item.attempts > 0 {
                 core.shared.metrics.resolve(&rights_alert(chat));
             }
         }
+        // Migrated: the rows moved to the new id (left untouched here).
         (Err(e), _) if e.is_chat_level() => done.chat_held = true,
         (Err(e @ TgError::NoRights(_)), Delivery::RetryChat { after_secs, .. }) => {
             done.chat_held = true;
@@ -207,17 +265,17 @@ async fn deliver(core: Rc<Core>, item: OutboxItem) -> Done {
         }
     }
     if let Delivery::Failed { error } = &delivery {
-        Counters::add(&counters.notifications_failed, 1);
+        Counters::add(&counters.notifications_failed, rows);
         tracing::warn!(actor = "telegram", chat, id = item.id, error = %error, "notification dead-lettered");
     }
-    let mark = MarkDelivery {
-        id: item.id,
+    let mark = MarkDeliveries {
+        ids: done.ids.clone(),
         delivery,
     };
     if let Err(e) = core.shared.db.exec(mark).await {
         // Sent but not marked: it will be sent again (the one duplicate
         // the design allows).
-        tracing::error!(actor = "telegram", id = item.id, error = %e, "cannot mark a notification");
+        tracing::error!(actor = "telegram", id = item.id, rows, error = %e, "cannot mark a notification");
     }
     done
 }
@@ -226,7 +284,14 @@ type Fetched = (u64, Result<Vec<OutboxItem>, DbError>);
 
 /// The outbox loop; returns once stopping and nothing is in flight.
 pub async fn run(core: Rc<Core>) {
-    let mut queue: VecDeque<OutboxItem> = VecDeque::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
+    let t = &core.shared.config.telegram;
+    let rule = Rule {
+        after: t.combine_after as usize,
+        window: t.combine_window,
+    };
+    // When each chat was last sent a message by this loop (for the window).
+    let mut last_sent: HashMap<i64, Instant> = HashMap::new();
     let mut known: HashSet<i64> = HashSet::new(); // queued or in flight
     let mut busy: HashSet<i64> = HashSet::new(); // chats with a send in flight
     // Rows finished (marked), with the number of fetches started when they
@@ -254,7 +319,7 @@ pub async fn run(core: Rc<Core>) {
             let mut held: HashSet<i64> = HashSet::new();
             let mut i = 0;
             while tasks.len() < MAX_IN_FLIGHT && i < queue.len() {
-                let chat = queue[i].chat_id;
+                let chat = queue[i].item.chat_id;
                 if busy.contains(&chat) || held.contains(&chat) {
                     i += 1;
                     continue;
@@ -266,9 +331,37 @@ pub async fn run(core: Rc<Core>) {
                     i += 1;
                     continue;
                 }
-                let Some(item) = queue.remove(i) else { break };
+                let batch = {
+                    let view: Vec<&Queued> = queue.iter().collect();
+                    combine::plan(&view, i, rule, last_sent.get(&chat).copied(), now)
+                };
+                let batch = match batch {
+                    Plan::Hold(at) => {
+                        next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
+                        held.insert(chat);
+                        i += 1;
+                        continue;
+                    }
+                    Plan::Single => match queue.remove(i) {
+                        Some(q) => Batch::single(q.item),
+                        None => break,
+                    },
+                    Plan::Combine(positions) => {
+                        let mut rows: Vec<Queued> = positions
+                            .iter()
+                            .rev()
+                            .filter_map(|p| queue.remove(*p))
+                            .collect();
+                        rows.reverse();
+                        Batch::combined(rows)
+                    }
+                };
+                last_sent.insert(chat, now);
                 busy.insert(chat);
-                tasks.push(deliver(core.clone(), item));
+                tasks.push(deliver(core.clone(), batch));
+            }
+            if last_sent.len() > 4096 {
+                last_sent.retain(|_, at| *at + rule.window > now);
             }
             if queue.len() < FETCH_LIMIT / 2 && want_fetch && fetch.is_terminated() {
                 want_fetch = false;
@@ -291,15 +384,17 @@ pub async fn run(core: Rc<Core>) {
         tokio::select! {
             Some(done) = tasks.next(), if !tasks.is_empty() => {
                 busy.remove(&done.chat_id);
-                known.remove(&done.id);
-                recently_done.insert(done.id, fetches_started);
+                for id in &done.ids {
+                    known.remove(id);
+                    recently_done.insert(*id, fetches_started);
+                }
                 if done.chat_held {
                     // Drop what was queued for the chat; a fetch already
                     // under way may still return its rows: ignored.
                     held_chats.insert(done.chat_id, fetches_started);
-                    queue.retain(|i| {
-                        let keep = i.chat_id != done.chat_id;
-                        if !keep { known.remove(&i.id); }
+                    queue.retain(|q| {
+                        let keep = q.item.chat_id != done.chat_id;
+                        if !keep { known.remove(&q.item.id); }
                         keep
                     });
                 }
@@ -318,7 +413,7 @@ pub async fn run(core: Rc<Core>) {
                                 && !held_chats.contains_key(&item.chat_id)
                                 && known.insert(item.id)
                             {
-                                queue.push_back(item);
+                                queue.push_back(Queued::new(item));
                             }
                         }
                         want_fetch = full;

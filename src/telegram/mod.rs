@@ -22,9 +22,11 @@
 pub mod bot;
 pub mod callback_data;
 pub mod callbacks;
+pub mod combine;
 pub mod commands;
 pub mod delivery;
 pub mod digest;
+pub mod groups;
 pub mod pacing;
 pub mod permission;
 pub mod replies;
@@ -67,6 +69,8 @@ pub struct Core {
     pub sender: Bot,
     pub pacer: RefCell<Pacer>,
     pub limiter: RefCell<CommandLimiter>,
+    /// Recent `getChatMember` answers (see [`permission`]).
+    pub admin_cache: RefCell<permission::AdminCache>,
     /// The configured chains, resolved against the registry.
     pub chains: Vec<Chain>,
     /// True once the actor was asked to stop.
@@ -78,8 +82,12 @@ impl Core {
         let t = &shared.config.telegram;
         let now = Instant::now();
         Core {
-            pacer: RefCell::new(Pacer::new(t.send_rate, t.per_chat_interval, now)),
+            pacer: RefCell::new(
+                Pacer::new(t.send_rate, t.per_chat_interval, now)
+                    .with_group_limit(t.group_per_minute),
+            ),
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
+            admin_cache: RefCell::default(),
             chains: shared.config.chains(),
             shared,
             bot: bots.poller,
@@ -134,6 +142,9 @@ impl Core {
     /// (see [`split`]); stops at the first part that fails. A 429 pauses
     /// every sender for its `retry_after` and the part is sent again; a
     /// chat-level answer (blocked, chat not found) marks the chat inactive.
+    ///
+    /// A group that became a supergroup is moved to its new id (see
+    /// [`groups`]) and the part is sent there.
     pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
         self.send_with(chat, text, None).await
     }
@@ -146,11 +157,17 @@ impl Core {
         text: &str,
         reply_markup: Option<&str>,
     ) -> Result<(), TgError> {
+        let mut chat = chat;
         let parts = split::split(text, split::MAX_MESSAGE_UNITS);
         let last = parts.len().saturating_sub(1);
         for (i, part) in parts.iter().enumerate() {
             let markup = reply_markup.filter(|_| i == last);
-            if let Some(result) = self.send_paced_with(chat, part, markup, false).await {
+            let mut sent = self.send_paced_with(chat, part, markup, false).await;
+            if let Some(Err(TgError::Migrated(to))) = sent {
+                chat = to;
+                sent = self.send_paced_with(chat, part, markup, false).await;
+            }
+            if let Some(result) = sent {
                 result?;
             }
         }
@@ -206,17 +223,12 @@ impl Core {
                         return Some(Err(TgError::RetryAfter(wait)));
                     }
                 }
+                Err(TgError::Migrated(to)) => {
+                    // Not a failure: the chat, its rows included, moves.
+                    self.migrate(chat, to).await;
+                    return Some(Err(TgError::Migrated(to)));
+                }
                 Err(e) if e.is_chat_level() => {
-                    if let TgError::Migrated(to) = e {
-                        // Private chats never migrate; groups are not
-                        // served yet (issue 11 moves the chat instead).
-                        tracing::warn!(
-                            actor = "telegram",
-                            chat,
-                            to,
-                            "the group became a supergroup"
-                        );
-                    }
                     self.set_active(chat, false).await;
                     return Some(Err(e));
                 }

@@ -1,9 +1,10 @@
-//! Send pacing: a global token bucket, per-chat spacing, and a global pause
-//! after a 429.
+//! Send pacing: a global token bucket, per-chat spacing, a per-group
+//! limit per minute, and a global pause after a 429.
 //!
 //! Telegram answers 429 when a bot sends more than about 30 messages per
 //! second overall or more than about one per second into one chat, and
-//! repeated floods risk a ban. Pacing ourselves makes 429s the exception:
+//! repeated floods risk a ban; into a group (negative chat id) it allows
+//! about 20 messages per minute. Pacing ourselves makes 429s the exception:
 //! every message (notifications, command replies, admin alerts) takes a
 //! token here before it is sent. When a 429 comes anyway, *all* sending
 //! pauses for its `retry_after`, as Telegram asks.
@@ -11,7 +12,7 @@
 //! [`Pacer`] is pure: time is passed in, so the arithmetic is unit-tested
 //! without sleeping. The async wait lives in the caller.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// When the global bucket is allowed to burst: a fifth of a second's worth
@@ -33,6 +34,19 @@ pub struct Pacer {
     chat_next: HashMap<i64, Instant>,
     /// No message at all before this instant (after a 429).
     paused_until: Option<Instant>,
+    /// Messages per [`GROUP_WINDOW`] into one group.
+    group_limit: usize,
+    /// When each group's recent messages went out, oldest first (at most
+    /// `group_limit`).
+    group_sent: HashMap<i64, VecDeque<Instant>>,
+}
+
+/// The window of the per-group limit.
+pub const GROUP_WINDOW: Duration = Duration::from_secs(60);
+
+/// Groups and supergroups have negative ids; users positive ones.
+pub fn is_group(chat: i64) -> bool {
+    chat < 0
 }
 
 impl Pacer {
@@ -49,7 +63,25 @@ impl Pacer {
             per_chat,
             chat_next: HashMap::new(),
             paused_until: None,
+            group_limit: 20,
+            group_sent: HashMap::new(),
         }
+    }
+
+    /// At most `per_minute` messages per [`GROUP_WINDOW`] into one group
+    /// (at least one); 20 unless set.
+    pub fn with_group_limit(mut self, per_minute: u32) -> Pacer {
+        self.group_limit = per_minute.max(1) as usize;
+        self
+    }
+
+    /// When `chat`, a group, may next receive a message under the group
+    /// limit (a sliding window: stricter than Telegram's own bucket).
+    fn group_ready_at(&self, chat: i64) -> Option<Instant> {
+        let sent = self.group_sent.get(&chat)?;
+        (sent.len() >= self.group_limit)
+            .then(|| sent.front().map(|first| *first + GROUP_WINDOW))
+            .flatten()
     }
 
     fn refill(&mut self, now: Instant) {
@@ -63,7 +95,11 @@ impl Pacer {
     /// When `chat` may next receive a message, ignoring the global bucket
     /// (the delivery loop prefers chats that are ready).
     pub fn chat_ready_at(&self, chat: i64) -> Option<Instant> {
-        self.chat_next.get(&chat).copied()
+        let spacing = self.chat_next.get(&chat).copied();
+        match (spacing, self.group_ready_at(chat)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Takes the right to send one message to `chat` now, or says when to
@@ -80,6 +116,11 @@ impl Pacer {
         {
             return Err(next);
         }
+        if let Some(next) = self.group_ready_at(chat)
+            && now < next
+        {
+            return Err(next);
+        }
         self.refill(now);
         if self.tokens < 1.0 {
             let missing = (1.0 - self.tokens) / self.rate;
@@ -87,9 +128,20 @@ impl Pacer {
         }
         self.tokens -= 1.0;
         self.chat_next.insert(chat, now + self.per_chat);
+        if is_group(chat) {
+            let sent = self.group_sent.entry(chat).or_default();
+            sent.push_back(now);
+            while sent.len() > self.group_limit {
+                sent.pop_front();
+            }
+        }
         if self.chat_next.len() > 4096 {
             // Forget chats whose spacing has passed; keeps memory flat.
             self.chat_next.retain(|_, next| *next > now);
+        }
+        if self.group_sent.len() > 4096 {
+            self.group_sent
+                .retain(|_, sent| sent.back().is_some_and(|t| *t + GROUP_WINDOW > now));
         }
         Ok(())
     }
@@ -162,6 +214,33 @@ mod tests {
         );
         assert!(p.try_acquire(7, t0 + ms(1000)).is_ok());
         assert_eq!(p.chat_ready_at(7), Some(t0 + ms(2000)));
+    }
+
+    /// The kind `group_rate`: a group gets at most 20 messages in any
+    /// minute, even with no per-chat spacing; a private chat is not held.
+    #[test]
+    fn groups_get_at_most_20_per_minute() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(1000, ms(0), t0).with_group_limit(20);
+        let mut now = t0;
+        let mut sent = Vec::new();
+        while now < t0 + Duration::from_secs(180) {
+            match p.try_acquire(-5, now) {
+                Ok(()) => sent.push(now),
+                Err(at) => now = at,
+            }
+        }
+        assert_eq!(sent.len(), 60, "20 per minute for three minutes");
+        for pair in sent.windows(21) {
+            assert!(pair[20] - pair[0] >= GROUP_WINDOW);
+        }
+        assert_eq!(p.chat_ready_at(-5), Some(sent[40] + GROUP_WINDOW));
+        // Users are not groups.
+        let mut p = Pacer::new(1000, ms(0), t0).with_group_limit(20);
+        assert!(
+            (0..50).all(|_| p.try_acquire(5, t0).is_ok()),
+            "a private chat has no per-minute limit"
+        );
     }
 
     #[test]

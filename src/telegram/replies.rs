@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::db::subscriptions::Subscription;
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, Chain, ChainKind};
 use crate::notification::escape_html;
 
 use super::commands::parse::{Kind, MAX_LABEL_CHARS};
@@ -45,11 +45,15 @@ pub fn help(chains: &[Chain], admin: bool) -> String {
     s += &format!(
         "/add <code>&lt;address&gt;</code> [label] — watch an address (label: up to {MAX_LABEL_CHARS} characters)\n"
     );
+    if chains.iter().any(|c| !c.is_evm()) {
+        s += "  An address starting with T is a Tron address (watched on Tron), one starting \
+              with 0x an EVM address (watched on the other chains).\n";
+    }
     if chains.len() > 1 {
         let names: Vec<&str> = chains.iter().map(|c| c.name).collect();
         s += &format!(
             "/add <code>&lt;address&gt;</code> <code>&lt;chain&gt;</code> [label] — watch on one chain only ({}); \
-             without a chain, on all of them\n",
+             without a chain, on all of them that take its kind of address\n",
             names.join(", ")
         );
     }
@@ -99,35 +103,57 @@ pub fn rate_limited(limit: u32, window: Duration, retry_in: Duration) -> String 
     )
 }
 
-/// `<b>label</b> <code>0x…</code>`, or the address alone (escaped).
-pub fn named(address: &Address, label: Option<&str>) -> String {
+/// `<b>label</b> <code>address</code>`, or the address alone (escaped), in
+/// full as the kind shows it (`0x…` EIP-55, `T…` base58).
+pub fn named(kind: ChainKind, address: &Address, label: Option<&str>) -> String {
     match label {
         Some(l) => format!(
             "<b>{}</b> <code>{}</code>",
             escape_html(l),
-            address.checksummed()
+            kind.show(address)
         ),
-        None => format!("<code>{}</code>", address.checksummed()),
+        None => format!("<code>{}</code>", kind.show(address)),
     }
 }
 
-pub fn added(address: &Address, label: Option<&str>, added: &[Chain], already: &[Chain]) -> String {
+pub fn added(
+    kind: ChainKind,
+    address: &Address,
+    label: Option<&str>,
+    added: &[Chain],
+    already: &[Chain],
+) -> String {
     let mut s = format!(
         "✅ Now watching {} on {}.",
-        named(address, label),
+        named(kind, address, label),
         chain_list(added)
     );
     if !already.is_empty() {
         s += &format!(" (Already watched on {}.)", chain_list(already));
     }
-    s += "\nYou will get a message for every USDT or USDC transfer into or out of it.";
+    let symbols = token_list(added);
+    s += &format!("\nYou will get a message for every {symbols} transfer into or out of it.");
     s
 }
 
-pub fn already_watching(address: &Address, chains: &[Chain]) -> String {
+/// "USDT" or "USDT or USDC": the tokens scanned on `chains`.
+fn token_list(chains: &[Chain]) -> String {
+    let mut symbols: Vec<&str> = Vec::new();
+    for t in chains.iter().flat_map(|c| &c.tokens) {
+        if !symbols.contains(&t.symbol.as_str()) {
+            symbols.push(t.symbol.as_str());
+        }
+    }
+    if symbols.is_empty() {
+        return "USDT or USDC".into();
+    }
+    symbols.join(" or ")
+}
+
+pub fn already_watching(kind: ChainKind, address: &Address, chains: &[Chain]) -> String {
     format!(
         "ℹ️ You are already watching <code>{}</code> on {}.",
-        address.checksummed(),
+        kind.show(address),
         chain_list(chains)
     )
 }
@@ -151,19 +177,36 @@ pub fn chain_not_watched(chain: &str, configured: &[Chain]) -> String {
     )
 }
 
-pub fn removed(address: &Address, chain_ids: &[u64]) -> String {
+/// `/add` of an address whose kind no configured chain has (a `T…`
+/// address where Tron is not watched, a `0x…` one on a Tron-only bot).
+pub fn kind_not_watched(kind: ChainKind, configured: &[Chain]) -> String {
+    let what = match kind {
+        ChainKind::Evm => "EVM chains (0x… addresses)",
+        ChainKind::Tron => "Tron (T… addresses)",
+    };
+    format!(
+        "⚠️ This bot does not watch {what}. Chains watched here: {}.",
+        configured
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+pub fn removed(kind: ChainKind, address: &Address, chain_ids: &[u64]) -> String {
     let names: Vec<String> = chain_ids.iter().map(|c| display_of(*c)).collect();
     format!(
         "🗑 Stopped watching <code>{}</code> on {}.",
-        address.checksummed(),
+        kind.show(address),
         names.join(", ")
     )
 }
 
-pub fn not_watching(address: &Address) -> String {
+pub fn not_watching(kind: ChainKind, address: &Address) -> String {
     format!(
         "ℹ️ You are not watching <code>{}</code>. /list shows what you watch.",
-        address.checksummed()
+        kind.show(address)
     )
 }
 
@@ -175,7 +218,7 @@ pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
     }
     let rows = list_rows(subs);
     let addresses = {
-        let mut a: Vec<&Address> = rows.iter().map(|r| r.address).collect();
+        let mut a: Vec<(ChainKind, &Address)> = rows.iter().map(|r| (r.kind, r.address)).collect();
         a.dedup();
         a.len()
     };
@@ -183,7 +226,7 @@ pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
     for r in rows {
         out += &format!(
             "• {} — {}\n   {}\n",
-            named(r.address, r.label),
+            named(r.kind, r.address, r.label),
             r.chains.join(", "),
             super::commands::settings::describe(&r.settings, now)
         );
@@ -195,6 +238,9 @@ pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
 pub struct ListRow<'a> {
     /// The first subscription of the row (what its buttons name).
     pub subscription_id: i64,
+    /// A Tron address is shown as `T…`, apart from the same 20 bytes
+    /// watched on EVM chains.
+    pub kind: ChainKind,
     pub address: &'a Address,
     pub label: Option<&'a str>,
     pub chains: Vec<String>,
@@ -206,7 +252,10 @@ pub struct ListRow<'a> {
 pub fn list_rows(subs: &[Subscription]) -> Vec<ListRow<'_>> {
     let mut rows: Vec<ListRow<'_>> = Vec::new();
     for s in subs {
-        let same = |r: &&mut ListRow<'_>| r.address == &s.address && r.settings == s.settings;
+        let kind = ChainKind::of(s.chain_id);
+        let same = |r: &&mut ListRow<'_>| {
+            r.kind == kind && r.address == &s.address && r.settings == s.settings
+        };
         match rows.iter_mut().find(|r| same(r)) {
             Some(row) => {
                 row.chains.push(display_of(s.chain_id));
@@ -217,12 +266,13 @@ pub fn list_rows(subs: &[Subscription]) -> Vec<ListRow<'_>> {
             None => {
                 let at = rows
                     .iter()
-                    .rposition(|r| r.address == &s.address)
+                    .rposition(|r| r.kind == kind && r.address == &s.address)
                     .map_or(rows.len(), |i| i + 1);
                 rows.insert(
                     at,
                     ListRow {
                         subscription_id: s.id,
+                        kind,
                         address: &s.address,
                         label: s.label.as_deref(),
                         chains: vec![display_of(s.chain_id)],
@@ -245,6 +295,19 @@ pub fn spam_mode(mode: crate::config::SpamMode) -> String {
     .into()
 }
 
+/// A group member who is not an administrator tried to change settings.
+pub fn admins_only(kind: Kind) -> String {
+    format!(
+        "⛔ Only this group's administrators may use /{} here: it changes what the whole group is sent. Ask an administrator.",
+        kind.name()
+    )
+}
+
+/// Telegram could not say whether the sender is a group administrator.
+pub fn rights_unknown() -> String {
+    "⚠️ I could not check with Telegram whether you are an administrator of this group; nothing was changed. Please try again in a minute.".into()
+}
+
 pub fn try_later() -> String {
     "⚠️ Something went wrong on my side; please try again in a minute.".into()
 }
@@ -261,7 +324,13 @@ mod tests {
     fn user_text_is_escaped() {
         let a = Address::parse("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").unwrap();
         let eth = Chain::by_name("ethereum").unwrap();
-        let text = added(&a, Some("<b>x</b> & co"), std::slice::from_ref(&eth), &[]);
+        let text = added(
+            ChainKind::Evm,
+            &a,
+            Some("<b>x</b> & co"),
+            std::slice::from_ref(&eth),
+            &[],
+        );
         assert!(
             text.contains("<b>&lt;b&gt;x&lt;/b&gt; &amp; co</b>"),
             "{text}"

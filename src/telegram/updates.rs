@@ -26,6 +26,8 @@ use super::commands::parse::Kind;
 use super::commands::{self, After, Incoming, admin};
 use rusqlite::Transaction;
 
+use super::groups;
+use crate::db::chats::ChatKind;
 use crate::db::meta::{self, GetMeta};
 use crate::db::{DbError, DbRequest};
 
@@ -88,6 +90,7 @@ async fn prepare(core: &Core) -> Option<Option<i32>> {
             }
         }
     }
+    learn_username(core).await;
     // The menu is a convenience: a failure is logged, not retried.
     if let Err(e) = core
         .bot
@@ -109,6 +112,23 @@ async fn prepare(core: &Core) -> Option<Option<i32>> {
                 backoff = next_backoff(backoff);
             }
         }
+    }
+}
+
+/// The bot's username, for telling `/cmd@us` from `/cmd@OtherBot` in
+/// groups: from preflight's `getMe` when it ran, else asked here once (a
+/// failure is logged; until known, only bare commands are ours in groups).
+async fn learn_username(core: &Core) {
+    if core.shared.bot_username.get().is_some() {
+        return;
+    }
+    match core.bot.get_me().await.map_err(TgError::from) {
+        Ok(me) => {
+            if let Some(name) = me.user.username {
+                let _ = core.shared.bot_username.set(name);
+            }
+        }
+        Err(e) => on_error(core, "getMe", &e),
     }
 }
 
@@ -227,41 +247,75 @@ impl DbRequest for SaveOffset {
 /// One chat's part of a batch.
 enum Event {
     Message(Incoming),
-    Member { chat_id: i64, active: bool },
     Press(callbacks::Press),
+    Member {
+        chat_id: i64,
+        active: bool,
+        /// For a group: its kind and title, registered when the bot is in.
+        group: Option<(ChatKind, Option<String>)>,
+    },
+    /// The group became a supergroup (see [`groups`](super::groups)).
+    Migrated {
+        from: i64,
+        to: i64,
+    },
 }
 
-/// Sorts a batch by chat; ignores what the bot does not handle.
-fn classify(update: Update) -> Option<(i64, Event)> {
+/// Sorts a batch by chat; ignores what the bot does not handle. `me` is
+/// the bot's username (empty when unknown).
+fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
     match update.kind {
         UpdateKind::Message(m) => {
-            if !m.chat.is_private() {
+            if let Some((from, to)) = groups::migration(&m) {
+                return Some((from, Event::Migrated { from, to }));
+            }
+            let kind = groups::chat_kind(&m.chat);
+            let text = m.text().map(str::to_owned);
+            let ours = match kind {
+                ChatKind::Private => true,
+                ChatKind::Group | ChatKind::Supergroup => {
+                    text.as_deref().is_some_and(|t| groups::is_for_us(t, me))
+                }
+                ChatKind::Channel => false,
+            };
+            if !ours {
                 tracing::debug!(
                     actor = "telegram",
                     chat = m.chat.id.0,
-                    "message outside a private chat ignored"
+                    "message not for this bot ignored"
                 );
                 return None;
             }
             let user = m.from.as_ref()?;
+            let user_id = if groups::sent_as_the_group(&m) {
+                m.chat.id.0
+            } else {
+                i64::try_from(user.id.0).ok()?
+            };
             let incoming = Incoming {
                 chat_id: m.chat.id.0,
-                user_id: i64::try_from(user.id.0).ok()?,
+                user_id,
                 username: user.username.clone(),
                 first_name: Some(user.first_name.clone()),
-                text: m.text().map(str::to_owned),
+                text,
+                kind,
+                title: m.chat.title().map(str::to_owned),
             };
             Some((incoming.chat_id, Event::Message(incoming)))
         }
         UpdateKind::MyChatMember(m) => {
-            if !m.chat.is_private() {
+            let chat_kind = groups::chat_kind(&m.chat);
+            if chat_kind == ChatKind::Channel {
                 tracing::debug!(
                     actor = "telegram",
                     chat = m.chat.id.0,
-                    "membership change outside a private chat ignored"
+                    "membership change in a channel ignored"
                 );
                 return None;
             }
+            let group = chat_kind
+                .is_group()
+                .then(|| (chat_kind, m.chat.title().map(str::to_owned)));
             let kind = &m.new_chat_member.kind;
             let active = if kind.is_banned() || kind.is_left() {
                 false
@@ -275,6 +329,7 @@ fn classify(update: Update) -> Option<(i64, Event)> {
                 Event::Member {
                     chat_id: m.chat.id.0,
                     active,
+                    group,
                 },
             ))
         }
@@ -294,9 +349,10 @@ fn classify(update: Update) -> Option<(i64, Event)> {
 }
 
 async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
+    let me = core.shared.bot_username.get().cloned().unwrap_or_default();
     let mut by_chat: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
     for update in updates {
-        if let Some((chat, event)) = classify(update) {
+        if let Some((chat, event)) = classify(update, &me) {
             by_chat.entry(chat).or_default().push(event);
         }
     }
@@ -305,8 +361,18 @@ async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
         for event in events {
             match event {
                 Event::Message(msg) => afters.extend(commands::handle(core, msg).await),
-                Event::Member { chat_id, active } => core.set_active(chat_id, active).await,
                 Event::Press(press) => callbacks::handle(core, press).await,
+                Event::Member {
+                    chat_id,
+                    active: true,
+                    group: Some((kind, title)),
+                } => {
+                    core.register_group(chat_id, kind, title).await;
+                }
+                Event::Member {
+                    chat_id, active, ..
+                } => core.set_active(chat_id, active).await,
+                Event::Migrated { from, to } => core.migrate(from, to).await,
             }
         }
         afters

@@ -12,7 +12,9 @@
 //! ```
 //!
 //! `amount` is the exact decimal in token units (no separators, no float);
-//! `value` the raw integer; addresses are EIP-55 checksummed; `timestamp`
+//! `value` the raw integer; addresses are EIP-55 checksummed on EVM chains
+//! and in base58 `T…` form on Tron (same field names; there `tx_hash` is the
+//! 64-hex txid without `0x` and `explorer_url` a tronscan link); `timestamp`
 //! and `time` are the block time (UTC); `watching_chats` is the number of
 //! chats with a subscription to either side when the transfer was recorded.
 
@@ -20,7 +22,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::domain::{Chain, Transfer};
+use crate::domain::{Chain, ChainKind, Transfer};
 
 /// The event type of every payload.
 pub const EVENT_TYPE: &str = "transfer.recorded";
@@ -29,6 +31,7 @@ pub const EVENT_TYPE: &str = "transfer.recorded";
 /// recorded and stored, so every retry signs the same bytes.
 pub fn body(t: &Transfer, watching_chats: usize) -> String {
     let chain = Chain::by_id(t.chain_id);
+    let kind = ChainKind::of(t.chain_id);
     let time = rfc3339(t.timestamp);
     json!({
         "type": EVENT_TYPE,
@@ -37,9 +40,9 @@ pub fn body(t: &Transfer, watching_chats: usize) -> String {
             "chain": chain.as_ref().map_or("unknown", |c| c.name),
             "chain_id": t.chain_id,
             "token": t.token.as_str(),
-            "contract": t.contract.checksummed(),
-            "from": t.from.checksummed(),
-            "to": t.to.checksummed(),
+            "contract": kind.show(&t.contract),
+            "from": kind.show(&t.from),
+            "to": kind.show(&t.to),
             "amount": t.amount.format_units(t.decimals).replace(',', ""),
             "value": t.amount.to_string(),
             "decimals": t.decimals,
@@ -107,6 +110,32 @@ mod tests {
             format!("https://etherscan.io/tx/0x{}", "ab".repeat(32))
         );
         assert_eq!(d["to"], "0xaAaAaAaaAaAaAaaAaAAAAAAAAaaaAaAaAaaAaaAa");
+    }
+
+    /// Tron: the same field names, addresses in base58, a tronscan link.
+    #[test]
+    fn a_tron_payload_shows_base58_addresses() {
+        let tron = Chain::by_name("tron").unwrap();
+        let usdt = tron.token(TokenSymbol::Usdt).unwrap().clone();
+        let txid = "cd".repeat(32);
+        let t = Transfer {
+            chain_id: tron.id,
+            tx_hash: txid.clone(),
+            contract: usdt.contract,
+            to: Address::parse_tron("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8").unwrap(),
+            ..transfer()
+        };
+        let v: serde_json::Value = serde_json::from_str(&body(&t, 1)).unwrap();
+        let d = &v["data"];
+        assert_eq!(d["chain"], "tron");
+        assert_eq!(d["chain_id"], 728126428);
+        assert_eq!(d["contract"], "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        assert_eq!(d["to"], "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8");
+        assert_eq!(d["from"], t.from.to_tron());
+        assert_eq!(
+            d["explorer_url"],
+            format!("https://tronscan.org/#/transaction/{txid}")
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Tweaks {
     /// Extra lines for the `[telegram]` table (e.g. "command_limit = 100").
     pub telegram: String,
     pub poll_interval: Option<&'static str>,
+    /// `monitor.chains` (TOML array text, e.g. `["ethereum", "tron"]`); default: ethereum.
+    pub chains: Option<&'static str>,
     /// Extra environment variables for the daemon (e.g. a webhook secret).
     pub env: Vec<(String, String)>,
 }
@@ -81,6 +83,7 @@ invalid_key_probe_interval = "1s"
 [monitor]
 poll_interval = "{poll}"
 confirmations = 2
+chains = {chains}
 
 [database]
 path = "{db}"
@@ -99,6 +102,7 @@ level = "debug"
             bot = bot.api_url(),
             es = es.base_url(),
             poll = tweaks.poll_interval.unwrap_or("500ms"),
+            chains = tweaks.chains.unwrap_or(r#"["ethereum"]"#),
             db = dir.path().join("data/monitor.db").display(),
             extra = tweaks.extra,
             telegram = tweaks.telegram,

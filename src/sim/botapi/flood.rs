@@ -58,13 +58,17 @@ fn usable(rate: f64) -> Option<f64> {
     (rate.is_finite() && rate > 0.0).then_some(rate)
 }
 
-/// The per-chat and global buckets together.
+/// The per-chat, per-group and global buckets together.
 #[derive(Debug)]
 pub(crate) struct FloodGate {
     pub(crate) enabled: bool,
     per_chat_rate: Option<f64>,
     global: Option<TokenBucket>,
     chats: HashMap<i64, TokenBucket>,
+    /// Messages per minute into one group (negative chat id): a bucket of
+    /// that many refilling over a minute.
+    group_per_min: Option<f64>,
+    groups: HashMap<i64, TokenBucket>,
 }
 
 impl FloodGate {
@@ -76,7 +80,16 @@ impl FloodGate {
             // About one second's worth of burst, and at least one message.
             global: usable(global_per_sec).map(|r| TokenBucket::new(r, r.max(1.0), now)),
             chats: HashMap::new(),
+            group_per_min: None,
+            groups: HashMap::new(),
         }
+    }
+
+    /// Adds the group limit: `per_min` messages per minute into one group
+    /// (a non-positive or non-finite value: none).
+    pub(crate) fn with_group_limit(mut self, per_min: f64) -> Self {
+        self.group_per_min = usable(per_min);
+        self
     }
 
     /// Admits one message to `chat_id` at `now` if both buckets allow it,
@@ -95,13 +108,25 @@ impl FloodGate {
                     .or_insert_with(|| TokenBucket::new(rate, PER_CHAT_BURST, now))
             })
             .map(|b| b.has_token(now));
-        if !global_ok || chat == Some(false) {
+        let group = self
+            .group_per_min
+            .filter(|_| chat_id < 0)
+            .map(|per_min| {
+                self.groups
+                    .entry(chat_id)
+                    .or_insert_with(|| TokenBucket::new(per_min / 60.0, per_min, now))
+            })
+            .map(|b| b.has_token(now));
+        if !global_ok || chat == Some(false) || group == Some(false) {
             return false;
         }
         if let Some(b) = self.global.as_mut() {
             b.take();
         }
         if let Some(b) = self.chats.get_mut(&chat_id) {
+            b.take();
+        }
+        if let Some(b) = self.groups.get_mut(&chat_id) {
             b.take();
         }
         true
@@ -130,6 +155,16 @@ mod bucket_tests {
         let mut gate = FloodGate::new(true, 1.0, 5.0);
         let admitted = (0..10).filter(|c| gate.admit(*c, t0)).count();
         assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn groups_get_20_per_minute() {
+        let t0 = Instant::now();
+        let mut gate = FloodGate::new(true, 0.0, 1000.0).with_group_limit(20.0);
+        assert_eq!((0..30).filter(|_| gate.admit(-5, t0)).count(), 20);
+        assert!(gate.admit(5, t0), "a user's chat is not a group");
+        assert!(!gate.admit(-5, t0 + Duration::from_secs(2)));
+        assert!(gate.admit(-5, t0 + Duration::from_secs(3)));
     }
 
     #[test]

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
+use serde_json::json;
 
 pub use callbacks::{CallbackAnswer, EditedMessage};
 use state::Shared;
@@ -56,6 +57,10 @@ pub struct SimBotOptions {
     /// Sustained messages per second across all chats (burst of about one
     /// second's worth). A non-positive or non-finite value disables it.
     pub global_per_sec: f64,
+    /// Sustained messages per minute into one group (negative chat id),
+    /// as a bucket of that many refilling over a minute (Telegram: about
+    /// 20). A non-positive or non-finite value disables this limit.
+    pub group_per_min: f64,
     /// The `parameters.retry_after` put in every 429.
     pub retry_after_secs: u32,
 }
@@ -67,6 +72,7 @@ impl Default for SimBotOptions {
             flood_limits: true,
             per_chat_per_sec: 1.0,
             global_per_sec: 30.0,
+            group_per_min: 20.0,
             retry_after_secs: 1,
         }
     }
@@ -373,6 +379,62 @@ impl SimBotApi {
                 return None;
             }
         }
+    }
+
+    /// A group message sent by an anonymous administrator (`sender_chat` =
+    /// the group, from `@GroupAnonymousBot`); returns the update id.
+    pub fn group_says_as_group(&self, chat_id: i64, text: &str) -> i64 {
+        self.shared.push_update(
+            |st| json!({ "message": updates::as_the_group(st.take_message_id(), chat_id, text) }),
+        )
+    }
+
+    /// Sets `user_id`'s status in group `chat_id` for `getChatMember`
+    /// (`creator`, `administrator`, `member`, `left`, `kicked`); anyone not
+    /// set is a `member`.
+    pub fn set_member(&self, chat_id: i64, user_id: i64, status: &str) {
+        self.shared
+            .lock()
+            .members
+            .insert((chat_id, user_id), status.to_owned());
+    }
+
+    /// A `my_chat_member` update for group `chat_id`: user `by` changed the
+    /// bot's status from `old_status` to `new_status` (`member` or
+    /// `administrator` when added, `left` or `kicked` when removed). While
+    /// the bot is `left` or `kicked`, `sendMessage` to the group answers 403
+    /// "Forbidden: bot was kicked from the group chat", as on Telegram.
+    pub fn bot_in_group(&self, chat_id: i64, by: i64, old_status: &str, new_status: &str) -> i64 {
+        {
+            let mut st = self.shared.lock();
+            if matches!(new_status, "left" | "kicked") {
+                st.failing.insert(chat_id, ChatFault::kicked());
+            } else if st.failing.get(&chat_id) == Some(&ChatFault::kicked()) {
+                st.failing.remove(&chat_id);
+            }
+        }
+        let bot_id = self.shared.bot_id;
+        self.shared
+            .push_update(|_| updates::my_group_member(bot_id, chat_id, by, old_status, new_status))
+    }
+
+    /// Group `from` becomes supergroup `to` (a `-100…` id): from now on
+    /// `sendMessage` to `from` answers 400 with `parameters.migrate_to_chat_id`
+    /// = `to`; with `announce`, the two service messages are queued too
+    /// (`migrate_to_chat_id` in the old group, `migrate_from_chat_id` in
+    /// the new one). Returns the id of the last update queued, if any.
+    pub fn migrate_group(&self, from: i64, to: i64, announce: bool) -> Option<i64> {
+        self.fail_chat_with(from, Some(ChatFault::migrated(to)));
+        if !announce {
+            return None;
+        }
+        let by = 1;
+        self.shared.push_update(|st| {
+            updates::migration(st.take_message_id(), from, "migrate_to_chat_id", to, by)
+        });
+        Some(self.shared.push_update(|st| {
+            updates::migration(st.take_message_id(), to, "migrate_from_chat_id", from, by)
+        }))
     }
 
     /// A `my_chat_member` update: user `user_id` changed the bot's status in

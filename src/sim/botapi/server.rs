@@ -137,6 +137,7 @@ async fn route(req: &HttpRequest, body: &[u8], shared: &Shared) -> Answer {
         "getupdates" => get_updates(shared, &params).await,
         "answercallbackquery" => super::callbacks::answer(shared, &params),
         "editmessagetext" => super::callbacks::edit_text(shared, &params),
+        "getchatmember" => get_chat_member(shared, &params),
         "sendmessage" => {
             let (answer, late) = send_message(shared, &params);
             if let Some(delay) = late {
@@ -306,6 +307,31 @@ async fn get_updates(shared: &Shared, params: &Params) -> Answer {
             Ok(Err(_)) | Err(_) => return Ok(json!([])),
         }
     }
+}
+
+/// `getChatMember`: the status set with `SimBotApi::set_member`, else
+/// `member`; the bot itself is an administrator. A private chat has its
+/// user as the only member.
+fn get_chat_member(shared: &Shared, params: &Params) -> Answer {
+    let chat_id = int_param(params, "chat_id")?
+        .ok_or_else(|| ApiErr::new(400, "Bad Request: chat_id is empty"))?;
+    let user_id = int_param(params, "user_id")?
+        .ok_or_else(|| ApiErr::new(400, "Bad Request: user_id is empty"))?;
+    let st = shared.lock();
+    if st.blocked.contains(&chat_id) || chat_id > 0 && chat_id != user_id {
+        return Err(ApiErr::new(400, "Bad Request: chat not found"));
+    }
+    let status = match st.members.get(&(chat_id, user_id)) {
+        Some(status) => status.clone(),
+        None if user_id == shared.bot_id => "administrator".to_owned(),
+        None => "member".to_owned(),
+    };
+    let user = if user_id == shared.bot_id {
+        updates::bot_user(user_id)
+    } else {
+        updates::user(user_id)
+    };
+    Ok(updates::member(user, &status))
 }
 
 /// Holds an answer back for `delay` (or until the simulator stops): the

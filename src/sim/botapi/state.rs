@@ -43,6 +43,9 @@ pub(crate) struct State {
     pub(crate) calls: HashMap<String, u64>,
     pub(crate) commands: Vec<(String, String)>,
     pub(crate) flood: FloodGate,
+    /// Group members' statuses for `getChatMember`: (chat, user) → status;
+    /// anyone else in a group is a `member`.
+    pub(crate) members: HashMap<(i64, i64), String>,
     /// Bumped by every `getUpdates`; a waiting poll that sees a newer one
     /// answers 409, as Telegram does when two instances poll one token.
     pub(crate) poll_generation: u64,
@@ -103,7 +106,9 @@ impl Shared {
                     opts.flood_limits,
                     opts.per_chat_per_sec,
                     opts.global_per_sec,
-                ),
+                )
+                .with_group_limit(opts.group_per_min),
+                members: HashMap::new(),
                 poll_generation: 0,
                 open_queries: HashSet::new(),
                 next_query_id: 1,

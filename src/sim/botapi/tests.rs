@@ -580,3 +580,84 @@ async fn a_connect_error_is_not_ambiguous() {
     assert_eq!(err, TgError::Network("cannot connect"));
     assert!(err.is_transient() && !err.is_ambiguous());
 }
+
+/// Groups: `getChatMember` statuses, the bot added and removed, an
+/// anonymous administrator and a migration all parse as teloxide-core's
+/// types; a migrated group answers sends with `migrate_to_chat_id`.
+#[actix_rt::test]
+async fn group_members_membership_and_migration_in_the_bot_api_shapes() {
+    use teloxide_core::types::UserId;
+    let sim = sim().await;
+    let bot = bot(&sim);
+    let group = -4242;
+    sim.set_member(group, 11, "administrator");
+    sim.set_member(group, 12, "creator");
+    let kind = |user: u64| {
+        let bot = bot.clone();
+        async move {
+            bot.get_chat_member(ChatId(group), UserId(user))
+                .await
+                .expect("getChatMember")
+                .kind
+        }
+    };
+    assert!(kind(11).await.is_administrator());
+    assert!(kind(12).await.is_owner());
+    assert!(!kind(13).await.is_privileged(), "anyone else is a member");
+
+    sim.bot_in_group(group, 11, "left", "member");
+    sim.group_says_as_group(group, "/list");
+    let new_id = -1_000_000_004_242;
+    sim.migrate_group(group, new_id, true);
+    let updates = bot.get_updates().await.expect("getUpdates");
+    assert_eq!(updates.len(), 4);
+    let UpdateKind::MyChatMember(m) = &updates[0].kind else {
+        panic!("{:?}", updates[0].kind)
+    };
+    assert!(m.chat.is_group() && m.new_chat_member.kind.is_present());
+    let UpdateKind::Message(m) = &updates[1].kind else {
+        panic!("{:?}", updates[1].kind)
+    };
+    assert_eq!(m.sender_chat.as_ref().map(|c| c.id), Some(ChatId(group)));
+    let UpdateKind::Message(m) = &updates[2].kind else {
+        panic!("{:?}", updates[2].kind)
+    };
+    assert_eq!(m.migrate_to_chat_id(), Some(&ChatId(new_id)));
+    let UpdateKind::Message(m) = &updates[3].kind else {
+        panic!("{:?}", updates[3].kind)
+    };
+    assert!(m.chat.is_supergroup());
+    assert_eq!(m.migrate_from_chat_id(), Some(&ChatId(group)));
+    match bot.send_message(ChatId(group), "hi").await {
+        Err(RequestError::MigrateToChatId(to)) => assert_eq!(to, ChatId(new_id)),
+        other => panic!("{other:?}"),
+    }
+    assert!(bot.send_message(ChatId(new_id), "hi").await.is_ok());
+    sim.bot_in_group(new_id, 11, "member", "kicked");
+    assert!(bot.send_message(ChatId(new_id), "hi").await.is_err());
+    sim.stop().await;
+}
+
+/// The kind `group_rate`: a group is refused with a real 429 and
+/// `retry_after` past 20 messages in a minute.
+#[actix_rt::test]
+async fn a_group_past_20_messages_a_minute_gets_a_429() {
+    let sim = SimBotApi::start(SimBotOptions {
+        per_chat_per_sec: 0.0,
+        ..SimBotOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let bot = bot(&sim);
+    for _ in 0..20 {
+        bot.send_message(ChatId(-7), "hi")
+            .await
+            .expect("within the limit");
+    }
+    match bot.send_message(ChatId(-7), "hi").await {
+        Err(RequestError::RetryAfter(secs)) => assert!(secs.seconds() >= 1),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.rejected_429(), 1);
+    sim.stop().await;
+}

@@ -128,8 +128,11 @@ pub(crate) fn me(bot_id: i64) -> Value {
 
 /// A chat object: positive ids are private chats with that user, negative
 /// ids are groups.
+/// Supergroup ids start at -100…; other negative ids are basic groups.
 pub(crate) fn chat(chat_id: i64) -> Value {
-    if chat_id < 0 {
+    if chat_id <= SUPERGROUP_IDS {
+        json!({ "id": chat_id, "type": "supergroup", "title": format!("Group{chat_id}") })
+    } else if chat_id < 0 {
         json!({ "id": chat_id, "type": "group", "title": format!("Group{chat_id}") })
     } else {
         json!({
@@ -164,15 +167,108 @@ pub(crate) fn text_message(message_id: i64, chat: Value, from: Value, text: &str
     message
 }
 
+/// Ids at or below this are supergroups (Telegram's `-100…` ids).
+pub(crate) const SUPERGROUP_IDS: i64 = -1_000_000_000_000;
+
+/// The user id Telegram shows as the sender of an anonymous
+/// administrator's message (`@GroupAnonymousBot`).
+pub(crate) const ANONYMOUS_ADMIN: i64 = 1_087_968_824;
+
+/// A `ChatMember` of `user` with `status` (`creator`, `administrator`,
+/// `member`, `left`, `kicked`), with the fields teloxide-core requires
+/// for each kind.
+pub(crate) fn member(user: Value, status: &str) -> Value {
+    let mut member = json!({ "user": user, "status": status });
+    if let Value::Object(map) = &mut member {
+        match status {
+            "kicked" => {
+                map.insert("until_date".into(), json!(0));
+            }
+            "creator" => {
+                map.insert("is_anonymous".into(), json!(false));
+            }
+            "administrator" => {
+                for flag in [
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_promote_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                    "can_pin_messages",
+                    "can_manage_topics",
+                ] {
+                    map.insert(flag.into(), json!(flag.starts_with("can_")));
+                }
+            }
+            _ => {}
+        }
+    }
+    member
+}
+
+/// A group message sent by an anonymous administrator: from
+/// `@GroupAnonymousBot`, with `sender_chat` the group itself.
+pub(crate) fn as_the_group(message_id: i64, chat_id: i64, text: &str) -> Value {
+    let from = json!({
+        "id": ANONYMOUS_ADMIN,
+        "is_bot": true,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    });
+    let mut message = text_message(message_id, chat(chat_id), from, text);
+    if let Value::Object(map) = &mut message {
+        map.insert("sender_chat".into(), chat(chat_id));
+    }
+    message
+}
+
+/// The service message of a group upgraded to a supergroup: in the old
+/// group with `migrate_to_chat_id`, or in the new one with
+/// `migrate_from_chat_id`.
+pub(crate) fn migration(message_id: i64, in_chat: i64, key: &str, other: i64, by: i64) -> Value {
+    json!({
+        "message": {
+            "message_id": message_id,
+            "date": unix_now(),
+            "chat": chat(in_chat),
+            "from": user(by),
+            key: other,
+        }
+    })
+}
+
+/// A `my_chat_member` update: `by` changed the bot's status in group
+/// `chat_id` from `old_status` to `new_status`.
+pub(crate) fn my_group_member(
+    bot_id: i64,
+    chat_id: i64,
+    by: i64,
+    old_status: &str,
+    new_status: &str,
+) -> Value {
+    json!({
+        "my_chat_member": {
+            "chat": chat(chat_id),
+            "from": user(by),
+            "date": unix_now(),
+            "old_chat_member": member(bot_user(bot_id), old_status),
+            "new_chat_member": member(bot_user(bot_id), new_status),
+        }
+    })
+}
+
 /// A `ChatMember` of the bot with `status`. teloxide maps `kicked` to
 /// `Banned`, whose `until_date` is required (0 means forever); `member`
 /// takes an optional one, `left` none.
 fn bot_member(bot_id: i64, status: &str) -> Value {
-    let mut member = json!({ "user": bot_user(bot_id), "status": status });
-    if let (true, Value::Object(map)) = (status == "kicked", &mut member) {
-        map.insert("until_date".into(), json!(0));
-    }
-    member
+    member(bot_user(bot_id), status)
 }
 
 /// A `my_chat_member` update body: user `user_id` changed the bot's status

@@ -12,7 +12,7 @@
 //! an address outside the pool can never appear in noise, so the query does
 //! not need to generate noise to prove it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::domain::{Address, Chain, Token};
 
@@ -25,9 +25,15 @@ const POOL_SIZE: u64 = 4096;
 /// (a filter on a noise-pool address). Beyond it the query "times out",
 /// as a real one would, instead of holding the simulator for seconds.
 const MAX_GENERATED: u128 = 5_000_000;
-/// Block `b` is stamped `GENESIS_TIME + b * BLOCK_SECONDS`.
-pub(crate) const GENESIS_TIME: u64 = 1_700_000_000;
+/// Block `b` is stamped `genesis + b * BLOCK_SECONDS`, where `genesis` puts
+/// the starting head at the wall-clock time the simulator started (see
+/// [`genesis_for`]), so the times a demo shows are today's.
 pub(crate) const BLOCK_SECONDS: u64 = 12;
+
+/// The genesis time that stamps block `head` at `now` (Unix seconds).
+pub(crate) fn genesis_for(now: u64, head: u64) -> u64 {
+    now.saturating_sub(head.saturating_mul(BLOCK_SECONDS))
+}
 
 // Domain tags, so the different derived values never share a PRNG stream.
 const TAG_POOL: u64 = 0x706f_6f6c;
@@ -62,6 +68,8 @@ pub(crate) struct Record {
 pub(crate) struct SimChain {
     pub(crate) id: u64,
     pub(crate) head: u64,
+    /// Unix seconds of block 0 (see [`SimChain::timestamp`]).
+    genesis: u64,
     seed: u64,
     noise_per_block: u64,
     /// The registry tokens of this chain (empty for a chain id the registry lacks).
@@ -71,13 +79,19 @@ pub(crate) struct SimChain {
     injected: BTreeMap<u64, Vec<StoredLog>>,
     /// Hand-made getLogs items, served verbatim (see [`SimChain::raw_items`]).
     raw: BTreeMap<u64, Vec<serde_json::Value>>,
+    /// Hand-made tokentx rows, served verbatim (see [`SimChain::raw_rows`]).
+    raw_rows: BTreeMap<u64, Vec<serde_json::Value>>,
     /// The getLogs index trails the head by this many blocks: the logs of
     /// block `b` are served once `head >= b + index_lag`.
     pub(crate) index_lag: u64,
+    /// (block, log index) → the log index whose transaction this log is
+    /// part of (a transaction emitting several Transfers); absent: its own.
+    same_tx: HashMap<(u64, u64), u64>,
 }
 
 impl SimChain {
-    pub(crate) fn new(id: u64, head: u64, noise_per_block: u32, seed: u64) -> Self {
+    /// A chain whose head is `head`, block 0 dated at `genesis` (Unix seconds).
+    pub(crate) fn new(id: u64, head: u64, genesis: u64, noise_per_block: u32, seed: u64) -> Self {
         let tokens = Chain::by_id(id).map(|c| c.tokens).unwrap_or_default();
         let pool: Vec<[u8; 20]> = (0..POOL_SIZE)
             .map(|i| {
@@ -94,6 +108,7 @@ impl SimChain {
         SimChain {
             id,
             head,
+            genesis,
             seed,
             noise_per_block: u64::from(noise_per_block),
             tokens,
@@ -101,7 +116,9 @@ impl SimChain {
             pool_set,
             injected: BTreeMap::new(),
             raw: BTreeMap::new(),
+            raw_rows: BTreeMap::new(),
             index_lag: 0,
+            same_tx: HashMap::new(),
         }
     }
 
@@ -114,9 +131,56 @@ impl SimChain {
         (self.tx_hash(block, log_index), log_index)
     }
 
+    /// Makes log `log_index` of `block` part of the transaction of log
+    /// `first` of the same block: they share a transaction hash.
+    pub(crate) fn join_tx(&mut self, block: u64, log_index: u64, first: u64) {
+        if log_index != first {
+            self.same_tx.insert((block, log_index), first);
+        }
+    }
+
     /// Adds a hand-made item to `block`'s getLogs answers.
     pub(crate) fn inject_raw(&mut self, block: u64, item: serde_json::Value) {
         self.raw.entry(block).or_default().push(item);
+    }
+
+    /// Adds a hand-made row to `block`'s tokentx answers.
+    pub(crate) fn inject_raw_row(&mut self, block: u64, item: serde_json::Value) {
+        self.raw_rows.entry(block).or_default().push(item);
+    }
+
+    /// Hand-made tokentx rows of blocks `from..=to` (indexed ones only)
+    /// whose `from` or `to` field is `party` and whose `contractAddress` is
+    /// `contract` (case-insensitively; a field that is not an address
+    /// matches anything), in block order.
+    pub(crate) fn raw_rows(
+        &self,
+        from: u64,
+        to: u64,
+        party: &Address,
+        contract: Option<&Address>,
+    ) -> Vec<&serde_json::Value> {
+        let hi = to.min(self.indexed_head());
+        if from > hi {
+            return Vec::new();
+        }
+        let side = |item: &serde_json::Value, key: &str| {
+            item.get(key)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|a| Address::parse(&a.to_ascii_lowercase()).ok())
+        };
+        self.raw_rows
+            .range(from..=hi)
+            .flat_map(|(_, items)| items)
+            .filter(|item| match (side(item, "from"), side(item, "to")) {
+                (Some(f), Some(t)) => &f == party || &t == party,
+                _ => true,
+            })
+            .filter(|item| match (side(item, "contractAddress"), contract) {
+                (Some(a), Some(c)) => &a == c,
+                _ => true,
+            })
+            .collect()
     }
 
     /// The highest block whose logs the index serves.
@@ -155,8 +219,14 @@ impl SimChain {
 
     /// A unique, random-looking hash per (block, log index): the first two
     /// words are pseudo-random, the last two are bijections of the block and
-    /// the log index, so two logs of this chain never share a hash.
+    /// the log index, so two logs of this chain never share a hash unless a
+    /// test put them in one transaction ([`SimChain::join_tx`]).
     pub(crate) fn tx_hash(&self, block: u64, log_index: u64) -> String {
+        let log_index = self
+            .same_tx
+            .get(&(block, log_index))
+            .copied()
+            .unwrap_or(log_index);
         let salt = hash_words(&[self.seed, self.id, TAG_TX]);
         word_hex([
             hash_words(&[salt, block, log_index, 1]),
@@ -171,8 +241,10 @@ impl SimChain {
         word_hex([h(0), h(1), h(2), mix(block ^ h(3))])
     }
 
-    pub(crate) fn timestamp(block: u64) -> u64 {
-        GENESIS_TIME.saturating_add(block.saturating_mul(BLOCK_SECONDS))
+    /// The Unix time block `block` is stamped with.
+    pub(crate) fn timestamp(&self, block: u64) -> u64 {
+        self.genesis
+            .saturating_add(block.saturating_mul(BLOCK_SECONDS))
     }
 
     /// (gas price in wei, gas used) of the transaction of a log.

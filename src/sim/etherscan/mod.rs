@@ -9,18 +9,19 @@
 
 mod api;
 mod chain;
-mod codec;
+pub(crate) mod codec;
 mod faults;
 mod filter;
 mod server;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
+
+use crate::sim::running::Running;
 
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Amount, Chain, TokenSymbol};
@@ -106,6 +107,8 @@ pub struct RequestRecord {
     pub page: Option<u64>,
     /// "ok" | "empty" | "rate_limited" | "error" | "fault".
     pub outcome: &'static str,
+    /// Bytes of the answer's body (what the client downloaded, headers aside).
+    pub bytes: usize,
 }
 
 /// The running simulator. Cheap to clone; all clones drive the same server.
@@ -117,27 +120,7 @@ pub struct SimEtherscan {
 
 struct Inner {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    server: actix_web::dev::ServerHandle,
-    ticker: Mutex<Option<actix_rt::task::JoinHandle<()>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.stop_ticker();
-        // The stop command is sent when `stop` is called; nobody is left to
-        // wait for its completion.
-        drop(self.server.stop(false));
-    }
-}
-
-impl Inner {
-    fn stop_ticker(&self) {
-        let ticker = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(t) = ticker {
-            t.abort();
-        }
-    }
+    running: Running,
 }
 
 impl SimEtherscan {
@@ -146,44 +129,21 @@ impl SimEtherscan {
     pub async fn start(opts: SimEtherscanOptions) -> std::io::Result<SimEtherscan> {
         let block_time = opts.block_time;
         let shared = Arc::new(Shared::new(opts));
-        let data = web::Data::from(Arc::clone(&shared));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v2/api", web::get().to(server::api_route))
-                .default_service(web::to(server::not_found))
-        })
-        .workers(1)
-        // Like a real API front end: idle keep-alive connections live for
-        // a while (actix-web's default is 5 s, which would make clients
-        // reconnect every few seconds).
-        .keep_alive(std::time::Duration::from_secs(75))
-        .disable_signals()
-        .shutdown_timeout(1)
-        .bind(("127.0.0.1", 0))?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| std::io::Error::other("the simulator bound no address"))?;
-        let running = server.run();
-        let handle = running.handle();
-        actix_rt::spawn(running);
-
-        let ticker = block_time.map(|d| spawn_ticker(Arc::downgrade(&shared), d));
+        let running = Running::start(Arc::clone(&shared), routes)?;
+        if let Some(period) = block_time {
+            let chains = Arc::downgrade(&shared);
+            running.tick_every(period, move || {
+                chains.upgrade().map(|s| s.advance_all(1)).is_some()
+            });
+        }
         Ok(SimEtherscan {
-            inner: Arc::new(Inner {
-                shared,
-                addr,
-                server: handle,
-                ticker: Mutex::new(ticker),
-            }),
+            inner: Arc::new(Inner { shared, running }),
         })
     }
 
     /// E.g. `http://127.0.0.1:PORT/v2/api`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v2/api", self.inner.addr)
+        format!("http://{}/v2/api", self.inner.running.addr)
     }
 
     pub fn options(&self) -> &SimEtherscanOptions {
@@ -205,6 +165,13 @@ impl SimEtherscan {
                 )
             }
         }
+    }
+
+    /// The Unix time (seconds) a served chain stamps on `block`: its
+    /// starting head is dated at the wall-clock time the simulator started,
+    /// earlier blocks 12 s apart before it. Panics for a chain not served.
+    pub fn block_timestamp(&self, chain_id: u64, block: u64) -> u64 {
+        self.with_chain(chain_id, |c| c.timestamp(block))
     }
 
     /// The head block of a served chain. Panics for a chain not served.
@@ -265,6 +232,37 @@ impl SimEtherscan {
         })
     }
 
+    /// Several Transfer logs emitted by ONE transaction in `block` (a batch
+    /// payout, a swap): consecutive log indexes sharing one transaction
+    /// hash, as `tokentx` then shows several rows of one hash. `block` of
+    /// each transfer is ignored. Returns (tx_hash, log_index) per transfer.
+    /// Panics for a chain not served.
+    pub fn inject_transfers_in_one_tx(
+        &self,
+        chain_id: u64,
+        block: u64,
+        transfers: Vec<InjectedTransfer>,
+    ) -> Vec<(String, u64)> {
+        let mut first = None;
+        let mut out = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let (_, index) = self.inject_transfer(
+                chain_id,
+                InjectedTransfer {
+                    block: Some(block),
+                    ..t
+                },
+            );
+            let first = *first.get_or_insert(index);
+            let hash = self.with_chain(chain_id, |c| {
+                c.join_tx(block, index, first);
+                c.tx_hash(block, index)
+            });
+            out.push((hash, index));
+        }
+        out
+    }
+
     /// Adds an arbitrary log (e.g. an ERC-721 Transfer with 4 topics);
     /// topics and data are stored lowercase, unchecked. Returns
     /// (tx_hash, log_index). Panics for a chain not served.
@@ -293,6 +291,15 @@ impl SimEtherscan {
         self.with_chain(chain_id, |c| c.inject_raw(block, item))
     }
 
+    /// Serves `item` verbatim in tokentx answers covering `block` (once the
+    /// index has reached it), after the real rows: a hand-made, possibly
+    /// malformed row. It goes to queries whose `address` is its `from` or
+    /// `to` field (or to every query when those are not addresses). Panics
+    /// for a chain not served.
+    pub fn inject_raw_tokentx_row(&self, chain_id: u64, block: u64, item: serde_json::Value) {
+        self.with_chain(chain_id, |c| c.inject_raw_row(block, item))
+    }
+
     /// Makes the getLogs index trail the head: the logs of a block become
     /// visible to getLogs (and tokentx) only `blocks` blocks after
     /// `eth_blockNumber` reported it. 0 (the default) is an index that is
@@ -311,6 +318,12 @@ impl SimEtherscan {
         self.inner.shared.lock().requests.clone()
     }
 
+    /// Bytes of every answer body served since the start (or the last reset).
+    pub fn served_bytes(&self) -> u64 {
+        let st = self.inner.shared.lock();
+        st.requests.iter().map(|r| r.bytes as u64).sum()
+    }
+
     pub fn request_count(&self) -> usize {
         self.inner.shared.lock().requests.len()
     }
@@ -322,40 +335,18 @@ impl SimEtherscan {
 
     /// Stops the block timer and the server, letting in-flight requests finish.
     pub async fn stop(&self) {
-        self.inner.stop_ticker();
-        self.inner.server.stop(true).await;
+        self.inner.running.stop().await;
     }
 }
 
-/// Advances every chain by one block per `period` while the simulator lives.
-fn spawn_ticker(shared: Weak<Shared>, period: Duration) -> actix_rt::task::JoinHandle<()> {
-    let period = period.max(Duration::from_millis(1));
-    actix_rt::spawn(async move {
-        let mut interval =
-            actix_rt::time::interval_at(actix_rt::time::Instant::now() + period, period);
-        loop {
-            interval.tick().await;
-            match shared.upgrade() {
-                Some(s) => s.advance_all(1),
-                None => break,
-            }
-        }
-    })
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v2/api", web::get().to(server::api_route))
+        .default_service(web::to(server::not_found));
 }
 
 /// The largest number of records whose `at` falls within any window of
 /// length `window` (half-open: two calls exactly `window` apart are in
 /// different windows). For checking a client's own rate limiting.
 pub fn max_requests_in_any_window(records: &[RequestRecord], window: Duration) -> usize {
-    let mut times: Vec<Instant> = records.iter().map(|r| r.at).collect();
-    times.sort();
-    let mut best = 0;
-    let mut start = 0;
-    for end in 0..times.len() {
-        while times[end].duration_since(times[start]) >= window {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
+    crate::sim::max_in_any_window(records.iter().map(|r| r.at), window)
 }

@@ -77,13 +77,24 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(opts: SimEtherscanOptions) -> Self {
+        // The starting head is dated "now": a demo reads today's times.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let genesis = super::chain::genesis_for(now, opts.start_block);
         let chains = opts
             .chains
             .iter()
             .map(|&id| {
                 (
                     id,
-                    SimChain::new(id, opts.start_block, opts.noise_per_block, opts.seed),
+                    SimChain::new(
+                        id,
+                        opts.start_block,
+                        genesis,
+                        opts.noise_per_block,
+                        opts.seed,
+                    ),
                 )
             })
             .collect();
@@ -115,6 +126,7 @@ impl Shared {
             to_block: None,
             page: None,
             outcome: "error",
+            bytes: 0,
         };
         let reply = match Params::parse(query) {
             Some(p) => {
@@ -124,6 +136,7 @@ impl Shared {
             None => Reply::notok("Error! Invalid query string"),
         };
         let delay = st.fault.as_ref().and_then(Fault::delay);
+        rec.bytes = reply.body.len();
         st.requests.push(rec);
         (reply, delay)
     }

@@ -90,6 +90,29 @@ async fn block_number_is_bare_json_rpc() {
     s.stop().await;
 }
 
+/// The starting head is dated at the wall-clock time the simulator started
+/// and earlier blocks 12 s apart before it: a demo shows today's times.
+#[actix_rt::test]
+async fn blocks_are_dated_from_the_wall_clock_at_start() {
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = unix();
+    let s = sim(SimEtherscanOptions::default()).await;
+    let after = unix();
+    let head = s.head(1);
+    let at_head = s.block_timestamp(1, head);
+    assert!(
+        (before..=after).contains(&at_head),
+        "{before} {at_head} {after}"
+    );
+    assert_eq!(s.block_timestamp(1, head - 10), at_head - 120);
+    s.stop().await;
+}
+
 #[actix_rt::test]
 async fn injected_transfer_has_the_v2_log_shape() {
     let s = sim(SimEtherscanOptions::default()).await;
@@ -114,7 +137,7 @@ async fn injected_transfer_has_the_v2_log_shape() {
     assert_eq!(log["blockNumber"], "0xf4241");
     assert_eq!(
         log["timeStamp"],
-        format!("0x{:x}", 1_700_000_000u64 + 1_000_001 * 12)
+        format!("0x{:x}", s.block_timestamp(1, 1_000_001))
     );
     assert_eq!(log["logIndex"], "0x", "zero is written 0x");
     assert_eq!(log["transactionIndex"], "0x");
@@ -465,10 +488,7 @@ async fn raw_logs_and_tokentx() {
     );
     let row = &rows[0];
     assert_eq!(row["blockNumber"], "999990");
-    assert_eq!(
-        row["timeStamp"],
-        (1_700_000_000u64 + 999_990 * 12).to_string()
-    );
+    assert_eq!(row["timeStamp"], s.block_timestamp(1, 999_990).to_string());
     assert_eq!(row["hash"], tx.as_str());
     assert_eq!(
         (row["from"].as_str(), row["to"].as_str()),
@@ -643,6 +663,7 @@ fn window_counting() {
         to_block: None,
         page: None,
         outcome: "ok",
+        bytes: 0,
     };
     let r: Vec<RequestRecord> = [0, 100, 999, 1000, 1001, 1500, 1998].map(rec).into();
     assert_eq!(max_requests_in_any_window(&r, Duration::from_secs(1)), 5);

@@ -99,7 +99,7 @@ mod tests {
     const E17: u128 = 100_000_000_000_000_000;
 
     fn is_flagged(r: &SpamRules, raw: u128, decimals: u8) -> bool {
-        let ix = CounterpartyIndex::new(r);
+        let ix = CounterpartyIndex::new(r, crate::domain::ChainKind::Evm);
         let history = History {
             known: &ix,
             recent_new: &[],
@@ -151,7 +151,7 @@ mod tests {
         let r = SpamRules::from_config(&cfg).unwrap();
         assert!(is_flagged(&r, 1_499_999, 6));
         assert!(!is_flagged(&r, 1_500_000, 6));
-        let ix = CounterpartyIndex::new(&r);
+        let ix = CounterpartyIndex::new(&r, crate::domain::ChainKind::Evm);
         let history = History {
             known: &ix,
             recent_new: &[],

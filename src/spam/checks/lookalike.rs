@@ -9,7 +9,10 @@
 //! outgoing one) is a look-alike when it shares at least `lookalike_prefix`
 //! leading and `lookalike_suffix` trailing hex digits with a known
 //! counterparty of the watched address, or with the watched address itself,
-//! without being that address. A known counterparty is never a look-alike
+//! without being that address. On Tron, wallets show the base58 `T…` form,
+//! so there the leading (the `T` counted) and trailing base58 characters
+//! count (`spam.lookalike_prefix_tron`/`_suffix_tron`), case-sensitively.
+//! A known counterparty is never a look-alike
 //! (see [`CounterpartyIndex::imitated_by`](super::super::CounterpartyIndex::imitated_by)).
 //!
 //! Outgoing matters as much as incoming: a zero-value `transferFrom` makes a
@@ -17,7 +20,7 @@
 //! real payment to a look-alike is the attack succeeding, which the user must
 //! hear about at once.
 
-use crate::domain::Address;
+use crate::domain::{Address, ChainKind};
 
 use super::super::{Flag, History, SpamRules, Subject};
 
@@ -30,6 +33,7 @@ pub const WEIGHT: u8 = 60;
 
 pub fn check(_rules: &SpamRules, subject: &Subject<'_>, history: &History<'_>) -> Option<Flag> {
     let candidate = subject.counterparty()?;
+    let kind = history.known.kind();
     if history.known.contains(candidate) {
         return None;
     }
@@ -44,11 +48,15 @@ pub fn check(_rules: &SpamRules, subject: &Subject<'_>, history: &History<'_>) -
         // Several matches only with tiny digit counts: name the closest one,
         // the smallest on ties, so the verdict is deterministic.
         .max_by(|a, b| {
-            shared(candidate, a)
-                .cmp(&shared(candidate, b))
+            shared(kind, candidate, a)
+                .cmp(&shared(kind, candidate, b))
                 .then_with(|| b.cmp(a))
         })?;
-    let (lead, trail) = shared_digits(candidate, real);
+    let (lead, trail) = shared_digits(kind, candidate, real);
+    let unit = match kind {
+        ChainKind::Evm => "hex digits",
+        ChainKind::Tron => "characters",
+    };
     let whose = if real == subject.watched {
         "your own watched address"
     } else {
@@ -58,23 +66,28 @@ pub fn check(_rules: &SpamRules, subject: &Subject<'_>, history: &History<'_>) -
         check: NAME,
         weight: WEIGHT,
         reason: format!(
-            "look-alike address: {} imitates {whose} {} (same first {lead} and last {trail} hex digits, different address)",
-            candidate.checksummed(),
-            real.checksummed()
+            "look-alike address: {} imitates {whose} {} (same first {lead} and last {trail} {unit}, different address)",
+            kind.show(candidate),
+            kind.show(real)
         ),
         imitates: Some(real.clone()),
         lookalike: Some(candidate.clone()),
     })
 }
 
-fn shared(a: &Address, b: &Address) -> usize {
-    let (lead, trail) = shared_digits(a, b);
+fn shared(kind: ChainKind, a: &Address, b: &Address) -> usize {
+    let (lead, trail) = shared_digits(kind, a, b);
     lead + trail
 }
 
-/// How many leading and trailing hex digits two addresses have in common.
-fn shared_digits(a: &Address, b: &Address) -> (usize, usize) {
-    let (a, b) = (a.hex().as_bytes(), b.hex().as_bytes());
+/// How many leading and trailing hex digits (on Tron: base58 characters of
+/// the `T…` form, the `T` counted) two addresses have in common.
+fn shared_digits(kind: ChainKind, a: &Address, b: &Address) -> (usize, usize) {
+    let (a, b) = match kind {
+        ChainKind::Evm => (a.hex().to_string(), b.hex().to_string()),
+        ChainKind::Tron => (a.to_tron(), b.to_tron()),
+    };
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     let lead = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let trail = a
         .iter()
@@ -90,7 +103,8 @@ mod tests {
     use super::super::fixture::*;
     use super::*;
     use crate::config::SpamConfig;
-    use crate::domain::Direction;
+    use crate::domain::{Direction, Transfer};
+    use crate::spam::CounterpartyIndex;
 
     /// Assesses `counterparty` against one known address (REAL_CHECKSUMMED).
     fn run(r: &SpamRules, counterparty: &str, direction: Direction) -> Option<Flag> {
@@ -310,5 +324,71 @@ mod tests {
             direction: IN,
         };
         assert_eq!(check(&r, &s, &history).unwrap().imitates, Some(addr(near)));
+    }
+
+    /// A real Tron counterparty (Tether's contract address) and a vanity
+    /// address ground to share its first 5 base58 characters (`TR7NH`, the
+    /// `T` counted) and its last 4 (`Lj6t`); their hex forms share only
+    /// `a614f8…` at the front and nothing at the end.
+    const TRON_REAL: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+    const TRON_VANITY: &str = "TR7NHyBdes2VfA8JkE9aUHFiSZW9KKLj6t";
+
+    fn run_tron(r: &SpamRules, kind: ChainKind, counterparty: &str) -> Option<Flag> {
+        let mut ix = CounterpartyIndex::new(r, kind);
+        ix.insert(Address::parse_tron(TRON_REAL).unwrap());
+        let history = History {
+            known: &ix,
+            recent_new: &[],
+        };
+        let watched = Address::parse_tron("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8").unwrap();
+        let t = Transfer {
+            chain_id: crate::domain::TRON_CHAIN_ID,
+            from: Address::parse_tron(counterparty).unwrap(),
+            to: watched.clone(),
+            ..transfer(WATCHED, WATCHED, 0, 6, 1)
+        };
+        let s = Subject {
+            transfer: &t,
+            watched: &watched,
+            direction: IN,
+        };
+        check(r, &s, &history)
+    }
+
+    /// The kind `tron_lookalike`: on Tron the base58 form's leading and
+    /// trailing characters are compared, not the hex digits.
+    #[test]
+    fn tron_lookalike_matches_on_base58_characters() {
+        let five_four = SpamRules::from_config(&SpamConfig {
+            lookalike_suffix_tron: 4,
+            ..SpamConfig::default()
+        })
+        .unwrap();
+        let f = run_tron(&five_four, ChainKind::Tron, TRON_VANITY).expect("flagged");
+        assert_eq!(f.imitates, Some(Address::parse_tron(TRON_REAL).unwrap()));
+        assert!(
+            f.reason.contains(TRON_VANITY) && f.reason.contains(TRON_REAL),
+            "{}",
+            f.reason
+        );
+        assert!(
+            f.reason.contains("first 5 and last 4 characters"),
+            "{}",
+            f.reason
+        );
+        assert!(!f.reason.contains("0x"), "{}", f.reason);
+        // A different Tron address is no look-alike.
+        assert!(
+            run_tron(
+                &five_four,
+                ChainKind::Tron,
+                "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb"
+            )
+            .is_none()
+        );
+        // The defaults ask for 5 + 5: 4 shared trailing characters are not enough.
+        assert!(run_tron(&rules(), ChainKind::Tron, TRON_VANITY).is_none());
+        // Compared as hex (EVM rules) the same pair shares no trailing digit.
+        assert!(run_tron(&five_four, ChainKind::Evm, TRON_VANITY).is_none());
     }
 }

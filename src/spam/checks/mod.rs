@@ -44,7 +44,7 @@ pub(crate) mod fixture {
     }
 
     pub fn known(rules: &SpamRules, addrs: &[&str]) -> CounterpartyIndex {
-        let mut ix = CounterpartyIndex::new(rules);
+        let mut ix = CounterpartyIndex::new(rules, crate::domain::ChainKind::Evm);
         for a in addrs {
             ix.insert(addr(a));
         }

@@ -35,7 +35,7 @@ mod tests {
     #[test]
     fn only_exact_zero_is_flagged() {
         let r = rules();
-        let ix = CounterpartyIndex::new(&r);
+        let ix = CounterpartyIndex::new(&r, crate::domain::ChainKind::Evm);
         let history = History {
             known: &ix,
             recent_new: &[],

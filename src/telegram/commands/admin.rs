@@ -108,6 +108,9 @@ async fn status(core: &Core) -> String {
         if let Some(e) = &h.last_error {
             s += &format!(", last error: {}", escape_html(e));
         }
+        if let Some(m) = &h.scan_mode {
+            s += &format!(", scan mode {}", escape_html(m));
+        }
         s += "\n";
     }
 

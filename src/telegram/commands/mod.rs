@@ -1,5 +1,9 @@
-//! Commands from private chats: the per-chat limit, parsing, the rights
-//! check, and the handlers.
+//! Commands from private chats and groups: the per-chat limit, parsing,
+//! the rights checks, and the handlers.
+//!
+//! In a group, any command for the bot registers the group; only its
+//! administrators may change what it watches ([`may_change_settings`]),
+//! and a refusal says why.
 //!
 //! Non-admins who try an admin command get the same hint as for an
 //! unknown command: the admin commands are not advertised to them.
@@ -12,7 +16,9 @@ pub mod user;
 
 use std::time::Instant;
 
+use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
+use crate::db::chats::ChatKind;
 use crate::metrics::Counters;
 use limit::Verdict;
 use parse::{Command, Parsed};
@@ -26,6 +32,10 @@ pub struct Incoming {
     pub first_name: Option<String>,
     /// `None` for messages without text (stickers, photos, ...).
     pub text: Option<String>,
+    /// Private chat, group or supergroup.
+    pub kind: ChatKind,
+    /// A group's title.
+    pub title: Option<String>,
 }
 
 /// Something to do only after the reply went out and the update offset
@@ -67,7 +77,11 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
         Parsed::Command(c) if c.kind().is_admin() && !admin => (replies::hint(), None),
         Parsed::Command(c) if c.kind().is_admin() => admin::handle(core, c).await,
         Parsed::Command(c) => {
-            let r = user::handle(core, &msg, c, admin).await;
+            let r = if msg.kind.is_group() {
+                in_group(core, &msg, c, admin).await
+            } else {
+                user::handle(core, &msg, c, admin).await
+            };
             reply_with(core, msg.chat_id, &r.text, r.markup.as_deref()).await;
             return None;
         }
@@ -87,6 +101,38 @@ impl From<String> for Reply {
     fn from(text: String) -> Reply {
         Reply { text, markup: None }
     }
+}
+
+/// A user command in a group: registers the group, checks the sender's
+/// right to change its settings, then runs it like in a private chat.
+async fn in_group(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
+    let new = core
+        .register_group(msg.chat_id, msg.kind, msg.title.clone())
+        .await;
+    if command == Command::Start {
+        return replies::greeting(new, &core.chains).into();
+    }
+    if changes_settings(&command) {
+        match may_change_settings(core, msg.chat_id, msg.user_id).await {
+            Permission::Allowed => {}
+            Permission::NotAdmin => return replies::admins_only(command.kind()).into(),
+            Permission::Unknown(_) => return replies::rights_unknown().into(),
+        }
+    }
+    user::handle(core, msg, command, admin).await
+}
+
+/// Commands that change what a chat watches or how it is told.
+fn changes_settings(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Add { .. }
+            | Command::Remove { .. }
+            | Command::Set { .. }
+            | Command::Mute { .. }
+            | Command::Unmute { .. }
+            | Command::Spam(parse::SpamArg::Mode(_))
+    )
 }
 
 async fn reply(core: &Core, chat: i64, text: &str) {

@@ -20,7 +20,7 @@
 //!   chain name.
 //! * Wherever an address is expected (`/remove`, `/set`, `/mute`,
 //!   `/unmute`), a label may stand instead: a first word starting with `0x`
-//!   is an address, anything else a label (matched case-insensitively).
+//!   (or a 34-character `T…`) is an address, anything else a label (matched case-insensitively).
 //! * `/set <address|label> min <amount>` and `… direction in|out|both`: the
 //!   last two words are the setting, everything before is the target.
 //!   Amounts are exact decimals in token units (`100`, `0.5`; `0` clears).
@@ -29,9 +29,15 @@
 //!   label whose last word starts with a digit cannot be muted by label
 //!   without a duration.
 
+//! * The address's form says its kind: `T…` is a Tron address (base58check,
+//!   checksum checked), anything else is read as an EVM `0x…` address
+//!   (EIP-55 checked). A chain named after it must be of the same kind:
+//!   `/add 0x… tron` is refused (a Tron address is given in its `T…` form,
+//!   the form wallets and tronscan show), as is `/add T… ethereum`.
+
 use crate::config::SpamMode;
 use crate::db::settings::{DirectionFilter, MIN_SCALE, Target};
-use crate::domain::{Address, Amount, Chain};
+use crate::domain::{Address, AddressError, Amount, Chain, ChainAddressError, ChainKind};
 
 /// The longest label, in characters.
 pub const MAX_LABEL_CHARS: usize = 32;
@@ -154,7 +160,7 @@ impl Kind {
         }
     }
 
-    fn by_name(name: &str) -> Option<Kind> {
+    pub fn by_name(name: &str) -> Option<Kind> {
         Kind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(name))
@@ -168,13 +174,19 @@ pub enum Command {
     Help,
     Add {
         address: Address,
-        /// A registry chain name (lowercase); `None`: every configured chain.
+        /// Told by the address's form: `T…` Tron, `0x…` EVM.
+        kind: ChainKind,
+        /// A registry chain name (lowercase) of that kind; `None`: every
+        /// configured chain of that kind.
         chain: Option<&'static str>,
         label: Option<String>,
     },
     Remove {
         target: Target,
-        /// `None`: on every chain (always for a label).
+        /// Told by the address's form (`T…` Tron, `0x…` EVM); `None` for a
+        /// label.
+        kind: Option<ChainKind>,
+        /// `None`: on every chain of that kind (every chain, for a label).
         chain: Option<&'static str>,
     },
     List,
@@ -332,12 +344,12 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
         Kind::Pause => Command::Pause,
         Kind::Resume => Command::Resume,
         Kind::Add => {
-            let address = address(words.next())?;
+            let (address, kind) = address(words.next())?;
             let mut rest: Vec<&str> = words.collect();
             let chain = match rest.first().and_then(|w| Chain::by_name(w)) {
                 Some(c) => {
                     rest.remove(0);
-                    Some(c.name)
+                    Some(of_kind(c, kind)?)
                 }
                 None => None,
             };
@@ -345,6 +357,7 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
             check_label(&label)?;
             Command::Add {
                 address,
+                kind,
                 chain,
                 label: (!label.is_empty()).then_some(label),
             }
@@ -353,21 +366,23 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
             let all: Vec<&str> = words.collect();
             match all.first() {
                 Some(first) if looks_like_address(first) => {
-                    let address = address(Some(first))?;
+                    let (address, kind) = address(Some(first))?;
                     let chain = match all.get(1) {
                         None => None,
-                        Some(w) => Some(chain_name(w)?),
+                        Some(w) => Some(of_kind(chain(w)?, kind)?),
                     };
                     if all.len() > 2 {
                         return Err("too many arguments".into());
                     }
                     Command::Remove {
                         target: Target::Address(address),
+                        kind: Some(kind),
                         chain,
                     }
                 }
                 _ => Command::Remove {
                     target: target(&all)?,
+                    kind: None,
                     chain: None,
                 },
             }
@@ -444,7 +459,9 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
     })
 }
 
-fn address(word: Option<&str>) -> Result<Address, String> {
+/// The address and its kind, told by its form: `T…` is Tron, anything else
+/// is read as an EVM `0x…` address.
+fn address(word: Option<&str>) -> Result<(Address, ChainKind), String> {
     let word = word.ok_or("the address is missing")?;
     if let Some(c) = word.chars().find(|&c| is_invisible(c)) {
         return Err(format!(
@@ -454,7 +471,23 @@ fn address(word: Option<&str>) -> Result<Address, String> {
             c as u32
         ));
     }
-    Address::parse(word).map_err(|e| format!("\"{}\" is not a valid address: {e}", clip(word)))
+    let kind = if word.starts_with('T') {
+        ChainKind::Tron
+    } else {
+        ChainKind::Evm
+    };
+    kind.parse_address(word)
+        .map(|a| (a, kind))
+        .map_err(|e| match e {
+            ChainAddressError::Evm(AddressError::MissingPrefix) => format!(
+                "\"{}\" is not a valid address: an address starts with 0x (EVM chains) or T (Tron)",
+                clip(word)
+            ),
+            ChainAddressError::Tron(e) => {
+                format!("\"{}\" is not a valid Tron address: {e}", clip(word))
+            }
+            e => format!("\"{}\" is not a valid address: {e}", clip(word)),
+        })
 }
 
 /// A label's rules, for `/add` and wherever a label names an address.
@@ -477,15 +510,17 @@ fn check_label(label: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `0x…` (EVM) or a 34-character `T…` (Tron): an address, not a label.
 fn looks_like_address(word: &str) -> bool {
     word.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"))
+        || (word.starts_with('T') && word.chars().count() == 34)
 }
 
 /// An address (a first word starting with `0x`) or a label (all the words).
 fn target(words: &[&str]) -> Result<Target, String> {
     match words {
         [] => Err("the address (or label) is missing".into()),
-        [one] if looks_like_address(one) => Ok(Target::Address(address(Some(one))?)),
+        [one] if looks_like_address(one) => Ok(Target::Address(address(Some(one))?.0)),
         [first, ..] if looks_like_address(first) => Err("too many arguments".into()),
         _ => {
             let label = words.join(" ");
@@ -565,8 +600,23 @@ fn duration(word: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
-fn chain_name(word: &str) -> Result<&'static str, String> {
-    Chain::by_name(word).map(|c| c.name).ok_or_else(|| {
+/// `chain`'s name, if an address of `kind` can be watched on it.
+fn of_kind(chain: Chain, kind: ChainKind) -> Result<&'static str, String> {
+    match (kind, chain.kind) {
+        (ChainKind::Evm, ChainKind::Tron) => Err(format!(
+            "on {} give the address in its T… form (34 characters); a 0x… address is watched on EVM chains",
+            chain.display
+        )),
+        (ChainKind::Tron, ChainKind::Evm) => Err(format!(
+            "a T… address is a Tron address; {} takes 0x… addresses",
+            chain.display
+        )),
+        _ => Ok(chain.name),
+    }
+}
+
+fn chain(word: &str) -> Result<Chain, String> {
+    Chain::by_name(word).ok_or_else(|| {
         format!(
             "\"{}\" is not a chain (known: {})",
             clip(word),
@@ -606,6 +656,7 @@ mod tests {
     fn add(chain: Option<&'static str>, label: Option<&str>) -> Parsed {
         Parsed::Command(Command::Add {
             address: addr(),
+            kind: ChainKind::Evm,
             chain,
             label: label.map(String::from),
         })
@@ -666,6 +717,7 @@ mod tests {
                 format!("/remove {A}"),
                 Parsed::Command(Command::Remove {
                     target: Target::Address(addr()),
+                    kind: Some(ChainKind::Evm),
                     chain: None,
                 }),
             ),
@@ -673,6 +725,7 @@ mod tests {
                 format!("/remove {A} ethereum"),
                 Parsed::Command(Command::Remove {
                     target: Target::Address(addr()),
+                    kind: Some(ChainKind::Evm),
                     chain: Some("ethereum"),
                 }),
             ),
@@ -851,6 +904,7 @@ mod tests {
                 "/remove Hot wallet".into(),
                 Parsed::Command(Command::Remove {
                     target: label("Hot wallet"),
+                    kind: None,
                     chain: None,
                 }),
             ),
@@ -1002,6 +1056,76 @@ mod tests {
         for (text, check) in table {
             let parsed = parse(&text);
             assert!(check(&parsed), "{text}: {parsed:?}");
+        }
+    }
+
+    const USDT_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+
+    /// `/add T…` is recognised by its form, with or without `tron`, with a
+    /// label; `/remove T…` too. The stored form is the 20-byte id.
+    #[test]
+    fn a_tron_address_is_recognised_by_its_form() {
+        let t = Address::parse_tron(USDT_TRON).unwrap();
+        let add = |chain, label: Option<&str>| {
+            Parsed::Command(Command::Add {
+                address: t.clone(),
+                kind: ChainKind::Tron,
+                chain,
+                label: label.map(String::from),
+            })
+        };
+        assert_eq!(parse(&format!("/add {USDT_TRON}")), add(None, None));
+        assert_eq!(
+            parse(&format!("/add {USDT_TRON} tron Shop till")),
+            add(Some("tron"), Some("Shop till"))
+        );
+        assert_eq!(
+            parse(&format!("/add {USDT_TRON} Shop")),
+            add(None, Some("Shop"))
+        );
+        assert_eq!(
+            parse(&format!("/remove {USDT_TRON} TRON")),
+            Parsed::Command(Command::Remove {
+                target: Target::Address(t.clone()),
+                kind: Some(ChainKind::Tron),
+                chain: Some("tron"),
+            })
+        );
+    }
+
+    /// The kind `tron_typo`: a mistyped Tron address is told why, and a
+    /// chain of the other kind is refused; nothing is parsed into a command.
+    #[test]
+    fn a_tron_typo_or_a_chain_of_the_other_kind_is_refused() {
+        let typo = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u";
+        let table: [(String, Kind, &str); 7] = [
+            (format!("/add {typo}"), Kind::Add, "checksum does not match"),
+            (
+                format!("/add {}", &USDT_TRON[..33]),
+                Kind::Add,
+                "34 characters, this one has 33",
+            ),
+            (
+                "/add TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj60".into(),
+                Kind::Add,
+                "'0' is not a base58 character",
+            ),
+            (
+                format!("/add {USDT_TRON} ethereum"),
+                Kind::Add,
+                "Ethereum takes 0x",
+            ),
+            (
+                format!("/add {A} tron"),
+                Kind::Add,
+                "on Tron give the address in its T… form",
+            ),
+            (format!("/remove {A} tron"), Kind::Remove, "T… form"),
+            ("/add hello".into(), Kind::Add, "or T (Tron)"),
+        ];
+        for (text, kind, needle) in table {
+            let parsed = parse(&text);
+            assert!(invalid(kind, needle)(&parsed), "{text}: {parsed:?}");
         }
     }
 

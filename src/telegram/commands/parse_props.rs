@@ -9,6 +9,10 @@ use proptest::prelude::*;
 use super::*;
 
 const A: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+/// Tether's Tron contract, a valid Tron address.
+const T: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+/// The base58 alphabet (Bitcoin's): what a typo in a `T…` address is made of.
+const BASE58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 /// Separators a user (or a web page) may put between words.
 const SPACES: [&str; 9] = [
@@ -24,6 +28,12 @@ fn word() -> impl Strategy<Value = String> {
         Just(format!("{A}\u{200D}")),
         Just(format!("\u{FEFF}{A}")),
         Just(A[..41].to_string()),
+        Just(T.to_string()),
+        Just(T.to_lowercase()),
+        Just(T[..33].to_string()),
+        Just(format!("{T}\u{200D}")),
+        Just("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u".to_string()),
+        "T[1-9A-HJ-NP-Za-km-z]{33}",
         prop::sample::select(Chain::names().to_vec()).prop_map(String::from),
         prop::sample::select(ACTORS.to_vec()).prop_map(String::from),
         prop::sample::select(vec!["on", "OFF", "digest", "0", "1", "50", "51", "-1"])
@@ -126,6 +136,45 @@ proptest! {
         let plain = parse(&format!("/add {A} {chain} My label"));
         let spaced = parse(&format!("/add{space}{A}{space}{chain}{space}My label{space}"));
         prop_assert_eq!(spaced, plain);
+    }
+}
+
+proptest! {
+    /// Every Tron address, in its `T…` form, is recognised by the form and
+    /// stored as its 20-byte id, with or without `tron`, label kept.
+    #[test]
+    fn prop_any_tron_address_is_added_on_tron(id in any::<[u8; 20]>(), named in any::<bool>()) {
+        let a = Address::from_id_bytes(&id);
+        let chain = if named { " tron" } else { "" };
+        let p = parse(&format!("/add {}{chain} My label", a.to_tron()));
+        prop_assert_eq!(p, Parsed::Command(Command::Add {
+            address: a,
+            kind: ChainKind::Tron,
+            chain: named.then_some("tron"),
+            label: Some("My label".into()),
+        }));
+    }
+
+    /// A one-character typo in a Tron address is refused (the checksum, or
+    /// the alphabet, catches it): nothing would be stored.
+    #[test]
+    fn prop_a_tron_typo_is_refused(
+        id in any::<[u8; 20]>(),
+        at in 1usize..34,
+        with in prop::sample::select(BASE58.chars().collect::<Vec<_>>()),
+    ) {
+        let t = Address::from_id_bytes(&id).to_tron();
+        prop_assume!(t.chars().nth(at) != Some(with));
+        let typo: String = t
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i == at { with } else { c })
+            .collect();
+        let p = parse(&format!("/add {typo}"));
+        prop_assert!(
+            matches!(&p, Parsed::Invalid { kind: Kind::Add, .. }),
+            "{typo}: {p:?}"
+        );
     }
 }
 

@@ -7,16 +7,14 @@ use crate::db::now_secs;
 use crate::db::settings::{
     Change, ChangeSettings, Changed, MIN_SCALE, MUTED_FOREVER, Settings, Unresolved,
 };
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, Chain, ChainKind};
 use crate::notification::{escape_html, utc};
-use crate::telegram::permission::may_change_settings;
 use crate::telegram::{Core, replies};
 
-/// Handles `/set`, `/mute` and `/unmute` (other commands: the hint).
+/// Handles `/set`, `/mute` and `/unmute` (other commands: the hint). The
+/// sender's right to change the chat's settings was checked by the caller
+/// ([`super::in_group`]; a private chat is its user's own).
 pub async fn handle(core: &Core, msg: &Incoming, command: &Command) -> String {
-    if !may_change_settings(core, msg.chat_id, msg.user_id).await {
-        return refused();
-    }
     let (target, change) = match command {
         Command::Set { target, setting } => (
             target,
@@ -70,7 +68,7 @@ pub fn refused() -> String {
 /// Why a command's address or label names nothing (or several things).
 pub fn unresolved(u: &Unresolved) -> String {
     match u {
-        Unresolved::NotWatching(a) => replies::not_watching(a),
+        Unresolved::NotWatching(a) => replies::not_watching(ChainKind::Evm, a),
         Unresolved::UnknownLabel(l) => format!(
             "ℹ️ None of your addresses is labelled <b>{}</b>. /list shows your labels. \
              Nothing was changed.",
@@ -92,7 +90,7 @@ pub fn unresolved(u: &Unresolved) -> String {
 }
 
 fn changed(address: &Address, label: Option<&str>, change: &Change, s: &Settings) -> String {
-    let name = replies::named(address, label);
+    let name = replies::named(ChainKind::Evm, address, label);
     let what = match change {
         Change::Min { min: None, .. } => format!("✅ No minimum for {name} any more."),
         Change::Min { .. } => format!(

@@ -12,7 +12,7 @@ use crate::db::subscriptions::{
     AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
 };
 use crate::db::{DbError, DbRequest};
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, Chain, ChainKind};
 use crate::telegram::{Core, replies};
 
 pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
@@ -86,6 +86,7 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
         Command::Help => replies::help(&core.chains, admin),
         Command::Add {
             address,
+            kind,
             chain,
             label,
         } => {
@@ -94,8 +95,17 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
                     Some(c) => vec![c.clone()],
                     None => return replies::chain_not_watched(name, &core.chains),
                 },
-                None => core.chains.clone(),
+                // Every configured chain of the address's kind.
+                None => core
+                    .chains
+                    .iter()
+                    .filter(|c| c.kind == *kind)
+                    .cloned()
+                    .collect(),
             };
+            if chains.is_empty() {
+                return replies::kind_not_watched(*kind, &core.chains);
+            }
             let limit = core.shared.config.monitor.max_addresses_per_user;
             let request = AddWatch {
                 chat_id: chat,
@@ -115,24 +125,52 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
                             .collect()
                     };
                     if added.is_empty() {
-                        replies::already_watching(address, &pick(&already))
+                        replies::already_watching(*kind, address, &pick(&already))
                     } else {
-                        replies::added(address, label.as_deref(), &pick(&added), &pick(&already))
+                        replies::added(
+                            *kind,
+                            address,
+                            label.as_deref(),
+                            &pick(&added),
+                            &pick(&already),
+                        )
                     }
                 }
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::Remove { target, chain } => {
-            let chain_id = chain.and_then(Chain::by_name).map(|c| c.id);
+        Command::Remove {
+            target,
+            kind,
+            chain,
+        } => {
+            // One chain, or every chain of the address's kind (the same 20
+            // bytes watched as an EVM address stay watched on EVM chains);
+            // a label: every chain its address is watched on.
+            let chain_ids = match (chain, kind) {
+                (Some(name), _) => Some(Chain::by_name(name).map(|c| c.id).into_iter().collect()),
+                (None, Some(kind)) => Some(
+                    Chain::all()
+                        .filter(|c| c.kind == *kind)
+                        .map(|c| c.id)
+                        .collect(),
+                ),
+                (None, None) => None,
+            };
             let request = RemoveWatch {
                 chat_id: chat,
                 target: target.clone(),
-                chain_id,
+                chain_ids,
             };
             match db.exec(request).await {
-                Ok(Ok((address, ids))) if ids.is_empty() => replies::not_watching(&address),
-                Ok(Ok((address, ids))) => replies::removed(&address, &ids),
+                Ok(Ok((address, ids))) => {
+                    let kind = kind_of(&ids, *kind);
+                    if ids.is_empty() {
+                        replies::not_watching(kind, &address)
+                    } else {
+                        replies::removed(kind, &address, &ids)
+                    }
+                }
                 Ok(Err(u)) => super::settings::unresolved(&u),
                 Err(e) => db_failed(&command, &e),
             }
@@ -224,13 +262,14 @@ impl DbRequest for AddWatch {
     }
 }
 
-/// `/remove`: stop watching an address, named by address or label (on one
-/// chain or all); returns the address and the chain ids it was removed
-/// from, or why the target names no single address.
+/// `/remove`: stop watching an address, named by address or label, on the
+/// chains `chain_ids` (`None`: every chain it is watched on); returns the
+/// address and the chain ids it was removed from, in the order they were
+/// added, or why the target names no single address.
 pub struct RemoveWatch {
     pub chat_id: i64,
     pub target: Target,
-    pub chain_id: Option<u64>,
+    pub chain_ids: Option<Vec<u64>>,
 }
 
 impl DbRequest for RemoveWatch {
@@ -241,27 +280,39 @@ impl DbRequest for RemoveWatch {
             Err(u) => return Ok(Err(u)),
         };
         let mut stmt = tx.prepare(
-            "SELECT chain_id FROM subscriptions
-             WHERE chat_id = ?1 AND address = ?2 AND (?3 IS NULL OR chain_id = ?3) ORDER BY id",
+            "SELECT chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
         )?;
         let ids = stmt
-            .query_map(
-                params![
-                    self.chat_id,
-                    address.as_str(),
-                    self.chain_id.map(|c| c as i64)
-                ],
-                |r| r.get::<_, i64>(0),
-            )?
+            .query_map(params![self.chat_id, address.as_str()], |r| {
+                r.get::<_, i64>(0)
+            })?
             .map(|r| r.map(|id| id as u64))
+            .filter(|r| {
+                r.as_ref().map_or(true, |id| {
+                    self.chain_ids.as_ref().is_none_or(|c| c.contains(id))
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         drop(stmt);
-        let remove = RemoveSubscription {
-            chat_id: self.chat_id,
-            address: address.clone(),
-            chain_id: self.chain_id,
-        };
-        remove.run(tx)?;
+        for &chain_id in &ids {
+            let remove = RemoveSubscription {
+                chat_id: self.chat_id,
+                address: address.clone(),
+                chain_id: Some(chain_id),
+            };
+            remove.run(tx)?;
+        }
         Ok(Ok((address, ids)))
     }
+}
+
+/// How to show an address removed from `chain_ids`: the kind of the chains
+/// it was watched on, else `named` (told by the address's form), else EVM.
+pub fn kind_of(chain_ids: &[u64], named: Option<ChainKind>) -> ChainKind {
+    (chain_ids
+        .iter()
+        .find_map(|id| Chain::by_id(*id))
+        .map(|c| c.kind))
+    .or(named)
+    .unwrap_or(ChainKind::Evm)
 }

@@ -1,0 +1,170 @@
+//! The hook where the scanner picks how a chain's tokens are scanned this
+//! poll ([`mode`](super::mode)), and the per-address scan of one token
+//! ([`tokentx`](super::tokentx)) in the scanner's terms: cursor, deep pass,
+//! watched set.
+//!
+//! **Cursor.** One cursor per (chain, token), shared by both modes: in
+//! per-address mode it moves to the safe head (bounded by
+//! `etherscan.max_blocks_per_poll`) only when *every* watched address was
+//! scanned up to it; one failure and it stays (what was found is recorded
+//! anyway, and recorded again harmlessly next poll). An address added later
+//! is simply in the next poll's list, queried from the shared cursor: it
+//! sees every transfer after the cursor, as the logs scan would (the set is
+//! re-read after the head, like the logs scan's).
+//!
+//! **Deep pass.** The `tokentx` index can trail the head like getLogs', so
+//! each address's query starts at the deep cursor + 1 rather than the
+//! cursor + 1: the last `rescan_depth` blocks are read again by the same
+//! single query, at no extra call (the deep cursor then moves to the new
+//! cursor − `rescan_depth`, and is shared with the logs scan's deep pass,
+//! so a switch neither skips nor repeats a deep scan). Rows seen again are
+//! keyed from a cache, not looked up twice.
+
+use std::collections::HashSet;
+
+use actix::{Context, Handler, Message};
+
+use super::mode::{ChainMode, Method};
+use super::tokentx::{self, Place};
+use super::{EtherscanActor, ScanError, Scanner};
+use crate::domain::{Chain, Token, Transfer};
+use crate::metrics::Counters;
+
+/// Pins a chain to one scan mode (`Some`), whatever `monitor.scan_mode`
+/// says, or lets the setting decide again (`None`). For operators and
+/// tests; logged like any switch, applied from the next poll.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SetScanMode {
+    pub chain_id: u64,
+    pub pin: Option<Method>,
+}
+
+impl Handler<SetScanMode> for EtherscanActor {
+    type Result = ();
+    fn handle(&mut self, msg: SetScanMode, _: &mut Context<Self>) {
+        tracing::info!(
+            actor = "etherscan",
+            chain_id = msg.chain_id,
+            pin = msg.pin.map(Method::as_str),
+            "scan mode pinned"
+        );
+        let mut modes = self.scanner.modes.borrow_mut();
+        modes.entry(msg.chain_id).or_default().pinned = msg.pin;
+    }
+}
+
+/// What the per-address scan of one token did.
+#[derive(Debug, Default)]
+pub(super) struct Step {
+    pub transfers: Vec<Transfer>,
+    /// Everything up to here is scanned for every address (the new cursor).
+    pub now_at: u64,
+    /// The deep cursor after this scan, once its finds are recorded.
+    pub deep_to: Option<u64>,
+    pub rows: usize,
+    pub rejected: usize,
+    pub error: Option<ScanError>,
+}
+
+impl Scanner {
+    /// The chain's mode for this poll; logs a switch and updates `/status`.
+    pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
+        let config = &self.shared.config;
+        let addresses = self.watched.on_chain(chain.id).len() as u64;
+        let mut modes = self.modes.borrow_mut();
+        let mode: &mut ChainMode = modes.entry(chain.id).or_default();
+        let switch = mode.choose(
+            config.monitor.scan_mode,
+            chain.id,
+            addresses,
+            chain.tokens.len() as u64,
+            config.monitor.poll_interval.as_secs(),
+            chain.rescan_depth,
+        );
+        let line = mode.describe();
+        if let Some((from, to)) = switch {
+            tracing::info!(
+                actor = "etherscan",
+                chain = chain.name,
+                from = from.as_str(),
+                to = to.as_str(),
+                addresses,
+                estimate = %line,
+                "scan mode switched"
+            );
+        }
+        self.shared
+            .metrics
+            .chain(chain.id, |h| h.scan_mode = Some(line));
+        mode.method
+    }
+
+    /// Feeds a logs poll's first pass of one token to the estimate.
+    pub(super) fn observe_logs(&self, chain_id: u64, logs: usize, blocks: u64, matched: usize) {
+        let mut modes = self.modes.borrow_mut();
+        let mode = modes.entry(chain_id).or_default();
+        mode.observe_logs(logs as u64, blocks, matched as u64);
+    }
+
+    /// Scans `token` per watched address over the blocks after `cursor` (and
+    /// the deep-pass window below it) up to `safe`.
+    pub(super) async fn per_address_token(
+        &self,
+        chain: &Chain,
+        token: &Token,
+        cursor: u64,
+        safe: u64,
+    ) -> Step {
+        let mut step = Step {
+            now_at: cursor,
+            ..Step::default()
+        };
+        if cursor >= safe {
+            return step;
+        }
+        let depth = chain.rescan_depth;
+        let key = (chain.id, token.contract.clone());
+        let deep = *self
+            .deep
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| cursor.saturating_sub(depth));
+        let from = deep.min(cursor) + 1;
+        let to = safe.min(cursor.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
+        let place = Place {
+            client: &self.client,
+            chain,
+            token,
+            cache: &self.pair_cache,
+        };
+        let mut seen = HashSet::new();
+        for address in self.watched.on_chain(chain.id) {
+            let scan = tokentx::scan_address(&place, &address, from, to).await;
+            step.rows += scan.rows;
+            step.rejected += scan.rejected;
+            for t in scan.transfers {
+                if self.watched.keeps(&t) && seen.insert((t.tx_hash.clone(), t.log_index)) {
+                    step.transfers.push(t);
+                }
+            }
+            if scan.error.is_some() {
+                step.error = scan.error;
+                break;
+            }
+        }
+        Counters::add(
+            &self.shared.metrics.counters.logs_rejected,
+            step.rejected as u64,
+        );
+        if step.error.is_none() {
+            step.now_at = to;
+            step.deep_to = Some(to.saturating_sub(depth).max(deep));
+        }
+        let mut modes = self.modes.borrow_mut();
+        let mode = modes.entry(chain.id).or_default();
+        let new = step.transfers.iter().filter(|t| t.block > cursor).count();
+        mode.observe_matches(new as u64, step.now_at - cursor);
+        step
+    }
+}

@@ -1,0 +1,89 @@
+//! When TronGrid is paused: a rate-limit suspension (wait it out) or a
+//! rejected key (alert once, probe). The pause is the shared
+//! [`ProviderPause`] shape (`scanner::pause`), so `/status` shows it and a
+//! restart of the actor keeps it.
+
+use std::time::{Duration, SystemTime};
+
+use super::api::suspension_secs;
+use super::error::TronError;
+use crate::metrics::ProviderPause;
+
+/// The provider's name in pauses and `/status`.
+pub const PROVIDER: &str = "TronGrid";
+
+/// Alert key of a rejected TronGrid key.
+pub const INVALID_KEY_ALERT: &str = "tron:invalid-key";
+
+/// Key of the (silent) rate-limit pause: no alert is raised for it.
+pub const RATE_LIMIT_PAUSE: &str = "tron:rate-limited";
+
+/// How often a rejected key is probed.
+pub const INVALID_KEY_PROBE: Duration = Duration::from_secs(5 * 60);
+
+/// The pause `error` calls for, and the admin alert text if one is due.
+/// A rate limit waits the suspension the answer names, at least
+/// `suspension` (30 s in the daemon); a rejected key waits for a probe every
+/// [`INVALID_KEY_PROBE`].
+pub fn pause_for(
+    error: &TronError,
+    now: SystemTime,
+    suspension: Duration,
+) -> Option<(ProviderPause, Option<String>)> {
+    match error {
+        TronError::RateLimited(text) => {
+            let named = suspension_secs(text).map_or(Duration::ZERO, Duration::from_secs);
+            let wait = named.max(suspension);
+            Some((
+                ProviderPause {
+                    provider: PROVIDER,
+                    reason: format!("rate limited, waiting {}", humantime::format_duration(wait)),
+                    until: Some(now + wait),
+                    next_probe: now + wait,
+                    alert_key: RATE_LIMIT_PAUSE.into(),
+                },
+                None,
+            ))
+        }
+        TronError::InvalidKey(reason) => Some((
+            ProviderPause {
+                provider: PROVIDER,
+                reason: "API key rejected".into(),
+                until: None,
+                next_probe: now + INVALID_KEY_PROBE,
+                alert_key: INVALID_KEY_ALERT.into(),
+            },
+            Some(format!(
+                "TronGrid rejects the API key ({reason}). Tron scanning is stopped (one probe \
+                 every {}) until it works again: fix or unset TRONGRID_API_KEY.",
+                humantime::format_duration(INVALID_KEY_PROBE)
+            )),
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_waits_at_least_the_suspension() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let e = TronError::RateLimited("suspended for 45s".into());
+        let (p, alert) = pause_for(&e, now, Duration::from_secs(30)).unwrap();
+        assert_eq!(p.next_probe, now + Duration::from_secs(45));
+        assert!(alert.is_none());
+        let e = TronError::RateLimited("HTTP 429".into());
+        let (p, _) = pause_for(&e, now, Duration::from_secs(30)).unwrap();
+        assert_eq!(p.next_probe, now + Duration::from_secs(30));
+        let (_, alert) = pause_for(
+            &TronError::InvalidKey("ApiKey not exists".into()),
+            now,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(alert.unwrap().contains("TRONGRID_API_KEY"));
+        assert!(pause_for(&TronError::Http(500), now, Duration::from_secs(30)).is_none());
+    }
+}
