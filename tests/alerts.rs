@@ -484,3 +484,94 @@ async fn hostile_settings_commands_get_a_clear_reply_and_store_nothing() {
     let help = w.say(ALICE, "/help").await;
     assert!(help.contains("/mute") && help.contains("/set"), "{help}");
 }
+
+/// The bot's next message to group `chat` after `text` from `user` there.
+async fn group_ask(w: &World, chat: i64, user: i64, text: &str) -> String {
+    let before = w.bot.sent_to(chat).len();
+    w.bot.group_says(chat, user, text);
+    let sent = w
+        .bot
+        .wait_for(WAIT, |all| {
+            all.iter().filter(|m| m.chat_id == chat).count() > before
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no reply to {text:?}"));
+    (sent.into_iter().filter(|m| m.chat_id == chat))
+        .nth(before)
+        .unwrap()
+        .text
+}
+
+/// In a group everyone sees the buttons, but only its administrators
+/// (`getChatMember`) may use them or the settings commands: a member's
+/// `🔕 Mute 24h` press is answered and changes nothing, as is a member's
+/// `/mute`; an administrator's press mutes.
+#[actix_rt::test]
+async fn in_a_group_only_an_administrator_may_press_mute() {
+    const GROUP: i64 = -7070;
+    const ADMIN: i64 = 701;
+    const MEMBER: i64 = 702;
+    let (watched, payer) = (addr('a'), addr('7'));
+    let mut w = World::new(Tweaks {
+        telegram: "command_limit = 100".into(),
+        ..Tweaks::default()
+    })
+    .await;
+    w.bot.set_member(GROUP, ADMIN, "administrator");
+    w.bot.set_member(GROUP, MEMBER, "member");
+    w.start_daemon();
+    let r = group_ask(&w, GROUP, ADMIN, "/start@sim_bot").await;
+    assert!(r.contains("Welcome"), "{r}");
+    let r = group_ask(&w, GROUP, ADMIN, &format!("/add@sim_bot {watched} Till")).await;
+    assert!(r.contains("Now watching"), "{r}");
+
+    let r = group_ask(&w, GROUP, MEMBER, "/mute@sim_bot Till").await;
+    assert!(r.contains("Only this group's administrators"), "{r}");
+    assert_eq!(
+        settings(&w, GROUP)[0].2,
+        None,
+        "a member's /mute changes nothing"
+    );
+
+    let first = w.transfer(TokenSymbol::Usdt, &payer, &watched, 1_000_000);
+    let m = notification(&w, GROUP, &first).await;
+    let mute = m.callback_data()[0].clone();
+    assert!(mute.starts_with("m1:"), "{mute}");
+
+    let query = w.bot.user_presses(MEMBER, GROUP, m.message_id, &mute);
+    let answer = w.bot.wait_for_answer(WAIT, &query).await.expect("answered");
+    assert!(answer.show_alert, "{answer:?}");
+    assert!(
+        answer
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("Nothing was changed"),
+        "{answer:?}"
+    );
+    assert_eq!(
+        settings(&w, GROUP)[0].2,
+        None,
+        "a member's press changes nothing"
+    );
+    let second = w.transfer(TokenSymbol::Usdt, &payer, &watched, 2_000_000);
+    notification(&w, GROUP, &second).await;
+
+    let query = w.bot.user_presses(ADMIN, GROUP, m.message_id, &mute);
+    let answer = w.bot.wait_for_answer(WAIT, &query).await.expect("answered");
+    assert!(
+        answer
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("muted for 24 h"),
+        "{answer:?}"
+    );
+    assert!(
+        settings(&w, GROUP)[0].2.is_some(),
+        "the administrator's press mutes"
+    );
+    let third = w.transfer(TokenSymbol::Usdt, &payer, &watched, 3_000_000);
+    until("the muted transfer is recorded", || recorded(&w, &third)).await;
+    never_sent(&w, GROUP, &third);
+}
