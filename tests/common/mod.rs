@@ -33,6 +33,8 @@ pub struct World {
 #[derive(Default, Clone)]
 pub struct Tweaks {
     pub extra: String,
+    /// Extra lines for the `[telegram]` table (e.g. "command_limit = 100").
+    pub telegram: String,
     pub poll_interval: Option<&'static str>,
     /// `monitor.chains` (TOML array text, e.g. `["ethereum", "tron"]`); default: ethereum.
     pub chains: Option<&'static str>,
@@ -68,6 +70,7 @@ impl World {
 api_url = "{bot}"
 admins = [{ADMIN}]
 long_poll_timeout = "1s"
+{telegram}
 
 [etherscan]
 base_url = "{es}"
@@ -109,6 +112,7 @@ level = "debug"
             chains = tweaks.chains.unwrap_or(r#"["ethereum"]"#),
             db = dir.path().join("data/monitor.db").display(),
             extra = tweaks.extra,
+            telegram = tweaks.telegram,
         );
         std::fs::write(&config, text).unwrap();
         World {
