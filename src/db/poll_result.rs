@@ -441,12 +441,15 @@ impl Memo<'_> {
                     Entry::Occupied(o) => o.into_mut(),
                     Entry::Vacant(o) => o.insert(own_addresses(tx, c.chat_id)?),
                 };
+                let subject = WatchSubject {
+                    chain_id: t.chain_id,
+                    watched: c.watched,
+                    exclude: transfer_id,
+                };
                 e.insert(load_watch(
                     tx,
                     &self.policy.rules,
-                    t.chain_id,
-                    c.watched,
-                    transfer_id,
+                    subject,
                     own,
                     self.oldest_relevant,
                     self.batch,
@@ -526,16 +529,27 @@ fn hex_bucket(rules: &SpamRules, kind: ChainKind) -> usize {
     }
 }
 
+/// Whose history [`load_watch`] reads: a watched address on a chain,
+/// leaving out the transfer being assessed.
+struct WatchSubject<'a> {
+    chain_id: u64,
+    watched: &'a Address,
+    exclude: i64,
+}
+
 fn load_watch(
     tx: &Transaction<'_>,
     rules: &SpamRules,
-    chain_id: u64,
-    watched: &Address,
-    exclude: i64,
+    subject: WatchSubject<'_>,
     own: &[Address],
     oldest_relevant: u64,
     batch: &[Transfer],
 ) -> Result<Watch, DbError> {
+    let WatchSubject {
+        chain_id,
+        watched,
+        exclude,
+    } = subject;
     let kind = ChainKind::of(chain_id);
     let asked: Vec<&Address> = batch
         .iter()
