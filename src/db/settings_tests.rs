@@ -10,7 +10,7 @@ use super::subscriptions::AddSubscription;
 use super::tests::{exec, policy, temp_db};
 use super::*;
 use crate::config::WebhookConfig;
-use crate::domain::{Address, Amount, TokenSymbol, Transfer};
+use crate::domain::{Address, Amount, ChainKind, TokenSymbol, Transfer};
 use crate::webhook::SinkFilter;
 
 const WATCHED: &str = "0x1111111111111111111111111111111111111111";
@@ -41,7 +41,7 @@ fn change(s: &DbSettings, chat: i64, change: Change) {
         s,
         ChangeSettings {
             chat_id: chat,
-            target: Target::Address(addr(WATCHED)),
+            target: Target::Address(addr(WATCHED), ChainKind::Evm),
             change,
         },
     );
@@ -165,8 +165,11 @@ fn the_mute_button_never_shortens_a_mute_and_ignores_other_chats() {
     // Chat 1 cannot mute chat 2's subscription by its id.
     assert_eq!(mute(1, ids[1]), None);
     assert_eq!(muted_until(2), None);
-    let (address, label) = mute(1, ids[0]).unwrap();
-    assert_eq!((address, label.as_deref()), (addr(WATCHED), Some("Main")));
+    let (watched, label) = mute(1, ids[0]).unwrap();
+    assert_eq!(
+        (watched.address, watched.kind, label.as_deref()),
+        (addr(WATCHED), ChainKind::Evm, Some("Main"))
+    );
     let day = muted_until(1).unwrap() - now_secs();
     assert!((86_400 - 60..=86_400).contains(&day), "{day}");
     change(
