@@ -178,7 +178,10 @@ pub fn subscriptions_of(
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .filter(|(_, chain_id)| ChainKind::of(*chain_id) == watched.kind)
+        .collect())
 }
 
 /// The one watched address `target` names in `chat_id`.
