@@ -135,7 +135,7 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
         Action::AskRemove(id) => match db.exec(lookup(id)).await {
             Ok(Some((w, label))) => {
                 let text = format!(
-                    "Stop watching {} on every chain?",
+                    "Stop watching {}?",
                     replies::named(w.kind, &w.address, label.as_deref())
                 );
                 let markup = serde_json::json!({ "inline_keyboard": [[
