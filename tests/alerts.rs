@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use common::*;
 use usdt_monitor::domain::{Address, TokenSymbol};
-use usdt_monitor::sim::botapi::SentMessage;
+use usdt_monitor::sim::botapi::{CallbackAnswer, SentMessage};
+use usdt_monitor::sim::tron::{SimTronGrid, SimTronGridOptions};
 
 const ALICE: i64 = 601;
 const STRANGER: i64 = 602;
@@ -574,4 +575,107 @@ async fn in_a_group_only_an_administrator_may_press_mute() {
     let third = w.transfer(TokenSymbol::Usdt, &payer, &watched, 3_000_000);
     until("the muted transfer is recorded", || recorded(&w, &third)).await;
     never_sent(&w, GROUP, &third);
+}
+
+/// A world watching Ethereum and Tron (a simulated TronGrid, no transfers),
+/// ALICE started.
+async fn tron_world() -> (World, SimTronGrid) {
+    const TRON_KEY: &str = "tron-alerts-key";
+    let tron = SimTronGrid::start(SimTronGridOptions {
+        valid_keys: vec![TRON_KEY.into()],
+        block_time: Some(std::time::Duration::from_millis(200)),
+        ..SimTronGridOptions::default()
+    })
+    .await
+    .expect("simulated TronGrid starts");
+    let mut w = World::new(Tweaks {
+        chains: Some(r#"["ethereum", "tron"]"#),
+        telegram: "command_limit = 100".into(),
+        extra: format!(
+            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n",
+            tron.base_url()
+        ),
+        env: vec![("TRONGRID_API_KEY".into(), TRON_KEY.into())],
+        ..Tweaks::default()
+    })
+    .await;
+    w.start_daemon();
+    w.say(ALICE, "/start").await;
+    (w, tron)
+}
+
+/// ALICE presses a button under `message_id`; its answer.
+async fn press(w: &World, message_id: i64, data: &str) -> CallbackAnswer {
+    let q = w.bot.user_presses(ALICE, ALICE, message_id, data);
+    w.bot.wait_for_answer(WAIT, &q).await.expect("answered")
+}
+
+/// `TR7NHq…jLj6t`: how a Tron address is shown where space is short.
+fn tron_short(t: &str) -> String {
+    format!("{}…{}", &t[..6], &t[t.len() - 5..])
+}
+
+#[actix_rt::test]
+async fn a_tron_address_reads_in_base58_in_settings_replies_and_button_answers() {
+    let (w, _tron) = tron_world().await;
+    let (till, unknown) = (addr('c').to_tron(), addr('7').to_tron());
+    let reply = w.say(ALICE, &format!("/add {till}")).await;
+    assert!(reply.contains("Now watching"), "{reply}");
+    let base58_only = |text: &str, t: &str| {
+        assert!(text.contains(t) && !text.contains("0x"), "{text}");
+    };
+    for command in [
+        format!("/mute {till}"),
+        format!("/set {till} min 5"),
+        format!("/set {till} direction in"),
+        format!("/unmute {till}"),
+    ] {
+        base58_only(&w.say(ALICE, &command).await, &till);
+    }
+    let muted = w.say(ALICE, &format!("/mute {till}")).await;
+    assert!(muted.contains("muted until /unmute"), "{muted}");
+    let min = w.say(ALICE, &format!("/set {till} min 5")).await;
+    assert!(min.contains("below 5"), "{min}");
+    // Not watched: the reply names the address as it was typed.
+    for command in [format!("/mute {unknown}"), format!("/set {unknown} min 5")] {
+        let reply = w.say(ALICE, &command).await;
+        assert!(reply.contains("not watching"), "{reply}");
+        base58_only(&reply, &unknown);
+    }
+
+    // The buttons under /list: named, answered and edited in base58 too.
+    w.say(ALICE, "/list").await;
+    let list = w.bot.sent_to(ALICE).pop().unwrap();
+    let markup = list
+        .reply_markup
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    assert!(
+        markup.contains(&tron_short(&till)) && !markup.contains("0x"),
+        "{markup}"
+    );
+    let data = list.callback_data();
+    let answer = press(&w, list.message_id, &data[1]).await;
+    let text = answer.text.unwrap_or_default();
+    assert!(text.contains("muted for 24 h"), "{text}");
+    base58_only(&text, &tron_short(&till));
+
+    let before = w.bot.sent_to(ALICE).len();
+    press(&w, list.message_id, &data[0]).await;
+    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    base58_only(&confirm.text, &till);
+    press(&w, confirm.message_id, &confirm.callback_data()[1]).await;
+    let edited = w.bot.edited().pop().expect("the confirmation was edited");
+    assert!(edited.text.contains("Still watching"), "{edited:?}");
+    base58_only(&edited.text, &till);
+
+    let before = w.bot.sent_to(ALICE).len();
+    press(&w, list.message_id, &data[0]).await;
+    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let answer = press(&w, confirm.message_id, &confirm.callback_data()[0]).await;
+    assert_eq!(answer.text.as_deref(), Some("Removed."));
+    let edited = w.bot.edited().pop().unwrap();
+    assert!(edited.text.contains("Stopped watching"), "{edited:?}");
+    base58_only(&edited.text, &till);
 }

@@ -512,12 +512,6 @@ fn own_addresses(tx: &Transaction<'_>, chat_id: i64) -> Result<Vec<Address>, DbE
     Ok(out)
 }
 
-/// Reads what this poll's checks need of `watched`'s history on one chain
-/// ([`history::relevant_counterparties`]: the counterparties resembling one
-/// in `batch`, and those active within the burst window), each with its
-/// first appearance and whether any unflagged transfer links them. `exclude`
-/// is the transfer being judged, already inserted but not its own history.
-#[allow(clippy::too_many_arguments)]
 /// The leading hex digits (after `0x`) that a look-alike shares with a
 /// counterparty in the stored form: the look-alike prefix on EVM chains. On
 /// Tron the look-alike compares the base58 form, whose leading characters
@@ -537,6 +531,11 @@ struct WatchSubject<'a> {
     exclude: i64,
 }
 
+/// Reads what this poll's checks need of `watched`'s history on one chain
+/// ([`history::relevant_counterparties`]: the counterparties resembling one
+/// in `batch`, and those active within the burst window), each with its
+/// first appearance and whether any unflagged transfer links them. The subject's `exclude`
+/// is the transfer being judged, already inserted but not its own history.
 fn load_watch(
     tx: &Transaction<'_>,
     rules: &SpamRules,

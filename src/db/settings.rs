@@ -14,12 +14,13 @@
 //! [`MUTED_FOREVER`]: until `/unmute`).
 //!
 //! Commands name a subscription by address or by label ([`Target`]); the
-//! settings of an address apply to all its chains in the chat.
+//! settings of an address apply to all its chains of one kind in the chat
+//! (the same 20 bytes watched on EVM chains and on Tron are two addresses).
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{DbError, DbRequest, now_secs, subscriptions::parse_stored};
-use crate::domain::{Address, Amount, Chain, Direction};
+use crate::domain::{Address, Amount, Chain, ChainKind, Direction};
 
 /// The decimals `min_amount` is stored with.
 pub const MIN_SCALE: u8 = 18;
@@ -133,20 +134,54 @@ pub fn chain_decimals(chain_id: u64) -> u8 {
 /// How a command names a watched address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Address(Address),
-    /// Compared case-insensitively with the stored labels.
+    /// An address and the kind its typed form tells (`T…` Tron, `0x…`
+    /// EVM): it names the subscriptions on chains of that kind only — the
+    /// same 20 bytes watched on the other kind are another address to a
+    /// person.
+    Address(Address, ChainKind),
+    /// Compared case-insensitively with the stored labels; names the
+    /// labelled address on the labelled subscription's kind of chain.
     Label(String),
+}
+
+/// A watched address as a person names it: its 20 bytes and the kind of
+/// chain it is watched on (which also says how to show it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub address: Address,
+    pub kind: ChainKind,
 }
 
 /// Why a [`Target`] names no single watched address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unresolved {
-    /// The chat does not watch this address.
-    NotWatching(Address),
+    /// The chat does not watch this address on chains of its kind.
+    NotWatching(Watched),
     /// No watched address has this label.
     UnknownLabel(String),
     /// Several watched addresses share this label.
-    Ambiguous(String, Vec<Address>),
+    Ambiguous(String, Vec<Watched>),
+}
+
+/// The ids and chain ids of the subscriptions of `watched` in `chat_id`
+/// (chains of its kind only), in the order they were added.
+pub fn subscriptions_of(
+    tx: &Transaction<'_>,
+    chat_id: i64,
+    watched: &Watched,
+) -> Result<Vec<(i64, u64)>, DbError> {
+    let mut stmt = tx.prepare(
+        "SELECT id, chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map(params![chat_id, watched.address.as_str()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, chain_id)| ChainKind::of(*chain_id) == watched.kind)
+        .collect())
 }
 
 /// The one watched address `target` names in `chat_id`.
@@ -154,36 +189,42 @@ pub fn resolve(
     tx: &Transaction<'_>,
     chat_id: i64,
     target: &Target,
-) -> Result<Result<Address, Unresolved>, DbError> {
+) -> Result<Result<Watched, Unresolved>, DbError> {
     match target {
-        Target::Address(a) => {
-            let watched: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?1 AND address = ?2)",
-                params![chat_id, a.as_str()],
-                |r| r.get(0),
-            )?;
-            Ok(if watched {
-                Ok(a.clone())
+        Target::Address(address, kind) => {
+            let watched = Watched {
+                address: address.clone(),
+                kind: *kind,
+            };
+            Ok(if subscriptions_of(tx, chat_id, &watched)?.is_empty() {
+                Err(Unresolved::NotWatching(watched))
             } else {
-                Err(Unresolved::NotWatching(a.clone()))
+                Ok(watched)
             })
         }
         Target::Label(label) => {
             let mut stmt = tx.prepare(
-                "SELECT address, label FROM subscriptions
+                "SELECT address, chain_id, label FROM subscriptions
                  WHERE chat_id = ?1 AND label IS NOT NULL ORDER BY id",
             )?;
             let rows = stmt.query_map([chat_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, String>(2)?,
+                ))
             })?;
             let wanted = label.to_lowercase();
-            let mut found: Vec<Address> = Vec::new();
+            let mut found: Vec<Watched> = Vec::new();
             for row in rows {
-                let (address, stored) = row?;
+                let (address, chain_id, stored) = row?;
                 if stored.to_lowercase() == wanted {
-                    let address = parse_stored(&address)?;
-                    if !found.contains(&address) {
-                        found.push(address);
+                    let watched = Watched {
+                        address: parse_stored(&address)?,
+                        kind: ChainKind::of(chain_id),
+                    };
+                    if !found.contains(&watched) {
+                        found.push(watched);
                     }
                 }
             }
@@ -196,7 +237,7 @@ pub fn resolve(
     }
 }
 
-/// A change of one address's settings (on all its chains).
+/// A change of one address's settings (on all its chains of its kind).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// `None` clears the minimum. `places`: the decimals the user typed
@@ -217,7 +258,7 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Changed {
     Done {
-        address: Address,
+        watched: Watched,
         label: Option<String>,
         settings: Settings,
     },
@@ -229,8 +270,8 @@ pub enum Changed {
     },
 }
 
-/// `/set`, `/mute`, `/unmute`: changes one address's settings in a chat,
-/// or nothing at all.
+/// `/set`, `/mute`, `/unmute`: changes one address's settings in a chat
+/// (on the chains of its kind), or nothing at all.
 pub struct ChangeSettings {
     pub chat_id: i64,
     pub target: Target,
@@ -240,87 +281,105 @@ pub struct ChangeSettings {
 impl DbRequest for ChangeSettings {
     type Output = Changed;
     fn run(self, tx: &Transaction<'_>) -> Result<Changed, DbError> {
-        let address = match resolve(tx, self.chat_id, &self.target)? {
-            Ok(a) => a,
+        let watched = match resolve(tx, self.chat_id, &self.target)? {
+            Ok(w) => w,
             Err(u) => return Ok(Changed::Unresolved(u)),
         };
-        let mut stmt = tx.prepare(
-            "SELECT chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
-        )?;
-        let chains = stmt
-            .query_map(params![self.chat_id, address.as_str()], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(stmt);
+        let subs = subscriptions_of(tx, self.chat_id, &watched)?;
         if let Change::Min { places, .. } = self.change {
-            for chain_id in chains {
-                let decimals = chain_decimals(chain_id as u64);
+            for &(_, chain_id) in &subs {
+                let decimals = chain_decimals(chain_id);
                 if places > decimals {
-                    return Ok(Changed::TooPrecise {
-                        chain_id: chain_id as u64,
-                        decimals,
-                    });
+                    return Ok(Changed::TooPrecise { chain_id, decimals });
                 }
             }
         }
         let (sql, value): (&str, rusqlite::types::Value) = match &self.change {
             Change::Min { min, .. } => (
-                "UPDATE subscriptions SET min_amount = ?3 WHERE chat_id = ?1 AND address = ?2",
+                "UPDATE subscriptions SET min_amount = ?2 WHERE id = ?1",
                 min.map(|m| m.to_string()).into(),
             ),
             Change::Direction(d) => (
-                "UPDATE subscriptions SET direction = ?3 WHERE chat_id = ?1 AND address = ?2",
+                "UPDATE subscriptions SET direction = ?2 WHERE id = ?1",
                 d.as_str().to_string().into(),
             ),
             Change::Mute { until } => (
-                "UPDATE subscriptions SET muted_until = ?3 WHERE chat_id = ?1 AND address = ?2",
+                "UPDATE subscriptions SET muted_until = ?2 WHERE id = ?1",
                 (*until).into(),
             ),
             Change::Unmute => (
-                "UPDATE subscriptions SET muted_until = ?3 WHERE chat_id = ?1 AND address = ?2",
+                "UPDATE subscriptions SET muted_until = ?2 WHERE id = ?1",
                 rusqlite::types::Value::Null,
             ),
         };
-        tx.execute(sql, params![self.chat_id, address.as_str(), value])?;
-        let (label, settings) = tx.query_row(
-            "SELECT label, min_amount, direction, muted_until FROM subscriptions
-             WHERE chat_id = ?1 AND address = ?2 ORDER BY label IS NULL, id LIMIT 1",
-            params![self.chat_id, address.as_str()],
-            |r| Ok((r.get(0)?, Settings::from_row(r, 1)?)),
-        )?;
+        let mut update = tx.prepare(sql)?;
+        let mut shown: Option<(Option<String>, Settings)> = None;
+        for &(id, _) in &subs {
+            update.execute(params![id, value])?;
+            let (label, settings): (Option<String>, Settings) = tx.query_row(
+                "SELECT label, min_amount, direction, muted_until FROM subscriptions WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, Settings::from_row(r, 1)?)),
+            )?;
+            // The first labelled subscription names the address, else the first.
+            if shown
+                .as_ref()
+                .is_none_or(|(l, _)| l.is_none() && label.is_some())
+            {
+                shown = Some((label, settings));
+            }
+        }
+        let (label, settings) = shown
+            .ok_or_else(|| DbError::Corrupt("a resolved address has no subscription".into()))?;
         Ok(Changed::Done {
-            address,
+            watched,
             label,
             settings,
         })
     }
 }
 
-/// The address (and its label) a subscription id names in a chat, if the
-/// subscription still exists there: what a button refers to.
+/// What a button's subscription id names in a chat: the address, the kind
+/// of its chain and its label.
+pub type Named = (Watched, Option<String>);
+
+/// The address (with its chain's kind) and label a subscription id names
+/// in a chat, if the subscription still exists there: what a button
+/// refers to.
 pub fn subscription_address(
     tx: &Transaction<'_>,
     chat_id: i64,
     subscription_id: i64,
-) -> Result<Option<(Address, Option<String>)>, DbError> {
+) -> Result<Option<Named>, DbError> {
     let row = tx
         .query_row(
-            "SELECT address, label FROM subscriptions WHERE id = ?1 AND chat_id = ?2",
+            "SELECT address, chain_id, label FROM subscriptions WHERE id = ?1 AND chat_id = ?2",
             params![subscription_id, chat_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            },
         )
         .optional()?;
     match row {
-        Some((address, label)) => Ok(Some((parse_stored(&address)?, label))),
+        Some((address, chain_id, label)) => Ok(Some((
+            Watched {
+                address: parse_stored(&address)?,
+                kind: ChainKind::of(chain_id),
+            },
+            label,
+        ))),
         None => Ok(None),
     }
 }
 
 /// The button `🔕 Mute 24h`: mutes the address of subscription
-/// `subscription_id` in `chat_id` (all its chains) for `secs` from now —
-/// never shortening a longer mute already set; `None` when no such
-/// subscription exists in that chat (stale or forged).
+/// `subscription_id` in `chat_id` (all its chains of that subscription's
+/// kind) for `secs` from now — never shortening a longer mute already set;
+/// `None` when no such subscription exists in that chat (stale or forged).
 pub struct MuteSubscription {
     pub chat_id: i64,
     pub subscription_id: i64,
@@ -328,19 +387,20 @@ pub struct MuteSubscription {
 }
 
 impl DbRequest for MuteSubscription {
-    type Output = Option<(Address, Option<String>)>;
+    type Output = Option<Named>;
     fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
-        let Some((address, label)) = subscription_address(tx, self.chat_id, self.subscription_id)?
-        else {
+        let Some(named) = subscription_address(tx, self.chat_id, self.subscription_id)? else {
             return Ok(None);
         };
         let until = now_secs().saturating_add(self.secs);
-        tx.execute(
-            "UPDATE subscriptions SET muted_until = max(coalesce(muted_until, 0), ?3)
-             WHERE chat_id = ?1 AND address = ?2",
-            params![self.chat_id, address.as_str(), until],
-        )?;
-        Ok(Some((address, label)))
+        for (id, _) in subscriptions_of(tx, self.chat_id, &named.0)? {
+            tx.execute(
+                "UPDATE subscriptions SET muted_until = max(coalesce(muted_until, 0), ?2)
+                 WHERE id = ?1",
+                params![id, until],
+            )?;
+        }
+        Ok(Some(named))
     }
 }
 
@@ -351,7 +411,7 @@ pub struct SubscriptionAddress {
 }
 
 impl DbRequest for SubscriptionAddress {
-    type Output = Option<(Address, Option<String>)>;
+    type Output = Option<Named>;
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
         subscription_address(tx, self.chat_id, self.subscription_id)

@@ -10,7 +10,7 @@ use super::subscriptions::AddSubscription;
 use super::tests::{exec, policy, temp_db};
 use super::*;
 use crate::config::WebhookConfig;
-use crate::domain::{Address, Amount, TokenSymbol, Transfer};
+use crate::domain::{Address, Amount, ChainKind, TokenSymbol, Transfer};
 use crate::webhook::SinkFilter;
 
 const WATCHED: &str = "0x1111111111111111111111111111111111111111";
@@ -41,7 +41,7 @@ fn change(s: &DbSettings, chat: i64, change: Change) {
         s,
         ChangeSettings {
             chat_id: chat,
-            target: Target::Address(addr(WATCHED)),
+            target: Target::Address(addr(WATCHED), ChainKind::Evm),
             change,
         },
     );
@@ -165,8 +165,11 @@ fn the_mute_button_never_shortens_a_mute_and_ignores_other_chats() {
     // Chat 1 cannot mute chat 2's subscription by its id.
     assert_eq!(mute(1, ids[1]), None);
     assert_eq!(muted_until(2), None);
-    let (address, label) = mute(1, ids[0]).unwrap();
-    assert_eq!((address, label.as_deref()), (addr(WATCHED), Some("Main")));
+    let (watched, label) = mute(1, ids[0]).unwrap();
+    assert_eq!(
+        (watched.address, watched.kind, label.as_deref()),
+        (addr(WATCHED), ChainKind::Evm, Some("Main"))
+    );
     let day = muted_until(1).unwrap() - now_secs();
     assert!((86_400 - 60..=86_400).contains(&day), "{day}");
     change(
@@ -178,4 +181,124 @@ fn the_mute_button_never_shortens_a_mute_and_ignores_other_chats() {
     );
     mute(1, ids[0]).unwrap();
     assert_eq!(muted_until(1), Some(MUTED_FOREVER));
+}
+
+/// The same 20 bytes watched on Ethereum (as `0x…`) and on Tron (as `T…`)
+/// are two addresses to a person: a command, a label and a button act on
+/// the chains of one kind only.
+#[test]
+fn a_setting_acts_on_the_chains_of_its_targets_kind_only() {
+    use crate::domain::TRON_CHAIN_ID;
+    use crate::telegram::commands::user::RemoveWatch;
+    let (_dir, s) = temp_db();
+    let chat = 7;
+    for (chain_id, label) in [(1, "Main"), (TRON_CHAIN_ID, "Till")] {
+        let added = exec(
+            &s,
+            AddSubscription {
+                chat_id: chat,
+                chain_id,
+                address: addr(WATCHED),
+                label: Some(label.into()),
+                limit: 10,
+            },
+        );
+        assert_eq!(added, subscriptions::AddOutcome::Added);
+    }
+    // (chain id, settings) of every subscription, in id order.
+    let all = || -> Vec<(u64, settings::Settings)> {
+        exec(&s, subscriptions::ListSubscriptions { chat_id: chat })
+            .into_iter()
+            .map(|sub| (sub.chain_id, sub.settings))
+            .collect()
+    };
+    let set = |target: Target, change: Change| {
+        let done = exec(
+            &s,
+            ChangeSettings {
+                chat_id: chat,
+                target,
+                change,
+            },
+        );
+        let Changed::Done { watched, label, .. } = done else {
+            panic!("{done:?}");
+        };
+        (watched.kind, label)
+    };
+    let tron = || Target::Address(addr(WATCHED), ChainKind::Tron);
+    let evm = || Target::Address(addr(WATCHED), ChainKind::Evm);
+
+    let until = MUTED_FOREVER;
+    let named = set(tron(), Change::Mute { until });
+    assert_eq!(named, (ChainKind::Tron, Some("Till".into())));
+    assert_eq!(all()[0].1.muted_until, None, "Ethereum is not muted");
+    assert_eq!(all()[1].1.muted_until, Some(until));
+
+    let min = Amount::parse_units("5", settings::MIN_SCALE).unwrap();
+    let named = set(
+        evm(),
+        Change::Min {
+            min: Some(min),
+            places: 0,
+        },
+    );
+    assert_eq!(named, (ChainKind::Evm, Some("Main".into())));
+    assert_eq!(all()[0].1.min, Some(min));
+    assert_eq!(all()[1].1.min, None, "Tron keeps no minimum");
+
+    // A label names the labelled subscription's kind.
+    set(
+        Target::Label("till".into()),
+        Change::Direction(DirectionFilter::In),
+    );
+    assert_eq!(all()[0].1.direction, DirectionFilter::Both);
+    assert_eq!(all()[1].1.direction, DirectionFilter::In);
+
+    // The Mute 24h button of the Ethereum subscription.
+    let ids: Vec<i64> = exec(&s, subscriptions::ListSubscriptions { chat_id: chat })
+        .iter()
+        .map(|sub| sub.id)
+        .collect();
+    let (watched, _) = exec(
+        &s,
+        settings::MuteSubscription {
+            chat_id: chat,
+            subscription_id: ids[0],
+            secs: 86_400,
+        },
+    )
+    .unwrap();
+    assert_eq!(watched.kind, ChainKind::Evm);
+    assert!(all()[0].1.muted_until.is_some_and(|u| u < MUTED_FOREVER));
+    assert_eq!(all()[1].1.muted_until, Some(until), "Tron's mute unchanged");
+
+    // Removing the Tron address leaves the Ethereum one watched.
+    let removed = exec(
+        &s,
+        RemoveWatch {
+            chat_id: chat,
+            target: tron(),
+            chain_ids: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (removed.0.kind, removed.1),
+        (ChainKind::Tron, vec![TRON_CHAIN_ID])
+    );
+    assert_eq!(all().len(), 1);
+    assert_eq!(all()[0].0, 1);
+    let gone = exec(
+        &s,
+        ChangeSettings {
+            chat_id: chat,
+            target: tron(),
+            change: Change::Unmute,
+        },
+    );
+    assert!(
+        matches!(&gone, Changed::Unresolved(settings::Unresolved::NotWatching(w)) if w.kind == ChainKind::Tron),
+        "{gone:?}"
+    );
 }

@@ -14,11 +14,10 @@ use super::bot::TgError;
 use super::callback_data::{Action, BUTTON_MUTE_SECS};
 use super::commands::limit::Verdict;
 use super::commands::settings::{refused, unresolved};
-use super::commands::user::{RemoveWatch, kind_of};
+use super::commands::user::RemoveWatch;
 use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
-use crate::db::settings::{MuteSubscription, SubscriptionAddress, Target};
-use crate::domain::{Address, ChainKind};
+use crate::db::settings::{MuteSubscription, SubscriptionAddress, Target, Watched};
 
 /// One press of an inline button.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +121,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
                 secs: BUTTON_MUTE_SECS,
             };
             match db.exec(request).await {
-                Ok(Some((address, label))) => (
+                Ok(Some((watched, label))) => (
                     format!(
                         "🔕 {} muted for 24 h. /unmute to hear it again.",
-                        plain_name(&address, label.as_deref())
+                        plain_name(&watched, label.as_deref())
                     ),
                     false,
                 ),
@@ -134,10 +133,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             }
         }
         Action::AskRemove(id) => match db.exec(lookup(id)).await {
-            Ok(Some((address, label))) => {
+            Ok(Some((w, label))) => {
                 let text = format!(
-                    "Stop watching {} on every chain?",
-                    replies::named(ChainKind::Evm, &address, label.as_deref())
+                    "Stop watching {}?",
+                    replies::named(w.kind, &w.address, label.as_deref())
                 );
                 let markup = serde_json::json!({ "inline_keyboard": [[
                     { "text": "Yes, remove", "callback_data": Action::Remove(id).encode() },
@@ -158,23 +157,23 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             Err(e) => failed(e),
         },
         Action::Remove(id) => {
-            let address = match db.exec(lookup(id)).await {
-                Ok(Some((address, _))) => address,
+            let watched = match db.exec(lookup(id)).await {
+                Ok(Some((watched, _))) => watched,
                 Ok(None) => return (STALE.into(), true),
                 Err(e) => return failed(e),
             };
             let request = RemoveWatch {
                 chat_id: chat,
-                target: Target::Address(address.clone()),
+                target: Target::Address(watched.address, watched.kind),
                 chain_ids: None,
             };
             match db.exec(request).await {
-                Ok(Ok((address, ids))) if !ids.is_empty() => {
+                Ok(Ok((w, ids))) if !ids.is_empty() => {
                     edit(
                         core,
                         chat,
                         message_id,
-                        &replies::removed(kind_of(&ids, None), &address, &ids),
+                        &replies::removed(w.kind, &w.address, &ids),
                     )
                     .await;
                     ("Removed.".into(), false)
@@ -185,10 +184,10 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             }
         }
         Action::Cancel(id) => match db.exec(lookup(id)).await {
-            Ok(Some((address, label))) => {
+            Ok(Some((w, label))) => {
                 let text = format!(
                     "Still watching {}.",
-                    replies::named(ChainKind::Evm, &address, label.as_deref())
+                    replies::named(w.kind, &w.address, label.as_deref())
                 );
                 edit(core, chat, message_id, &text).await;
                 ("Nothing was removed.".into(), false)
@@ -213,15 +212,13 @@ async fn edit(core: &Core, chat: i64, message_id: i32, text: &str) {
     }
 }
 
-/// `label (0x1234…abcd)` as plain text (an answer is not HTML), clipped.
-fn plain_name(address: &Address, label: Option<&str>) -> String {
+/// `label (0x1234…abcd)` or `label (TR7NHq…jLj6t)` as plain text (an
+/// answer is not HTML), clipped.
+fn plain_name(watched: &Watched, label: Option<&str>) -> String {
+    let short = watched.kind.short(&watched.address);
     match label {
-        Some(l) => format!(
-            "{} ({})",
-            l.chars().take(32).collect::<String>(),
-            address.short()
-        ),
-        None => address.short(),
+        Some(l) => format!("{} ({short})", l.chars().take(32).collect::<String>()),
+        None => short,
     }
 }
 

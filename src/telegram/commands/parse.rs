@@ -182,11 +182,10 @@ pub enum Command {
         label: Option<String>,
     },
     Remove {
+        /// An address carries its kind, told by its form (`T…` Tron, `0x…`
+        /// EVM).
         target: Target,
-        /// Told by the address's form (`T…` Tron, `0x…` EVM); `None` for a
-        /// label.
-        kind: Option<ChainKind>,
-        /// `None`: on every chain of that kind (every chain, for a label).
+        /// `None`: on every chain of the target's kind.
         chain: Option<&'static str>,
     },
     List,
@@ -375,14 +374,12 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
                         return Err("too many arguments".into());
                     }
                     Command::Remove {
-                        target: Target::Address(address),
-                        kind: Some(kind),
+                        target: Target::Address(address, kind),
                         chain,
                     }
                 }
                 _ => Command::Remove {
                     target: target(&all)?,
-                    kind: None,
                     chain: None,
                 },
             }
@@ -520,7 +517,10 @@ fn looks_like_address(word: &str) -> bool {
 fn target(words: &[&str]) -> Result<Target, String> {
     match words {
         [] => Err("the address (or label) is missing".into()),
-        [one] if looks_like_address(one) => Ok(Target::Address(address(Some(one))?.0)),
+        [one] if looks_like_address(one) => {
+            let (address, kind) = address(Some(one))?;
+            Ok(Target::Address(address, kind))
+        }
         [first, ..] if looks_like_address(first) => Err("too many arguments".into()),
         _ => {
             let label = words.join(" ");
@@ -716,16 +716,14 @@ mod tests {
             (
                 format!("/remove {A}"),
                 Parsed::Command(Command::Remove {
-                    target: Target::Address(addr()),
-                    kind: Some(ChainKind::Evm),
+                    target: Target::Address(addr(), ChainKind::Evm),
                     chain: None,
                 }),
             ),
             (
                 format!("/remove {A} ethereum"),
                 Parsed::Command(Command::Remove {
-                    target: Target::Address(addr()),
-                    kind: Some(ChainKind::Evm),
+                    target: Target::Address(addr(), ChainKind::Evm),
                     chain: Some("ethereum"),
                 }),
             ),
@@ -843,7 +841,7 @@ mod tests {
     fn settings_commands() {
         let set = |target, setting| Parsed::Command(Command::Set { target, setting });
         let mute = |target, secs| Parsed::Command(Command::Mute { target, secs });
-        let a = || Target::Address(addr());
+        let a = || Target::Address(addr(), ChainKind::Evm);
         let table: Vec<(String, Parsed)> = vec![
             (format!("/set {A} min 100"), set(a(), min("100", 0))),
             (format!("/set {A} MIN 0.5"), set(a(), min("0.5", 1))),
@@ -904,7 +902,6 @@ mod tests {
                 "/remove Hot wallet".into(),
                 Parsed::Command(Command::Remove {
                     target: label("Hot wallet"),
-                    kind: None,
                     chain: None,
                 }),
             ),
@@ -1086,8 +1083,7 @@ mod tests {
         assert_eq!(
             parse(&format!("/remove {USDT_TRON} TRON")),
             Parsed::Command(Command::Remove {
-                target: Target::Address(t.clone()),
-                kind: Some(ChainKind::Tron),
+                target: Target::Address(t.clone(), ChainKind::Tron),
                 chain: Some("tron"),
             })
         );

@@ -5,9 +5,9 @@ use super::parse::{Command, Setting};
 use super::{Incoming, db_failed};
 use crate::db::now_secs;
 use crate::db::settings::{
-    Change, ChangeSettings, Changed, MIN_SCALE, MUTED_FOREVER, Settings, Unresolved,
+    Change, ChangeSettings, Changed, MIN_SCALE, MUTED_FOREVER, Settings, Unresolved, Watched,
 };
-use crate::domain::{Address, Chain, ChainKind};
+use crate::domain::Chain;
 use crate::notification::{escape_html, utc};
 use crate::telegram::{Core, replies};
 
@@ -44,10 +44,10 @@ pub async fn handle(core: &Core, msg: &Incoming, command: &Command) -> String {
     };
     match core.shared.db.exec(request).await {
         Ok(Changed::Done {
-            address,
+            watched,
             label,
             settings,
-        }) => changed(&address, label.as_deref(), &change, &settings),
+        }) => changed(&watched, label.as_deref(), &change, &settings),
         Ok(Changed::Unresolved(u)) => unresolved(&u),
         Ok(Changed::TooPrecise { chain_id, decimals }) => format!(
             "⚠️ Tokens on {} have {decimals} decimal places; give the minimum with at most \
@@ -68,7 +68,7 @@ pub fn refused() -> String {
 /// Why a command's address or label names nothing (or several things).
 pub fn unresolved(u: &Unresolved) -> String {
     match u {
-        Unresolved::NotWatching(a) => replies::not_watching(ChainKind::Evm, a),
+        Unresolved::NotWatching(w) => replies::not_watching(w.kind, &w.address),
         Unresolved::UnknownLabel(l) => format!(
             "ℹ️ None of your addresses is labelled <b>{}</b>. /list shows your labels. \
              Nothing was changed.",
@@ -77,7 +77,7 @@ pub fn unresolved(u: &Unresolved) -> String {
         Unresolved::Ambiguous(l, addresses) => {
             let list: Vec<String> = addresses
                 .iter()
-                .map(|a| format!("<code>{}</code>", a.checksummed()))
+                .map(|w| format!("<code>{}</code>", w.kind.show(&w.address)))
                 .collect();
             format!(
                 "⚠️ More than one address is labelled <b>{}</b>: {}. Name it by its address. \
@@ -89,8 +89,8 @@ pub fn unresolved(u: &Unresolved) -> String {
     }
 }
 
-fn changed(address: &Address, label: Option<&str>, change: &Change, s: &Settings) -> String {
-    let name = replies::named(ChainKind::Evm, address, label);
+fn changed(watched: &Watched, label: Option<&str>, change: &Change, s: &Settings) -> String {
+    let name = replies::named(watched.kind, &watched.address, label);
     let what = match change {
         Change::Min { min: None, .. } => format!("✅ No minimum for {name} any more."),
         Change::Min { .. } => format!(

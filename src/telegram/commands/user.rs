@@ -6,7 +6,7 @@ use rusqlite::{Transaction, params};
 use super::parse::{Command, SpamArg};
 use super::{Incoming, Reply, db_failed};
 use crate::db::chats::UpsertChat;
-use crate::db::settings::{Target, Unresolved, resolve};
+use crate::db::settings::{Target, Unresolved, Watched, resolve, subscriptions_of};
 use crate::db::spam::{FlaggedTransfers, SetSpamMode};
 use crate::db::subscriptions::{
     AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
@@ -41,18 +41,21 @@ async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
     let limit = core.shared.config.monitor.max_addresses_per_user;
     let text = replies::list(&subs, limit, crate::db::now_secs());
     let mut rows: Vec<serde_json::Value> = Vec::new();
-    let mut seen: Vec<&Address> = Vec::new();
+    // One row per address as a person reads it: the same 20 bytes on EVM
+    // chains and on Tron are two addresses, with a row each.
+    let mut seen: Vec<(ChainKind, &Address)> = Vec::new();
     for s in &subs {
-        if seen.contains(&&s.address) {
+        let kind = ChainKind::of(s.chain_id);
+        if seen.contains(&(kind, &s.address)) {
             continue;
         }
         if rows.len() == MAX_LIST_BUTTON_ROWS {
             break; // Telegram refuses a keyboard of more than 100 buttons
         }
-        seen.push(&s.address);
+        seen.push((kind, &s.address));
         let name: String = match &s.label {
             Some(l) => l.chars().take(20).collect(),
-            None => s.address.short(),
+            None => kind.short(&s.address),
         };
         rows.push(serde_json::json!([
             { "text": format!("🗑 Remove {name}"), "callback_data": Action::AskRemove(s.id).encode() },
@@ -139,38 +142,19 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::Remove {
-            target,
-            kind,
-            chain,
-        } => {
+        Command::Remove { target, chain } => {
             // One chain, or every chain of the address's kind (the same 20
             // bytes watched as an EVM address stay watched on EVM chains);
-            // a label: every chain its address is watched on.
-            let chain_ids = match (chain, kind) {
-                (Some(name), _) => Some(Chain::by_name(name).map(|c| c.id).into_iter().collect()),
-                (None, Some(kind)) => Some(
-                    Chain::all()
-                        .filter(|c| c.kind == *kind)
-                        .map(|c| c.id)
-                        .collect(),
-                ),
-                (None, None) => None,
-            };
+            // a label: every chain of the labelled subscription's kind.
             let request = RemoveWatch {
                 chat_id: chat,
                 target: target.clone(),
-                chain_ids,
+                chain_ids: chain
+                    .map(|name| Chain::by_name(name).map(|c| c.id).into_iter().collect()),
             };
             match db.exec(request).await {
-                Ok(Ok((address, ids))) => {
-                    let kind = kind_of(&ids, *kind);
-                    if ids.is_empty() {
-                        replies::not_watching(kind, &address)
-                    } else {
-                        replies::removed(kind, &address, &ids)
-                    }
-                }
+                Ok(Ok((w, ids))) if ids.is_empty() => replies::not_watching(w.kind, &w.address),
+                Ok(Ok((w, ids))) => replies::removed(w.kind, &w.address, &ids),
                 Ok(Err(u)) => super::settings::unresolved(&u),
                 Err(e) => db_failed(&command, &e),
             }
@@ -263,8 +247,8 @@ impl DbRequest for AddWatch {
 }
 
 /// `/remove`: stop watching an address, named by address or label, on the
-/// chains `chain_ids` (`None`: every chain it is watched on); returns the
-/// address and the chain ids it was removed from, in the order they were
+/// chains `chain_ids` (`None`: every chain of its kind it is watched on);
+/// returns the address and the chain ids it was removed from, in the order they were
 /// added, or why the target names no single address.
 pub struct RemoveWatch {
     pub chat_id: i64,
@@ -273,46 +257,25 @@ pub struct RemoveWatch {
 }
 
 impl DbRequest for RemoveWatch {
-    type Output = Result<(Address, Vec<u64>), Unresolved>;
+    type Output = Result<(Watched, Vec<u64>), Unresolved>;
     fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
-        let address = match resolve(tx, self.chat_id, &self.target)? {
-            Ok(a) => a,
+        let watched = match resolve(tx, self.chat_id, &self.target)? {
+            Ok(w) => w,
             Err(u) => return Ok(Err(u)),
         };
-        let mut stmt = tx.prepare(
-            "SELECT chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
-        )?;
-        let ids = stmt
-            .query_map(params![self.chat_id, address.as_str()], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .map(|r| r.map(|id| id as u64))
-            .filter(|r| {
-                r.as_ref().map_or(true, |id| {
-                    self.chain_ids.as_ref().is_none_or(|c| c.contains(id))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(stmt);
+        let ids: Vec<u64> = subscriptions_of(tx, self.chat_id, &watched)?
+            .into_iter()
+            .map(|(_, chain_id)| chain_id)
+            .filter(|id| self.chain_ids.as_ref().is_none_or(|c| c.contains(id)))
+            .collect();
         for &chain_id in &ids {
             let remove = RemoveSubscription {
                 chat_id: self.chat_id,
-                address: address.clone(),
+                address: watched.address.clone(),
                 chain_id: Some(chain_id),
             };
             remove.run(tx)?;
         }
-        Ok(Ok((address, ids)))
+        Ok(Ok((watched, ids)))
     }
-}
-
-/// How to show an address removed from `chain_ids`: the kind of the chains
-/// it was watched on, else `named` (told by the address's form), else EVM.
-pub fn kind_of(chain_ids: &[u64], named: Option<ChainKind>) -> ChainKind {
-    (chain_ids
-        .iter()
-        .find_map(|id| Chain::by_id(*id))
-        .map(|c| c.kind))
-    .or(named)
-    .unwrap_or(ChainKind::Evm)
 }
