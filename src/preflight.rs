@@ -118,9 +118,13 @@ async fn check_etherscan(
         transient_tries: 1,
         ..RetryPolicy::default()
     };
+    // No EVM chain, no key, nothing to check.
+    let Some(key) = secrets.etherscan_key.clone() else {
+        return Ok(Vec::new());
+    };
     let client = EtherscanClient::new(
         &config.etherscan,
-        secrets.etherscan_key.clone(),
+        key,
         metrics,
         retry,
     );

@@ -73,6 +73,7 @@ use std::rc::Rc;
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
+use crate::config::Secret;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::domain::{Address, Chain, Token, Transfer};
 use crate::metrics::Counters;
@@ -118,7 +119,13 @@ impl EtherscanActor {
     pub fn with_retry(shared: Shared, guard: ChildGuard, retry: RetryPolicy) -> Self {
         let client = EtherscanClient::new(
             &shared.config.etherscan,
-            shared.secrets.etherscan_key.clone(),
+            // `Shared::new` requires the key when there is an EVM chain,
+            // and this actor exists only then.
+            shared
+                .secrets
+                .etherscan_key
+                .clone()
+                .unwrap_or_else(|| Secret::new(String::new())),
             shared.metrics.clone(),
             retry,
         );
