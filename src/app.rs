@@ -204,8 +204,7 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
             WebhookActor::new(s.clone(), guard)
         })
     });
-    [db]
-        .into_iter()
+    [db].into_iter()
         .chain(etherscan)
         .chain(tron)
         .chain([telegram, ticker])

@@ -122,12 +122,7 @@ async fn check_etherscan(
     let Some(key) = secrets.etherscan_key.clone() else {
         return Ok(Vec::new());
     };
-    let client = EtherscanClient::new(
-        &config.etherscan,
-        key,
-        metrics,
-        retry,
-    );
+    let client = EtherscanClient::new(&config.etherscan, key, metrics, retry);
     let mut warnings = Vec::new();
     // Etherscan serves EVM chains only; Tron has its own provider.
     for chain in config.evm_chains() {

@@ -50,7 +50,6 @@ impl Secrets {
     /// chain; a required one missing or empty is an error naming its variable
     /// (and, for the Etherscan key, the EVM chains that need it).
     pub fn from_env(config: &super::Config) -> Result<Secrets, ConfigError> {
-
         let read = |var: &'static str| match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
             _ => Err(ConfigError::MissingSecret(var)),
@@ -59,9 +58,7 @@ impl Secrets {
             telegram_token: read(TELEGRAM_TOKEN_VAR)?,
             etherscan_key: match config.evm_chains().is_empty() {
                 true => None,
-                false => Some(
-                    read(ETHERSCAN_KEY_VAR).map_err(|_| missing_etherscan_key(config))?,
-                ),
+                false => Some(read(ETHERSCAN_KEY_VAR).map_err(|_| missing_etherscan_key(config))?),
             },
             tron_key: read(TRONGRID_KEY_VAR).ok(),
         })

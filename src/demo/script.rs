@@ -222,7 +222,14 @@ async fn tron_story(world: &World, out: Out) -> Result<()> {
     let cold = "TQf6PDMi7er8c9Jw2SiQwDYq691ZhQtzi4";
     let client = "TTZhLMv1kSJesPkYcZexxSZQdCufc6XemR";
     let vanity = "TTZhLDNKtCG3BJpfR1ZCe88Qb3XTf6XemR";
-    say(world, out, ALICE, "alice", &format!("/add {cold} tron Cold")).await?;
+    say(
+        world,
+        out,
+        ALICE,
+        "alice",
+        &format!("/add {cold} tron Cold"),
+    )
+    .await?;
     let paid = world.tron.inject(client, cold, 1_250_000_000);
     out.chain("1,250 USDT (TRC-20) from a client to Cold");
     let m = wait_for_tx(world, out, ALICE, &paid.txid).await?;

@@ -158,10 +158,7 @@ level = "debug"
         for var in &self.unset {
             cmd.env_remove(var);
         }
-        cmd
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         self.daemon = Some(cmd.spawn().expect("the daemon starts"));
     }
 
