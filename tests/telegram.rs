@@ -85,7 +85,7 @@ impl World {
         tweak(&mut config);
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),
-            etherscan_key: Secret::new("test-key"),
+            etherscan_key: Some(Secret::new("test-key")),
             tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();

@@ -27,6 +27,7 @@ pub struct World {
     pub daemon: Option<Child>,
     runs: u32,
     env: Vec<(String, String)>,
+    unset: Vec<&'static str>,
 }
 
 /// Extra lines appended to the test configuration (e.g. "[telegram]\nsend_rate = 50").
@@ -40,6 +41,8 @@ pub struct Tweaks {
     pub chains: Option<&'static str>,
     /// Extra environment variables for the daemon (e.g. a webhook secret).
     pub env: Vec<(String, String)>,
+    /// Environment variables the daemon runs without (e.g. `ETHERSCAN_API_KEY`).
+    pub unset: Vec<&'static str>,
 }
 
 impl World {
@@ -123,6 +126,7 @@ level = "debug"
             daemon: None,
             runs: 0,
             env: tweaks.env,
+            unset: tweaks.unset,
         }
     }
 
@@ -159,10 +163,11 @@ level = "debug"
         cmd.env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
             .env("ETHERSCAN_API_KEY", ES_KEY)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
+            .env_remove("RUST_LOG");
+        for var in &self.unset {
+            cmd.env_remove(var);
+        }
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         self.daemon = Some(cmd.spawn().expect("the daemon starts"));
     }
 
