@@ -96,7 +96,7 @@ async fn start(v: &Volume, addresses: u32, mode: ScanMode) -> Run {
     config.database.path = dir.path().join("monitor.db");
     let secrets = Secrets {
         telegram_token: Secret::new("unused"),
-        etherscan_key: Secret::new(KEY),
+        etherscan_key: Some(Secret::new(KEY)),
         tron_key: None,
     };
     let shared = Shared::new(config, secrets).expect("shared state");

@@ -178,7 +178,7 @@ async fn main() {
         config,
         Secrets {
             telegram_token: Secret::new("unused"),
-            etherscan_key: Secret::new(KEY),
+            etherscan_key: Some(Secret::new(KEY)),
             tron_key: None,
         },
     )

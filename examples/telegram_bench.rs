@@ -56,7 +56,7 @@ async fn start(
     c.database.path = dir.path().join("bench.db");
     let secrets = Secrets {
         telegram_token: Secret::new(sim.token()),
-        etherscan_key: Secret::new("bench"),
+        etherscan_key: Some(Secret::new("bench")),
         tron_key: None,
     };
     let shared = Shared::new(c, secrets).unwrap();

@@ -101,6 +101,11 @@ impl Shared {
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
         let contracts = Arc::new(config.contracts());
+        if secrets.etherscan_key.is_none() && !config.evm_chains().is_empty() {
+            return Err(StartError::Config(
+                crate::config::missing_etherscan_key(&config).to_string(),
+            ));
+        }
         Ok(Shared {
             contracts,
             config: Arc::new(config),
@@ -151,9 +156,12 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
         shared.db.clone(),
         move |guard| DbActor::new(settings.clone(), guard).alerting(metrics.clone()),
     );
-    let s = shared.clone();
-    let etherscan = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
-        EtherscanActor::new(s.clone(), guard)
+    // Each scanner exists only when `monitor.chains` has a chain it serves.
+    let etherscan = (!shared.config.evm_chains().is_empty()).then(|| {
+        let s = shared.clone();
+        ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
+            EtherscanActor::new(s.clone(), guard)
+        })
     });
     let s = shared.clone();
     let telegram = ChildSpec::actor("telegram", shared.telegram.clone(), move |guard| {
@@ -165,11 +173,14 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
             TronActor::new(s.clone(), guard)
         })
     });
-    let mut polls = vec![poll_fn(
-        shared.etherscan.clone(),
-        shared.metrics.clone(),
-        || Poll,
-    )];
+    let mut polls = Vec::new();
+    if etherscan.is_some() {
+        polls.push(poll_fn(
+            shared.etherscan.clone(),
+            shared.metrics.clone(),
+            || Poll,
+        ));
+    }
     if tron.is_some() {
         polls.push(poll_fn(shared.tron.clone(), shared.metrics.clone(), || {
             crate::tron::Poll
@@ -193,8 +204,8 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
             WebhookActor::new(s.clone(), guard)
         })
     });
-    [db, etherscan]
-        .into_iter()
+    [db].into_iter()
+        .chain(etherscan)
         .chain(tron)
         .chain([telegram, ticker])
         .chain(webhook)

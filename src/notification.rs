@@ -45,6 +45,23 @@ pub fn name_of(kind: ChainKind, address: &Address, label: Option<&str>) -> Strin
     }
 }
 
+/// The inline keyboard of a transfer notification, as the Bot API's
+/// `reply_markup` JSON: a URL button to the transaction on the chain's
+/// explorer (when the chain is known) and `🔕 Mute 24h` for the watched
+/// address of `subscription_id` ([`crate::telegram::callback_data`]).
+pub fn keyboard(t: &Transfer, subscription_id: i64) -> String {
+    use crate::telegram::callback_data::Action;
+    let mut row = Vec::new();
+    if let Some(c) = Chain::by_id(t.chain_id) {
+        row.push(serde_json::json!({ "text": "🔎 Explorer", "url": c.tx_url(&t.tx_hash) }));
+    }
+    row.push(serde_json::json!({
+        "text": "🔕 Mute 24h",
+        "callback_data": Action::Mute24h(subscription_id).encode(),
+    }));
+    serde_json::json!({ "inline_keyboard": [row] }).to_string()
+}
+
 pub fn render(v: &View<'_>) -> String {
     let t = v.transfer;
     let chain = Chain::by_id(t.chain_id);

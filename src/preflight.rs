@@ -118,12 +118,11 @@ async fn check_etherscan(
         transient_tries: 1,
         ..RetryPolicy::default()
     };
-    let client = EtherscanClient::new(
-        &config.etherscan,
-        secrets.etherscan_key.clone(),
-        metrics,
-        retry,
-    );
+    // No EVM chain, no key, nothing to check.
+    let Some(key) = secrets.etherscan_key.clone() else {
+        return Ok(Vec::new());
+    };
+    let client = EtherscanClient::new(&config.etherscan, key, metrics, retry);
     let mut warnings = Vec::new();
     // Etherscan serves EVM chains only; Tron has its own provider.
     for chain in config.evm_chains() {

@@ -198,7 +198,7 @@ fn a_bad_webhook_key_exits_2_naming_it() {
             "webhook[0].backoff_min",
         ),
         (
-            "url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"tron\"]\n",
+            "url = \"https://h\"\nsecret_env = \"S\"\nchains = [\"solana\"]\n",
             "webhook[0].chains",
         ),
         (
@@ -521,12 +521,11 @@ async fn an_invalid_key_exits_2_naming_etherscan_api_key() {
 
 #[actix_rt::test]
 async fn a_paid_chain_exits_2_naming_the_chain_and_monitor_chains() {
-    let w = World::new(Tweaks::default()).await;
-    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
-        "[monitor]\n",
-        "[monitor]\nchains = [\"ethereum\", \"polygon\"]\n",
-    );
-    std::fs::write(&w.config, cfg).unwrap();
+    let w = World::new(Tweaks {
+        chains: Some(r#"["ethereum", "polygon"]"#),
+        ..Tweaks::default()
+    })
+    .await;
     w.es.set_fault(Some(Fault::PaidChain(137)));
     let o = run_bin(&["run"], &w.config, TG_TOKEN, ES_KEY).await;
     let t = text(&o);

@@ -23,8 +23,13 @@ fn the_demo_runs_the_whole_scenario_and_exits_zero() {
         "etherscan: running",
         "actor etherscan restarted by the supervisor",
         "Incoming 99.99 USDC",
+        "Incoming 1,250 USDT on Tron",
+        "TTZhLMv1kSJesPkYcZexxSZQdCufc6XemR",
+        "https://tronscan.org/#/transaction/",
+        "the Tron look-alike transfer was held back",
+        "tron: running",
         "every actor stopped; exit code 0",
-        "notifications delivered:     5",
+        "notifications delivered:     7",
     ] {
         assert!(
             stdout.contains(expected),
@@ -32,7 +37,7 @@ fn the_demo_runs_the_whole_scenario_and_exits_zero() {
         );
     }
     // The shutdown is shown actor by actor, in order.
-    let order: Vec<usize> = ["ticker", "etherscan", "telegram", "db"]
+    let order: Vec<usize> = ["ticker", "etherscan", "tron", "telegram", "db"]
         .iter()
         .map(|a| {
             stdout

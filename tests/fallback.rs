@@ -104,7 +104,7 @@ impl Harness {
         tweak(&mut config);
         let secrets = Secrets {
             telegram_token: Secret::new("unused"),
-            etherscan_key: Secret::new(KEY),
+            etherscan_key: Some(Secret::new(KEY)),
             tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();

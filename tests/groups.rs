@@ -47,7 +47,7 @@ impl World {
         tweak(&mut c);
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),
-            etherscan_key: Secret::new("test-key"),
+            etherscan_key: Some(Secret::new("test-key")),
             tron_key: None,
         };
         let shared = Shared::new(c, secrets).unwrap();

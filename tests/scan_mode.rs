@@ -109,7 +109,7 @@ impl Harness {
         config.supervisor.shutdown_timeout = Duration::from_secs(10);
         let secrets = Secrets {
             telegram_token: Secret::new("unused"),
-            etherscan_key: Secret::new(KEY),
+            etherscan_key: Some(Secret::new(KEY)),
             tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();

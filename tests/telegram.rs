@@ -85,7 +85,7 @@ impl World {
         tweak(&mut config);
         let secrets = Secrets {
             telegram_token: Secret::new(sim.token()),
-            etherscan_key: Secret::new("test-key"),
+            etherscan_key: Some(Secret::new("test-key")),
             tron_key: None,
         };
         let shared = Shared::new(config, secrets).unwrap();
@@ -257,7 +257,12 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
         "{r}"
     );
     let menu: Vec<String> = w.sim.my_commands().into_iter().map(|c| c.0).collect();
-    assert_eq!(menu, ["start", "help", "add", "remove", "list", "spam"]);
+    assert_eq!(
+        menu,
+        [
+            "start", "help", "add", "remove", "list", "spam", "set", "mute", "unmute"
+        ]
+    );
     assert!(w.sim.calls("deleteWebhook") >= 1);
 
     // Unknown things get the hint.
@@ -325,7 +330,7 @@ async fn user_commands_answer_success_and_errors_and_store_nothing_on_rejection(
 
     let r = w.ask(u, "/remove").await;
     assert!(
-        r.contains("address is missing") && r.contains("/remove &lt;address&gt;"),
+        r.contains("address (or label) is missing") && r.contains("/remove &lt;address|label&gt;"),
         "{r}"
     );
     let r = w.ask(u, &format!("/remove {A2}")).await;
@@ -1268,6 +1273,10 @@ async fn long_reply_list_of_50_arrives_whole_in_parts() {
         assert!(p.text.encode_utf16().count() <= 4096);
         assert_eq!(p.parse_mode.as_deref(), Some("HTML"));
     }
+    // Remove and Mute buttons for every address, under the last part.
+    let (last, rest) = parts.split_last().unwrap();
+    assert_eq!(last.callback_data().len(), 100);
+    assert!(rest.iter().all(|p| p.reply_markup.is_none()));
     for i in 0..50 {
         let checksummed = Address::parse(&address(i)).unwrap().checksummed();
         let n = parts

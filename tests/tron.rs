@@ -282,3 +282,57 @@ async fn invalid_key_alerts_the_admins_once() {
     assert_eq!(refused, 1);
     assert!(!w.logs(1).contains("not-a-known-key"));
 }
+
+#[actix_rt::test]
+async fn a_tron_only_config_starts_without_etherscan_api_key() {
+    let tron = SimTronGrid::start(fast())
+        .await
+        .expect("simulated TronGrid starts");
+    let mut w = World::new(Tweaks {
+        chains: Some(r#"["tron"]"#),
+        extra: format!(
+            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n",
+            tron.base_url()
+        ),
+        env: vec![("TRONGRID_API_KEY".into(), TRON_KEY.into())],
+        unset: vec!["ETHERSCAN_API_KEY"],
+        ..Tweaks::default()
+    })
+    .await;
+    w.start_daemon();
+    let (wallet, payer) = (taddr('a'), taddr('1'));
+    watch(&w, &wallet).await;
+    let tx = tron.inject(&payer, &wallet, 7_000_000);
+    w.wait_messages(ALICE, &tx.txid, 1).await;
+    // No `etherscan` child: Etherscan is never called, /status does not list
+    // it, and asking to restart it is a clear refusal.
+    assert_eq!(w.es.request_count(), 0);
+    let status = w.say(ADMIN, "/status").await;
+    assert!(status.contains("tron: running"), "{status}");
+    assert!(!status.contains("etherscan"), "{status}");
+    let reply = w.say(ADMIN, "/restart etherscan").await;
+    assert!(reply.contains("etherscan is not running"), "{reply}");
+    let reply = w.say(ADMIN, "/restart tron").await;
+    assert!(reply.contains("Restarting tron"), "{reply}");
+    w.signal("TERM");
+    let status = w.wait_exit(Duration::from_secs(25)).await;
+    assert_eq!(status.code(), Some(0), "logs:\n{}", w.logs(1));
+    // The shutdown (after the restart's own stop of tron) in order.
+    let stopped = stopped_actors(&w.logs(1));
+    assert_eq!(
+        stopped[stopped.len().saturating_sub(4)..],
+        ["ticker", "tron", "telegram", "db"],
+        "{stopped:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn restart_and_panic_of_tron_without_tron_are_refused_clearly() {
+    let mut w = World::new(Tweaks::default()).await;
+    w.start_daemon();
+    for command in ["/restart tron", "/panic tron"] {
+        let reply = w.say(ADMIN, command).await;
+        assert!(reply.contains("tron is not running"), "{command}: {reply}");
+        assert!(reply.contains("monitor.chains"), "{command}: {reply}");
+    }
+}

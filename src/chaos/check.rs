@@ -294,6 +294,7 @@ mod tests {
             parse_mode: None,
             link_preview_disabled: true,
             message_id: 1,
+            reply_markup: None,
         }
     }
 

@@ -21,7 +21,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use blockscout::BlockscoutConfig;
-pub use secrets::{ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR};
+pub use secrets::{
+    ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR, missing_etherscan_key,
+};
 pub use size::ByteSize;
 pub use tron::TronConfig;
 pub use webhook::WebhookConfig;
@@ -46,6 +48,12 @@ pub enum ConfigError {
     },
     #[error("the environment variable {0} is not set (secrets are read only from the environment)")]
     MissingSecret(&'static str),
+    /// `ETHERSCAN_API_KEY` is missing while `monitor.chains` has EVM chains.
+    #[error(
+        "the environment variable ETHERSCAN_API_KEY is not set; monitor.chains includes the EVM \
+         chain(s) {chains}, scanned through Etherscan (secrets are read only from the environment)"
+    )]
+    MissingEtherscanKey { chains: String },
     /// A webhook's signing secret (`[[webhook]] secret_env`) is missing or
     /// unusable; names the variable, never its value.
     #[error("the environment variable {var} (webhook signing secret) {problem}")]

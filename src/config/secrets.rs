@@ -36,22 +36,40 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct Secrets {
     pub telegram_token: Secret,
-    pub etherscan_key: Secret,
+    /// `ETHERSCAN_API_KEY`: required when `monitor.chains` has an EVM chain
+    /// (then always `Some`, see [`Secrets::from_env`]); `None` on a Tron-only
+    /// daemon, which starts no `etherscan` child.
+    pub etherscan_key: Option<Secret>,
     /// `TRONGRID_API_KEY`, when set (optional).
     pub tron_key: Option<Secret>,
 }
 
 impl Secrets {
-    /// Reads both secrets; a missing or empty one is an error naming its variable.
-    pub fn from_env() -> Result<Secrets, ConfigError> {
+    /// Reads the secrets. `TELEGRAM_BOT_TOKEN` is always required,
+    /// `ETHERSCAN_API_KEY` only when `config`'s `monitor.chains` has an EVM
+    /// chain; a required one missing or empty is an error naming its variable
+    /// (and, for the Etherscan key, the EVM chains that need it).
+    pub fn from_env(config: &super::Config) -> Result<Secrets, ConfigError> {
         let read = |var: &'static str| match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
             _ => Err(ConfigError::MissingSecret(var)),
         };
         Ok(Secrets {
             telegram_token: read(TELEGRAM_TOKEN_VAR)?,
-            etherscan_key: read(ETHERSCAN_KEY_VAR)?,
+            etherscan_key: match config.evm_chains().is_empty() {
+                true => None,
+                false => Some(read(ETHERSCAN_KEY_VAR).map_err(|_| missing_etherscan_key(config))?),
+            },
             tron_key: read(TRONGRID_KEY_VAR).ok(),
         })
+    }
+}
+
+/// The error for a missing `ETHERSCAN_API_KEY`, naming the EVM chains of
+/// `config` that need it.
+pub fn missing_etherscan_key(config: &super::Config) -> ConfigError {
+    let chains: Vec<&str> = config.evm_chains().iter().map(|c| c.name).collect();
+    ConfigError::MissingEtherscanKey {
+        chains: chains.join(", "),
     }
 }

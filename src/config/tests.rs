@@ -131,7 +131,7 @@ fn chains_resolve_to_the_registry_with_chosen_tokens() {
 fn secrets_never_print() {
     let s = Secrets {
         telegram_token: Secret::new("123:tg-secret"),
-        etherscan_key: Secret::new("es-secret"),
+        etherscan_key: Some(Secret::new("es-secret")),
         tron_key: Some(Secret::new("tron-secret")),
     };
     let shown = format!("{s:?}");

@@ -8,7 +8,7 @@
 //! of them needs the whole history: only the counterparties sharing the
 //! leading digits of a counterparty in the batch (a range of one index), and
 //! those seen at or after the start of the burst window (a range of
-//! another). With the indexes of migration 10 — (chain, address,
+//! another). With the indexes of migration 9 — (chain, address,
 //! counterparty, time, flagged) in both directions, and (chain, time) — an
 //! address with 100 000 past transfers costs a few index lookups per
 //! counterparty in the poll, plus the window's transfers, instead of a scan

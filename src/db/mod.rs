@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod poll_result;
 pub mod prune;
 pub mod schema;
+pub mod settings;
 pub mod spam;
 pub mod stats;
 pub mod subscriptions;
@@ -218,6 +219,8 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+#[cfg(test)]
+mod settings_tests;
 #[cfg(test)]
 mod spam_tests;
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub struct OutboxItem {
     /// Attempts answered "not enough rights to send text messages", row
     /// kept pending.
     pub no_rights: u32,
+    /// The Bot API `reply_markup` JSON to send with the text (the
+    /// notification's buttons), if any.
+    pub reply_markup: Option<String>,
 }
 
 impl OutboxItem {
@@ -56,7 +59,8 @@ impl DbRequest for DueNotifications {
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
         let mut stmt = tx.prepare(
-            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals, o.no_rights
+            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals, o.no_rights,
+                    o.reply_markup
              FROM outbox o
              JOIN chats c ON c.chat_id = o.chat_id
              WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
@@ -71,6 +75,7 @@ impl DbRequest for DueNotifications {
                 lost_answers: r.get::<_, i64>(4)? as u32,
                 refusals: r.get::<_, i64>(5)? as u32,
                 no_rights: r.get::<_, i64>(6)? as u32,
+                reply_markup: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -27,6 +27,18 @@
 //! worked — the user's money went to a look-alike — and holding it back
 //! silently would hide the one thing the user must hear at once.
 //!
+//! # Per-address settings
+//!
+//! Before any of that, each chat's own settings for the watched address
+//! ([`super::settings`]: minimum, direction, mute) decide whether the chat
+//! hears of the transfer at all. One it filters out is still recorded (and
+//! judged, and queued for webhook sinks, which are the operator's and know
+//! nothing of a chat's settings) but gets **no outbox row** for that chat:
+//! nothing can send it later — not an `/unmute`, not a restart — and no
+//! delivery count can show it as lost. When a chat watches both ends, the
+//! transfer notifies if either end's settings want it (the sender's as
+//! outgoing, the receiver's as incoming).
+//!
 //! The history a verdict needs comes from the `transfers` table, loaded once
 //! per (chat, watched address) per poll and then kept up to date in memory
 //! as the batch is recorded in block-time order:
@@ -46,6 +58,7 @@ use std::sync::Arc;
 
 use rusqlite::{Transaction, params};
 
+use super::settings::Settings;
 use super::spam::{SpamPolicy, encode_flags, parse_mode};
 use super::{
     DbError, DbRequest, cursors, history, now_secs, subscriptions::parse_stored, webhooks,
@@ -122,6 +135,9 @@ pub struct PollRecorded {
     pub held: usize,
     /// Webhook delivery rows queued (one per matching sink and transfer).
     pub webhooks: usize,
+    /// (transfer, chat) pairs recorded without an outbox row: the chat's
+    /// settings (minimum, direction, mute) filter them out.
+    pub filtered: usize,
 }
 
 impl DbRequest for RecordPollResult {
@@ -170,7 +186,7 @@ impl DbRequest for RecordPollResult {
             out.new_transfers += 1;
             let transfer_id = tx.last_insert_rowid();
             let subs = subscribers(tx, t)?;
-            let chats = per_chat(t, &subs);
+            let chats = per_chat(t, &subs, now);
             let mut verdicts = Vec::with_capacity(chats.len());
             for c in &chats {
                 verdicts.push(match memo.as_mut() {
@@ -193,6 +209,10 @@ impl DbRequest for RecordPollResult {
                 if !c.active {
                     continue; // judged (for `flagged`), but sent nothing
                 }
+                if !c.notifies {
+                    out.filtered += 1; // the chat's settings: recorded, never sent
+                    continue;
+                }
                 let view = View {
                     transfer: t,
                     direction: c.direction,
@@ -210,8 +230,8 @@ impl DbRequest for RecordPollResult {
                 let n = tx.execute(
                     "INSERT OR IGNORE INTO outbox
                      (chat_id, transfer_id, text, state, next_attempt_at, created_at,
-                      flagged, spam_score, spam_reasons)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+                      flagged, spam_score, spam_reasons, reply_markup)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         c.chat_id,
                         transfer_id,
@@ -220,7 +240,8 @@ impl DbRequest for RecordPollResult {
                         now,
                         verdict.is_suspicious(),
                         verdict.score,
-                        encode_flags(&verdict.flags)?
+                        encode_flags(&verdict.flags)?,
+                        notification::keyboard(t, c.subscription_id)
                     ],
                 )?;
                 if state == "held" {
@@ -268,18 +289,22 @@ fn outcome(verdict: &Verdict, mode: SpamMode, direction: Direction) -> Outcome {
 
 /// One subscription touching a transfer, with its chat's state.
 struct Sub {
+    id: i64,
     chat_id: i64,
     address: Address,
     label: Option<String>,
     active: bool,
     mode: Option<String>,
+    settings: Settings,
 }
 
 /// Every subscription (active chats or not: the verdict decides
 /// `transfers.flagged` for everyone) watching either side.
 fn subscribers(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<Sub>, DbError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT s.chat_id, s.address, s.label, c.active, c.spam_mode FROM subscriptions s
+        "SELECT s.chat_id, s.address, s.label, c.active, c.spam_mode, s.id,
+                s.min_amount, s.direction, s.muted_until
+         FROM subscriptions s
          JOIN chats c ON c.chat_id = s.chat_id
          WHERE s.chain_id = ?1 AND s.address IN (?2, ?3)",
     )?;
@@ -292,18 +317,22 @@ fn subscribers(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<Sub>, DbError> 
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, bool>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                Settings::from_row(r, 6)?,
             ))
         },
     )?;
     let mut out = Vec::new();
     for row in rows {
-        let (chat_id, address, label, active, mode) = row?;
+        let (chat_id, address, label, active, mode, id, settings) = row?;
         out.push(Sub {
+            id,
             chat_id,
             address: parse_stored(&address)?,
             label,
             active,
             mode,
+            settings,
         });
     }
     Ok(out)
@@ -312,6 +341,10 @@ fn subscribers(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<Sub>, DbError> 
 /// A transfer from one chat's point of view.
 struct ChatView<'a> {
     chat_id: i64,
+    /// The subscription on our side (what the mute button names).
+    subscription_id: i64,
+    /// The chat's settings let it hear of the transfer.
+    notifies: bool,
     active: bool,
     mode: Option<&'a str>,
     direction: Direction,
@@ -321,7 +354,7 @@ struct ChatView<'a> {
     counterparty_label: Option<&'a str>,
 }
 
-fn per_chat<'a>(t: &'a Transfer, subs: &'a [Sub]) -> Vec<ChatView<'a>> {
+fn per_chat<'a>(t: &'a Transfer, subs: &'a [Sub], now: i64) -> Vec<ChatView<'a>> {
     // chat → (its subscription to `from`, its subscription to `to`)
     let mut chats: BTreeMap<i64, (Option<&Sub>, Option<&Sub>)> = BTreeMap::new();
     for s in subs {
@@ -341,8 +374,19 @@ fn per_chat<'a>(t: &'a Transfer, subs: &'a [Sub]) -> Vec<ChatView<'a>> {
             (Some(f), None) => (Direction::Outgoing, f, None, &t.to),
             (None, None) => continue,
         };
+        let wants = |s: Option<&Sub>, side: Direction| {
+            s.is_some_and(|s| s.settings.notifies(side, &t.amount, t.decimals, now))
+        };
+        // A transfer from an address to itself is both.
+        let from_side = if t.from == t.to {
+            Direction::SelfTransfer
+        } else {
+            Direction::Outgoing
+        };
         out.push(ChatView {
             chat_id,
+            subscription_id: ours.id,
+            notifies: wants(sides.0, from_side) || wants(sides.1, Direction::Incoming),
             active: ours.active,
             mode: ours.mode.as_deref(),
             direction,
@@ -397,12 +441,15 @@ impl Memo<'_> {
                     Entry::Occupied(o) => o.into_mut(),
                     Entry::Vacant(o) => o.insert(own_addresses(tx, c.chat_id)?),
                 };
+                let subject = WatchSubject {
+                    chain_id: t.chain_id,
+                    watched: c.watched,
+                    exclude: transfer_id,
+                };
                 e.insert(load_watch(
                     tx,
                     &self.policy.rules,
-                    t.chain_id,
-                    c.watched,
-                    transfer_id,
+                    subject,
                     own,
                     self.oldest_relevant,
                     self.batch,
@@ -476,22 +523,32 @@ fn hex_bucket(rules: &SpamRules, kind: ChainKind) -> usize {
     }
 }
 
+/// Whose history [`load_watch`] reads: a watched address on a chain,
+/// leaving out the transfer being assessed.
+struct WatchSubject<'a> {
+    chain_id: u64,
+    watched: &'a Address,
+    exclude: i64,
+}
+
 /// Reads what this poll's checks need of `watched`'s history on one chain
 /// ([`history::relevant_counterparties`]: the counterparties resembling one
 /// in `batch`, and those active within the burst window), each with its
-/// first appearance and whether any unflagged transfer links them. `exclude`
+/// first appearance and whether any unflagged transfer links them. The subject's `exclude`
 /// is the transfer being judged, already inserted but not its own history.
-#[allow(clippy::too_many_arguments)]
 fn load_watch(
     tx: &Transaction<'_>,
     rules: &SpamRules,
-    chain_id: u64,
-    watched: &Address,
-    exclude: i64,
+    subject: WatchSubject<'_>,
     own: &[Address],
     oldest_relevant: u64,
     batch: &[Transfer],
 ) -> Result<Watch, DbError> {
+    let WatchSubject {
+        chain_id,
+        watched,
+        exclude,
+    } = subject;
     let kind = ChainKind::of(chain_id);
     let asked: Vec<&Address> = batch
         .iter()

@@ -188,6 +188,20 @@ const MIGRATIONS: &[&str] = &[
         CHECK (kind IN ('private', 'group', 'supergroup', 'channel'));
     ALTER TABLE chats ADD COLUMN title TEXT;
     "#,
+    // 7 (issue 11, alerts): per-subscription settings (`src/db/settings.rs`)
+    // and the inline keyboard of a notification. `min_amount`: the minimum in units of
+    // 10^-18 token (NULL: none); `direction`: which transfers notify;
+    // `muted_until`: Unix seconds (NULL: not muted; i64::MAX: until
+    // `/unmute`). `outbox.reply_markup`: the Bot API `reply_markup` JSON
+    // sent with the row (NULL: none).
+    r#"
+    ALTER TABLE subscriptions ADD COLUMN min_amount TEXT
+        CHECK (min_amount IS NULL OR (min_amount NOT GLOB '*[^0-9]*' AND min_amount <> ''));
+    ALTER TABLE subscriptions ADD COLUMN direction TEXT NOT NULL DEFAULT 'both'
+        CHECK (direction IN ('in', 'out', 'both'));
+    ALTER TABLE subscriptions ADD COLUMN muted_until INTEGER;
+    ALTER TABLE outbox ADD COLUMN reply_markup TEXT;
+    "#,
     // 8: the daily call budget (issue 12).
     // Calls sent per provider ("Etherscan", "Blockscout") per UTC day
     // (`day` = days since the Unix epoch), so a restart keeps the count.

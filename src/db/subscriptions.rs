@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Transaction, params};
 
+use super::settings::Settings;
 use super::{DbError, DbRequest, chats, meta, now_secs};
 use crate::domain::Address;
 
@@ -13,9 +14,12 @@ pub(super) const VERSION_KEY: &str = "subscriptions_version";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
+    /// The row id (what a button names).
+    pub id: i64,
     pub chain_id: u64,
     pub address: Address,
     pub label: Option<String>,
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,18 +115,27 @@ impl DbRequest for ListSubscriptions {
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<Subscription>, DbError> {
         let mut stmt = tx.prepare(
-            "SELECT chain_id, address, label FROM subscriptions WHERE chat_id = ?1 ORDER BY id",
+            "SELECT id, chain_id, address, label, min_amount, direction, muted_until
+             FROM subscriptions WHERE chat_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([self.chat_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                Settings::from_row(r, 4)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (chain_id, address, label) = row?;
+            let (id, chain_id, address, label, settings) = row?;
             out.push(Subscription {
+                id,
                 chain_id: chain_id as u64,
                 address: parse_stored(&address)?,
                 label,
+                settings,
             });
         }
         Ok(out)

@@ -1,6 +1,6 @@
 //! `usdt-monitor demo`: the whole system, offline, in about a minute.
 //!
-//! Starts the simulated Etherscan and Bot API on free loopback ports, a
+//! Starts the simulated Etherscan, TronGrid and Bot API on free loopback ports, a
 //! temporary database, and the real daemon — the same supervisor, actors
 //! and code paths as `usdt-monitor run` — pointed at them. Then plays a
 //! scripted scenario and prints it as the conversation a user would see.

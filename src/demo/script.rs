@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::app;
 use crate::db::stats::GetStats;
-use crate::domain::{Address, TokenSymbol};
+use crate::domain::{Address, TRON_CHAIN_ID, TokenSymbol};
 use crate::sim::botapi::SentMessage;
 use crate::supervisor::{EventKind, GetStatus, Shutdown};
 
@@ -32,6 +32,7 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
         "simulated Etherscan API V2: {}",
         world.es.base_url()
     ));
+    out.note(&format!("simulated TronGrid: {}", world.tron.base_url()));
     out.note(&format!(
         "simulated Telegram Bot API: {}",
         world.bot.api_url()
@@ -134,12 +135,15 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
         return Err("the poisoning attempt was delivered as an ordinary notification".into());
     }
     out.ok("the look-alike transfer was held back, not notified");
+
+    out.title("4. The same on Tron");
+    tron_story(&world, out).await?;
     say(&world, out, ALICE, "alice", "/spam").await?;
 
-    out.title("4. The admin checks on the daemon");
+    out.title("5. The admin checks on the daemon");
     say(&world, out, ADMIN, "admin", "/status").await?;
 
-    out.title("5. A crash, and the supervisor at work");
+    out.title("6. A crash, and the supervisor at work");
     say(&world, out, ADMIN, "admin", "/panic etherscan").await?;
     let after_crash = world.transfer(TokenSymbol::Usdc, &employer, &savings, 99_990_000);
     out.chain("99.99 USDC from the employer to Savings, while the scanner restarts");
@@ -163,7 +167,7 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
         repl::run(&world, out).await;
     }
 
-    out.title("6. Ordered shutdown");
+    out.title("7. Ordered shutdown");
     handle.addr.do_send(Shutdown);
     let exit = handle
         .exit
@@ -178,7 +182,7 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
     let delivered = world
         .sent()
         .iter()
-        .filter(|m| m.text.contains("/tx/"))
+        .filter(|m| m.text.contains("/tx/") || m.text.contains("/#/transaction/"))
         .count();
     out.note(&format!("transfers recorded:          {}", stats.transfers));
     out.note(&format!("notifications delivered:     {delivered}"));
@@ -187,7 +191,11 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
         "Etherscan calls made:        {}",
         world.es.request_count()
     ));
-    out.note("this process (the daemon and both simulators):");
+    out.note(&format!(
+        "TronGrid calls made:         {}",
+        world.tron.requests().len()
+    ));
+    out.note("this process (the daemon and the three simulators):");
     out.note(&format!(
         "peak open descriptors:       {}",
         peaks.descriptors.load(Ordering::Relaxed)
@@ -203,6 +211,48 @@ pub async fn run(args: DemoArgs, out: Out) -> Result<()> {
     if exit.code() != 0 {
         return Err(format!("the daemon exited with code {}", exit.code()));
     }
+    Ok(())
+}
+
+/// Alice watches a Tron wallet: a payment is notified in base58 with a
+/// Tronscan link; a zero-value transfer from a vanity address with the
+/// payer's base58 first five and last five characters is held back.
+async fn tron_story(world: &World, out: Out) -> Result<()> {
+    // Found offline by a birthday search over addresses starting `TTZhL`.
+    let cold = "TQf6PDMi7er8c9Jw2SiQwDYq691ZhQtzi4";
+    let client = "TTZhLMv1kSJesPkYcZexxSZQdCufc6XemR";
+    let vanity = "TTZhLDNKtCG3BJpfR1ZCe88Qb3XTf6XemR";
+    say(
+        world,
+        out,
+        ALICE,
+        "alice",
+        &format!("/add {cold} tron Cold"),
+    )
+    .await?;
+    let paid = world.tron.inject(client, cold, 1_250_000_000);
+    out.chain("1,250 USDT (TRC-20) from a client to Cold");
+    let m = wait_for_tx(world, out, ALICE, &paid.txid).await?;
+    out.bot("alice", &m.text);
+
+    let poison = world.tron.inject_poisoning(vanity, cold);
+    out.chain(&format!(
+        "0 USDT from {vanity} — it looks like the client {client}"
+    ));
+    // A payment in a later block proves the poisoning block was scanned.
+    world.tron.advance(1);
+    let later = world.tron.inject(client, cold, 10_000_000);
+    out.chain("10 USDT from the client to Cold");
+    let m = wait_for_tx(world, out, ALICE, &later.txid).await?;
+    out.bot("alice", &m.text);
+    if world
+        .sent()
+        .iter()
+        .any(|m| m.text.contains(&poison.txid) && !m.text.contains('⚠'))
+    {
+        return Err("the Tron poisoning attempt was delivered as an ordinary notification".into());
+    }
+    out.ok("the Tron look-alike transfer was held back, not notified");
     Ok(())
 }
 
@@ -244,17 +294,24 @@ async fn wait_for_tx(world: &World, out: Out, user: i64, tx: &str) -> Result<Sen
         if Instant::now() > deadline {
             return Err(format!("no notification for {tx} within {WAIT:?}"));
         }
-        let head = world.es.head(1);
-        let cursor = world
-            .shared
-            .metrics
-            .chains()
-            .first()
-            .and_then(|(_, h)| h.cursor)
-            .map_or("-".to_string(), |c| c.to_string());
+        let cursor = |chain: u64| {
+            world
+                .shared
+                .metrics
+                .chains()
+                .into_iter()
+                .find(|(id, _)| *id == chain)
+                .and_then(|(_, h)| h.cursor)
+                .map_or("-".to_string(), |c| c.to_string())
+        };
         out.progress(&format!(
-            "waiting for the block to be safe: head {head}, scanned up to {cursor}, {} confirmations",
-            world.shared.config.monitor.confirmations
+            "waiting for the block to be safe: Ethereum head {}, scanned up to {}, {} confirmations; \
+             Tron solid head {}, scanned up to {}",
+            world.es.head(1),
+            cursor(1),
+            world.shared.config.monitor.confirmations,
+            world.tron.solid_head(),
+            cursor(TRON_CHAIN_ID),
         ));
     }
 }

@@ -5,6 +5,7 @@ use crate::config::{Config, Secret, Secrets};
 use crate::domain::{Address, Amount, TokenSymbol};
 use crate::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
 use crate::sim::etherscan::{InjectedTransfer, SimEtherscan, SimEtherscanOptions};
+use crate::sim::tron::{SimTronGrid, SimTronGridOptions};
 
 use super::Pace;
 
@@ -15,6 +16,8 @@ pub const ALICE: i64 = 42;
 
 pub struct World {
     pub es: SimEtherscan,
+    /// The simulated TronGrid (keyless: the demo has no TRONGRID_API_KEY).
+    pub tron: SimTronGrid,
     pub bot: SimBotApi,
     pub shared: Shared,
     /// Holds the temporary database; removed when the demo ends.
@@ -36,6 +39,16 @@ impl World {
             seed: 2026,
         })
         .await?;
+        let tron = SimTronGrid::start(SimTronGridOptions {
+            valid_keys: Vec::new(),
+            block_time: Some(pace.block_time),
+            // Solidified 3 blocks behind the head (19 on the real chain).
+            solid_lag: 3,
+            noise_per_block: 20,
+            seed: 2026,
+            ..SimTronGridOptions::default()
+        })
+        .await?;
         let bot = SimBotApi::start(SimBotOptions {
             token: BOT_TOKEN.into(),
             ..Default::default()
@@ -51,6 +64,10 @@ impl World {
         config.blockscout.enabled = false;
         config.etherscan.requests_per_second = 5;
         config.etherscan.request_timeout = std::time::Duration::from_secs(3);
+        config.monitor.chains = vec!["ethereum".into(), "tron".into()];
+        config.tron.api_url = tron.base_url();
+        config.tron.requests_per_second = 5;
+        config.tron.request_timeout = std::time::Duration::from_secs(3);
         config.monitor.poll_interval = pace.poll_interval;
         config.monitor.confirmations = 2;
         // The demo shows the whole-contract scan and its rejections.
@@ -62,11 +79,12 @@ impl World {
         config.supervisor.shutdown_timeout = std::time::Duration::from_secs(5);
         let secrets = Secrets {
             telegram_token: Secret::new(BOT_TOKEN),
-            etherscan_key: Secret::new(API_KEY),
+            etherscan_key: Some(Secret::new(API_KEY)),
             tron_key: None,
         };
         Ok(World {
             es,
+            tron,
             bot,
             shared: Shared::new(config, secrets).map_err(std::io::Error::other)?,
             _dir: dir,

@@ -115,6 +115,11 @@ impl Amount {
         }
     }
 
+    /// `self × 10^exp`, or `None` if that does not fit in 256 bits.
+    pub fn checked_mul_pow10(self, exp: u8) -> Option<Self> {
+        (0..exp).try_fold(self, |v, _| v.mul_small_add(10, 0))
+    }
+
     fn mul_small_add(self, mul: u64, add: u64) -> Option<Self> {
         let mut out = [0u64; 4];
         let mut carry = add as u128;

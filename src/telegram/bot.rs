@@ -301,6 +301,17 @@ fn read_answer(status: u16, body: &[u8]) -> Result<(), TgError> {
 /// drops the answer's `error_code` and sleeps 10 s after any 5xx, and the
 /// classification above needs the one and not the other.
 pub async fn send_html(bot: &Bot, chat_id: i64, text: &str) -> Result<(), TgError> {
+    send_html_with(bot, chat_id, text, None).await
+}
+
+/// [`send_html`] with a `reply_markup` (inline keyboard JSON, sent as it
+/// is) when one is given.
+pub async fn send_html_with(
+    bot: &Bot,
+    chat_id: i64,
+    text: &str,
+    reply_markup: Option<&str>,
+) -> Result<(), TgError> {
     let mut url = bot.api_url();
     match url.path_segments_mut() {
         Ok(mut segments) => {
@@ -309,12 +320,17 @@ pub async fn send_html(bot: &Bot, chat_id: i64, text: &str) -> Result<(), TgErro
         }
         Err(()) => return Err(TgError::Network("telegram.api_url cannot take a path")),
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "chat_id": chat_id,
         "text": text,
         "parse_mode": "HTML",
         "link_preview_options": { "is_disabled": true },
     });
+    if let (Some(markup), serde_json::Value::Object(map)) = (reply_markup, &mut body) {
+        let markup = serde_json::from_str(markup)
+            .map_err(|_| TgError::BadRequest("stored reply_markup is not JSON".into()))?;
+        map.insert("reply_markup".into(), markup);
+    }
     let response = bot
         .client()
         .post(url)

@@ -187,6 +187,7 @@ mod tests {
             lost_answers: 0,
             refusals: 0,
             no_rights: 0,
+            reply_markup: None,
         })
     }
 

@@ -153,17 +153,23 @@ fn rights_alert(chat: i64) -> String {
     format!("telegram:no-rights:{chat}")
 }
 
-/// What one `sendMessage` of the loop carries: one row as it is, or
-/// several rows of one chat combined.
+/// What one `sendMessage` of the loop carries: one row as it is (with its
+/// inline keyboard), or several rows of one chat combined. A combined
+/// message carries no buttons: its lines may name several addresses, and
+/// each line keeps its explorer link in the text; `/mute` and `/list`'s
+/// buttons serve instead.
 struct Batch {
     items: Vec<OutboxItem>,
     text: String,
+    /// The Bot API `reply_markup` JSON (`None`: no keyboard).
+    reply_markup: Option<String>,
 }
 
 impl Batch {
     fn single(item: OutboxItem) -> Batch {
         Batch {
             text: item.text.clone(),
+            reply_markup: item.reply_markup.clone(),
             items: vec![item],
         }
     }
@@ -173,6 +179,7 @@ impl Batch {
         let text = combine::message(&lines);
         Batch {
             text,
+            reply_markup: None,
             items: rows.into_iter().map(|q| q.item).collect(),
         }
     }
@@ -219,7 +226,7 @@ async fn deliver(core: Rc<Core>, batch: Batch) -> Done {
         tokio::time::sleep(core.send_cut_off()).await;
     };
     let result = tokio::select! {
-        sent = core.send_paced(chat, &batch.text, true) => match sent {
+        sent = core.send_paced_with(chat, &batch.text, batch.reply_markup.as_deref(), true) => match sent {
             Some(result) => result,
             None => return done,
         },
@@ -500,6 +507,7 @@ mod tests {
             lost_answers,
             refusals: 0,
             no_rights: 0,
+            reply_markup: None,
         }
     }
 

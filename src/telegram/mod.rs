@@ -20,6 +20,8 @@
 //! database for the next start.
 
 pub mod bot;
+pub mod callback_data;
+pub mod callbacks;
 pub mod combine;
 pub mod commands;
 pub mod delivery;
@@ -144,12 +146,26 @@ impl Core {
     /// A group that became a supergroup is moved to its new id (see
     /// [`groups`]) and the part is sent there.
     pub async fn send(&self, chat: i64, text: &str) -> Result<(), TgError> {
+        self.send_with(chat, text, None).await
+    }
+
+    /// [`Core::send`] with an inline keyboard (`reply_markup` JSON) on the
+    /// last part.
+    pub async fn send_with(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_markup: Option<&str>,
+    ) -> Result<(), TgError> {
         let mut chat = chat;
-        for part in split::split(text, split::MAX_MESSAGE_UNITS) {
-            let mut sent = self.send_paced(chat, &part, false).await;
+        let parts = split::split(text, split::MAX_MESSAGE_UNITS);
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
+            let markup = reply_markup.filter(|_| i == last);
+            let mut sent = self.send_paced_with(chat, part, markup, false).await;
             if let Some(Err(TgError::Migrated(to))) = sent {
                 chat = to;
-                sent = self.send_paced(chat, &part, false).await;
+                sent = self.send_paced_with(chat, part, markup, false).await;
             }
             if let Some(result) = sent {
                 result?;
@@ -167,6 +183,17 @@ impl Core {
         text: &str,
         abortable: bool,
     ) -> Option<Result<(), TgError>> {
+        self.send_paced_with(chat, text, None, abortable).await
+    }
+
+    /// [`Core::send_paced`] with an inline keyboard (`reply_markup` JSON).
+    pub async fn send_paced_with(
+        &self,
+        chat: i64,
+        text: &str,
+        reply_markup: Option<&str>,
+        abortable: bool,
+    ) -> Option<Result<(), TgError>> {
         let mut rate_limited = 0;
         loop {
             if abortable {
@@ -177,7 +204,7 @@ impl Core {
             } else {
                 self.acquire(chat).await;
             }
-            let result = bot::send_html(&self.sender, chat, text).await;
+            let result = bot::send_html_with(&self.sender, chat, text, reply_markup).await;
             let outcome = crate::instruments::telegram_outcome(&result);
             (self.shared.metrics.instruments).provider_call("telegram", "sendMessage", outcome);
             match result {

@@ -27,10 +27,18 @@ const MAX_ENTRIES: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {
     Allowed,
-    /// A group member who is not an administrator.
+    /// A group member who is not an administrator (or, in a private chat,
+    /// anyone but the chat's own user).
     NotAdmin,
     /// Telegram could not say (the lookup failed): refused for now.
     Unknown(TgError),
+}
+
+impl Permission {
+    /// Whether the change may go ahead.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Permission::Allowed)
+    }
 }
 
 /// Recent `getChatMember` answers: (chat, user) → (administrator?, when).
@@ -56,10 +64,14 @@ impl AdminCache {
 }
 
 /// Whether `user` may change the settings of `chat` (`/add`, `/remove`,
-/// `/spam` modes, per-address settings, buttons). Private chats (positive
-/// ids) belong to their user; in a group, see the module doc.
+/// `/spam` modes, `/set`, `/mute`, `/unmute`, the notification and `/list`
+/// buttons). A private chat (positive id, the user's own id) belongs to its
+/// user alone; in a group, see the module doc.
 pub async fn may_change_settings(core: &Core, chat: i64, user: i64) -> Permission {
-    if chat > 0 || user == chat {
+    if chat > 0 {
+        return verdict(user == chat);
+    }
+    if user == chat {
         return Permission::Allowed;
     }
     let now = Instant::now();

@@ -57,7 +57,11 @@ pub fn help(chains: &[Chain], admin: bool) -> String {
             names.join(", ")
         );
     }
-    s += "/remove <code>&lt;address&gt;</code> — stop watching it\n\
+    s += "/remove <code>&lt;address|label&gt;</code> — stop watching it\n\
+          /set <code>&lt;address|label&gt;</code> min <code>&lt;amount&gt;</code> — no alerts below an amount (min 0: all)\n\
+          /set <code>&lt;address|label&gt;</code> direction in|out|both — only incoming, only outgoing, or both\n\
+          /mute <code>&lt;address|label&gt;</code> [30m|8h|2d|1w] — silence it (no duration: until /unmute)\n\
+          /unmute <code>&lt;address|label&gt;</code> — hear it again\n\
           /list — your watched addresses\n\
           /spam — transfers held back as suspected spam\n\
           /help — this message";
@@ -99,8 +103,9 @@ pub fn rate_limited(limit: u32, window: Duration, retry_in: Duration) -> String 
     )
 }
 
-/// The address in full as the kind shows it (`0x…` EIP-55, `T…` base58).
-fn named(kind: ChainKind, address: &Address, label: Option<&str>) -> String {
+/// `<b>label</b> <code>address</code>`, or the address alone (escaped), in
+/// full as the kind shows it (`0x…` EIP-55, `T…` base58).
+pub fn named(kind: ChainKind, address: &Address, label: Option<&str>) -> String {
     match label {
         Some(l) => format!(
             "<b>{}</b> <code>{}</code>",
@@ -206,45 +211,78 @@ pub fn not_watching(kind: ChainKind, address: &Address) -> String {
 }
 
 /// The watched addresses, one line each, with their chains.
-pub fn list(subs: &[Subscription], limit: u32) -> String {
+pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
     if subs.is_empty() {
         return "You are not watching any address yet. Add one with /add <code>&lt;address&gt;</code> [label]."
             .into();
     }
-    // Group the per-chain rows by address and kind (a Tron address is
-    // shown as T…, apart from the same 20 bytes watched on EVM chains),
-    // keeping first-added order.
-    type Row<'a> = (ChainKind, &'a Address, Option<&'a str>, Vec<String>);
-    let mut rows: Vec<Row<'_>> = Vec::new();
-    for s in subs {
-        let kind = ChainKind::of(s.chain_id);
-        match rows
-            .iter_mut()
-            .find(|(k, a, _, _)| *k == kind && *a == &s.address)
-        {
-            Some(row) => {
-                row.3.push(display_of(s.chain_id));
-                if row.2.is_none() {
-                    row.2 = s.label.as_deref();
-                }
-            }
-            None => rows.push((
-                kind,
-                &s.address,
-                s.label.as_deref(),
-                vec![display_of(s.chain_id)],
-            )),
-        }
-    }
-    let mut out = format!("<b>Watched addresses</b> ({} of {limit})\n", rows.len());
-    for (kind, address, label, chains) in rows {
+    let rows = list_rows(subs);
+    let addresses = {
+        let mut a: Vec<(ChainKind, &Address)> = rows.iter().map(|r| (r.kind, r.address)).collect();
+        a.dedup();
+        a.len()
+    };
+    let mut out = format!("<b>Watched addresses</b> ({addresses} of {limit})\n");
+    for r in rows {
         out += &format!(
-            "• {} — {}\n",
-            named(kind, address, label),
-            chains.join(", ")
+            "• {} — {}\n   {}\n",
+            named(r.kind, r.address, r.label),
+            r.chains.join(", "),
+            super::commands::settings::describe(&r.settings, now)
         );
     }
     out.trim_end().to_string()
+}
+
+/// One line of `/list`: an address with the chains that share its settings.
+pub struct ListRow<'a> {
+    /// The first subscription of the row (what its buttons name).
+    pub subscription_id: i64,
+    /// A Tron address is shown as `T…`, apart from the same 20 bytes
+    /// watched on EVM chains.
+    pub kind: ChainKind,
+    pub address: &'a Address,
+    pub label: Option<&'a str>,
+    pub chains: Vec<String>,
+    pub settings: crate::db::settings::Settings,
+}
+
+/// Groups the per-chain subscriptions by address and settings, keeping
+/// first-added order (the rows of one address stay together).
+pub fn list_rows(subs: &[Subscription]) -> Vec<ListRow<'_>> {
+    let mut rows: Vec<ListRow<'_>> = Vec::new();
+    for s in subs {
+        let kind = ChainKind::of(s.chain_id);
+        let same = |r: &&mut ListRow<'_>| {
+            r.kind == kind && r.address == &s.address && r.settings == s.settings
+        };
+        match rows.iter_mut().find(|r| same(r)) {
+            Some(row) => {
+                row.chains.push(display_of(s.chain_id));
+                if row.label.is_none() {
+                    row.label = s.label.as_deref();
+                }
+            }
+            None => {
+                let at = rows
+                    .iter()
+                    .rposition(|r| r.kind == kind && r.address == &s.address)
+                    .map_or(rows.len(), |i| i + 1);
+                rows.insert(
+                    at,
+                    ListRow {
+                        subscription_id: s.id,
+                        kind,
+                        address: &s.address,
+                        label: s.label.as_deref(),
+                        chains: vec![display_of(s.chain_id)],
+                        settings: s.settings,
+                    },
+                );
+            }
+        }
+    }
+    rows
 }
 
 pub fn spam_mode(mode: crate::config::SpamMode) -> String {

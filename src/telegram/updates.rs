@@ -21,6 +21,7 @@ use teloxide_core::types::{AllowedUpdate, BotCommand, Update, UpdateKind};
 
 use super::Core;
 use super::bot::TgError;
+use super::callbacks;
 use super::commands::parse::Kind;
 use super::commands::{self, After, Incoming, admin};
 use rusqlite::Transaction;
@@ -147,11 +148,11 @@ pub async fn run(core: Rc<Core>) {
     let mut backoff = Duration::from_millis(500);
     let mut unsaved: Option<i32> = None;
     while !core.is_stopping() {
-        let mut request = core
-            .bot
-            .get_updates()
-            .timeout(timeout)
-            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::MyChatMember]);
+        let mut request = core.bot.get_updates().timeout(timeout).allowed_updates([
+            AllowedUpdate::Message,
+            AllowedUpdate::MyChatMember,
+            AllowedUpdate::CallbackQuery,
+        ]);
         if let Some(o) = offset {
             request = request.offset(o);
         }
@@ -246,6 +247,7 @@ impl DbRequest for SaveOffset {
 /// One chat's part of a batch.
 enum Event {
     Message(Incoming),
+    Press(callbacks::Press),
     Member {
         chat_id: i64,
         active: bool,
@@ -331,6 +333,10 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
                 },
             ))
         }
+        UpdateKind::CallbackQuery(q) => {
+            let press = callbacks::Press::from_query(q)?;
+            Some((press.chat_id, Event::Press(press)))
+        }
         _ => {
             tracing::debug!(
                 actor = "telegram",
@@ -355,6 +361,7 @@ async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
         for event in events {
             match event {
                 Event::Message(msg) => afters.extend(commands::handle(core, msg).await),
+                Event::Press(press) => callbacks::handle(core, press).await,
                 Event::Member {
                     chat_id,
                     active: true,

@@ -123,9 +123,13 @@ pub fn parse_events(status: u16, body: &[u8]) -> Result<EventPage, TronError> {
     })
 }
 
+/// The latest block time accepted (9999-12-31 23:59:59.999 UTC, in ms): a
+/// later one is no time at all, and the scanner adds to block times.
+const MAX_TIMESTAMP_MS: u64 = 253_402_300_799_999;
+
 /// A `getblock` answer's header: `block_header.raw_data.number` and
-/// `.timestamp`. A missing, zero or non-integer number or time is an unknown
-/// head, never 0.
+/// `.timestamp`. A missing, zero or non-integer number or time, or a time
+/// after [`MAX_TIMESTAMP_MS`], is an unknown head, never 0 or a wrapped sum.
 pub fn parse_block(status: u16, body: &[u8]) -> Result<BlockHeader, TronError> {
     let obj = classify(status, body)?;
     let raw = obj
@@ -138,6 +142,11 @@ pub fn parse_block(status: u16, body: &[u8]) -> Result<BlockHeader, TronError> {
         return Err(TronError::UnknownHead(
             "block number or timestamp missing or zero".into(),
         ));
+    }
+    if timestamp_ms > MAX_TIMESTAMP_MS {
+        return Err(TronError::UnknownHead(format!(
+            "block timestamp {timestamp_ms} ms is after the year 9999"
+        )));
     }
     Ok(BlockHeader {
         number,
@@ -219,6 +228,19 @@ mod tests {
         assert_eq!(head.number, 17960654);
         assert!(matches!(
             parse_block(200, b"{}"),
+            Err(TronError::UnknownHead(_))
+        ));
+    }
+
+    /// The kind `out-of-range head time`: a `getblock` answer whose timestamp
+    /// is a huge number (u64::MAX) is an unknown head, not a time the
+    /// scanner adds 1 ms to (a panic in debug builds, a wrap to 0 — a window
+    /// from 1970 — in release ones).
+    #[test]
+    fn a_block_time_beyond_any_date_is_an_unknown_head() {
+        let body = br#"{"block_header":{"raw_data":{"number":17960654,"timestamp":18446744073709551615}}}"#;
+        assert!(matches!(
+            parse_block(200, body),
             Err(TronError::UnknownHead(_))
         ));
     }

@@ -18,12 +18,17 @@ pub const INVALID_KEY_ALERT: &str = "tron:invalid-key";
 /// Key of the (silent) rate-limit pause: no alert is raised for it.
 pub const RATE_LIMIT_PAUSE: &str = "tron:rate-limited";
 
+/// The longest rate-limit wait taken from an answer's text ("… suspended
+/// for 30s"): TronGrid names 30 s; a larger number is a broken or hostile
+/// answer and must not stop Tron scanning for longer than this.
+pub const MAX_SUSPENSION: Duration = Duration::from_secs(10 * 60);
+
 /// How often a rejected key is probed.
 pub const INVALID_KEY_PROBE: Duration = Duration::from_secs(5 * 60);
 
 /// The pause `error` calls for, and the admin alert text if one is due.
-/// A rate limit waits the suspension the answer names, at least
-/// `suspension` (30 s in the daemon); a rejected key waits for a probe every
+/// A rate limit waits the suspension the answer names (at most
+/// [`MAX_SUSPENSION`]), at least `suspension` (30 s in the daemon); a rejected key waits for a probe every
 /// [`INVALID_KEY_PROBE`].
 pub fn pause_for(
     error: &TronError,
@@ -33,7 +38,7 @@ pub fn pause_for(
     match error {
         TronError::RateLimited(text) => {
             let named = suspension_secs(text).map_or(Duration::ZERO, Duration::from_secs);
-            let wait = named.max(suspension);
+            let wait = named.min(MAX_SUSPENSION).max(suspension);
             Some((
                 ProviderPause {
                     provider: PROVIDER,
@@ -85,5 +90,22 @@ mod tests {
         .unwrap();
         assert!(alert.unwrap().contains("TRONGRID_API_KEY"));
         assert!(pause_for(&TronError::Http(500), now, Duration::from_secs(30)).is_none());
+    }
+
+    /// The kind `absurd suspension`: a rate-limit answer naming a wait far
+    /// beyond TronGrid's 30 s (a broken or hostile proxy) neither panics
+    /// (`SystemTime` + a huge `Duration` overflows) nor stops Tron scanning
+    /// for years: the wait is capped.
+    #[test]
+    fn an_absurd_suspension_named_by_the_provider_is_capped() {
+        let now = SystemTime::now();
+        for secs in ["18446744073709551615", "9999999999"] {
+            let e = TronError::RateLimited(format!(
+                "The key exceeds the frequency limit(15), and the query server is suspended for {secs}s"
+            ));
+            let (p, _) = pause_for(&e, now, Duration::from_secs(30)).unwrap();
+            assert_eq!(p.next_probe, now + MAX_SUSPENSION, "{secs}");
+            assert_eq!(p.until, Some(now + MAX_SUSPENSION), "{secs}");
+        }
     }
 }

@@ -27,17 +27,22 @@ pub struct World {
     pub daemon: Option<Child>,
     runs: u32,
     env: Vec<(String, String)>,
+    unset: Vec<&'static str>,
 }
 
 /// Extra lines appended to the test configuration (e.g. "[telegram]\nsend_rate = 50").
 #[derive(Default, Clone)]
 pub struct Tweaks {
     pub extra: String,
+    /// Extra lines for the `[telegram]` table (e.g. "command_limit = 100").
+    pub telegram: String,
     pub poll_interval: Option<&'static str>,
     /// `monitor.chains` (TOML array text, e.g. `["ethereum", "tron"]`); default: ethereum.
     pub chains: Option<&'static str>,
     /// Extra environment variables for the daemon (e.g. a webhook secret).
     pub env: Vec<(String, String)>,
+    /// Environment variables the daemon runs without (e.g. `ETHERSCAN_API_KEY`).
+    pub unset: Vec<&'static str>,
 }
 
 impl World {
@@ -68,6 +73,7 @@ impl World {
 api_url = "{bot}"
 admins = [{ADMIN}]
 long_poll_timeout = "1s"
+{telegram}
 
 [etherscan]
 base_url = "{es}"
@@ -109,6 +115,7 @@ level = "debug"
             chains = tweaks.chains.unwrap_or(r#"["ethereum"]"#),
             db = dir.path().join("data/monitor.db").display(),
             extra = tweaks.extra,
+            telegram = tweaks.telegram,
         );
         std::fs::write(&config, text).unwrap();
         World {
@@ -119,6 +126,7 @@ level = "debug"
             daemon: None,
             runs: 0,
             env: tweaks.env,
+            unset: tweaks.unset,
         }
     }
 
@@ -155,10 +163,11 @@ level = "debug"
         cmd.env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
             .env("ETHERSCAN_API_KEY", ES_KEY)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
+            .env_remove("RUST_LOG");
+        for var in &self.unset {
+            cmd.env_remove(var);
+        }
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         self.daemon = Some(cmd.spawn().expect("the daemon starts"));
     }
 

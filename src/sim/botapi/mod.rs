@@ -23,6 +23,7 @@
 //! # drop((bot, sent)); Ok(()) }
 //! ```
 
+mod callbacks;
 mod flood;
 mod html;
 mod server;
@@ -39,6 +40,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use serde_json::json;
 
+pub use callbacks::{CallbackAnswer, EditedMessage};
 use state::Shared;
 
 /// How the simulator behaves; `Default` is what most tests want.
@@ -91,6 +93,36 @@ pub struct SentMessage {
     /// `disable_web_page_preview`.
     pub link_preview_disabled: bool,
     pub message_id: i64,
+    /// The `reply_markup` sent with it (an inline keyboard), as JSON;
+    /// replaced by `editMessageText`.
+    pub reply_markup: Option<serde_json::Value>,
+}
+
+impl SentMessage {
+    /// The `callback_data` of every button of its inline keyboard, in order.
+    pub fn callback_data(&self) -> Vec<String> {
+        self.buttons("callback_data")
+    }
+
+    /// The `url` of every URL button of its inline keyboard, in order.
+    pub fn button_urls(&self) -> Vec<String> {
+        self.buttons("url")
+    }
+
+    fn buttons(&self, field: &str) -> Vec<String> {
+        let rows = self
+            .reply_markup
+            .as_ref()
+            .and_then(|m| m.get("inline_keyboard"))
+            .and_then(serde_json::Value::as_array);
+        rows.into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_array)
+            .flatten()
+            .filter_map(|b| b.get(field).and_then(serde_json::Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// How `sendMessage` to one chat fails: an error answer as the Bot API
@@ -295,6 +327,58 @@ impl SimBotApi {
             );
             serde_json::json!({ "message": message })
         })
+    }
+
+    /// User `user_id` presses the inline button with `data` under message
+    /// `message_id` in chat `chat_id` (a `callback_query` update); returns
+    /// the callback query id, to be answered by the bot with
+    /// `answerCallbackQuery`.
+    pub fn user_presses(&self, user_id: i64, chat_id: i64, message_id: i64, data: &str) -> String {
+        let bot_id = self.shared.bot_id;
+        let mut query_id = String::new();
+        self.shared.push_update(|st| {
+            query_id = format!("cq{}", st.next_query_id);
+            st.next_query_id += 1;
+            st.open_queries.insert(query_id.clone());
+            callbacks::press(st, bot_id, &query_id, user_id, chat_id, message_id, data)
+        });
+        query_id
+    }
+
+    /// Every accepted `answerCallbackQuery`, in order.
+    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+        self.shared.lock().callback_answers.clone()
+    }
+
+    /// Every accepted `editMessageText`, in order.
+    pub fn edited(&self) -> Vec<EditedMessage> {
+        self.shared.lock().edited.clone()
+    }
+
+    /// Resolves with the answer to callback query `query_id` once it is
+    /// given; `None` on timeout.
+    pub async fn wait_for_answer(
+        &self,
+        timeout: Duration,
+        query_id: &str,
+    ) -> Option<CallbackAnswer> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.shared.sent_changed.subscribe();
+        loop {
+            changes.borrow_and_update();
+            let found = (self.shared.lock().callback_answers.iter())
+                .find(|a| a.query_id == query_id)
+                .cloned();
+            if found.is_some() {
+                return found;
+            }
+            if !matches!(
+                tokio::time::timeout_at(deadline, changes.changed()).await,
+                Ok(Ok(()))
+            ) {
+                return None;
+            }
+        }
     }
 
     /// A group message sent by an anonymous administrator (`sender_chat` =

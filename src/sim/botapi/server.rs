@@ -37,7 +37,7 @@ pub(crate) struct ApiErr {
 }
 
 impl ApiErr {
-    fn new(code: u16, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: u16, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
@@ -135,6 +135,8 @@ async fn route(req: &HttpRequest, body: &[u8], shared: &Shared) -> Answer {
         "setmycommands" => set_my_commands(shared, &params),
         "getmycommands" => Ok(get_my_commands(shared)),
         "getupdates" => get_updates(shared, &params).await,
+        "answercallbackquery" => super::callbacks::answer(shared, &params),
+        "editmessagetext" => super::callbacks::edit_text(shared, &params),
         "getchatmember" => get_chat_member(shared, &params),
         "sendmessage" => {
             let (answer, late) = send_message(shared, &params);
@@ -377,6 +379,7 @@ fn send_message_now(shared: &Shared, params: &Params, late: &mut Option<Duration
     if visible.trim().is_empty() {
         return Err(ApiErr::new(400, "Bad Request: message text is empty"));
     }
+    let reply_markup = super::callbacks::markup_param(params)?;
     if visible.encode_utf16().count() > MAX_TEXT_UNITS {
         return Err(ApiErr::new(400, "Bad Request: message is too long"));
     }
@@ -413,6 +416,7 @@ fn send_message_now(shared: &Shared, params: &Params, late: &mut Option<Duration
             parse_mode,
             link_preview_disabled,
             message_id,
+            reply_markup,
         });
         message_id
     };

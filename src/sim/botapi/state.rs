@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::callbacks::{CallbackAnswer, EditedMessage};
 use super::flood::FloodGate;
 use super::updates::UpdateQueue;
 use super::{ChatFault, SentMessage, SimBotOptions};
@@ -48,6 +49,11 @@ pub(crate) struct State {
     /// Bumped by every `getUpdates`; a waiting poll that sees a newer one
     /// answers 409, as Telegram does when two instances poll one token.
     pub(crate) poll_generation: u64,
+    /// Callback query ids issued by presses and not answered yet.
+    pub(crate) open_queries: HashSet<String>,
+    pub(crate) next_query_id: u64,
+    pub(crate) callback_answers: Vec<CallbackAnswer>,
+    pub(crate) edited: Vec<EditedMessage>,
 }
 
 impl State {
@@ -104,6 +110,10 @@ impl Shared {
                 .with_group_limit(opts.group_per_min),
                 members: HashMap::new(),
                 poll_generation: 0,
+                open_queries: HashSet::new(),
+                next_query_id: 1,
+                callback_answers: Vec::new(),
+                edited: Vec::new(),
             }),
             updates_changed: watch::Sender::new(0),
             sent_changed: watch::Sender::new(0),

@@ -251,6 +251,13 @@ async fn pause(core: &Core, pause: bool) -> String {
 fn refused(e: &SupervisorError) -> String {
     match e {
         SupervisorError::FaultInjectionDisabled => replies::not_admin_fault_injection(),
+        // A known child this configuration does not start (`tron` without a
+        // Tron chain, `etherscan` without an EVM one, `webhook`, `http`).
+        SupervisorError::UnknownChild(name) => format!(
+            "🚫 Refused: {} is not running in this daemon: its configuration does not \
+             start it (a scanner runs only for the chains in monitor.chains).",
+            escape_html(name)
+        ),
         other => format!("🚫 Refused: {}.", escape_html(&other.to_string())),
     }
 }

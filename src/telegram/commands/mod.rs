@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod limit;
 pub mod parse;
+pub mod settings;
 pub mod user;
 
 use std::time::Instant;
@@ -75,27 +76,47 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
         Parsed::Invalid { kind, problem } => (replies::invalid(kind, &problem), None),
         Parsed::Command(c) if c.kind().is_admin() && !admin => (replies::hint(), None),
         Parsed::Command(c) if c.kind().is_admin() => admin::handle(core, c).await,
-        Parsed::Command(c) if msg.kind.is_group() => (in_group(core, &msg, c, admin).await, None),
-        Parsed::Command(c) => (user::handle(core, &msg, c, admin).await, None),
+        Parsed::Command(c) => {
+            let r = if msg.kind.is_group() {
+                in_group(core, &msg, c, admin).await
+            } else {
+                user::handle(core, &msg, c, admin).await
+            };
+            reply_with(core, msg.chat_id, &r.text, r.markup.as_deref()).await;
+            return None;
+        }
     };
     reply(core, msg.chat_id, &text).await;
     after
 }
 
+/// A reply, with an inline keyboard (`reply_markup` JSON) under its last part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub markup: Option<String>,
+}
+
+impl From<String> for Reply {
+    fn from(text: String) -> Reply {
+        Reply { text, markup: None }
+    }
+}
+
 /// A user command in a group: registers the group, checks the sender's
 /// right to change its settings, then runs it like in a private chat.
-async fn in_group(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
+async fn in_group(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
     let new = core
         .register_group(msg.chat_id, msg.kind, msg.title.clone())
         .await;
     if command == Command::Start {
-        return replies::greeting(new, &core.chains);
+        return replies::greeting(new, &core.chains).into();
     }
     if changes_settings(&command) {
         match may_change_settings(core, msg.chat_id, msg.user_id).await {
             Permission::Allowed => {}
-            Permission::NotAdmin => return replies::admins_only(command.kind()),
-            Permission::Unknown(_) => return replies::rights_unknown(),
+            Permission::NotAdmin => return replies::admins_only(command.kind()).into(),
+            Permission::Unknown(_) => return replies::rights_unknown().into(),
         }
     }
     user::handle(core, msg, command, admin).await
@@ -105,12 +126,21 @@ async fn in_group(core: &Core, msg: &Incoming, command: Command, admin: bool) ->
 fn changes_settings(command: &Command) -> bool {
     matches!(
         command,
-        Command::Add { .. } | Command::Remove { .. } | Command::Spam(parse::SpamArg::Mode(_))
+        Command::Add { .. }
+            | Command::Remove { .. }
+            | Command::Set { .. }
+            | Command::Mute { .. }
+            | Command::Unmute { .. }
+            | Command::Spam(parse::SpamArg::Mode(_))
     )
 }
 
 async fn reply(core: &Core, chat: i64, text: &str) {
-    if let Err(e) = core.send(chat, text).await {
+    reply_with(core, chat, text, None).await
+}
+
+async fn reply_with(core: &Core, chat: i64, text: &str, markup: Option<&str>) {
+    if let Err(e) = core.send_with(chat, text, markup).await {
         tracing::warn!(actor = "telegram", chat, error = %e, "reply not delivered");
     }
 }

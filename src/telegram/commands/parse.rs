@@ -18,6 +18,17 @@
 //!   chain when it names a chain of the registry (`ethereum`, `polygon`,
 //!   …); everything after is the label. So a label cannot begin with a
 //!   chain name.
+//! * Wherever an address is expected (`/remove`, `/set`, `/mute`,
+//!   `/unmute`), a label may stand instead: a first word starting with `0x`
+//!   (or a 34-character `T…`) is an address, anything else a label (matched case-insensitively).
+//! * `/set <address|label> min <amount>` and `… direction in|out|both`: the
+//!   last two words are the setting, everything before is the target.
+//!   Amounts are exact decimals in token units (`100`, `0.5`; `0` clears).
+//! * `/mute <address|label> [duration]`: a last word that starts with a
+//!   digit is the duration (`30m`, `8h`, `2d`, `1w`, up to 365 days); so a
+//!   label whose last word starts with a digit cannot be muted by label
+//!   without a duration.
+
 //! * The address's form says its kind: `T…` is a Tron address (base58check,
 //!   checksum checked), anything else is read as an EVM `0x…` address
 //!   (EIP-55 checked). A chain named after it must be of the same kind:
@@ -25,10 +36,17 @@
 //!   the form wallets and tronscan show), as is `/add T… ethereum`.
 
 use crate::config::SpamMode;
-use crate::domain::{Address, AddressError, Chain, ChainAddressError, ChainKind};
+use crate::db::settings::{DirectionFilter, MIN_SCALE, Target};
+use crate::domain::{Address, AddressError, Amount, Chain, ChainAddressError, ChainKind};
 
 /// The longest label, in characters.
 pub const MAX_LABEL_CHARS: usize = 32;
+
+/// The most integer digits a minimum may have (below a trillion tokens).
+pub const MAX_MIN_DIGITS: usize = 12;
+
+/// The longest mute with an end, in seconds (365 days).
+pub const MAX_MUTE_SECS: u64 = 365 * 24 * 3600;
 
 /// The actors an admin may name in `/restart` and `/panic`.
 pub const ACTORS: &[&str] = crate::app::CHILDREN;
@@ -42,6 +60,9 @@ pub enum Kind {
     Remove,
     List,
     Spam,
+    Set,
+    Mute,
+    Unmute,
     Status,
     Stats,
     Pause,
@@ -51,13 +72,16 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Start,
         Kind::Help,
         Kind::Add,
         Kind::Remove,
         Kind::List,
         Kind::Spam,
+        Kind::Set,
+        Kind::Mute,
+        Kind::Unmute,
         Kind::Status,
         Kind::Stats,
         Kind::Pause,
@@ -74,6 +98,9 @@ impl Kind {
             Kind::Remove => "remove",
             Kind::List => "list",
             Kind::Spam => "spam",
+            Kind::Set => "set",
+            Kind::Mute => "mute",
+            Kind::Unmute => "unmute",
             Kind::Status => "status",
             Kind::Stats => "stats",
             Kind::Pause => "pause",
@@ -97,9 +124,12 @@ impl Kind {
             Kind::Start => "/start",
             Kind::Help => "/help",
             Kind::Add => "/add <address> [chain] [label]",
-            Kind::Remove => "/remove <address> [chain]",
+            Kind::Remove => "/remove <address|label> [chain]",
             Kind::List => "/list",
             Kind::Spam => "/spam [n | on | off | digest]",
+            Kind::Set => "/set <address|label> min <amount> | direction <in|out|both>",
+            Kind::Mute => "/mute <address|label> [30m | 8h | 2d | 1w]",
+            Kind::Unmute => "/unmute <address|label>",
             Kind::Status => "/status",
             Kind::Stats => "/stats",
             Kind::Pause => "/pause",
@@ -118,6 +148,9 @@ impl Kind {
             Kind::Remove => "Stop watching an address",
             Kind::List => "Your watched addresses",
             Kind::Spam => "Transfers held back as suspected spam",
+            Kind::Set => "Per address: minimum amount or direction",
+            Kind::Mute => "Silence an address for a while, or until /unmute",
+            Kind::Unmute => "Hear about a muted address again",
             Kind::Status => "Admin: health of every actor and chain",
             Kind::Stats => "Admin: counters",
             Kind::Pause => "Admin: pause polling",
@@ -149,14 +182,26 @@ pub enum Command {
         label: Option<String>,
     },
     Remove {
-        address: Address,
-        /// Told by the address's form: `T…` Tron, `0x…` EVM.
-        kind: ChainKind,
-        /// `None`: on every chain of that kind.
+        /// An address carries its kind, told by its form (`T…` Tron, `0x…`
+        /// EVM).
+        target: Target,
+        /// `None`: on every chain of the target's kind.
         chain: Option<&'static str>,
     },
     List,
     Spam(SpamArg),
+    Set {
+        target: Target,
+        setting: Setting,
+    },
+    Mute {
+        target: Target,
+        /// `None`: until `/unmute`.
+        secs: Option<u64>,
+    },
+    Unmute {
+        target: Target,
+    },
     Status,
     Stats,
     Pause,
@@ -174,6 +219,9 @@ impl Command {
             Command::Remove { .. } => Kind::Remove,
             Command::List => Kind::List,
             Command::Spam(_) => Kind::Spam,
+            Command::Set { .. } => Kind::Set,
+            Command::Mute { .. } => Kind::Mute,
+            Command::Unmute { .. } => Kind::Unmute,
             Command::Status => Kind::Status,
             Command::Stats => Kind::Stats,
             Command::Pause => Kind::Pause,
@@ -190,6 +238,23 @@ pub enum SpamArg {
     /// Show the latest `n` flagged transfers.
     List(usize),
     Mode(SpamMode),
+}
+
+/// `/set`: one setting of an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// `None`: clear the minimum (`min 0`).
+    Min(Option<MinAmount>),
+    Direction(DirectionFilter),
+}
+
+/// A minimum amount as typed, exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinAmount {
+    /// In units of 10^-[`MIN_SCALE`] token.
+    pub raw: Amount,
+    /// Decimal places typed, trailing zeros aside (`0.50` has 1).
+    pub places: u8,
 }
 
 /// What a message says.
@@ -288,21 +353,7 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
                 None => None,
             };
             let label = rest.join(" ");
-            let count = label.chars().count();
-            if count > MAX_LABEL_CHARS {
-                return Err(format!(
-                    "the label is {count} characters long; at most {MAX_LABEL_CHARS} are allowed"
-                ));
-            }
-            if label.chars().any(char::is_control) {
-                return Err("the label contains control characters".into());
-            }
-            if let Some(c) = label.chars().find(|&c| is_bidi_control(c)) {
-                return Err(format!(
-                    "the label contains the invisible direction mark U+{:04X}; type the label again",
-                    c as u32
-                ));
-            }
+            check_label(&label)?;
             Command::Add {
                 address,
                 kind,
@@ -311,18 +362,79 @@ fn parse_args(kind: Kind, args: &str) -> Result<Command, String> {
             }
         }
         Kind::Remove => {
-            let (address, kind) = address(words.next())?;
-            let chain = match words.next() {
-                None => None,
-                Some(w) => Some(of_kind(chain(w)?, kind)?),
-            };
-            if words.next().is_some() {
-                return Err("too many arguments".into());
+            let all: Vec<&str> = words.collect();
+            match all.first() {
+                Some(first) if looks_like_address(first) => {
+                    let (address, kind) = address(Some(first))?;
+                    let chain = match all.get(1) {
+                        None => None,
+                        Some(w) => Some(of_kind(chain(w)?, kind)?),
+                    };
+                    if all.len() > 2 {
+                        return Err("too many arguments".into());
+                    }
+                    Command::Remove {
+                        target: Target::Address(address, kind),
+                        chain,
+                    }
+                }
+                _ => Command::Remove {
+                    target: target(&all)?,
+                    chain: None,
+                },
             }
-            Command::Remove {
-                address,
-                kind,
-                chain,
+        }
+        Kind::Set => {
+            let all: Vec<&str> = words.collect();
+            let [head @ .., key, value] = all.as_slice() else {
+                return Err(
+                    "say which address, then min <amount> or direction in, out or both".into(),
+                );
+            };
+            if head.is_empty() {
+                return Err("say which address (or label) first".into());
+            }
+            let setting = match key.to_ascii_lowercase().as_str() {
+                "min" => Setting::Min(min_amount(value)?),
+                "direction" => {
+                    Setting::Direction(DirectionFilter::parse(value).ok_or_else(|| {
+                        format!(
+                            "\"{}\" is not a direction: say in, out or both",
+                            clip(value)
+                        )
+                    })?)
+                }
+                _ => {
+                    return Err(format!(
+                        "\"{}\" is not a setting: say min or direction",
+                        clip(key)
+                    ));
+                }
+            };
+            Command::Set {
+                target: target(head)?,
+                setting,
+            }
+        }
+        Kind::Mute => {
+            let mut all: Vec<&str> = words.collect();
+            let secs = match all.last() {
+                Some(last) if all.len() > 1 && last.starts_with(|c: char| c.is_ascii_digit()) => {
+                    let secs = duration(last)?;
+                    all.pop();
+                    Some(secs)
+                }
+                _ => None,
+            };
+            Command::Mute {
+                target: target(&all)?,
+                secs,
+            }
+        }
+        Kind::Unmute => {
+            let all: Vec<&str> = words.collect();
+            Command::Unmute {
+                target: target(&all)?,
             }
         }
         Kind::Restart | Kind::Panic => {
@@ -373,6 +485,119 @@ fn address(word: Option<&str>) -> Result<(Address, ChainKind), String> {
             }
             e => format!("\"{}\" is not a valid address: {e}", clip(word)),
         })
+}
+
+/// A label's rules, for `/add` and wherever a label names an address.
+fn check_label(label: &str) -> Result<(), String> {
+    let count = label.chars().count();
+    if count > MAX_LABEL_CHARS {
+        return Err(format!(
+            "the label is {count} characters long; at most {MAX_LABEL_CHARS} are allowed"
+        ));
+    }
+    if label.chars().any(char::is_control) {
+        return Err("the label contains control characters".into());
+    }
+    if let Some(c) = label.chars().find(|&c| is_bidi_control(c)) {
+        return Err(format!(
+            "the label contains the invisible direction mark U+{:04X}; type the label again",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
+/// `0x…` (EVM) or a 34-character `T…` (Tron): an address, not a label.
+fn looks_like_address(word: &str) -> bool {
+    word.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"))
+        || (word.starts_with('T') && word.chars().count() == 34)
+}
+
+/// An address (a first word starting with `0x`) or a label (all the words).
+fn target(words: &[&str]) -> Result<Target, String> {
+    match words {
+        [] => Err("the address (or label) is missing".into()),
+        [one] if looks_like_address(one) => {
+            let (address, kind) = address(Some(one))?;
+            Ok(Target::Address(address, kind))
+        }
+        [first, ..] if looks_like_address(first) => Err("too many arguments".into()),
+        _ => {
+            let label = words.join(" ");
+            check_label(&label)?;
+            Ok(Target::Label(label))
+        }
+    }
+}
+
+/// `min <amount>`: digits, optionally `.` and more digits; `0` clears.
+fn min_amount(word: &str) -> Result<Option<MinAmount>, String> {
+    let bad = || {
+        format!(
+            "\"{}\" is not an amount: write it like 100 or 0.5 (no sign, no thousands separator)",
+            clip(word)
+        )
+    };
+    let (int, frac) = word.split_once('.').unwrap_or((word, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || (word.contains('.') && frac.is_empty()) {
+        return Err(bad());
+    }
+    if int.trim_start_matches('0').len() > MAX_MIN_DIGITS {
+        return Err(format!(
+            "{} is too large for a minimum (at most {MAX_MIN_DIGITS} digits before the point)",
+            clip(word)
+        ));
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > MIN_SCALE as usize {
+        return Err(format!(
+            "{} has more than {MIN_SCALE} decimal places",
+            clip(word)
+        ));
+    }
+    let int = int.trim_start_matches('0');
+    let raw = Amount::parse_units(
+        &format!("{}.{frac}", if int.is_empty() { "0" } else { int }),
+        MIN_SCALE,
+    )
+    .map_err(|_| bad())?;
+    Ok((!raw.is_zero()).then_some(MinAmount {
+        raw,
+        places: frac.len() as u8,
+    }))
+}
+
+/// `30m`, `8h`, `2d`, `1w`: a positive whole number and a unit, at most
+/// [`MAX_MUTE_SECS`]. Returns seconds.
+fn duration(word: &str) -> Result<u64, String> {
+    let unknown = || {
+        format!(
+            "\"{}\" is not a duration: write a number and m, h, d or w, like 30m, 8h or 2d",
+            clip(word)
+        )
+    };
+    let split = word
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(unknown)?;
+    let (n, unit) = word.split_at(split);
+    let unit_secs: u64 = match unit.to_ascii_lowercase().as_str() {
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        "w" => 7 * 24 * 3600,
+        _ => return Err(unknown()),
+    };
+    let too_long = || format!("{} is too long: at most 365 days", clip(word));
+    let n: u64 = n.parse().map_err(|_| too_long())?;
+    if n == 0 {
+        return Err("a mute of zero does nothing; give a duration like 8h".into());
+    }
+    let secs = n.checked_mul(unit_secs).ok_or_else(too_long)?;
+    if secs > MAX_MUTE_SECS {
+        return Err(too_long());
+    }
+    Ok(secs)
 }
 
 /// `chain`'s name, if an address of `kind` can be watched on it.
@@ -491,16 +716,14 @@ mod tests {
             (
                 format!("/remove {A}"),
                 Parsed::Command(Command::Remove {
-                    address: addr(),
-                    kind: ChainKind::Evm,
+                    target: Target::Address(addr(), ChainKind::Evm),
                     chain: None,
                 }),
             ),
             (
                 format!("/remove {A} ethereum"),
                 Parsed::Command(Command::Remove {
-                    address: addr(),
-                    kind: ChainKind::Evm,
+                    target: Target::Address(addr(), ChainKind::Evm),
                     chain: Some("ethereum"),
                 }),
             ),
@@ -603,6 +826,236 @@ mod tests {
         }
     }
 
+    fn label(l: &str) -> Target {
+        Target::Label(l.into())
+    }
+
+    fn min(s: &str, places: u8) -> Setting {
+        Setting::Min(Some(MinAmount {
+            raw: Amount::parse_units(s, MIN_SCALE).unwrap(),
+            places,
+        }))
+    }
+
+    #[test]
+    fn settings_commands() {
+        let set = |target, setting| Parsed::Command(Command::Set { target, setting });
+        let mute = |target, secs| Parsed::Command(Command::Mute { target, secs });
+        let a = || Target::Address(addr(), ChainKind::Evm);
+        let table: Vec<(String, Parsed)> = vec![
+            (format!("/set {A} min 100"), set(a(), min("100", 0))),
+            (format!("/set {A} MIN 0.5"), set(a(), min("0.5", 1))),
+            (format!("/set {A} min 0.50"), set(a(), min("0.5", 1))),
+            (format!("/set {A} min 007.250"), set(a(), min("7.25", 2))),
+            (
+                format!("/set {A} min 0.000000000000000001"),
+                set(a(), min("0.000000000000000001", 18)),
+            ),
+            (
+                format!("/set {A} min 999999999999"),
+                set(a(), min("999999999999", 0)),
+            ),
+            (format!("/set {A} min 0"), set(a(), Setting::Min(None))),
+            (format!("/set {A} min 0.000"), set(a(), Setting::Min(None))),
+            (
+                format!("/set {A} direction in"),
+                set(a(), Setting::Direction(DirectionFilter::In)),
+            ),
+            (
+                "/set My cold wallet direction OUT".into(),
+                set(
+                    label("My cold wallet"),
+                    Setting::Direction(DirectionFilter::Out),
+                ),
+            ),
+            (
+                "/set Savings\u{200B}min\u{00A0}5".into(),
+                set(label("Savings"), min("5", 0)),
+            ),
+            (
+                "/set <b>x</b> min 1".into(),
+                set(label("<b>x</b>"), min("1", 0)),
+            ),
+            (format!("/mute {A}"), mute(a(), None)),
+            (format!("/mute {A} 8h"), mute(a(), Some(8 * 3600))),
+            (format!("/mute {A} 30m"), mute(a(), Some(1800))),
+            (format!("/mute {A} 2d"), mute(a(), Some(2 * 86_400))),
+            (format!("/mute {A} 1W"), mute(a(), Some(7 * 86_400))),
+            (format!("/mute {A} 365d"), mute(a(), Some(365 * 86_400))),
+            (
+                "/mute Hot wallet 8h".into(),
+                mute(label("Hot wallet"), Some(8 * 3600)),
+            ),
+            ("/mute Hot wallet".into(), mute(label("Hot wallet"), None)),
+            ("/mute 8h".into(), mute(label("8h"), None)),
+            (
+                format!("/unmute {A}"),
+                Parsed::Command(Command::Unmute { target: a() }),
+            ),
+            (
+                "/unmute Savings".into(),
+                Parsed::Command(Command::Unmute {
+                    target: label("Savings"),
+                }),
+            ),
+            (
+                "/remove Hot wallet".into(),
+                Parsed::Command(Command::Remove {
+                    target: label("Hot wallet"),
+                    chain: None,
+                }),
+            ),
+        ];
+        for (text, expected) in table {
+            assert_eq!(parse(&text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn hostile_settings_arguments_say_what_is_wrong() {
+        type Check = Box<dyn Fn(&Parsed) -> bool>;
+        let table: Vec<(String, Check)> = vec![
+            (
+                "/set".into(),
+                Box::new(invalid(Kind::Set, "say which address")),
+            ),
+            (
+                format!("/set {A}"),
+                Box::new(invalid(Kind::Set, "say which address")),
+            ),
+            (
+                "/set min 5".into(),
+                Box::new(invalid(Kind::Set, "which address (or label) first")),
+            ),
+            (
+                format!("/set {A} min -5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min +5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1e6"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1,000"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min .5"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 5."),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 1.2.3"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min NaN"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min ５"),
+                Box::new(invalid(Kind::Set, "not an amount")),
+            ),
+            (
+                format!("/set {A} min 5\u{2060}"),
+                Box::new(invalid(Kind::Set, "U+2060")),
+            ),
+            (
+                format!("/set {A} min 1000000000000"),
+                Box::new(invalid(Kind::Set, "too large")),
+            ),
+            (
+                format!("/set {A} min {}", "9".repeat(100)),
+                Box::new(invalid(Kind::Set, "too large")),
+            ),
+            (
+                format!("/set {A} min 0.{}1", "0".repeat(18)),
+                Box::new(invalid(Kind::Set, "more than 18 decimal places")),
+            ),
+            (
+                format!("/set {A} direction sideways"),
+                Box::new(invalid(Kind::Set, "not a direction")),
+            ),
+            (
+                format!("/set {A} colour <b>red</b>"),
+                Box::new(invalid(Kind::Set, "\"colour\" is not a setting")),
+            ),
+            (
+                "/set 0x1234 min 5".into(),
+                Box::new(invalid(Kind::Set, "40 hex digits")),
+            ),
+            (
+                "/set Sav\u{202E}ings min 5".into(),
+                Box::new(invalid(Kind::Set, "U+202E")),
+            ),
+            (
+                format!("/set {} min 5", "x".repeat(33)),
+                Box::new(invalid(Kind::Set, "at most 32")),
+            ),
+            ("/mute".into(), Box::new(invalid(Kind::Mute, "missing"))),
+            (
+                format!("/mute {A} 5y"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 8"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 8h30m"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 1.5h"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} 0h"),
+                Box::new(invalid(Kind::Mute, "zero")),
+            ),
+            (
+                format!("/mute {A} 366d"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
+            (
+                format!("/mute {A} 53w"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
+            (
+                format!("/mute {A} 99999999999999999999999h"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
+            (
+                format!("/mute {A} 9999999999999999h"),
+                Box::new(invalid(Kind::Mute, "at most 365 days")),
+            ),
+            (
+                format!("/mute {A} {A}"),
+                Box::new(invalid(Kind::Mute, "not a duration")),
+            ),
+            (
+                format!("/mute {A} x"),
+                Box::new(invalid(Kind::Mute, "too many")),
+            ),
+            ("/unmute".into(), Box::new(invalid(Kind::Unmute, "missing"))),
+            (
+                format!("/unmute {A} now"),
+                Box::new(invalid(Kind::Unmute, "too many")),
+            ),
+        ];
+        for (text, check) in table {
+            let parsed = parse(&text);
+            assert!(check(&parsed), "{text}: {parsed:?}");
+        }
+    }
+
     const USDT_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 
     /// `/add T…` is recognised by its form, with or without `tron`, with a
@@ -630,8 +1083,7 @@ mod tests {
         assert_eq!(
             parse(&format!("/remove {USDT_TRON} TRON")),
             Parsed::Command(Command::Remove {
-                address: t.clone(),
-                kind: ChainKind::Tron,
+                target: Target::Address(t.clone(), ChainKind::Tron),
                 chain: Some("tron"),
             })
         );

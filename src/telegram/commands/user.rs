@@ -1,19 +1,73 @@
-//! The commands every user has: /start, /help, /add, /remove, /list, /spam.
+//! The commands every user has: /start, /help, /add, /remove, /list, /spam
+//! (and, in [`super::settings`], /set, /mute, /unmute).
 
 use rusqlite::{Transaction, params};
 
 use super::parse::{Command, SpamArg};
-use super::{Incoming, db_failed};
+use super::{Incoming, Reply, db_failed};
 use crate::db::chats::UpsertChat;
+use crate::db::settings::{Target, Unresolved, Watched, resolve, subscriptions_of};
 use crate::db::spam::{FlaggedTransfers, SetSpamMode};
 use crate::db::subscriptions::{
     AddOutcome, AddSubscription, ListSubscriptions, RemoveSubscription,
 };
 use crate::db::{DbError, DbRequest};
-use crate::domain::{Address, Chain};
+use crate::domain::{Address, Chain, ChainKind};
 use crate::telegram::{Core, replies};
 
-pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
+pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
+    if let Command::List = command {
+        return list(core, msg.chat_id, &command).await;
+    }
+    answer(core, msg, command, admin).await.into()
+}
+
+/// Button rows under `/list` (two buttons each): Telegram allows 100
+/// buttons in one keyboard; addresses beyond the first 50 get none.
+const MAX_LIST_BUTTON_ROWS: usize = 50;
+
+/// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
+async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
+    use crate::telegram::callback_data::Action;
+    let subs = match core
+        .shared
+        .db
+        .exec(ListSubscriptions { chat_id: chat })
+        .await
+    {
+        Ok(subs) => subs,
+        Err(e) => return db_failed(command, &e).into(),
+    };
+    let limit = core.shared.config.monitor.max_addresses_per_user;
+    let text = replies::list(&subs, limit, crate::db::now_secs());
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    // One row per address as a person reads it: the same 20 bytes on EVM
+    // chains and on Tron are two addresses, with a row each.
+    let mut seen: Vec<(ChainKind, &Address)> = Vec::new();
+    for s in &subs {
+        let kind = ChainKind::of(s.chain_id);
+        if seen.contains(&(kind, &s.address)) {
+            continue;
+        }
+        if rows.len() == MAX_LIST_BUTTON_ROWS {
+            break; // Telegram refuses a keyboard of more than 100 buttons
+        }
+        seen.push((kind, &s.address));
+        let name: String = match &s.label {
+            Some(l) => l.chars().take(20).collect(),
+            None => kind.short(&s.address),
+        };
+        rows.push(serde_json::json!([
+            { "text": format!("🗑 Remove {name}"), "callback_data": Action::AskRemove(s.id).encode() },
+            { "text": format!("🔕 Mute 24h {name}"), "callback_data": Action::Mute24h(s.id).encode() },
+        ]));
+    }
+    let markup =
+        (!rows.is_empty()).then(|| serde_json::json!({ "inline_keyboard": rows }).to_string());
+    Reply { text, markup }
+}
+
+async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
     let chat = msg.chat_id;
     let db = &core.shared.db;
     match &command {
@@ -88,38 +142,26 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::Remove {
-            address,
-            kind,
-            chain,
-        } => {
+        Command::Remove { target, chain } => {
             // One chain, or every chain of the address's kind (the same 20
-            // bytes watched as an EVM address stay watched on EVM chains).
-            let chain_ids = match chain {
-                Some(name) => match Chain::by_name(name) {
-                    Some(c) => vec![c.id],
-                    None => return replies::not_watching(*kind, address),
-                },
-                None => Chain::all()
-                    .filter(|c| c.kind == *kind)
-                    .map(|c| c.id)
-                    .collect(),
-            };
+            // bytes watched as an EVM address stay watched on EVM chains);
+            // a label: every chain of the labelled subscription's kind.
             let request = RemoveWatch {
                 chat_id: chat,
-                address: address.clone(),
-                chain_ids,
+                target: target.clone(),
+                chain_ids: chain
+                    .map(|name| Chain::by_name(name).map(|c| c.id).into_iter().collect()),
             };
             match db.exec(request).await {
-                Ok(ids) if ids.is_empty() => replies::not_watching(*kind, address),
-                Ok(ids) => replies::removed(*kind, address, &ids),
+                Ok(Ok((w, ids))) if ids.is_empty() => replies::not_watching(w.kind, &w.address),
+                Ok(Ok((w, ids))) => replies::removed(w.kind, &w.address, &ids),
+                Ok(Err(u)) => super::settings::unresolved(&u),
                 Err(e) => db_failed(&command, &e),
             }
         }
-        Command::List => match db.exec(ListSubscriptions { chat_id: chat }).await {
-            Ok(subs) => replies::list(&subs, core.shared.config.monitor.max_addresses_per_user),
-            Err(e) => db_failed(&command, &e),
-        },
+        Command::Set { .. } | Command::Mute { .. } | Command::Unmute { .. } => {
+            super::settings::handle(core, msg, &command).await
+        }
         Command::Spam(SpamArg::List(limit)) => {
             let request = FlaggedTransfers {
                 chat_id: chat,
@@ -204,37 +246,36 @@ impl DbRequest for AddWatch {
     }
 }
 
-/// `/remove`: stop watching an address on the chains `chain_ids` (one, or
-/// every chain of the address's kind); returns the chain ids it was
-/// removed from, in the order they were added.
+/// `/remove`: stop watching an address, named by address or label, on the
+/// chains `chain_ids` (`None`: every chain of its kind it is watched on);
+/// returns the address and the chain ids it was removed from, in the order they were
+/// added, or why the target names no single address.
 pub struct RemoveWatch {
     pub chat_id: i64,
-    pub address: Address,
-    pub chain_ids: Vec<u64>,
+    pub target: Target,
+    pub chain_ids: Option<Vec<u64>>,
 }
 
 impl DbRequest for RemoveWatch {
-    type Output = Vec<u64>;
-    fn run(self, tx: &Transaction<'_>) -> Result<Vec<u64>, DbError> {
-        let mut stmt = tx.prepare(
-            "SELECT chain_id FROM subscriptions WHERE chat_id = ?1 AND address = ?2 ORDER BY id",
-        )?;
-        let ids = stmt
-            .query_map(params![self.chat_id, self.address.as_str()], |r| {
-                r.get::<_, i64>(0)
-            })?
-            .map(|r| r.map(|id| id as u64))
-            .filter(|r| r.as_ref().map_or(true, |id| self.chain_ids.contains(id)))
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(stmt);
+    type Output = Result<(Watched, Vec<u64>), Unresolved>;
+    fn run(self, tx: &Transaction<'_>) -> Result<Self::Output, DbError> {
+        let watched = match resolve(tx, self.chat_id, &self.target)? {
+            Ok(w) => w,
+            Err(u) => return Ok(Err(u)),
+        };
+        let ids: Vec<u64> = subscriptions_of(tx, self.chat_id, &watched)?
+            .into_iter()
+            .map(|(_, chain_id)| chain_id)
+            .filter(|id| self.chain_ids.as_ref().is_none_or(|c| c.contains(id)))
+            .collect();
         for &chain_id in &ids {
             let remove = RemoveSubscription {
                 chat_id: self.chat_id,
-                address: self.address.clone(),
+                address: watched.address.clone(),
                 chain_id: Some(chain_id),
             };
             remove.run(tx)?;
         }
-        Ok(ids)
+        Ok(Ok((watched, ids)))
     }
 }
