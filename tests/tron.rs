@@ -17,13 +17,18 @@ const TRON_KEY: &str = "tron-SECRET-key-5b2d8e";
 /// A world with Ethereum and Tron, the daemon started with `key` as
 /// TRONGRID_API_KEY (the simulator knows only [`TRON_KEY`]).
 async fn world(sim: SimTronGridOptions, key: &str) -> (World, SimTronGrid) {
+    world_with(sim, key, "").await
+}
+
+/// As [`world`], with `more` appended to the config text.
+async fn world_with(sim: SimTronGridOptions, key: &str, more: &str) -> (World, SimTronGrid) {
     let tron = SimTronGrid::start(sim)
         .await
         .expect("simulated TronGrid starts");
     let mut w = World::new(Tweaks {
         chains: Some(r#"["ethereum", "tron"]"#),
         extra: format!(
-            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n",
+            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n{more}",
             tron.base_url()
         ),
         env: vec![("TRONGRID_API_KEY".into(), key.into())],
@@ -105,6 +110,23 @@ async fn a_tron_transfer_is_notified_once_in_base58_with_a_tronscan_link_and_the
     // Status shows Tron's head, cursor and lag.
     let status = w.say(ADMIN, "/status").await;
     assert!(status.contains("Tron"), "{status}");
+}
+
+#[actix_rt::test]
+async fn a_tron_event_indexed_late_is_delivered_once() {
+    // The events index trails the solid head by 5 blocks (1 s at 200 ms a
+    // block, polls every 500 ms): the first pass reads the block before
+    // its events are served; the deep pass, 10 blocks behind, finds them.
+    let (w, tron) = world_with(fast(), TRON_KEY, "[monitor.rescan_depth]\ntron = 10\n").await;
+    tron.set_index_lag(5);
+    let (wallet, payer) = (taddr('a'), taddr('1'));
+    watch(&w, &wallet).await;
+    let late = tron.inject(&payer, &wallet, 7_000_000);
+    w.wait_messages(ALICE, &late.txid, 1).await;
+    // A later transfer, delivered after both passes read the first one's block.
+    let after = tron.inject(&payer, &wallet, 8_000_000);
+    w.wait_messages(ALICE, &after.txid, 1).await;
+    w.assert_delivered_once(ALICE, [&late.txid, &after.txid]);
 }
 
 #[actix_rt::test]

@@ -37,6 +37,22 @@
 //! `event_index`: the transfers table's UNIQUE (chain, tx hash, log index)
 //! makes a second sight (a narrowed window, a restart) harmless.
 //!
+//! **An index that trails its head** (issue 9's rule, on Tron too).
+//! TronGrid's events index can trail its own solidified head: a block's
+//! events may become visible only after the cursor passed it. So each token
+//! has a second, trailing cursor (the *deep pass*, as on Etherscan) that
+//! scans every block exactly once more when it is `rescan_depth` blocks
+//! behind the solid head (`monitor.rescan_depth.tron`, 60 blocks = 3 min by
+//! default; 0 turns it off): blocks deep cursor + 1 ..= solid head −
+//! `rescan_depth`, never past the first pass, with the same window scan and
+//! page budget. It costs one `getblock` (the window's end time) and at
+//! least one events page per poll, and reads each event twice in all; the
+//! transfers UNIQUE makes the second sight harmless, and rejected events
+//! are counted by the first pass only. The deep cursor lives in memory:
+//! after a start it is the stored cursor − `rescan_depth`, and it never goes
+//! below a cursor this scanner created (no history from before the daemon
+//! watched). It moves only once its finds are recorded.
+//!
 //! **Bounded polls.** At most [`MAX_PAGES_PER_POLL`] event pages per token and
 //! poll (10 000 events, ~110 blocks at today's ~90 per block); a longer gap
 //! after downtime is caught up over several polls, the cursor moving to the
@@ -145,6 +161,7 @@ impl TronActor {
                 shared,
                 watched: Watched::default(),
                 next_min: RefCell::new(HashMap::new()),
+                deep: RefCell::new(HashMap::new()),
             }),
             _guard: guard,
         }
@@ -202,6 +219,10 @@ struct Scanner {
     /// Per token contract: (cursor block, `min_block_timestamp` of the next
     /// window). Valid only while the stored cursor is that block.
     next_min: RefCell<HashMap<Address, (u64, u64)>>,
+    /// Per token contract: the deep pass's cursor (every block up to it was
+    /// scanned a second time, or lies below a cursor this scanner created)
+    /// and the `min_block_timestamp` of the blocks after it.
+    deep: RefCell<HashMap<Address, (u64, u64)>>,
 }
 
 /// Adapts the client to [`scan::EventSource`] for one token.
@@ -269,7 +290,14 @@ impl Scanner {
 
     /// The `min_block_timestamp` for blocks after `cursor`.
     async fn min_timestamp(&self, token: &Token, cursor: u64) -> Result<u64, ScanError> {
-        if let Some(&(block, ts)) = self.next_min.borrow().get(&token.contract)
+        let known = self.next_min.borrow().get(&token.contract).copied();
+        self.time_after(known, cursor).await
+    }
+
+    /// The `min_block_timestamp` for blocks after `cursor`: `known`'s when
+    /// it is about that block, else block `cursor`'s own time + 1 ms.
+    async fn time_after(&self, known: Option<(u64, u64)>, cursor: u64) -> Result<u64, ScanError> {
+        if let Some((block, ts)) = known
             && block == cursor
         {
             return Ok(ts);
@@ -279,6 +307,54 @@ impl Scanner {
             source,
         })?;
         Ok(header.timestamp_ms + 1)
+    }
+
+    /// The deep pass of one token: blocks the index may not have served when
+    /// the first pass read them, once more, `rescan_depth` blocks behind the
+    /// solid head and never past the first pass (`now_at`). `None` when the
+    /// deep pass is off or has nothing to scan yet; `cursor` (the stored
+    /// cursor) gives the deep cursor's start after a restart.
+    async fn deep_pass(
+        &self,
+        source: &TokenEvents<'_>,
+        (chain, token): (&Chain, &Token),
+        cursor: u64,
+        now_at: u64,
+        head: u64,
+    ) -> Option<Result<(u64, scan::TokenScan), ScanError>> {
+        let depth = chain.rescan_depth;
+        if depth == 0 {
+            return None;
+        }
+        let known = self.deep.borrow().get(&token.contract).copied();
+        let deep = known.map_or(cursor.saturating_sub(depth), |(b, _)| b);
+        let to = head.saturating_sub(depth).min(now_at);
+        if to <= deep {
+            return None;
+        }
+        let min = match self.time_after(known, deep).await {
+            Ok(m) => m,
+            Err(e) => return Some(Err(e)),
+        };
+        let max = match self.client.block(to).await {
+            Ok(h) => h.timestamp_ms,
+            Err(source) => return Some(Err(ScanError::BlockTime { block: to, source })),
+        };
+        let window = scan::Window {
+            min_timestamp: min,
+            max_timestamp: max,
+        };
+        let scan = scan::scan_token(
+            source,
+            chain,
+            token,
+            (deep + 1, to),
+            window,
+            MAX_PAGES_PER_POLL,
+            |t| self.watched.keeps(t),
+        )
+        .await;
+        Some(Ok((deep, scan)))
     }
 
     async fn scan_chain(&self, chain: &Chain, stored: &Cursors, out: &mut ChainSummary) {
@@ -316,6 +392,7 @@ impl Scanner {
         let mut transfers = Vec::new();
         let mut advanced: Vec<(Address, u64)> = Vec::new();
         let mut next_min: Vec<(Address, (u64, u64))> = Vec::new();
+        let mut deep_moves: Vec<(Address, (u64, u64))> = Vec::new();
         for token in &chain.tokens {
             let Some(cursor) = cursor::cursor_of(chain, stored, &token.contract) else {
                 tracing::info!(
@@ -326,76 +403,100 @@ impl Scanner {
                 );
                 advanced.push((token.contract.clone(), head.number));
                 out.cursors.push((token.contract.clone(), head.number));
-                next_min.push((token.contract.clone(), (head.number, head.timestamp_ms + 1)));
+                let after_head = (head.number, head.timestamp_ms + 1);
+                next_min.push((token.contract.clone(), after_head));
+                deep_moves.push((token.contract.clone(), after_head));
                 continue;
-            };
-            if cursor >= head.number {
-                out.cursors.push((token.contract.clone(), cursor));
-                continue;
-            }
-            let min = match self.min_timestamp(token, cursor).await {
-                Ok(m) => m,
-                Err(e) => {
-                    out.cursors.push((token.contract.clone(), cursor));
-                    out.errors.push(e);
-                    continue;
-                }
             };
             let source = TokenEvents {
                 client: &self.client,
                 contract: token.contract.to_tron(),
             };
-            let window = scan::Window {
-                min_timestamp: min,
-                max_timestamp: head.timestamp_ms,
-            };
-            let scan = scan::scan_token(
-                &source,
-                chain,
-                token,
-                (cursor + 1, head.number),
-                window,
-                MAX_PAGES_PER_POLL,
-                |t| self.watched.keeps(t),
-            )
-            .await;
-            out.logs += scan.events;
-            out.rejected += scan.rejected;
-            crate::metrics::Counters::add(
-                &self.shared.metrics.counters.logs_rejected,
-                scan.rejected as u64,
-            );
-            out.matched += scan.transfers.len();
-            transfers.extend(scan.transfers);
-            let now_at = scan.scanned_to.map_or(cursor, |s| s.max(cursor));
-            if now_at > cursor {
-                advanced.push((token.contract.clone(), now_at));
-                next_min.push((token.contract.clone(), (now_at, scan.next_min_timestamp)));
-            }
-            out.cursors.push((token.contract.clone(), now_at));
-            if let Some(e) = scan.error {
-                tracing::warn!(actor = "tron", token = token.symbol.as_str(), cursor = now_at, error = %e,
-                    "token scan incomplete; the cursor stays before the gap");
-                out.errors.push(e);
-            }
-        }
-        if transfers.is_empty() && advanced.is_empty() {
-            return;
-        }
-        match record(&self.shared, chain.id, chain.name, transfers, advanced).await {
-            Ok(recorded) => {
-                out.new_transfers = recorded.new_transfers;
-                out.notifications = recorded.notifications;
-                let mut map = self.next_min.borrow_mut();
-                for (contract, at) in next_min {
-                    map.insert(contract, at);
+            let mut now_at = cursor;
+            if cursor < head.number {
+                let min = match self.min_timestamp(token, cursor).await {
+                    Ok(m) => m,
+                    Err(e) => {
+                        out.cursors.push((token.contract.clone(), cursor));
+                        out.errors.push(e);
+                        continue;
+                    }
+                };
+                let window = scan::Window {
+                    min_timestamp: min,
+                    max_timestamp: head.timestamp_ms,
+                };
+                let scan = scan::scan_token(
+                    &source,
+                    chain,
+                    token,
+                    (cursor + 1, head.number),
+                    window,
+                    MAX_PAGES_PER_POLL,
+                    |t| self.watched.keeps(t),
+                )
+                .await;
+                out.logs += scan.events;
+                out.rejected += scan.rejected;
+                crate::metrics::Counters::add(
+                    &self.shared.metrics.counters.logs_rejected,
+                    scan.rejected as u64,
+                );
+                out.matched += scan.transfers.len();
+                transfers.extend(scan.transfers);
+                now_at = scan.scanned_to.map_or(cursor, |s| s.max(cursor));
+                if now_at > cursor {
+                    advanced.push((token.contract.clone(), now_at));
+                    next_min.push((token.contract.clone(), (now_at, scan.next_min_timestamp)));
+                }
+                if let Some(e) = scan.error {
+                    tracing::warn!(actor = "tron", token = token.symbol.as_str(), cursor = now_at, error = %e,
+                        "token scan incomplete; the cursor stays before the gap");
+                    out.errors.push(e);
                 }
             }
-            Err(source) => {
-                out.cursors = cursor::stored_cursors(chain, stored);
-                out.errors.push(ScanError::Record(source));
+            out.cursors.push((token.contract.clone(), now_at));
+
+            // Rejected events were counted by the first pass.
+            match self
+                .deep_pass(&source, (chain, token), cursor, now_at, head.number)
+                .await
+            {
+                None => {}
+                Some(Err(e)) => out.errors.push(e),
+                Some(Ok((deep, scan))) => {
+                    out.deep_logs += scan.events;
+                    out.matched += scan.transfers.len();
+                    transfers.extend(scan.transfers);
+                    if let Some(done) = scan.scanned_to {
+                        deep_moves.push((token.contract.clone(), (done, scan.next_min_timestamp)));
+                    }
+                    if let Some(e) = scan.error {
+                        tracing::warn!(actor = "tron", token = token.symbol.as_str(),
+                            deep_cursor = scan.scanned_to.unwrap_or(deep), error = %e,
+                            "deep pass incomplete; it resumes there next poll");
+                        out.errors.push(e);
+                    }
+                }
             }
         }
+        if !transfers.is_empty() || !advanced.is_empty() {
+            match record(&self.shared, chain.id, chain.name, transfers, advanced).await {
+                Ok(recorded) => {
+                    out.new_transfers = recorded.new_transfers;
+                    out.notifications = recorded.notifications;
+                }
+                Err(source) => {
+                    // Nothing moved, the deep cursor neither.
+                    out.cursors = cursor::stored_cursors(chain, stored);
+                    out.errors.push(ScanError::Record(source));
+                    return;
+                }
+            }
+        }
+        // Only once their finds are recorded do the in-memory cursors move.
+        self.next_min.borrow_mut().extend(next_min);
+        self.deep.borrow_mut().extend(deep_moves);
     }
 }
 

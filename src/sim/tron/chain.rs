@@ -53,6 +53,9 @@ pub(crate) struct Event {
 pub(crate) struct TronChain {
     pub(crate) head: u64,
     pub(crate) solid_lag: u64,
+    /// The events index trails the solidified head: events of block `b`
+    /// are served only once the solid head is ≥ `b + index_lag`.
+    pub(crate) index_lag: u64,
     /// Chain-time timestamp (ms) of block 0, so that the start block is
     /// stamped with the wall clock at start.
     genesis_ms: u64,
@@ -85,6 +88,7 @@ impl TronChain {
         TronChain {
             head: start_block,
             solid_lag,
+            index_lag: 0,
             genesis_ms: start_ms.saturating_sub(start_block.saturating_mul(BLOCK_INTERVAL_MS)),
             seed,
             noise_per_block: u64::from(noise_per_block),
@@ -97,6 +101,12 @@ impl TronChain {
     /// The newest solidified (final) block.
     pub(crate) fn solid_head(&self) -> u64 {
         self.head.saturating_sub(self.solid_lag)
+    }
+
+    /// With an index lag, the newest block the events index has indexed
+    /// (`None`: none yet); unused without one (every block is served).
+    pub(crate) fn indexed_head(&self) -> Option<u64> {
+        self.solid_head().checked_sub(self.index_lag)
     }
 
     /// `block_header.raw_data.timestamp` of a block, in ms.

@@ -164,6 +164,10 @@ impl EventQuery {
             Confirmation::Confirmed => chain.solid_head(),
             _ => chain.head,
         };
+        // With an index lag, the index serves nothing it has not indexed yet.
+        if chain.index_lag > 0 {
+            hi = hi.min(chain.indexed_head()?);
+        }
         let mut lo = match self.confirmation {
             Confirmation::Unconfirmed => chain.solid_head().checked_add(1)?,
             _ => 0,

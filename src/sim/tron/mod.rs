@@ -220,6 +220,14 @@ impl SimTronGrid {
         self.inner.shared.lock().chain.solid_lag = blocks;
     }
 
+    /// Makes the events index trail the solidified head by `blocks`: the
+    /// events of block `b` are served only once the solid head is
+    /// ≥ `b + blocks` (before that the block reads as empty, as TronGrid's
+    /// index answers for blocks it has not indexed yet). 0: no lag.
+    pub fn set_index_lag(&self, blocks: u64) {
+        self.inner.shared.lock().chain.index_lag = blocks;
+    }
+
     /// A USDT Transfer of `value` raw units (6 decimals) from `from` to `to`
     /// (`T…`, `41…` or `0x…`) in its own transaction in the next block
     /// (head + 1). Panics on an invalid address (a bug in the test).

@@ -466,6 +466,24 @@ async fn missing_fingerprint_truncates_a_full_page() {
     assert_eq!(all["data"].as_array().map(Vec::len), Some(10));
 }
 
+/// The kind `index_lag`: a block's events are served only once the solid
+/// head is `n` blocks past it; before that the block reads as empty.
+#[actix_rt::test]
+async fn index_lag_serves_a_block_only_n_blocks_behind_the_solid_head() {
+    let s = sim(still()).await;
+    s.set_index_lag(3);
+    let tx = s.inject(ALICE, BOB, 5);
+    let path = events_path(&format!("only_confirmed=true&block_number={}", tx.block));
+    let count = |v: Value| v["data"].as_array().map(Vec::len);
+    while s.solid_head() < tx.block + 2 {
+        s.advance(1);
+        assert_eq!(count(json(&s, &path).await), Some(0), "not indexed yet");
+    }
+    s.advance(1);
+    assert_eq!(s.solid_head(), tx.block + 3);
+    assert_eq!(count(json(&s, &path).await), Some(1), "indexed now");
+}
+
 /// The kind `rate_limited`: 403 and a suspension that outlives the fault.
 #[actix_rt::test]
 async fn rate_limited_suspends_the_key_for_its_window() {
