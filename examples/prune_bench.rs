@@ -14,7 +14,7 @@ use usdt_monitor::db::prune::{Retention, prune};
 use usdt_monitor::db::{DbSettings, connection};
 
 /// The DbActor pool the database tests use.
-#[path = "../tests/pool/mod.rs"]
+#[path = "../tests/integration/pool.rs"]
 mod pool;
 
 const DAY: i64 = 24 * 3600;

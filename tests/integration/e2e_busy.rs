@@ -3,11 +3,9 @@
 //! stay flat — the prior bot climbed from 16 past 1000 and died — and the
 //! same run must work with only 64 descriptors allowed.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::TokenSymbol;
 
 const USERS: i64 = 40;

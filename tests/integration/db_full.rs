@@ -2,11 +2,9 @@
 //! (`database.max_size` → `PRAGMA max_page_count`, the same SQLITE_FULL a
 //! full disk gives), the simulators, and the database file.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::TokenSymbol;
 
 /// Five chats watch the same address: each transfer queues five

@@ -1,17 +1,20 @@
 //! Descriptor discipline: the DbActor opens and closes one connection per
 //! message, so 100 000 messages leave the process with the descriptors it
-//! had. Alone in its own test binary, so that no other test's descriptors
-//! come and go while it counts.
+//! had. The count runs alone in a child process of the test binary
+//! (`crate::alone`), so that no other test's descriptors come and go while
+//! it counts.
 
-mod pool;
-
+use crate::pool::start;
 use futures_util::stream::{self, StreamExt};
-use pool::start;
 use usdt_monitor::db::meta::{GetMeta, SetMeta};
 use usdt_monitor::metrics::open_descriptors;
 
 #[actix_rt::test]
 async fn descriptors_stay_flat_over_100_000_messages() {
+    if !crate::alone::in_own_process("db_descriptors::descriptors_stay_flat_over_100_000_messages")
+    {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (db, _sup) = start(&dir, 2);
     db.exec(SetMeta("warm-up", "1".into())).await.unwrap();

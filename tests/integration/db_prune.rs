@@ -1,7 +1,7 @@
 //! Pruning through a real DbActor pool on a real SQLite file: what goes,
 //! what stays, in batches, and the write-ahead log truncated afterwards.
 
-mod pool;
+use crate::pool;
 
 use std::time::Duration;
 

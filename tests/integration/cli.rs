@@ -443,11 +443,11 @@ fn assert_starts_and_migrates(dir: &tempfile::TempDir, db: &std::path::Path) {
 
 // ---- Start-up checks against the simulators, and the instance lock ----
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{ES_KEY, TG_TOKEN, Tweaks, World};
+use crate::common::{ES_KEY, TG_TOKEN, Tweaks, World};
 use usdt_monitor::sim::etherscan::Fault;
 
 /// Runs the binary with `args` and the given secrets on a thread, so that

@@ -3,11 +3,9 @@
 //! presses and transfers; checked in what users receive and in the SQLite
 //! file (read-only).
 
-mod common;
-
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::{Address, TokenSymbol};
 use usdt_monitor::sim::botapi::{CallbackAnswer, SentMessage};
 use usdt_monitor::sim::tron::{SimTronGrid, SimTronGridOptions};

@@ -3,11 +3,9 @@
 //! through what the simulated Bot API and TronGrid received, its exit code
 //! and its logs. Each TronGrid fault kind has a test named after it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::{Address, TokenSymbol};
 use usdt_monitor::sim::tron::{Endpoint, Fault, SimTronGrid, SimTronGridOptions};
 

@@ -1,10 +1,8 @@
 //! The DbActor pool under its supervisor, on a real SQLite file.
 
-mod pool;
-
 use std::time::Duration;
 
-use pool::start;
+use crate::pool::start;
 use usdt_monitor::db::meta::{GetMeta, SetMeta};
 use usdt_monitor::supervisor::{EventKind, GetStatus, PanicChild};
 

@@ -1,11 +1,9 @@
 //! End-to-end: the compiled daemon against the simulators, driven only
 //! through Telegram updates and Etherscan data.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::TokenSymbol;
 use usdt_monitor::sim::etherscan::Fault;
 

@@ -2,12 +2,10 @@
 //! simulators and a receiver on 127.0.0.1 that verifies every signature
 //! and dedupes by `webhook-id`, as an integrator's endpoint would.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::{Address, TokenSymbol};
 use usdt_monitor::sim::webhook::{Received, SimReceiver};
 

@@ -2,13 +2,11 @@
 //! `/healthz` and `/metrics` endpoint scraped over loopback, and the online
 //! backup of a running daemon's database.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use usdt_monitor::domain::TokenSymbol;
 use usdt_monitor::sim::etherscan::Fault;
 
