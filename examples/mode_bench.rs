@@ -171,7 +171,7 @@ async fn auto_pick(v: &Volume, addresses: u32) -> String {
     run.poll(v, 0).await;
     let line = run
         .shared
-        .metrics
+        .health
         .chains()
         .into_iter()
         .find_map(|(id, h)| (id == v.id).then_some(h.scan_mode).flatten())

@@ -247,7 +247,7 @@ async fn main() {
     tree.addr.do_send(Shutdown);
     let _ = tree.exit.await;
 
-    let c = &shared.metrics.counters;
+    let c = &shared.counters;
     let polls = Counters::get(&c.polls).max(1);
     let calls = Counters::get(&c.etherscan_calls);
     let records = sim.requests();

@@ -10,13 +10,15 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::Addr;
 use tokio::sync::Notify;
 
-use crate::config::{Config, Secrets};
+use crate::config::{Config, Secret, Secrets};
 use crate::db::spam::SpamPolicy;
 use crate::db::{DbActor, DbError, DbRef, DbSettings};
 use crate::domain::Contracts;
 use crate::etherscan::{EtherscanActor, Poll};
 use crate::http::{HttpActor, HttpState};
-use crate::metrics::Metrics;
+use crate::instruments::Instruments;
+use crate::metrics::{Alerts, Counters, Health, Pauses, ProviderHandles};
+use crate::scanner::record::Recorder;
 use crate::supervisor::{
     ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor, SupervisorHandle,
 };
@@ -25,43 +27,27 @@ use crate::ticker::{PollFn, TickerActor};
 use crate::tron::TronActor;
 use crate::webhook::{Sink, WebhookActor, Webhooks};
 
-/// The children, in start order; `webhook` only when `[[webhook]]` sinks
-/// are configured, `http` only when `[http] listen` is set (it starts
-/// last). Shutdown order is different (see [`SHUTDOWN_ORDER`]).
-pub const CHILDREN: &[&str] = &[
-    "db",
-    "etherscan",
-    "tron",
-    "telegram",
-    "ticker",
-    "webhook",
-    "http",
-];
+pub use crate::children::{CHILDREN, SHUTDOWN_ORDER};
 
-/// Stop the HTTP endpoint first (a daemon going away is not scraped as
-/// healthy), then the ticker (no new polls), then the scanner (its
-/// in-flight poll finishes and is persisted), then the webhook sink (a POST
-/// on the wire finishes and is marked), then the bot (in-flight sends
-/// finish; the rest stays queued in the outbox), and the database last,
-/// because everyone before it may still be writing. The supervisor skips
-/// names of children that are not configured.
-pub const SHUTDOWN_ORDER: [&str; 7] = [
-    "http",
-    "ticker",
-    "etherscan",
-    "tron",
-    "webhook",
-    "telegram",
-    "db",
-];
-
-/// What every actor may reach. Cheap to clone; everything inside survives
-/// the restart of any single actor.
+/// Everything the tree shares, held by the application (and by tests and
+/// the demo, which look inside). No child receives it: each is handed its
+/// own dependencies, built from it ([`Shared::etherscan_deps`] and its
+/// siblings). Cheap to clone; everything inside survives the restart of any
+/// single actor.
 #[derive(Clone)]
 pub struct Shared {
     pub config: Arc<Config>,
     pub secrets: Secrets,
-    pub metrics: Arc<Metrics>,
+    /// Each chain's health and today's calls (`/status`, `/healthz`, `/metrics`).
+    pub health: Arc<Health>,
+    /// Paused providers; lifting a pause resolves its alert in `alerts`.
+    pub pauses: Arc<Pauses>,
+    /// The admin-alert bus.
+    pub alerts: Arc<Alerts>,
+    /// Counts for `/stats`.
+    pub counters: Arc<Counters>,
+    /// The Prometheus instruments.
+    pub instruments: Arc<Instruments>,
     pub db: DbRef,
     pub etherscan: ChildRef<EtherscanActor>,
     /// The Tron scanner (a child only when `monitor.chains` includes `tron`).
@@ -106,11 +92,16 @@ impl Shared {
                 crate::config::missing_etherscan_key(&config).to_string(),
             ));
         }
+        let alerts = Arc::new(Alerts::default());
         Ok(Shared {
             contracts,
             config: Arc::new(config),
             secrets,
-            metrics: Arc::new(Metrics::default()),
+            health: Arc::default(),
+            pauses: Arc::new(Pauses::new(alerts.clone())),
+            alerts,
+            counters: Arc::default(),
+            instruments: Arc::default(),
             db: ChildRef::new("db", wait),
             etherscan: ChildRef::new("etherscan", wait),
             tron: ChildRef::new("tron", wait),
@@ -143,55 +134,156 @@ impl Shared {
             max_size: self.config.database.max_size.map(|s| s.0),
         }
     }
+
+    /// What every provider client reports to (the scanners' clients, and
+    /// `preflight`'s).
+    pub fn provider_handles(&self) -> ProviderHandles {
+        ProviderHandles {
+            instruments: self.instruments.clone(),
+            pauses: self.pauses.clone(),
+            alerts: self.alerts.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// The poll write's dependencies, shared by both scanners.
+    fn recorder(&self) -> Recorder {
+        Recorder {
+            db: self.db.clone(),
+            spam: self.spam.clone(),
+            webhooks: self.webhooks.filters.clone(),
+            instruments: self.instruments.clone(),
+            outbox_ready: self.outbox_ready.clone(),
+        }
+    }
+
+    /// The `etherscan` child's dependencies.
+    pub fn etherscan_deps(&self) -> crate::etherscan::Deps {
+        crate::etherscan::Deps {
+            config: self.config.clone(),
+            // `Shared::new` requires the key when there is an EVM chain,
+            // and this child exists only then.
+            key: (self.secrets.etherscan_key.clone()).unwrap_or_else(|| Secret::new(String::new())),
+            db: self.db.clone(),
+            record: self.recorder(),
+            health: self.health.clone(),
+            pauses: self.pauses.clone(),
+            alerts: self.alerts.clone(),
+            counters: self.counters.clone(),
+            instruments: self.instruments.clone(),
+        }
+    }
+
+    /// The `tron` child's dependencies.
+    pub fn tron_deps(&self) -> crate::tron::Deps {
+        crate::tron::Deps {
+            config: self.config.clone(),
+            key: self.secrets.tron_key.clone(),
+            db: self.db.clone(),
+            record: self.recorder(),
+            health: self.health.clone(),
+            pauses: self.pauses.clone(),
+            alerts: self.alerts.clone(),
+            counters: self.counters.clone(),
+            instruments: self.instruments.clone(),
+        }
+    }
+
+    /// The `telegram` child's dependencies.
+    pub fn telegram_deps(&self) -> crate::telegram::Deps {
+        crate::telegram::Deps {
+            config: self.config.clone(),
+            token: self.secrets.telegram_token.clone(),
+            db: self.db.clone(),
+            outbox_ready: self.outbox_ready.clone(),
+            alerts: self.alerts.clone(),
+            counters: self.counters.clone(),
+            instruments: self.instruments.clone(),
+            health: self.health.clone(),
+            pauses: self.pauses.clone(),
+            webhooks: self.webhooks.clone(),
+            paused: self.paused.clone(),
+            ticker: self.ticker.clone(),
+            supervisor: self.supervisor.clone(),
+            bot_username: self.bot_username.clone(),
+            contracts: self.contracts.clone(),
+        }
+    }
+
+    /// The `webhook` child's dependencies.
+    pub fn webhook_deps(&self) -> crate::webhook::Deps {
+        crate::webhook::Deps {
+            db: self.db.clone(),
+            webhooks: self.webhooks.clone(),
+            shutdown_timeout: self.config.supervisor.shutdown_timeout,
+        }
+    }
+
+    /// What the `http` child's handlers read.
+    pub fn http_state(&self) -> HttpState {
+        HttpState {
+            config: self.config.clone(),
+            health: self.health.clone(),
+            pauses: self.pauses.clone(),
+            counters: self.counters.clone(),
+            instruments: self.instruments.clone(),
+            db: self.db.clone(),
+            supervisor: self.supervisor.clone(),
+            started: self.started,
+            webhooks: self.webhooks.clone(),
+        }
+    }
 }
 
 /// The child specifications, in start order.
 pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
     let timeout = shared.config.supervisor.shutdown_timeout;
     let settings = shared.db_settings();
-    let metrics = shared.metrics.clone();
+    let alerts = shared.alerts.clone();
     let db = ChildSpec::sync_pool(
         "db",
         shared.config.database.workers,
         shared.db.clone(),
-        move |guard| DbActor::new(settings.clone(), guard).alerting(metrics.clone()),
+        move |guard| DbActor::new(settings.clone(), guard).alerting(alerts.clone()),
     );
     // Each scanner exists only when `monitor.chains` has a chain it serves.
     let etherscan = (!shared.config.evm_chains().is_empty()).then(|| {
-        let s = shared.clone();
+        let deps = shared.etherscan_deps();
         ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
-            EtherscanActor::new(s.clone(), guard)
+            EtherscanActor::new(deps.clone(), guard)
         })
     });
-    let s = shared.clone();
+    let deps = shared.telegram_deps();
     let telegram = ChildSpec::actor("telegram", shared.telegram.clone(), move |guard| {
-        TelegramActor::new(s.clone(), guard)
+        TelegramActor::new(deps.clone(), guard)
     });
     let tron = shared.config.scans_tron().then(|| {
-        let s = shared.clone();
+        let deps = shared.tron_deps();
         ChildSpec::actor("tron", shared.tron.clone(), move |guard| {
-            TronActor::new(s.clone(), guard)
+            TronActor::new(deps.clone(), guard)
         })
     });
     let mut polls = Vec::new();
     if etherscan.is_some() {
         polls.push(poll_fn(
             shared.etherscan.clone(),
-            shared.metrics.clone(),
+            shared.instruments.clone(),
             || Poll,
         ));
     }
     if tron.is_some() {
-        polls.push(poll_fn(shared.tron.clone(), shared.metrics.clone(), || {
-            crate::tron::Poll
-        }));
+        polls.push(poll_fn(
+            shared.tron.clone(),
+            shared.instruments.clone(),
+            || crate::tron::Poll,
+        ));
     }
     let (interval, paused) = (shared.config.monitor.poll_interval, shared.paused.clone());
     let ticker = ChildSpec::actor("ticker", shared.ticker.clone(), move |guard| {
         TickerActor::new(interval, polls.clone(), paused.clone(), guard)
     });
     let http = shared.http_listener.get().map(|listener| {
-        let (listener, state) = (listener.clone(), http_state(shared));
+        let (listener, state) = (listener.clone(), shared.http_state());
         ChildSpec::actor(
             crate::http::CHILD,
             ChildRef::new(crate::http::CHILD, call_wait(&shared.config)),
@@ -199,9 +291,9 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
         )
     });
     let webhook = (!shared.webhooks.is_empty()).then(|| {
-        let s = shared.clone();
+        let deps = shared.webhook_deps();
         ChildSpec::actor("webhook", shared.webhook.clone(), move |guard| {
-            WebhookActor::new(s.clone(), guard)
+            WebhookActor::new(deps.clone(), guard)
         })
     });
     [db].into_iter()
@@ -220,19 +312,19 @@ pub fn child_specs(shared: &Shared) -> Vec<ChildSpec> {
 /// The ticker's poll of one scanner (`M`: its `Poll` message): `Ok` when the
 /// poll fully succeeded (the scanner logs the details); a successful poll's
 /// duration is observed.
-fn poll_fn<A, M, E>(scanner: ChildRef<A>, metrics: Arc<Metrics>, ask: fn() -> M) -> PollFn
+fn poll_fn<A, M, E>(scanner: ChildRef<A>, instruments: Arc<Instruments>, ask: fn() -> M) -> PollFn
 where
     A: actix::Actor<Context = actix::Context<A>> + actix::Handler<M>,
     M: actix::Message<Result = Result<crate::scanner::PollSummary<E>, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
     Arc::new(move || {
-        let (scanner, metrics) = (scanner.clone(), metrics.clone());
+        let (scanner, instruments) = (scanner.clone(), instruments.clone());
         Box::pin(async move {
             let began = Instant::now();
             let answer = scanner.call(ask()).await;
             if let Ok(Ok(_)) = &answer {
-                (metrics.instruments)
+                instruments
                     .poll_duration
                     .observe(began.elapsed().as_secs_f64());
             }
@@ -250,17 +342,6 @@ where
 
 fn call_wait(config: &Config) -> Duration {
     config.supervisor.backoff_max + Duration::from_secs(5)
-}
-
-fn http_state(shared: &Shared) -> HttpState {
-    HttpState {
-        config: shared.config.clone(),
-        metrics: shared.metrics.clone(),
-        db: shared.db.clone(),
-        supervisor: shared.supervisor.clone(),
-        started: shared.started,
-        webhooks: shared.webhooks.clone(),
-    }
 }
 
 pub fn policy(config: &Config) -> Policy {
@@ -350,21 +431,21 @@ fn forward_alerts(
     shared: &Shared,
     mut events: tokio::sync::broadcast::Receiver<crate::supervisor::Event>,
 ) {
-    let metrics = shared.metrics.clone();
+    let (instruments, alerts) = (shared.instruments.clone(), shared.alerts.clone());
     actix::spawn(async move {
         while let Ok(event) = events.recv().await {
             match event.kind {
                 EventKind::Restarted { reason, .. } => {
-                    (metrics.instruments).actor_restart(event.actor, &reason)
+                    instruments.actor_restart(event.actor, &reason)
                 }
-                EventKind::IntensityWarning { recent, max } => metrics.raise(
+                EventKind::IntensityWarning { recent, max } => alerts.raise(
                     "supervisor:intensity",
                     format!(
                         "Restart intensity near its limit: {recent} restarts of {max} allowed in the window (last: {}).",
                         event.actor
                     ),
                 ),
-                EventKind::GaveUp { recent, max } => metrics.raise(
+                EventKind::GaveUp { recent, max } => alerts.raise(
                     "supervisor:gave-up",
                     format!("{recent} restarts (limit {max}) in the window: stopping every actor; the process will exit."),
                 ),

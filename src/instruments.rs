@@ -1,5 +1,5 @@
 //! Prometheus instruments recorded as things happen (the rest of
-//! `GET /metrics` is read at scrape time from [`Metrics`](crate::metrics::Metrics),
+//! `GET /metrics` is read at scrape time from [`metrics`](crate::metrics),
 //! the supervisor and the database; see [`crate::http::exposition`]).
 //!
 //! Built on the `prometheus-client` crate: families of counters keyed by

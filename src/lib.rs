@@ -40,6 +40,7 @@ pub mod app;
 pub mod backup;
 pub mod blockscout;
 pub mod chaos;
+pub mod children;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -12,7 +12,8 @@ use usdt_monitor::{lockfile, logging, preflight};
 /// Checks the secrets against the providers before the tree starts; keeps
 /// the bot's username. Network trouble is logged, not fatal.
 async fn preflight(shared: &Shared) -> Result<(), preflight::PreflightError> {
-    let report = preflight::check(&shared.config, &shared.secrets, shared.metrics.clone()).await?;
+    let report =
+        preflight::check(&shared.config, &shared.secrets, shared.provider_handles()).await?;
     for warning in &report.warnings {
         tracing::warn!(warning = %warning, "start-up check failed; starting anyway");
     }
@@ -128,8 +129,8 @@ fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let metrics = std::sync::Arc::new(usdt_monitor::metrics::Metrics::default());
-    let checked = actix_rt::System::new().block_on(preflight::check(&config, &secrets, metrics));
+    let handles = usdt_monitor::metrics::ProviderHandles::default();
+    let checked = actix_rt::System::new().block_on(preflight::check(&config, &secrets, handles));
     match checked {
         Ok(report) => {
             let mut out = String::new();

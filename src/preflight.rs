@@ -16,15 +16,14 @@
 //! classification), so nothing here formats a URL or sees the secrets'
 //! values in an error.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide_core::prelude::Requester;
 
 use crate::config::{Config, Secrets};
 use crate::etherscan::{ApiError, EtherscanClient, RetryPolicy};
-use crate::instruments::telegram_outcome;
-use crate::metrics::Metrics;
+use crate::instruments::{Instruments, telegram_outcome};
+use crate::metrics::ProviderHandles;
 use crate::telegram::bot::{self, TgError};
 
 /// How long `getMe` may take before the start goes ahead without it. The
@@ -62,13 +61,13 @@ pub struct Report {
 pub async fn check(
     config: &Config,
     secrets: &Secrets,
-    metrics: Arc<Metrics>,
+    handles: ProviderHandles,
 ) -> Result<Report, PreflightError> {
     // TLS for both clients: rustls selects no crypto provider itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (telegram, etherscan) = tokio::join!(
-        check_telegram(config, secrets, &metrics),
-        check_etherscan(config, secrets, metrics.clone()),
+        check_telegram(config, secrets, &handles.instruments),
+        check_etherscan(config, secrets, handles.clone()),
     );
     let (bot_username, mut warnings) = telegram?;
     warnings.extend(etherscan?);
@@ -81,21 +80,21 @@ pub async fn check(
 async fn check_telegram(
     config: &Config,
     secrets: &Secrets,
-    metrics: &Metrics,
+    instruments: &Instruments,
 ) -> Result<(Option<String>, Vec<String>), PreflightError> {
     let bot = match bot::build(&config.telegram, secrets.telegram_token.expose()) {
         Ok(b) => b,
         Err(e) => return Ok((None, vec![format!("Telegram: {e}")])),
     };
     let Ok(answer) = tokio::time::timeout(TELEGRAM_WITHIN, bot.poller.get_me()).await else {
-        (metrics.instruments).provider_call("telegram", "getMe", "timeout");
+        instruments.provider_call("telegram", "getMe", "timeout");
         let within = humantime::format_duration(TELEGRAM_WITHIN);
         let warning =
             format!("Telegram getMe: no answer within {within} (not a configuration error)");
         return Ok((None, vec![warning]));
     };
     let result = answer.map_err(TgError::from);
-    (metrics.instruments).provider_call("telegram", "getMe", telegram_outcome(&result));
+    instruments.provider_call("telegram", "getMe", telegram_outcome(&result));
     match result {
         Ok(me) => Ok((me.user.username.clone(), Vec::new())),
         Err(TgError::Unauthorized) => Err(PreflightError::TelegramToken),
@@ -111,7 +110,7 @@ async fn check_telegram(
 async fn check_etherscan(
     config: &Config,
     secrets: &Secrets,
-    metrics: Arc<Metrics>,
+    handles: ProviderHandles,
 ) -> Result<Vec<String>, PreflightError> {
     // One try for transient errors: an outage is reported, not waited out.
     let retry = RetryPolicy {
@@ -122,7 +121,7 @@ async fn check_etherscan(
     let Some(key) = secrets.etherscan_key.clone() else {
         return Ok(Vec::new());
     };
-    let client = EtherscanClient::new(&config.etherscan, key, metrics, retry);
+    let client = EtherscanClient::new(&config.etherscan, key, handles, retry);
     let mut warnings = Vec::new();
     // Etherscan serves EVM chains only; Tron has its own provider.
     for chain in config.evm_chains() {

@@ -24,7 +24,7 @@ use crate::domain::{Address, Chain};
 use crate::etherscan::api::parse_hex_u64;
 use crate::etherscan::client::{get, http_client};
 use crate::etherscan::{ApiError, RetryPolicy};
-use crate::metrics::Metrics;
+use crate::instruments::Instruments;
 use crate::scanner::limiter::Limiter;
 
 /// The provider name in metrics, logs and `/status`.
@@ -36,7 +36,7 @@ pub struct BlockscoutClient {
     urls: HashMap<u64, String>,
     timeout: Duration,
     limiter: Limiter,
-    metrics: Arc<Metrics>,
+    instruments: Arc<Instruments>,
     retry: RetryPolicy,
     /// Requests sent (every try).
     calls: Cell<u64>,
@@ -50,7 +50,7 @@ impl BlockscoutClient {
         config: &BlockscoutConfig,
         etherscan: &EtherscanConfig,
         chains: &[Chain],
-        metrics: Arc<Metrics>,
+        instruments: Arc<Instruments>,
         retry: RetryPolicy,
     ) -> Self {
         let timeout = etherscan.request_timeout;
@@ -63,7 +63,7 @@ impl BlockscoutClient {
                 .collect(),
             timeout,
             limiter: Limiter::per_second(config.requests_per_second),
-            metrics,
+            instruments,
             retry,
             calls: Cell::new(0),
         }
@@ -146,7 +146,8 @@ impl BlockscoutClient {
                 Err(e) => Err(e),
             };
             let outcome = crate::instruments::etherscan_outcome(&result);
-            (self.metrics.instruments).provider_call("blockscout", action, outcome);
+            self.instruments
+                .provider_call("blockscout", action, outcome);
             let error = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,

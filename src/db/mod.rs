@@ -35,7 +35,7 @@ use std::time::Duration;
 use actix::{Actor, Handler, Message, SyncContext};
 use rusqlite::Transaction;
 
-use crate::metrics::Metrics;
+use crate::metrics::Alerts;
 use crate::supervisor::{CallError, ChildGuard, ChildRef, Control, obey};
 
 /// What went wrong with a database request.
@@ -127,7 +127,7 @@ pub const FULL_ALERT: &str = "database:full";
 pub struct DbActor {
     settings: DbSettings,
     /// Where a full database is reported; `None` in tools and tests.
-    metrics: Option<std::sync::Arc<Metrics>>,
+    alerts: Option<std::sync::Arc<Alerts>>,
     /// Shared by the workers; see [`anchor`] for why it exists.
     _anchor: Option<std::sync::Arc<anchor::Anchor>>,
     _guard: ChildGuard,
@@ -145,23 +145,23 @@ impl DbActor {
         };
         DbActor {
             settings,
-            metrics: None,
+            alerts: None,
             _anchor: anchor,
             _guard: guard,
         }
     }
 
-    /// Reports a full database to the admins through `metrics` (once per
+    /// Reports a full database to the admins through `alerts` (once per
     /// incident; it ends when a growing write succeeds again).
-    pub fn alerting(mut self, metrics: std::sync::Arc<Metrics>) -> Self {
-        self.metrics = Some(metrics);
+    pub fn alerting(mut self, alerts: std::sync::Arc<Alerts>) -> Self {
+        self.alerts = Some(alerts);
         self
     }
 
     fn watch_full<T>(&self, grows: bool, result: &Result<T, DbError>) {
-        let Some(metrics) = &self.metrics else { return };
+        let Some(alerts) = &self.alerts else { return };
         match result {
-            Err(e) if e.is_full() => metrics.raise(
+            Err(e) if e.is_full() => alerts.raise(
                 FULL_ALERT,
                 format!(
                     "The database {} is full ({e}). New transfers are not recorded: every poll \
@@ -170,7 +170,7 @@ impl DbActor {
                     self.settings.path.display()
                 ),
             ),
-            Ok(_) if grows => metrics.resolve(FULL_ALERT),
+            Ok(_) if grows => alerts.resolve(FULL_ALERT),
             _ => {}
         }
     }

@@ -219,7 +219,7 @@ where
 }
 
 /// Prunes every `interval`, the first time at once. Runs outside the actors
-/// (spawned by [`crate::app::start`]), so it reaches whichever db pool is
+/// (spawned by the application at start-up), so it reaches whichever db pool is
 /// current; a failed round is logged and tried again at the next interval.
 pub async fn prune_every(db: DbRef, retention: Retention, interval: Duration) {
     let mut tick = tokio::time::interval(interval);

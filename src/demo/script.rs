@@ -297,7 +297,7 @@ async fn wait_for_tx(world: &World, out: Out, user: i64, tx: &str) -> Result<Sen
         let cursor = |chain: u64| {
             world
                 .shared
-                .metrics
+                .health
                 .chains()
                 .into_iter()
                 .find(|(id, _)| *id == chain)

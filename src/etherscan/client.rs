@@ -13,7 +13,6 @@
 //! URL, so they are mapped to [`ApiError`] variants without their text.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::time::Duration;
 
 use awc::error::{PayloadError, SendRequestError};
@@ -24,7 +23,7 @@ use super::pause::{self, DAILY_CAP_ALERT, INVALID_KEY_ALERT, ProbeIntervals};
 use crate::config::{EtherscanConfig, Secret};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
-use crate::metrics::{Counters, Metrics};
+use crate::metrics::{Counters, ProviderHandles};
 use crate::scanner::limiter::Limiter;
 pub use crate::scanner::retry::RetryPolicy;
 
@@ -152,7 +151,7 @@ pub struct EtherscanClient {
     key: Secret,
     timeout: Duration,
     limiter: Limiter,
-    metrics: Arc<Metrics>,
+    handles: ProviderHandles,
     retry: RetryPolicy,
     probes: ProbeIntervals,
     /// Requests sent by this client (every try).
@@ -164,7 +163,7 @@ impl EtherscanClient {
     pub fn new(
         config: &EtherscanConfig,
         key: Secret,
-        metrics: Arc<Metrics>,
+        handles: ProviderHandles,
         retry: RetryPolicy,
     ) -> Self {
         // rustls picks no crypto provider by itself and `Connector::new`
@@ -180,7 +179,7 @@ impl EtherscanClient {
             key,
             timeout,
             limiter: Limiter::per_second(config.requests_per_second),
-            metrics,
+            handles,
             retry,
             probes: ProbeIntervals::from_config(config),
             calls: Cell::new(0),
@@ -244,27 +243,27 @@ impl EtherscanClient {
                 Err(e) => Err(e),
             };
             let outcome = crate::instruments::etherscan_outcome(&result);
-            (self.metrics.instruments).provider_call(
+            (self.handles.instruments).provider_call(
                 "etherscan",
                 request.action().as_str(),
                 outcome,
             );
             let error = match result {
                 Ok(v) => {
-                    if let Some(p) = self.metrics.lift(pause::PROVIDER) {
+                    if let Some(p) = self.handles.pauses.lift(pause::PROVIDER) {
                         tracing::info!(actor = "etherscan", reason = %p.reason, "Etherscan answers again; pause lifted");
                     }
-                    self.metrics.resolve(INVALID_KEY_ALERT);
-                    self.metrics.resolve(DAILY_CAP_ALERT);
-                    self.metrics.resolve(&unsupported_chain_alert(chain));
+                    self.handles.alerts.resolve(INVALID_KEY_ALERT);
+                    self.handles.alerts.resolve(DAILY_CAP_ALERT);
+                    self.handles.alerts.resolve(&unsupported_chain_alert(chain));
                     return Ok(v);
                 }
                 Err(e) => e,
             };
-            Counters::add(&self.metrics.counters.etherscan_errors, 1);
+            Counters::add(&self.handles.counters.etherscan_errors, 1);
             let disposition = error.disposition();
             if disposition == Disposition::BackOff {
-                Counters::add(&self.metrics.counters.etherscan_rate_limited, 1);
+                Counters::add(&self.handles.counters.etherscan_rate_limited, 1);
             }
             if disposition == Disposition::GiveUp {
                 self.alert(chain, &error);
@@ -284,10 +283,10 @@ impl EtherscanClient {
         if let Some((p, text)) = pause::pause_for(error, std::time::SystemTime::now(), self.probes)
         {
             tracing::warn!(actor = "etherscan", reason = %p.reason, next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "Etherscan paused");
-            self.metrics.raise(&p.alert_key, text);
-            self.metrics.pause(p);
+            self.handles.alerts.raise(&p.alert_key, text);
+            self.handles.pauses.pause(p);
         } else if let ApiError::UnsupportedChain(reason) = error {
-            self.metrics.raise(
+            self.handles.alerts.raise(
                 &unsupported_chain_alert(chain),
                 format!(
                     "Etherscan does not serve {} with this key or plan ({reason}). That chain is not scanned.",
@@ -300,7 +299,7 @@ impl EtherscanClient {
     /// One HTTP request through the limiter. Returns the status and body.
     async fn send(&self, chain: &Chain, request: &Request<'_>) -> Result<(u16, Vec<u8>), ApiError> {
         self.limiter.acquire().await;
-        Counters::add(&self.metrics.counters.etherscan_calls, 1);
+        Counters::add(&self.handles.counters.etherscan_calls, 1);
         self.calls.set(self.calls.get() + 1);
         log_request(chain, request);
         let mut query = vec![("chainid", chain.id.to_string())];

@@ -30,7 +30,7 @@ impl Scanner {
             // refused for this poll (a rate limit on an earlier chain): this
             // poll is on Blockscout, but a rate limit is no failure the
             // fallback is for (`is_hard`), so the breaker stays as it is.
-            if let Some(p) = self.shared.metrics.paused(pause::PROVIDER)
+            if let Some(p) = self.deps.pauses.paused(pause::PROVIDER)
                 && let Some(switch) = breaker.trip(now, p.next_probe)
             {
                 self.announce(chain, switch, &format!("Etherscan is paused: {}", p.reason));
@@ -41,8 +41,8 @@ impl Scanner {
         };
         let line = breaker.describe();
         drop(breakers);
-        self.shared
-            .metrics
+        self.deps
+            .health
             .chain(chain.id, |h| h.provider = Some(line));
         Some(match provider {
             Provider::Etherscan => Source::Etherscan(&self.client),
@@ -60,7 +60,7 @@ impl Scanner {
             .iter()
             .filter_map(|e| e.api())
             .find(|e| is_hard(e));
-        let paused = self.shared.metrics.paused(pause::PROVIDER);
+        let paused = self.deps.pauses.paused(pause::PROVIDER);
         let mut breakers = self.breakers.borrow_mut();
         let Some(breaker) = breakers.get_mut(&chain.id) else {
             return;
@@ -72,8 +72,8 @@ impl Scanner {
         };
         let line = breaker.describe();
         drop(breakers);
-        self.shared
-            .metrics
+        self.deps
+            .health
             .chain(chain.id, |h| h.provider = Some(line));
         if let Some(switch) = switch {
             let why = match (&paused, hard) {
@@ -87,7 +87,7 @@ impl Scanner {
 
     /// Logs a switch and tells the admins, once per switch.
     fn announce(&self, chain: &Chain, switch: Switch, why: &str) {
-        let metrics = &self.shared.metrics;
+        let alerts = &self.deps.alerts;
         let key = alert_key(chain);
         match switch {
             Switch::ToFallback => {
@@ -97,13 +97,13 @@ impl Scanner {
                     reason = why,
                     "circuit open: scanning on Blockscout"
                 );
-                metrics.raise(
+                alerts.raise(
                     &key,
                     format!(
                         "{}: Etherscan keeps failing ({why}); scanning moved to Blockscout. \
                          Etherscan is probed every {} and takes over again when it answers.",
                         chain.display,
-                        humantime::format_duration(self.shared.config.blockscout.probe_interval),
+                        humantime::format_duration(self.deps.config.blockscout.probe_interval),
                     ),
                 );
             }
@@ -113,18 +113,18 @@ impl Scanner {
                     chain = chain.name,
                     "circuit closed: Etherscan answers again; scanning back on Etherscan"
                 );
-                metrics.resolve(&key);
+                alerts.resolve(&key);
                 // A one-off notice: raised and ended at once, so it is
                 // handed to the admins once and never stays in /status.
                 let notice = format!("{key}:closed");
-                metrics.raise(
+                alerts.raise(
                     &notice,
                     format!(
                         "{}: Etherscan answers again; scanning is back on Etherscan.",
                         chain.display
                     ),
                 );
-                metrics.resolve(&notice);
+                alerts.resolve(&notice);
             }
         }
     }

@@ -55,6 +55,7 @@ pub mod api;
 pub mod breaker;
 pub mod client;
 pub mod decode;
+pub mod deps;
 pub mod error;
 mod fallback;
 pub mod mode;
@@ -76,9 +77,7 @@ use std::rc::Rc;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
-use crate::app::Shared;
 use crate::blockscout::BlockscoutClient;
-use crate::config::Secret;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::domain::{Address, Chain, Transfer};
 use crate::metrics::Counters;
@@ -92,6 +91,7 @@ use breaker::{Breaker, Provider};
 use source::{Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
+pub use deps::Deps;
 pub use error::{Action, ApiError, ScanError};
 pub use mode::Method;
 pub use per_address::SetScanMode;
@@ -119,33 +119,27 @@ pub struct EtherscanActor {
 impl EtherscanActor {
     /// Builds the actor and its HTTP client. Runs on the actor's own
     /// Arbiter (see `ChildSpec::actor`): the client is `!Send`.
-    pub fn new(shared: Shared, guard: ChildGuard) -> Self {
-        Self::with_retry(shared, guard, RetryPolicy::default())
+    pub fn new(deps: Deps, guard: ChildGuard) -> Self {
+        Self::with_retry(deps, guard, RetryPolicy::default())
     }
 
     /// As [`new`](Self::new), with another retry policy (tests use short backoffs).
-    pub fn with_retry(shared: Shared, guard: ChildGuard, retry: RetryPolicy) -> Self {
+    pub fn with_retry(deps: Deps, guard: ChildGuard, retry: RetryPolicy) -> Self {
         let client = EtherscanClient::new(
-            &shared.config.etherscan,
-            // `Shared::new` requires the key when there is an EVM chain,
-            // and this actor exists only then.
-            shared
-                .secrets
-                .etherscan_key
-                .clone()
-                .unwrap_or_else(|| Secret::new(String::new())),
-            shared.metrics.clone(),
+            &deps.config.etherscan,
+            deps.key.clone(),
+            deps.provider(),
             retry,
         );
-        let chains = shared.config.evm_chains();
+        let chains = deps.config.evm_chains();
         let fallback = BlockscoutClient::new(
-            &shared.config.blockscout,
-            &shared.config.etherscan,
+            &deps.config.blockscout,
+            &deps.config.etherscan,
             &chains,
-            shared.metrics.clone(),
+            deps.instruments.clone(),
             retry,
         );
-        let b = &shared.config.blockscout;
+        let b = &deps.config.blockscout;
         let breakers = chains
             .iter()
             .filter(|c| fallback.serves(c))
@@ -158,7 +152,7 @@ impl EtherscanActor {
                 fallback,
                 breakers: RefCell::new(breakers),
                 quota: RefCell::default(),
-                shared,
+                deps,
                 watched: Watched::default(),
                 deep: RefCell::new(HashMap::new()),
                 modes: RefCell::new(HashMap::new()),
@@ -221,7 +215,7 @@ impl Handler<Control> for EtherscanActor {
 /// The scanner's state, shared with the poll future (which cannot borrow
 /// the actor across awaits).
 struct Scanner {
-    shared: Shared,
+    deps: Deps,
     chains: Vec<Chain>,
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
@@ -245,14 +239,19 @@ struct Scanner {
 
 impl Scanner {
     async fn poll(&self) -> Result<PollSummary, ScanError> {
-        Counters::add(&self.shared.metrics.counters.polls, 1);
+        Counters::add(&self.deps.counters.polls, 1);
         if let Some(line) = self.budget_gate().await {
             return Ok(PollSummary {
                 paused: Some(line),
                 ..PollSummary::default()
             });
         }
-        let paused = skip_poll(&self.shared.metrics, pause::PROVIDER, "etherscan");
+        let paused = skip_poll(
+            &self.deps.pauses,
+            &self.deps.counters,
+            pause::PROVIDER,
+            "etherscan",
+        );
         if paused.is_some() && !self.chains.iter().any(|c| self.fallback.serves(c)) {
             return Ok(PollSummary {
                 paused,
@@ -261,7 +260,7 @@ impl Scanner {
         }
         self.refresh_watched().await?;
         let cursors = self
-            .shared
+            .deps
             .db
             .exec(GetCursors)
             .await
@@ -306,7 +305,7 @@ impl Scanner {
     /// Reloads the watched set if it changed since the last poll.
     async fn refresh_watched(&self) -> Result<(), ScanError> {
         (self.watched)
-            .refresh(&self.shared.db, "etherscan")
+            .refresh(&self.deps.db, "etherscan")
             .await
             .map_err(|source| ScanError::Load {
                 what: "the watched addresses",
@@ -340,7 +339,7 @@ impl Scanner {
         let to = safe
             .saturating_sub(depth)
             .min(now_at)
-            .min(deep.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
+            .min(deep.saturating_add(self.deps.config.etherscan.max_blocks_per_poll));
         if to <= deep {
             return None;
         }
@@ -367,7 +366,7 @@ impl Scanner {
         };
         self.scan_chain(chain, stored, &mut out, source).await;
         out.calls = source.calls_sent() - calls_before;
-        scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
+        scanner::summary::report(&self.deps.health, "etherscan", chain, &out);
         out
     }
 
@@ -378,7 +377,7 @@ impl Scanner {
         out: &mut ChainSummary,
         provider: Source<'_>,
     ) {
-        let config = &self.shared.config;
+        let config = &self.deps.config;
         let head = match provider.block_number(chain).await {
             Ok(h) => h,
             Err(source) => {
@@ -494,10 +493,7 @@ impl Scanner {
                 let scan = scan::scan_token(&source, chain, token, range, |t| self.keeps(t)).await;
                 out.logs += scan.logs;
                 out.rejected += scan.rejected;
-                Counters::add(
-                    &self.shared.metrics.counters.logs_rejected,
-                    scan.rejected as u64,
-                );
+                Counters::add(&self.deps.counters.logs_rejected, scan.rejected as u64);
                 let matched = scan.transfers.len();
                 out.matched += matched;
                 transfers.extend(scan.transfers);
@@ -546,7 +542,8 @@ impl Scanner {
         }
 
         if !transfers.is_empty() || !advanced.is_empty() {
-            let recorded = record(&self.shared, chain.id, chain.name, transfers, advanced).await;
+            let recorded =
+                record(&self.deps.record, chain.id, chain.name, transfers, advanced).await;
             match recorded {
                 Ok(recorded) => {
                     out.new_transfers = recorded.new_transfers;

@@ -3,7 +3,7 @@
 //! validity are account-wide.
 //!
 //! Both map to one [`ProviderPause`] shape — "paused until T, because R" —
-//! kept in the shared [`Metrics`](crate::metrics::Metrics) so that it
+//! kept in the shared [`Pauses`](crate::metrics::Pauses) so that it
 //! survives a restart of the scanner and `/status` can show it:
 //!
 //! | answer | `until` | probe | alert |

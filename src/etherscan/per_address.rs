@@ -70,7 +70,7 @@ pub(super) struct Step {
 impl Scanner {
     /// The chain's mode for this poll; logs a switch and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
-        let config = &self.shared.config;
+        let config = &self.deps.config;
         let addresses = self.watched.on_chain(chain.id).len() as u64;
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
@@ -94,8 +94,8 @@ impl Scanner {
                 "scan mode switched"
             );
         }
-        self.shared
-            .metrics
+        self.deps
+            .health
             .chain(chain.id, |h| h.scan_mode = Some(line));
         mode.method
     }
@@ -131,7 +131,7 @@ impl Scanner {
             .entry(key)
             .or_insert_with(|| cursor.saturating_sub(depth));
         let from = deep.min(cursor) + 1;
-        let to = safe.min(cursor.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
+        let to = safe.min(cursor.saturating_add(self.deps.config.etherscan.max_blocks_per_poll));
         let place = Place {
             client: &self.client,
             chain,
@@ -153,10 +153,7 @@ impl Scanner {
                 break;
             }
         }
-        Counters::add(
-            &self.shared.metrics.counters.logs_rejected,
-            step.rejected as u64,
-        );
+        Counters::add(&self.deps.counters.logs_rejected, step.rejected as u64);
         if step.error.is_none() {
             step.now_at = to;
             step.deep_to = Some(to.saturating_sub(depth).max(deep));

@@ -38,7 +38,7 @@ impl Scanner {
         let now = SystemTime::now();
         let day = utc_day(now);
         if self.quota.borrow().day != Some(day) {
-            match self.shared.db.exec(GetCalls { day }).await {
+            match self.deps.db.exec(GetCalls { day }).await {
                 Ok(rows) => {
                     let mut q = self.quota.borrow_mut();
                     q.used = rows.into_iter().collect();
@@ -49,21 +49,21 @@ impl Scanner {
             }
             self.publish_counts();
         }
-        let limit = self.shared.config.etherscan.daily_limit;
+        let limit = self.deps.config.etherscan.daily_limit;
         let (used, per_poll, last) = {
             let q = self.quota.borrow();
             let used = q.used.get(pause::PROVIDER).copied().unwrap_or(0);
             (used, q.per_poll, q.last_poll)
         };
-        let metrics = &self.shared.metrics;
+        let (alerts, pauses) = (&self.deps.alerts, &self.deps.pauses);
         match budget::verdict(used, limit, per_poll, now) {
-            Verdict::Normal => metrics.resolve(STRETCH_ALERT),
+            Verdict::Normal => alerts.resolve(STRETCH_ALERT),
             Verdict::Spent => {
-                if metrics.paused(pause::PROVIDER).is_none() {
+                if pauses.paused(pause::PROVIDER).is_none() {
                     let why = ApiError::DailyLimit(format!(
                         "call budget: {used} of etherscan.daily_limit {limit} used today"
                     ));
-                    let probes = pause::ProbeIntervals::from_config(&self.shared.config.etherscan);
+                    let probes = pause::ProbeIntervals::from_config(&self.deps.config.etherscan);
                     if let Some((mut p, text)) = pause::pause_for(&why, now, probes) {
                         // The budget is ours: no probe spends it before midnight.
                         p.next_probe = p.until.unwrap_or(p.next_probe);
@@ -73,8 +73,8 @@ impl Scanner {
                             limit,
                             "daily call budget spent; Etherscan paused until midnight UTC"
                         );
-                        metrics.raise(&p.alert_key, text);
-                        metrics.pause(p);
+                        alerts.raise(&p.alert_key, text);
+                        pauses.pause(p);
                     }
                 }
             }
@@ -82,7 +82,7 @@ impl Scanner {
                 let every_text = humantime::format_duration(std::time::Duration::from_secs(
                     every.as_secs().max(1),
                 ));
-                metrics.raise(
+                alerts.raise(
                     STRETCH_ALERT,
                     format!(
                         "Etherscan calls today: {used} of {limit} (≥ {} %). Polls are stretched to \
@@ -92,7 +92,7 @@ impl Scanner {
                 );
                 // Stretching saves Etherscan calls: moot while it is paused
                 // (chains with a fallback poll Blockscout meanwhile).
-                let paused = metrics.paused(pause::PROVIDER).is_some();
+                let paused = pauses.paused(pause::PROVIDER).is_some();
                 if !paused && last.is_some_and(|t| t.elapsed() < every) {
                     return Some(format!(
                         "call budget: {used} of {limit} used today; polls stretched to every {every_text}"
@@ -119,7 +119,7 @@ impl Scanner {
             (pause::PROVIDER, etherscan),
             (blockscout::PROVIDER, blockscout),
         ];
-        match self.shared.db.exec(RecordCalls { day, calls }).await {
+        match self.deps.db.exec(RecordCalls { day, calls }).await {
             Ok(rows) => {
                 let mut q = self.quota.borrow_mut();
                 q.used = rows.into_iter().collect();
@@ -139,7 +139,7 @@ impl Scanner {
 
     /// Today's counts for `/status`.
     fn publish_counts(&self) {
-        let limit = self.shared.config.etherscan.daily_limit;
+        let limit = self.deps.config.etherscan.daily_limit;
         let q = self.quota.borrow();
         let line = [pause::PROVIDER, blockscout::PROVIDER]
             .iter()
@@ -152,6 +152,6 @@ impl Scanner {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        self.shared.metrics.set_calls_today(line);
+        self.deps.health.set_calls_today(line);
     }
 }

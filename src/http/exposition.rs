@@ -21,8 +21,9 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::db::exposition::{DbExposition, TokenCount};
 use crate::domain::{Address, Chain};
+use crate::instruments::Instruments;
 use crate::instruments::Labels;
-use crate::metrics::{ChainHealth, Counters, Metrics, open_descriptors, resident_bytes};
+use crate::metrics::{ChainHealth, Counters, ProviderPause, open_descriptors, resident_bytes};
 use crate::supervisor::{ChildState, TreeStatus};
 use crate::webhook::Sink;
 
@@ -31,7 +32,10 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// What one scrape reads.
 pub struct Scrape<'a> {
-    pub metrics: &'a Metrics,
+    pub instruments: &'a Instruments,
+    pub counters: &'a Counters,
+    /// The paused providers.
+    pub pauses: Vec<ProviderPause>,
     pub chains: Vec<(u64, ChainHealth)>,
     /// `None` when the supervisor did not answer.
     pub tree: Option<TreeStatus>,
@@ -63,7 +67,7 @@ fn token_labels(t: &TokenCount) -> Labels {
 /// Encodes one scrape.
 pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
     let mut r = Registry::default();
-    let inst = &s.metrics.instruments;
+    let inst = s.instruments;
     r.register(
         "usdt_monitor_provider_calls",
         "Calls to Etherscan and the Telegram Bot API, every try, by outcome",
@@ -91,7 +95,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         inst.notifications_queued.clone(),
     );
     register_chains(&mut r, &s.chains);
-    register_scanner(&mut r, s.metrics);
+    register_scanner(&mut r, s.counters, &s.pauses);
     if let Some(tree) = &s.tree {
         let up = Family::<Labels, Gauge>::default();
         for c in &tree.children {
@@ -159,10 +163,10 @@ fn register_chains(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
     );
 }
 
-/// Rejected logs and provider pauses (from [`Metrics`]).
-fn register_scanner(r: &mut Registry, m: &Metrics) {
+/// Rejected logs and provider pauses.
+fn register_scanner(r: &mut Registry, counters: &Counters, pauses: &[ProviderPause]) {
     let rejected = Counter::<u64>::default();
-    rejected.inc_by(Counters::get(&m.counters.logs_rejected));
+    rejected.inc_by(Counters::get(&counters.logs_rejected));
     r.register(
         "usdt_monitor_logs_rejected",
         "getLogs items rejected as not a canonical Transfer of a registered contract \
@@ -170,7 +174,7 @@ fn register_scanner(r: &mut Registry, m: &Metrics) {
         rejected,
     );
     let paused = Family::<Labels, Gauge>::default();
-    for p in m.pauses() {
+    for p in pauses {
         let labels = vec![
             ("provider", p.provider.to_lowercase()),
             ("reason", p.reason.clone()),

@@ -5,13 +5,14 @@
 //! server on its own Arbiter, is restarted when it dies, and is the first
 //! to stop on shutdown (nobody should scrape a daemon that is going away).
 //! The listening socket is bound once, before the tree starts
-//! ([`bind`]), and kept in [`crate::app::Shared`]: every incarnation serves
+//! ([`bind`]), and kept by the application: every incarnation serves
 //! a clone of it, so a restart never loses the port and a port already in
 //! use is a start-up error, not a restart loop.
 //!
-//! The handlers read shared state only ([`HttpState`]): the supervisor's
-//! snapshot, the scanner's per-chain health, the instruments and one
-//! read-only database query per scrape.
+//! The handlers read shared state only ([`HttpState`], exactly what they
+//! use): the supervisor's snapshot, the scanners' per-chain health, the
+//! provider pauses, the counters and instruments, and one read-only
+//! database query per scrape.
 
 pub mod exposition;
 pub mod health;
@@ -29,7 +30,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::config::Config;
 use crate::db::DbRef;
 use crate::db::exposition::GetExposition;
-use crate::metrics::Metrics;
+use crate::instruments::Instruments;
+use crate::metrics::{Counters, Health, Pauses};
 use crate::supervisor::{ChildGuard, Control, GetStatus, Supervisor, TreeStatus, obey};
 use crate::webhook::Webhooks;
 
@@ -48,8 +50,15 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// worker thread.
 #[derive(Clone)]
 pub struct HttpState {
+    /// Read: `monitor` (the poll interval) and the chains.
     pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
+    /// Each chain's head, cursor and last poll.
+    pub health: Arc<Health>,
+    /// The paused providers (`usdt_monitor_provider_paused`).
+    pub pauses: Arc<Pauses>,
+    /// Rejected logs (`usdt_monitor_logs_rejected`).
+    pub counters: Arc<Counters>,
+    pub instruments: Arc<Instruments>,
     pub db: DbRef,
     pub supervisor: Arc<OnceLock<Addr<Supervisor>>>,
     /// When the daemon started (a chain never polled counts from here).
@@ -74,7 +83,7 @@ async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
     let report = health::evaluate(&health::Inputs {
         tree: tree.as_ref(),
         chains: &chains,
-        health: &state.metrics.chains(),
+        health: &state.health.chains(),
         poll_interval: state.config.monitor.poll_interval,
         started: state.started,
         now: SystemTime::now(),
@@ -106,8 +115,10 @@ async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
         }
     };
     let scrape = exposition::Scrape {
-        metrics: &state.metrics,
-        chains: state.metrics.chains(),
+        instruments: &state.instruments,
+        counters: &state.counters,
+        pauses: state.pauses.pauses(),
+        chains: state.health.chains(),
         tree,
         db,
         sinks: &state.webhooks.sinks,

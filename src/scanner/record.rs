@@ -7,10 +7,31 @@
 //! chain, transaction hash and log index), so a scanner may see a transfer
 //! twice (overlapping windows, a restart) without notifying twice.
 
-use crate::app::Shared;
-use crate::db::DbError;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
 use crate::db::poll_result::{PollRecorded, RecordPollResult};
+use crate::db::spam::SpamPolicy;
+use crate::db::{DbError, DbRef};
 use crate::domain::{Address, Transfer};
+use crate::instruments::Instruments;
+use crate::webhook::SinkFilter;
+
+/// What the poll write needs, and nothing else: the database, the spam
+/// checks, the webhook sinks' filters, the instruments it counts in and the
+/// delivery loop's wake-up. Cheap to clone; every scanner holds one.
+#[derive(Clone)]
+pub struct Recorder {
+    pub db: DbRef,
+    /// The address-poisoning checks applied when transfers are recorded.
+    pub spam: Arc<SpamPolicy>,
+    /// The `[[webhook]]` sinks' filters (empty without sinks).
+    pub webhooks: Arc<[SinkFilter]>,
+    pub instruments: Arc<Instruments>,
+    /// Woken when the write queued notifications.
+    pub outbox_ready: Arc<Notify>,
+}
 
 /// Records `transfers` and moves the cursors `advanced` ((token contract,
 /// last block fully scanned)) of `chain_id`, atomically; counts the result
@@ -18,18 +39,18 @@ use crate::domain::{Address, Transfer};
 /// the delivery loop when there is something to send. On `Err` nothing was
 /// written: the caller keeps its cursors where they were.
 pub async fn record(
-    shared: &Shared,
+    rec: &Recorder,
     chain_id: u64,
     chain: &'static str,
     transfers: Vec<Transfer>,
     advanced: Vec<(Address, u64)>,
 ) -> Result<PollRecorded, DbError> {
-    let request = RecordPollResult::new(chain_id, transfers, advanced, shared.spam.clone())
-        .with_webhooks(shared.webhooks.filters.clone());
-    let recorded = shared.db.exec(request).await?;
-    (shared.metrics.instruments).recorded(chain, recorded.new_transfers, recorded.notifications);
+    let request = RecordPollResult::new(chain_id, transfers, advanced, rec.spam.clone())
+        .with_webhooks(rec.webhooks.clone());
+    let recorded = rec.db.exec(request).await?;
+    (rec.instruments).recorded(chain, recorded.new_transfers, recorded.notifications);
     if recorded.notifications > 0 {
-        shared.outbox_ready.notify_one();
+        rec.outbox_ready.notify_one();
     }
     Ok(recorded)
 }

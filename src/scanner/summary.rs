@@ -7,7 +7,7 @@ use std::fmt::Display;
 use std::time::SystemTime;
 
 use crate::domain::{Address, Chain};
-use crate::metrics::Metrics;
+use crate::metrics::Health;
 
 /// What one poll did.
 #[derive(Debug)]
@@ -92,7 +92,7 @@ impl<E> Default for ChainSummary<E> {
 /// The head shown is the last one known: a poll without a usable head
 /// leaves it as it was.
 pub fn report<E: Display>(
-    metrics: &Metrics,
+    health: &Health,
     actor: &'static str,
     chain: &Chain,
     out: &ChainSummary<E>,
@@ -138,7 +138,7 @@ pub fn report<E: Display>(
             "poll incomplete"
         );
     }
-    metrics.chain(chain.id, |h| {
+    health.chain(chain.id, |h| {
         h.name = chain.display.to_string();
         if out.head.is_some() {
             h.head = out.head;

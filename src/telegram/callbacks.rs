@@ -101,7 +101,7 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
         Permission::NotAdmin => return (strip_tags(&refused()), true),
         Permission::Unknown(_) => return (strip_tags(&replies::rights_unknown()), true),
     }
-    let db = &core.shared.db;
+    let db = &core.deps.db;
     let failed = |e: crate::db::DbError| {
         tracing::error!(actor = "telegram", chat, error = %e, "button press failed");
         (

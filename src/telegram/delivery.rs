@@ -232,13 +232,13 @@ async fn deliver(core: Rc<Core>, batch: Batch) -> Done {
         },
         () = cut_off => Err(TgError::AnswerLost("stopped while waiting for the answer")),
     };
-    let counters = &core.shared.metrics.counters;
+    let counters = &core.deps.counters;
     let delivery = delivery_for(&result, &item);
     match (&result, &delivery) {
         (Ok(()), _) => {
             Counters::add(&counters.notifications_sent, rows);
             if item.attempts > 0 {
-                core.shared.metrics.resolve(&rights_alert(chat));
+                core.deps.alerts.resolve(&rights_alert(chat));
             }
         }
         // Migrated: the rows moved to the new id (left untouched here).
@@ -246,7 +246,7 @@ async fn deliver(core: Rc<Core>, batch: Batch) -> Done {
         (Err(e @ TgError::NoRights(_)), Delivery::RetryChat { after_secs, .. }) => {
             done.chat_held = true;
             tracing::warn!(actor = "telegram", chat, id = item.id, error = %e, retry_in_secs = after_secs, "no right to write to the chat; its messages wait");
-            core.shared.metrics.raise(
+            core.deps.alerts.raise(
                 &rights_alert(chat),
                 format!(
                     "Telegram says the bot may not send messages to chat {chat} (not enough rights). \
@@ -272,7 +272,7 @@ async fn deliver(core: Rc<Core>, batch: Batch) -> Done {
         ids: done.ids.clone(),
         delivery,
     };
-    if let Err(e) = core.shared.db.exec(mark).await {
+    if let Err(e) = core.deps.db.exec(mark).await {
         // Sent but not marked: it will be sent again (the one duplicate
         // the design allows).
         tracing::error!(actor = "telegram", id = item.id, rows, error = %e, "cannot mark a notification");
@@ -285,7 +285,7 @@ type Fetched = (u64, Result<Vec<OutboxItem>, DbError>);
 /// The outbox loop; returns once stopping and nothing is in flight.
 pub async fn run(core: Rc<Core>) {
     let mut queue: VecDeque<Queued> = VecDeque::new();
-    let t = &core.shared.config.telegram;
+    let t = &core.deps.config.telegram;
     let rule = Rule {
         after: t.combine_after as usize,
         window: t.combine_window,
@@ -366,7 +366,7 @@ pub async fn run(core: Rc<Core>) {
             if queue.len() < FETCH_LIMIT / 2 && want_fetch && fetch.is_terminated() {
                 want_fetch = false;
                 fetches_started += 1;
-                let (db, epoch) = (core.shared.db.clone(), fetches_started);
+                let (db, epoch) = (core.deps.db.clone(), fetches_started);
                 let request = DueNotifications { limit: FETCH_LIMIT };
                 fetch = async move { (epoch, db.exec(request).await) }
                     .boxed_local()
@@ -421,7 +421,7 @@ pub async fn run(core: Rc<Core>) {
                     Err(e) => tracing::warn!(actor = "telegram", error = %e, "cannot read the outbox"),
                 }
             }
-            () = core.shared.outbox_ready.notified(), if !stopping => want_fetch = true,
+            () = core.deps.outbox_ready.notified(), if !stopping => want_fetch = true,
             _ = tick.tick(), if !stopping => want_fetch = true,
             () = ready_timer, if !stopping => {}
             () = core.stopped(), if !stopping => stopping = true,
@@ -456,7 +456,7 @@ pub fn alert_text(text: &str) -> String {
 
 /// Every [`ALERT_INTERVAL`], hands new alerts to every admin through the
 /// outbox. An alert is raised once per incident (see
-/// [`Metrics::raise`](crate::metrics::Metrics::raise)), so admins hear of
+/// [`Alerts::raise`](crate::metrics::Alerts::raise)), so admins hear of
 /// an incident once, not once per retry. An alert that cannot be queued
 /// (database down) is kept and queued on a later round.
 pub async fn alerts(core: Rc<Core>) {
@@ -468,16 +468,16 @@ pub async fn alerts(core: Rc<Core>) {
             _ = tick.tick() => {}
             () = core.stopped() => return,
         }
-        for alert in core.shared.metrics.take_undelivered() {
+        for alert in core.deps.alerts.take_undelivered() {
             tracing::info!(actor = "telegram", alert = %alert.key, "alert for the admins");
-            for admin in &core.shared.config.telegram.admins {
+            for admin in &core.deps.config.telegram.admins {
                 waiting.push((*admin, alert_text(&alert.text)));
             }
         }
         let mut queued_any = false;
         while let Some((chat_id, text)) = waiting.first().cloned() {
             let request = QueueMessage { chat_id, text };
-            match core.shared.db.exec(request).await {
+            match core.deps.db.exec(request).await {
                 Ok(()) => {
                     waiting.remove(0);
                     queued_any = true;
@@ -489,7 +489,7 @@ pub async fn alerts(core: Rc<Core>) {
             }
         }
         if queued_any {
-            core.shared.outbox_ready.notify_one();
+            core.deps.outbox_ready.notify_one();
         }
     }
 }

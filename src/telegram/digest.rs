@@ -32,7 +32,7 @@ pub async fn run(core: Rc<Core>) {
 }
 
 async fn digest_if_due(core: &Core) -> Result<(), crate::db::DbError> {
-    let db = &core.shared.db;
+    let db = &core.deps.db;
     let now = now_secs().max(0) as u64;
     let last = db
         .exec(GetMeta(KEY))
@@ -49,8 +49,8 @@ async fn digest_if_due(core: &Core) -> Result<(), crate::db::DbError> {
         .exec(TakeDigest {
             chat_id: None,
             since: last,
-            default_mode: core.shared.config.spam.default_mode,
-            contracts: core.shared.contracts.clone(),
+            default_mode: core.deps.config.spam.default_mode,
+            contracts: core.deps.contracts.clone(),
         })
         .await?;
     db.exec(SetMeta(KEY, now.to_string())).await?;
@@ -60,7 +60,7 @@ async fn digest_if_due(core: &Core) -> Result<(), crate::db::DbError> {
             chats = reports.len(),
             "spam digests queued"
         );
-        core.shared.outbox_ready.notify_one();
+        core.deps.outbox_ready.notify_one();
     }
     Ok(())
 }

@@ -66,7 +66,7 @@ impl Core {
     /// transaction (see [`MigrateChat`]), and wakes the outbox loop so
     /// its moved rows go to the new id. Safe to repeat.
     pub async fn migrate(&self, from: i64, to: i64) {
-        match self.shared.db.exec(MigrateChat { from, to }).await {
+        match self.deps.db.exec(MigrateChat { from, to }).await {
             Ok(moved) => {
                 tracing::info!(
                     actor = "telegram",
@@ -75,7 +75,7 @@ impl Core {
                     moved,
                     "the group became a supergroup: moved to its new id"
                 );
-                self.shared.outbox_ready.notify_one();
+                self.deps.outbox_ready.notify_one();
             }
             Err(e) => {
                 tracing::error!(actor = "telegram", chat = from, to, error = %e, "cannot move a migrated group")
@@ -90,9 +90,9 @@ impl Core {
             kind,
             title,
         };
-        match self.shared.db.exec(request).await {
+        match self.deps.db.exec(request).await {
             Ok(new) => {
-                self.shared.outbox_ready.notify_one();
+                self.deps.outbox_ready.notify_one();
                 new
             }
             Err(e) => {

@@ -8,16 +8,17 @@
 //!   restart neither replays nor skips a command;
 //! * [`delivery`]: sends queued notifications from the outbox and marks
 //!   each one, so a crash at any point loses none;
-//! * [`delivery::alerts`]: turns [`Metrics`](crate::metrics::Metrics) alerts
-//!   into outbox rows for every admin, once per incident;
+//! * [`delivery::alerts`]: turns [`Alerts`](crate::metrics::Alerts) into
+//!   outbox rows for every admin, once per incident;
 //! * [`digest`]: the daily summary of held-back transfers for chats that
 //!   chose `/spam digest`.
 //!
 //! Every message, whatever its kind, is paced by one [`pacing::Pacer`].
 //!
-//! On [`Control::Stop`] the long poll is dropped, sends already on the wire
-//! finish and are marked, and whatever was not sent stays queued in the
-//! database for the next start.
+//! The actor is handed [`Deps`] (exactly what it uses). On [`Control::Stop`]
+//! the long poll is dropped, sends already on the wire finish and are marked,
+//! and whatever was not sent stays queued in the database for the next
+//! start.
 
 pub mod bot;
 pub mod callback_data;
@@ -25,6 +26,7 @@ pub mod callbacks;
 pub mod combine;
 pub mod commands;
 pub mod delivery;
+pub mod deps;
 pub mod digest;
 pub mod groups;
 pub mod pacing;
@@ -41,7 +43,6 @@ use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler,
 use teloxide_core::Bot;
 use tokio::sync::watch;
 
-use crate::app::Shared;
 use crate::db::chats::SetChatActive;
 use crate::domain::Chain;
 use crate::metrics::Counters;
@@ -49,6 +50,7 @@ use crate::supervisor::{ChildGuard, Control, obey, stop_before_abandoned};
 
 use bot::TgError;
 use commands::limit::CommandLimiter;
+pub use deps::Deps;
 use pacing::Pacer;
 
 /// At most this many 429s in a row for one message before giving up on it
@@ -62,7 +64,7 @@ const STOP_MARGIN: Duration = Duration::from_secs(1);
 /// What the loops of one incarnation share. Single-threaded (the actor's
 /// Arbiter), hence `Rc` and `RefCell`; no borrow is held across an await.
 pub struct Core {
-    pub shared: Shared,
+    pub deps: Deps,
     /// For long polling and start-up calls.
     pub bot: Bot,
     /// For `sendMessage`: its client gives up after `send_timeout`.
@@ -78,8 +80,8 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(shared: Shared, bots: bot::Bots, stopping: watch::Receiver<bool>) -> Core {
-        let t = &shared.config.telegram;
+    pub fn new(deps: Deps, bots: bot::Bots, stopping: watch::Receiver<bool>) -> Core {
+        let t = &deps.config.telegram;
         let now = Instant::now();
         Core {
             pacer: RefCell::new(
@@ -88,8 +90,8 @@ impl Core {
             ),
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
             admin_cache: RefCell::default(),
-            chains: shared.config.chains(),
-            shared,
+            chains: deps.config.chains(),
+            deps,
             bot: bots.poller,
             sender: bots.sender,
             stopping,
@@ -97,7 +99,7 @@ impl Core {
     }
 
     pub fn is_admin(&self, user_id: i64) -> bool {
-        self.shared.config.telegram.admins.contains(&user_id)
+        self.deps.config.telegram.admins.contains(&user_id)
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -119,7 +121,7 @@ impl Core {
     /// actor stops itself half a margin later (see [`TelegramActor`]'s
     /// `Control::Stop`), so a cut-off send is marked first.
     pub fn send_cut_off(&self) -> Duration {
-        self.shared
+        self.deps
             .config
             .supervisor
             .shutdown_timeout
@@ -206,11 +208,11 @@ impl Core {
             }
             let result = bot::send_html_with(&self.sender, chat, text, reply_markup).await;
             let outcome = crate::instruments::telegram_outcome(&result);
-            (self.shared.metrics.instruments).provider_call("telegram", "sendMessage", outcome);
+            (self.deps.instruments).provider_call("telegram", "sendMessage", outcome);
             match result {
                 Err(TgError::RetryAfter(wait)) => {
                     let wait = wait.max(Duration::from_secs(1));
-                    Counters::add(&self.shared.metrics.counters.telegram_429, 1);
+                    Counters::add(&self.deps.counters.telegram_429, 1);
                     self.pacer.borrow_mut().pause_all(wait, Instant::now());
                     tracing::warn!(
                         actor = "telegram",
@@ -243,7 +245,7 @@ impl Core {
 
     /// Tells the admins (once per incident) that the token is refused.
     pub fn token_rejected(&self) {
-        self.shared.metrics.raise(
+        self.deps.alerts.raise(
             "telegram:unauthorized",
             "Telegram rejects the bot token (TELEGRAM_BOT_TOKEN): the bot receives and sends nothing until it is fixed.",
         );
@@ -257,13 +259,13 @@ impl Core {
             chat_id: chat,
             active,
         };
-        match self.shared.db.exec(request).await {
+        match self.deps.db.exec(request).await {
             Ok(changed) => {
                 if changed {
                     tracing::info!(actor = "telegram", chat, active, "chat activity changed");
                 }
                 if active {
-                    self.shared.outbox_ready.notify_one();
+                    self.deps.outbox_ready.notify_one();
                 }
             }
             Err(e) => {
@@ -283,11 +285,11 @@ pub struct TelegramActor {
 }
 
 impl TelegramActor {
-    pub fn new(shared: Shared, guard: ChildGuard) -> Self {
+    pub fn new(deps: Deps, guard: ChildGuard) -> Self {
         let (stop, stopping) = watch::channel(false);
-        let token = shared.secrets.telegram_token.expose().to_owned();
-        let core = bot::build(&shared.config.telegram, &token)
-            .map(|bots| Rc::new(Core::new(shared, bots, stopping)));
+        let token = deps.token.expose().to_owned();
+        let core = bot::build(&deps.config.telegram, &token)
+            .map(|bots| Rc::new(Core::new(deps, bots, stopping)));
         TelegramActor {
             core,
             stop,
@@ -352,7 +354,7 @@ impl Handler<Control> for TelegramActor {
                 if let Ok(core) = &self.core {
                     // Half a STOP_MARGIN after `send_cut_off`: a cut-off send
                     // is marked as a lost answer first.
-                    stop_before_abandoned(ctx, core.shared.config.supervisor.shutdown_timeout);
+                    stop_before_abandoned(ctx, core.deps.config.supervisor.shutdown_timeout);
                 }
             }
             Control::Panic => obey(msg, ctx),

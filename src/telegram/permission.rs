@@ -87,7 +87,7 @@ pub async fn may_change_settings(core: &Core, chat: i64, user: i64) -> Permissio
         .await)
         .map_err(TgError::from);
     let outcome = crate::instruments::telegram_outcome(&answer);
-    (core.shared.metrics.instruments).provider_call("telegram", "getChatMember", outcome);
+    (core.deps.instruments).provider_call("telegram", "getChatMember", outcome);
     match answer {
         Ok(member) => {
             let admin = member.kind.is_privileged();

@@ -63,10 +63,9 @@ fn next_backoff(d: Duration) -> Duration {
 
 /// What to do about a failed Bot API call, and how loudly.
 fn on_error(core: &Core, what: &str, e: &TgError) {
-    let metrics = &core.shared.metrics;
     match e {
         TgError::Unauthorized => core.token_rejected(),
-        TgError::Conflict => metrics.raise(
+        TgError::Conflict => core.deps.alerts.raise(
             "telegram:conflict",
             "Another process is polling Telegram with this bot token: commands are split between the two. Stop the other instance.",
         ),
@@ -102,7 +101,7 @@ async fn prepare(core: &Core) -> Option<Option<i32>> {
     }
     let mut backoff = Duration::from_millis(200);
     loop {
-        match core.shared.db.exec(GetMeta(OFFSET_KEY)).await {
+        match core.deps.db.exec(GetMeta(OFFSET_KEY)).await {
             Ok(v) => return Some(v.and_then(|s| s.parse().ok())),
             Err(e) => {
                 tracing::warn!(actor = "telegram", error = %e, "cannot read the update offset");
@@ -119,13 +118,13 @@ async fn prepare(core: &Core) -> Option<Option<i32>> {
 /// groups: from preflight's `getMe` when it ran, else asked here once (a
 /// failure is logged; until known, only bare commands are ours in groups).
 async fn learn_username(core: &Core) {
-    if core.shared.bot_username.get().is_some() {
+    if core.deps.bot_username.get().is_some() {
         return;
     }
     match core.bot.get_me().await.map_err(TgError::from) {
         Ok(me) => {
             if let Some(name) = me.user.username {
-                let _ = core.shared.bot_username.set(name);
+                let _ = core.deps.bot_username.set(name);
             }
         }
         Err(e) => on_error(core, "getMe", &e),
@@ -138,13 +137,7 @@ pub async fn run(core: Rc<Core>) {
         return;
     };
     tracing::info!(actor = "telegram", ?offset, "polling for updates");
-    let timeout = core
-        .shared
-        .config
-        .telegram
-        .long_poll_timeout
-        .as_secs()
-        .max(1) as u32;
+    let timeout = core.deps.config.telegram.long_poll_timeout.as_secs().max(1) as u32;
     let mut backoff = Duration::from_millis(500);
     let mut unsaved: Option<i32> = None;
     while !core.is_stopping() {
@@ -190,7 +183,7 @@ pub async fn run(core: Rc<Core>) {
         if let (Some(o), false) = (unsaved, afters.is_empty()) {
             // Restarting this actor with the offset unsaved would replay
             // the command: wait for the database as long as it takes.
-            match core.shared.db.exec(SaveOffset(i64::from(o))).await {
+            match core.deps.db.exec(SaveOffset(i64::from(o))).await {
                 Ok(()) => unsaved = None,
                 Err(e) => {
                     tracing::error!(actor = "telegram", error = %e, "offset not saved; not acting on the command");
@@ -211,7 +204,7 @@ const SAVE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Saves the offset; false if it could not be saved (yet).
 async fn save_offset(core: &Core, offset: i32) -> bool {
-    let save = core.shared.db.exec(SaveOffset(i64::from(offset)));
+    let save = core.deps.db.exec(SaveOffset(i64::from(offset)));
     match tokio::time::timeout(SAVE_TIMEOUT, save).await {
         Ok(Ok(())) => true,
         Ok(Err(e)) => {
@@ -349,7 +342,7 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
 }
 
 async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
-    let me = core.shared.bot_username.get().cloned().unwrap_or_default();
+    let me = core.deps.bot_username.get().cloned().unwrap_or_default();
     let mut by_chat: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
     for update in updates {
         if let Some((chat, event)) = classify(update, &me) {

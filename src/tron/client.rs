@@ -17,7 +17,6 @@
 //! ([`super::pause`]).
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use awc::error::{PayloadError, SendRequestError};
@@ -27,7 +26,7 @@ use super::error::{Disposition, TronError};
 use super::pause;
 use super::scan::{LIMIT, Window};
 use crate::config::{Secret, TronConfig};
-use crate::metrics::Metrics;
+use crate::metrics::ProviderHandles;
 use crate::scanner::limiter::Limiter;
 use crate::scanner::retry::RetryPolicy;
 
@@ -65,7 +64,7 @@ pub struct TronClient {
     key: Option<Secret>,
     timeout: Duration,
     limiter: Limiter,
-    metrics: Arc<Metrics>,
+    handles: ProviderHandles,
     retry: RetryPolicy,
     /// The least wait after a rate-limit answer (TronGrid's suspension: 30 s).
     suspension: Duration,
@@ -77,7 +76,7 @@ impl TronClient {
     pub fn new(
         config: &TronConfig,
         key: Option<Secret>,
-        metrics: Arc<Metrics>,
+        handles: ProviderHandles,
         retry: RetryPolicy,
         suspension: Duration,
     ) -> Self {
@@ -102,7 +101,7 @@ impl TronClient {
             key,
             timeout,
             limiter: Limiter::per_second(config.requests_per_second),
-            metrics,
+            handles,
             retry,
             suspension,
             calls: Cell::new(0),
@@ -178,10 +177,10 @@ impl TronClient {
                 Ok((status, body)) => parse(status, &body),
                 Err(e) => Err(e),
             };
-            (self.metrics.instruments).provider_call("tron", action.as_str(), outcome(&result));
+            (self.handles.instruments).provider_call("tron", action.as_str(), outcome(&result));
             let error = match result {
                 Ok(v) => {
-                    if let Some(p) = self.metrics.lift(pause::PROVIDER) {
+                    if let Some(p) = self.handles.pauses.lift(pause::PROVIDER) {
                         tracing::info!(actor = "tron", reason = %p.reason, "TronGrid answers again; pause lifted");
                     }
                     return Ok(v);
@@ -211,9 +210,9 @@ impl TronClient {
             tracing::warn!(actor = "tron", reason = %p.reason,
                 next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "TronGrid paused");
             if let Some(text) = alert {
-                self.metrics.raise(&p.alert_key, text);
+                self.handles.alerts.raise(&p.alert_key, text);
             }
-            self.metrics.pause(p);
+            self.handles.pauses.pause(p);
         }
     }
 

@@ -61,6 +61,7 @@
 pub mod api;
 pub mod client;
 pub mod decode;
+pub mod deps;
 pub mod error;
 pub mod pause;
 #[cfg(test)]
@@ -74,7 +75,6 @@ use std::time::Duration;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
-use crate::app::Shared;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::domain::{Address, Chain, ChainKind, Token};
 use crate::scanner::pause::skip_poll;
@@ -85,6 +85,7 @@ use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
 
 pub use client::TronClient;
+pub use deps::Deps;
 pub use error::{ScanError, TronError};
 
 /// The chain name that turns the Tron scanner on in `monitor.chains`.
@@ -140,25 +141,25 @@ pub struct TronActor {
 
 impl TronActor {
     /// Builds the actor and its HTTP client, on the actor's own Arbiter.
-    pub fn new(shared: Shared, guard: ChildGuard) -> Self {
-        Self::with_options(shared, guard, TronOptions::default())
+    pub fn new(deps: Deps, guard: ChildGuard) -> Self {
+        Self::with_options(deps, guard, TronOptions::default())
     }
 
     /// As [`new`](Self::new), with other retry waits.
-    pub fn with_options(shared: Shared, guard: ChildGuard, options: TronOptions) -> Self {
+    pub fn with_options(deps: Deps, guard: ChildGuard, options: TronOptions) -> Self {
         let client = TronClient::new(
-            &shared.config.tron,
-            shared.secrets.tron_key.clone(),
-            shared.metrics.clone(),
+            &deps.config.tron,
+            deps.key.clone(),
+            deps.provider(),
             options.retry,
             options.suspension,
         );
-        let chain = shared.config.chains().into_iter().find(is_tron);
+        let chain = deps.config.chains().into_iter().find(is_tron);
         TronActor {
             scanner: Rc::new(Scanner {
                 chain,
                 client,
-                shared,
+                deps,
                 watched: Watched::default(),
                 next_min: RefCell::new(HashMap::new()),
                 deep: RefCell::new(HashMap::new()),
@@ -172,7 +173,7 @@ impl Actor for TronActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
-        let keyed = self.scanner.shared.secrets.tron_key.is_some();
+        let keyed = self.scanner.deps.key.is_some();
         if keyed {
             tracing::info!(
                 actor = "tron",
@@ -211,7 +212,7 @@ impl Handler<Control> for TronActor {
 
 /// The scanner's state, shared with the poll future.
 struct Scanner {
-    shared: Shared,
+    deps: Deps,
     /// The Tron chain with its tokens (`None`: not configured; polls do nothing).
     chain: Option<Chain>,
     client: TronClient,
@@ -248,7 +249,12 @@ impl Scanner {
         let Some(chain) = &self.chain else {
             return Ok(PollSummary::default());
         };
-        if let Some(line) = skip_poll(&self.shared.metrics, pause::PROVIDER, "tron") {
+        if let Some(line) = skip_poll(
+            &self.deps.pauses,
+            &self.deps.counters,
+            pause::PROVIDER,
+            "tron",
+        ) {
             return Ok(PollSummary {
                 paused: Some(line),
                 ..PollSummary::default()
@@ -256,7 +262,7 @@ impl Scanner {
         }
         self.refresh_watched().await?;
         let cursors = self
-            .shared
+            .deps
             .db
             .exec(GetCursors)
             .await
@@ -271,7 +277,7 @@ impl Scanner {
         };
         self.scan_chain(chain, &cursors, &mut out).await;
         out.calls = self.client.calls_sent() - calls_before;
-        scanner::summary::report(&self.shared.metrics, "tron", chain, &out);
+        scanner::summary::report(&self.deps.health, "tron", chain, &out);
         Ok(PollSummary {
             chains: vec![out],
             paused: None,
@@ -280,7 +286,7 @@ impl Scanner {
 
     async fn refresh_watched(&self) -> Result<(), ScanError> {
         (self.watched)
-            .refresh(&self.shared.db, "tron")
+            .refresh(&self.deps.db, "tron")
             .await
             .map_err(|source| ScanError::Load {
                 what: "the watched addresses",
@@ -439,7 +445,7 @@ impl Scanner {
                 out.logs += scan.events;
                 out.rejected += scan.rejected;
                 crate::metrics::Counters::add(
-                    &self.shared.metrics.counters.logs_rejected,
+                    &self.deps.counters.logs_rejected,
                     scan.rejected as u64,
                 );
                 out.matched += scan.transfers.len();
@@ -481,7 +487,7 @@ impl Scanner {
             }
         }
         if !transfers.is_empty() || !advanced.is_empty() {
-            match record(&self.shared, chain.id, chain.name, transfers, advanced).await {
+            match record(&self.deps.record, chain.id, chain.name, transfers, advanced).await {
                 Ok(recorded) => {
                     out.new_transfers = recorded.new_transfers;
                     out.notifications = recorded.notifications;

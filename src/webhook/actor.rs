@@ -15,6 +15,7 @@
 //! stays pending for the next start.
 
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
@@ -22,11 +23,10 @@ use awc::error::SendRequestError;
 use awc::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use tokio::sync::watch;
 
-use super::Sink;
 use super::retry::{Attempt, parse_retry_after};
-use crate::app::Shared;
-use crate::db::now_secs;
+use super::{Sink, Webhooks};
 use crate::db::webhooks::{DueWebhooks, MarkWebhook, Outcome, WebhookItem};
+use crate::db::{DbRef, now_secs};
 use crate::supervisor::{ChildGuard, Control, obey, stop_before_abandoned};
 
 /// Rows loaded per query and sink: what bounds memory for a long backlog.
@@ -38,17 +38,30 @@ const MAX_CONNECTIONS: usize = 8;
 /// The part of a receiver's answer that is read (and discarded).
 const MAX_ANSWER: usize = 64 * 1024;
 
+/// What the `webhook` child is handed, and nothing else (built by the
+/// application from the configuration and the shared handles).
+#[derive(Clone)]
+pub struct Deps {
+    /// Due rows are read and marked here.
+    pub db: DbRef,
+    /// The configured sinks with their signing keys.
+    pub webhooks: Arc<Webhooks>,
+    /// The supervisor's `shutdown_timeout`: a POST on the wire at a stop is
+    /// waited for until just before it.
+    pub shutdown_timeout: Duration,
+}
+
 /// The webhook actor. Started only when `[[webhook]]` sinks are configured.
 pub struct WebhookActor {
-    shared: Shared,
+    deps: Deps,
     stop: watch::Sender<bool>,
     _guard: ChildGuard,
 }
 
 impl WebhookActor {
-    pub fn new(shared: Shared, guard: ChildGuard) -> Self {
+    pub fn new(deps: Deps, guard: ChildGuard) -> Self {
         WebhookActor {
-            shared,
+            deps,
             stop: watch::channel(false).0,
             _guard: guard,
         }
@@ -57,7 +70,7 @@ impl WebhookActor {
 
 /// What the loops of one incarnation share (single-threaded).
 struct Worker {
-    shared: Shared,
+    db: DbRef,
     http: awc::Client,
     stopping: watch::Receiver<bool>,
 }
@@ -67,11 +80,11 @@ impl Actor for WebhookActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let worker = Rc::new(Worker {
-            shared: self.shared.clone(),
+            db: self.deps.db.clone(),
             http: client(),
             stopping: self.stop.subscribe(),
         });
-        let loops = self.shared.webhooks.sinks.iter().map(|sink| {
+        let loops = self.deps.webhooks.sinks.iter().map(|sink| {
             let worker = worker.clone();
             run_sink(worker, sink.clone())
         });
@@ -91,7 +104,7 @@ impl Handler<Control> for WebhookActor {
                 let _ = self.stop.send(true);
                 // A POST may take up to the sink's timeout, longer than
                 // the supervisor waits.
-                stop_before_abandoned(ctx, self.shared.config.supervisor.shutdown_timeout);
+                stop_before_abandoned(ctx, self.deps.shutdown_timeout);
             }
             Control::Panic => obey(msg, ctx),
         }
@@ -147,7 +160,7 @@ async fn run_sink(w: Rc<Worker>, sink: Sink) {
             now_ms: now_ms(),
             limit: BATCH,
         };
-        let pause = match w.shared.db.exec(due).await {
+        let pause = match w.db.exec(due).await {
             Ok(items) if items.is_empty() => Some(IDLE_POLL),
             Ok(items) => deliver_batch(&w, &sink, items, &mut failures).await,
             Err(e) => {
@@ -184,7 +197,7 @@ async fn deliver_batch(
             id: item.id,
             outcome,
         };
-        if let Err(e) = w.shared.db.exec(mark).await {
+        if let Err(e) = w.db.exec(mark).await {
             // Posted but not marked: posted again later, deduped by the
             // receiver on `webhook-id`.
             tracing::error!(actor = "webhook", sink = %sink.host, id = item.id, error = %e, "cannot mark a delivery");

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-pub use actor::WebhookActor;
+pub use actor::{Deps, WebhookActor};
 pub use filter::SinkFilter;
 pub use retry::RetryPolicy;
 pub use signature::SigningKey;
@@ -90,7 +90,8 @@ impl Sink {
     }
 }
 
-/// The configured sinks, as [`crate::app::Shared`] holds them.
+/// The configured sinks, as the application holds them for the poll write,
+/// the `webhook` child, `/status` and `/metrics`.
 #[derive(Debug, Default)]
 pub struct Webhooks {
     pub sinks: Vec<Sink>,

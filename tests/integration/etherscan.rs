@@ -248,7 +248,7 @@ impl Harness {
             .unwrap();
         let s = shared.clone();
         let etherscan = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
-            EtherscanActor::with_retry(s.clone(), guard, retry)
+            EtherscanActor::with_retry(s.etherscan_deps(), guard, retry)
         })
         .restart(Restart::Permanent)
         .shutdown_timeout(shared.config.supervisor.shutdown_timeout);
@@ -487,12 +487,12 @@ async fn watched_transfers_are_recorded_once_with_exact_amounts_and_fakes_are_no
     h.assert_recorded_exactly(&[incoming, outgoing]).await;
 
     // Health and counters.
-    let health = h.shared.metrics.chains();
+    let health = h.shared.health.chains();
     let (_, eth) = health.iter().find(|(id, _)| *id == 1).unwrap();
     assert_eq!(eth.head, Some(h.head()));
     assert_eq!(eth.cursor, Some(h.head() - 2));
     assert!(eth.last_ok_poll.is_some() && eth.last_error.is_none());
-    let c = &h.shared.metrics.counters;
+    let c = &h.shared.counters;
     assert_eq!(Counters::get(&c.polls), 3);
     assert_eq!(
         Counters::get(&c.etherscan_calls),
@@ -592,7 +592,7 @@ async fn outages_lose_nothing_and_double_nothing() {
             "{fault:?} must fail the poll"
         );
         h.assert_cursor_never_passed_unrecorded(&injected).await;
-        let health = h.shared.metrics.chains();
+        let health = h.shared.health.chains();
         assert!(health[0].1.last_error.is_some());
         h.sim.set_fault(None);
     }
@@ -630,10 +630,10 @@ async fn outages_lose_nothing_and_double_nothing() {
     // After the outage: everything recorded exactly once.
     h.poll_until_caught_up().await;
     h.assert_recorded_exactly(&injected).await;
-    let c = &h.shared.metrics.counters;
+    let c = &h.shared.counters;
     assert!(Counters::get(&c.etherscan_errors) > 0);
     assert!(Counters::get(&c.etherscan_rate_limited) > 0);
-    assert!(h.shared.metrics.chains()[0].1.last_error.is_none());
+    assert!(h.shared.health.chains()[0].1.last_error.is_none());
     h.stop().await;
 }
 
@@ -698,7 +698,7 @@ async fn an_unsupported_chain_alerts_once_without_retries() {
     assert!(polygon.errors[0].to_string().contains("polygon"));
     let alerts: Vec<String> = h
         .shared
-        .metrics
+        .alerts
         .take_undelivered()
         .into_iter()
         .map(|a| a.key)
@@ -743,7 +743,7 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
     assert!(summary.errors().next().is_some());
     let alerts: Vec<String> = h
         .shared
-        .metrics
+        .alerts
         .take_undelivered()
         .into_iter()
         .map(|a| a.key)
@@ -751,7 +751,7 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
     assert_eq!(alerts, [alert]);
     let status = h
         .shared
-        .metrics
+        .pauses
         .paused("Etherscan")
         .expect("paused")
         .describe(std::time::SystemTime::now());
@@ -776,9 +776,9 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
     })
     .await;
     assert_eq!(h.sim.request_count(), 2, "one probe");
-    assert!(h.shared.metrics.paused("Etherscan").is_some());
+    assert!(h.shared.pauses.paused("Etherscan").is_some());
     assert!(
-        h.shared.metrics.take_undelivered().is_empty(),
+        h.shared.alerts.take_undelivered().is_empty(),
         "alerted once"
     );
 
@@ -793,10 +793,10 @@ async fn a_provider_wide_answer_pauses_every_call(fault: Fault, alert: &str, rea
         assert!(Instant::now() < deadline, "the pause never lifted: {s:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(h.shared.metrics.paused("Etherscan").is_none());
+    assert!(h.shared.pauses.paused("Etherscan").is_none());
     assert!(
         h.shared
-            .metrics
+            .alerts
             .active_alerts()
             .iter()
             .all(|a| a.key != alert),
@@ -852,10 +852,7 @@ async fn the_rate_limit_holds_in_every_one_second_window() {
     let max = max_requests_in_any_window(&records, Duration::from_secs(1));
     assert!(max <= RATE as usize, "{max} requests in one second");
     assert!(records.iter().all(|r| r.outcome != "rate_limited"));
-    assert_eq!(
-        Counters::get(&h.shared.metrics.counters.etherscan_rate_limited),
-        0
-    );
+    assert_eq!(Counters::get(&h.shared.counters.etherscan_rate_limited), 0);
     h.stop().await;
 }
 
@@ -1153,7 +1150,7 @@ async fn unknown_head_skips_the_poll_and_keeps_the_last_known_head() {
         );
         assert_eq!(h.sim.request_count(), 1, "{fault:?}: no retry, no getLogs");
         assert_eq!(h.cursors().await, cursors, "{fault:?}: nothing moved");
-        let health = h.shared.metrics.chains();
+        let health = h.shared.health.chains();
         assert_eq!(
             health[0].1.head,
             Some(known),
@@ -1162,7 +1159,7 @@ async fn unknown_head_skips_the_poll_and_keeps_the_last_known_head() {
     }
     h.sim.set_fault(None);
     h.poll_until_caught_up().await;
-    assert_eq!(h.shared.metrics.chains()[0].1.head, Some(h.head()));
+    assert_eq!(h.shared.health.chains()[0].1.head, Some(h.head()));
     h.assert_recorded_exactly(&[t]).await;
     h.stop().await;
 }
@@ -1190,7 +1187,7 @@ async fn head_behind_the_cursor_moves_nothing() {
     );
     assert!(get_logs(&h.sim).is_empty());
     assert_eq!(h.cursors().await, cursors);
-    assert_eq!(h.shared.metrics.chains()[0].1.head, Some(known));
+    assert_eq!(h.shared.health.chains()[0].1.head, Some(known));
     assert!(log_text().contains("head behind the cursor"));
 
     // A step of one block back (another backend node) is not an error.
@@ -1281,7 +1278,7 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
     let summary = h.poll().await;
     assert!(summary.errors().next().is_none(), "{summary:?}");
     assert_eq!(summary.chains[0].rejected as u64, n_bad);
-    let counted = Counters::get(&h.shared.metrics.counters.logs_rejected);
+    let counted = Counters::get(&h.shared.counters.logs_rejected);
     assert_eq!(counted, n_bad);
     let rows = h.transfers().await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
@@ -1297,10 +1294,7 @@ async fn non_canonical_transfer_log_is_rejected_counted_and_never_notified() {
     assert!(again.errors().next().is_none(), "{again:?}");
     assert!(again.chains[0].deep_logs as u64 > n_bad, "{again:?}");
     assert_eq!(again.chains[0].rejected, 0);
-    assert_eq!(
-        Counters::get(&h.shared.metrics.counters.logs_rejected),
-        counted
-    );
+    assert_eq!(Counters::get(&h.shared.counters.logs_rejected), counted);
     assert_eq!(h.transfers().await.len(), 1);
     h.stop().await;
 }

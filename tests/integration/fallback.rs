@@ -115,7 +115,7 @@ impl Harness {
             .unwrap();
         let s = shared.clone();
         let scanner = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
-            EtherscanActor::with_retry(s.clone(), guard, fast_retry())
+            EtherscanActor::with_retry(s.etherscan_deps(), guard, fast_retry())
         })
         .restart(Restart::Permanent);
         let sup = Supervisor::start(vec![db, scanner], app::policy(&shared.config));
@@ -168,7 +168,7 @@ impl Harness {
 
     /// How `/status` describes chain `chain_id`'s provider.
     fn provider_of(&self, chain_id: u64) -> String {
-        let chains = self.shared.metrics.chains();
+        let chains = self.shared.health.chains();
         chains
             .iter()
             .find(|(id, _)| *id == chain_id)
@@ -177,7 +177,7 @@ impl Harness {
     }
 
     fn alert_keys(&self) -> Vec<String> {
-        let alerts = self.shared.metrics.take_undelivered();
+        let alerts = self.shared.alerts.take_undelivered();
         alerts.into_iter().map(|a| a.key).collect()
     }
 }
@@ -252,7 +252,7 @@ async fn primary_5xx_switches_to_blockscout_and_back() {
         h.poll().await;
     }
     assert_eq!(h.alert_keys(), vec!["etherscan:fallback:ethereum:closed"]);
-    assert!(h.shared.metrics.active_alerts().is_empty());
+    assert!(h.shared.alerts.active_alerts().is_empty());
     let bs = h.blockscout.request_count();
     paid.push(h.pay(&me, 5_000_000));
     h.poll().await;
@@ -318,7 +318,7 @@ async fn a_full_blockscout_answer_pages_by_block_range() {
         &config.blockscout,
         &config.etherscan,
         std::slice::from_ref(&chain),
-        std::sync::Arc::new(usdt_monitor::metrics::Metrics::default()),
+        std::sync::Arc::default(),
         fast_retry(),
     );
     let head = client.block_number(&chain).await.unwrap();
@@ -378,7 +378,7 @@ async fn call_budget_stretches_polls_and_survives_a_restart() {
     assert!(line.contains("stretched"), "{line}");
     let used = h.sim.request_count();
     assert!((90..100).contains(&used), "{used} calls");
-    let status = h.shared.metrics.calls_today().unwrap();
+    let status = h.shared.health.calls_today().unwrap();
     assert!(
         status.contains(&format!("Etherscan {used} of 100")),
         "{status}"

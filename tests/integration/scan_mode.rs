@@ -127,7 +127,7 @@ impl Harness {
             max_backoff: Duration::from_millis(50),
         };
         let etherscan = ChildSpec::actor("etherscan", shared.etherscan.clone(), move |guard| {
-            EtherscanActor::with_retry(s.clone(), guard, retry)
+            EtherscanActor::with_retry(s.etherscan_deps(), guard, retry)
         })
         .restart(Restart::Permanent);
         let sup = Supervisor::start(vec![db, etherscan], app::policy(&shared.config));
@@ -178,7 +178,7 @@ impl Harness {
 
     fn status_line(&self) -> String {
         self.shared
-            .metrics
+            .health
             .chains()
             .into_iter()
             .find(|(id, _)| *id == 1)

@@ -693,7 +693,7 @@ async fn a_429_pauses_sending_for_retry_after_and_the_message_is_resent() {
         .await
         .expect("all six delivered");
     assert!(w.sim.rejected_429() >= 1);
-    let counter = &w.shared.metrics.counters.telegram_429;
+    let counter = &w.shared.counters.telegram_429;
     assert_eq!(
         usdt_monitor::metrics::Counters::get(counter),
         w.sim.rejected_429()
@@ -797,7 +797,7 @@ async fn blocked_chats_are_skipped_until_they_come_back() {
         "the failed one is not retried"
     );
     assert_eq!(
-        usdt_monitor::metrics::Counters::get(&w.shared.metrics.counters.notifications_failed),
+        usdt_monitor::metrics::Counters::get(&w.shared.counters.notifications_failed),
         1
     );
     w.stop().await;
@@ -808,10 +808,10 @@ async fn admins_hear_of_an_alert_once() {
     let w = World::start(no_sim_limits(), |_| {}).await;
     w.ask(ADMIN, "/start").await;
     w.shared
-        .metrics
+        .alerts
         .raise("test:key", "The <API key> was rejected");
     w.shared
-        .metrics
+        .alerts
         .raise("test:key", "The <API key> was rejected");
     let all = w
         .sim
@@ -1138,7 +1138,7 @@ async fn rights_problem_is_retried_later_and_reported() {
         .collect();
     assert!(texts[0].contains("0.000001") && texts[1].contains("0.000002"));
     until(WAIT, "alert resolved", || async {
-        w.shared.metrics.active_alerts().is_empty()
+        w.shared.alerts.active_alerts().is_empty()
     })
     .await;
     w.stop().await;
@@ -1337,21 +1337,19 @@ async fn long_reply_spam_50_arrives_whole_in_parts_with_marked_lookalikes() {
 async fn status_shows_a_paused_provider() {
     let w = World::start(no_sim_limits(), |_| {}).await;
     let now = std::time::SystemTime::now();
-    w.shared
-        .metrics
-        .pause(usdt_monitor::metrics::ProviderPause {
-            provider: "Etherscan",
-            reason: "daily cap reached".into(),
-            until: Some(usdt_monitor::metrics::next_utc_midnight(now)),
-            next_probe: now + Duration::from_secs(600),
-            alert_key: "etherscan:daily-cap".into(),
-        });
+    w.shared.pauses.pause(usdt_monitor::metrics::ProviderPause {
+        provider: "Etherscan",
+        reason: "daily cap reached".into(),
+        until: Some(usdt_monitor::metrics::next_utc_midnight(now)),
+        next_probe: now + Duration::from_secs(600),
+        alert_key: "etherscan:daily-cap".into(),
+    });
     let r = w.ask(ADMIN, "/status").await;
     assert!(
         r.contains("Etherscan paused: daily cap reached, resumes ~00:00 UTC; next probe in"),
         "{r}"
     );
-    w.shared.metrics.lift("Etherscan");
+    w.shared.pauses.lift("Etherscan");
     let r = w.ask(ADMIN, "/status").await;
     assert!(!r.contains("paused: daily cap"), "{r}");
     w.stop().await;

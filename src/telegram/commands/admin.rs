@@ -59,9 +59,9 @@ fn duration(d: Duration) -> String {
 }
 
 async fn status(core: &Core) -> String {
-    let shared = &core.shared;
+    let deps = &core.deps;
     let mut s = String::from("<b>Status</b>\n<b>Actors</b>\n");
-    let tree = match shared.supervisor.get() {
+    let tree = match deps.supervisor.get() {
         Some(sup) => bounded(sup.send(GetStatus)).await.and_then(Result::ok),
         None => None,
     };
@@ -91,7 +91,7 @@ async fn status(core: &Core) -> String {
     }
 
     s += "<b>Chains</b>\n";
-    let chains = shared.metrics.chains();
+    let chains = deps.health.chains();
     if chains.is_empty() {
         s += "no poll yet\n";
     }
@@ -117,16 +117,16 @@ async fn status(core: &Core) -> String {
         s += "\n";
     }
 
-    if let Some(line) = shared.metrics.calls_today() {
+    if let Some(line) = deps.health.calls_today() {
         s += &format!("• Calls today (UTC): {}\n", escape_html(&line));
     }
     // Providers paused as a whole (daily cap, revoked key): until when, why.
-    for p in shared.metrics.pauses() {
+    for p in deps.pauses.pauses() {
         s += &format!("• {}\n", escape_html(&p.describe(SystemTime::now())));
     }
 
     // What only a human can fix, for as long as it lasts.
-    let alerts = shared.metrics.active_alerts();
+    let alerts = deps.alerts.active_alerts();
     if !alerts.is_empty() {
         s += "<b>Needs attention</b>\n";
         for alert in alerts {
@@ -134,7 +134,7 @@ async fn status(core: &Core) -> String {
         }
     }
 
-    let outbox = bounded(shared.db.exec(OutboxCounts))
+    let outbox = bounded(deps.db.exec(OutboxCounts))
         .await
         .and_then(Result::ok);
     s += &format!(
@@ -154,15 +154,15 @@ async fn status(core: &Core) -> String {
             }
         )
     );
-    if !shared.webhooks.is_empty() {
-        let sinks = &shared.webhooks.sinks;
+    if !deps.webhooks.is_empty() {
+        let sinks = &deps.webhooks.sinks;
         let request = WebhookCounts {
             sinks: sinks.iter().map(|sink| sink.id.clone()).collect(),
         };
-        let counts = bounded(shared.db.exec(request)).await.and_then(Result::ok);
+        let counts = bounded(deps.db.exec(request)).await.and_then(Result::ok);
         s += &crate::webhook::status_text(sinks, counts.as_deref());
     }
-    let paused = shared.paused.load(Ordering::SeqCst);
+    let paused = deps.paused.load(Ordering::SeqCst);
     s += &format!(
         "<b>Ticker</b>: {}\n",
         if paused { "paused" } else { "polling" }
@@ -185,9 +185,9 @@ async fn status(core: &Core) -> String {
 }
 
 async fn stats(core: &Core) -> String {
-    let c = &core.shared.metrics.counters;
+    let c = &core.deps.counters;
     let mut s = String::from("<b>Stats</b>\n");
-    match bounded(core.shared.db.exec(GetStats))
+    match bounded(core.deps.db.exec(GetStats))
         .await
         .and_then(Result::ok)
     {
@@ -229,11 +229,11 @@ async fn stats(core: &Core) -> String {
 /// The flag is shared (it survives the ticker's restart and works while
 /// the ticker is down); the ticker is told too, for its log.
 async fn pause(core: &Core, pause: bool) -> String {
-    core.shared.paused.store(pause, Ordering::SeqCst);
+    core.deps.paused.store(pause, Ordering::SeqCst);
     let told = if pause {
-        bounded(core.shared.ticker.call(Pause)).await
+        bounded(core.deps.ticker.call(Pause)).await
     } else {
-        bounded(core.shared.ticker.call(Resume)).await
+        bounded(core.deps.ticker.call(Resume)).await
     };
     if !matches!(told, Some(Ok(()))) {
         tracing::warn!(
@@ -270,7 +270,7 @@ async fn restart(core: &Core, actor: &'static str) -> (String, Option<After>) {
             Some(After::Restart(actor)),
         );
     }
-    let Some(sup) = core.shared.supervisor.get() else {
+    let Some(sup) = core.deps.supervisor.get() else {
         return (format!("Supervisor {UNAVAILABLE}."), None);
     };
     let text = match bounded(sup.send(RestartChild(actor.into()))).await {
@@ -283,7 +283,7 @@ async fn restart(core: &Core, actor: &'static str) -> (String, Option<After>) {
 
 async fn panic(core: &Core, actor: &'static str) -> (String, Option<After>) {
     if actor == "telegram" {
-        if !core.shared.config.supervisor.fault_injection {
+        if !core.deps.config.supervisor.fault_injection {
             return (replies::not_admin_fault_injection(), None);
         }
         return (
@@ -291,7 +291,7 @@ async fn panic(core: &Core, actor: &'static str) -> (String, Option<After>) {
             Some(After::Panic(actor)),
         );
     }
-    let Some(sup) = core.shared.supervisor.get() else {
+    let Some(sup) = core.deps.supervisor.get() else {
         return (format!("Supervisor {UNAVAILABLE}."), None);
     };
     let text = match bounded(sup.send(PanicChild(actor.into()))).await {
@@ -304,7 +304,7 @@ async fn panic(core: &Core, actor: &'static str) -> (String, Option<After>) {
 
 /// Carries out an [`After`] (the reply is out and the offset saved).
 pub async fn after(core: &Core, after: After) {
-    let Some(sup) = core.shared.supervisor.get() else {
+    let Some(sup) = core.deps.supervisor.get() else {
         tracing::error!(actor = "telegram", "no supervisor to ask");
         return;
     };

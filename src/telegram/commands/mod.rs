@@ -60,7 +60,7 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
                 "command limit reached"
             );
             if notify {
-                let t = &core.shared.config.telegram;
+                let t = &core.deps.config.telegram;
                 let retry_in = core.limiter.borrow().retry_in(msg.chat_id, Instant::now());
                 let text = replies::rate_limited(t.command_limit, t.command_window, retry_in);
                 reply(core, msg.chat_id, &text).await;
@@ -68,7 +68,7 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
             return None;
         }
     }
-    Counters::add(&core.shared.metrics.counters.commands, 1);
+    Counters::add(&core.deps.counters.commands, 1);
     let parsed = msg.text.as_deref().map_or(Parsed::Unknown, parse::parse);
     let (text, after) = match parsed {
         Parsed::Unknown => (replies::hint(), None),

@@ -49,7 +49,7 @@ pub const MAX_MIN_DIGITS: usize = 12;
 pub const MAX_MUTE_SECS: u64 = 365 * 24 * 3600;
 
 /// The actors an admin may name in `/restart` and `/panic`.
-pub const ACTORS: &[&str] = crate::app::CHILDREN;
+pub const ACTORS: &[&str] = crate::children::CHILDREN;
 
 /// Every command the bot knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,7 +42,7 @@ pub async fn handle(core: &Core, msg: &Incoming, command: &Command) -> String {
         target: target.clone(),
         change: change.clone(),
     };
-    match core.shared.db.exec(request).await {
+    match core.deps.db.exec(request).await {
         Ok(Changed::Done {
             watched,
             label,

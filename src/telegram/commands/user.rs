@@ -29,16 +29,11 @@ const MAX_LIST_BUTTON_ROWS: usize = 50;
 /// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
 async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
     use crate::telegram::callback_data::Action;
-    let subs = match core
-        .shared
-        .db
-        .exec(ListSubscriptions { chat_id: chat })
-        .await
-    {
+    let subs = match core.deps.db.exec(ListSubscriptions { chat_id: chat }).await {
         Ok(subs) => subs,
         Err(e) => return db_failed(command, &e).into(),
     };
-    let limit = core.shared.config.monitor.max_addresses_per_user;
+    let limit = core.deps.config.monitor.max_addresses_per_user;
     let text = replies::list(&subs, limit, crate::db::now_secs());
     let mut rows: Vec<serde_json::Value> = Vec::new();
     // One row per address as a person reads it: the same 20 bytes on EVM
@@ -69,7 +64,7 @@ async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
 
 async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> String {
     let chat = msg.chat_id;
-    let db = &core.shared.db;
+    let db = &core.deps.db;
     match &command {
         Command::Start => {
             let upsert = UpsertChat {
@@ -80,7 +75,7 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
             match db.exec(upsert).await {
                 Ok(new) => {
                     // Notifications held while the chat was inactive go now.
-                    core.shared.outbox_ready.notify_one();
+                    core.deps.outbox_ready.notify_one();
                     replies::greeting(new, &core.chains)
                 }
                 Err(e) => db_failed(&command, &e),
@@ -109,7 +104,7 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
             if chains.is_empty() {
                 return replies::kind_not_watched(*kind, &core.chains);
             }
-            let limit = core.shared.config.monitor.max_addresses_per_user;
+            let limit = core.deps.config.monitor.max_addresses_per_user;
             let request = AddWatch {
                 chat_id: chat,
                 address: address.clone(),
@@ -166,7 +161,7 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
             let request = FlaggedTransfers {
                 chat_id: chat,
                 limit: *limit,
-                contracts: core.shared.contracts.clone(),
+                contracts: core.deps.contracts.clone(),
             };
             match db.exec(request).await {
                 Ok(report) => crate::spam::render::listing(&report),
