@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, SpawnHandle};
 use tokio::sync::{broadcast, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::spec::Running;
 use super::status::TreeStatus;
@@ -94,12 +95,24 @@ struct Child {
     pending_restart: Option<SpawnHandle>,
     stop_timer: Option<SpawnHandle>,
     restart_after_stop: bool,
+    /// The current incarnation's stop token (a child of the supervisor's).
+    stop: CancellationToken,
 }
 
 impl Child {
+    /// Asks the current incarnation to stop: its stop token, then its stop
+    /// function ([`Control::Stop`](super::Control::Stop) for an actor).
+    fn ask_stop(&mut self) {
+        self.stop.cancel();
+        if let Some(running) = self.running.as_mut() {
+            (running.stop)();
+        }
+    }
+
     /// Releases the current incarnation: make sure it is stopped, then free
     /// what it owned.
     fn release(&mut self) {
+        self.stop.cancel();
         if let Some(mut running) = self.running.take() {
             (running.stop)();
             (running.cleanup)();
@@ -115,6 +128,10 @@ pub struct Supervisor {
     events: broadcast::Sender<Event>,
     shutting_down: Option<(VecDeque<usize>, Exit)>,
     exit_tx: Option<oneshot::Sender<Exit>>,
+    /// The one shutdown token of the tree: each incarnation of a child gets
+    /// a child token of it (see [`ChildGuard::stop_token`]); cancelled when
+    /// the supervisor ends.
+    shutdown: CancellationToken,
 }
 
 /// What the caller of [`Supervisor::start`] keeps.
@@ -155,6 +172,7 @@ impl Supervisor {
                 pending_restart: None,
                 stop_timer: None,
                 restart_after_stop: false,
+                stop: CancellationToken::new(),
             })
             .collect();
         let supervisor = Supervisor {
@@ -164,6 +182,7 @@ impl Supervisor {
             events: events.clone(),
             shutting_down: None,
             exit_tx: Some(exit_tx),
+            shutdown: CancellationToken::new(),
         };
         SupervisorHandle {
             addr: supervisor.start(),
@@ -215,7 +234,13 @@ impl Supervisor {
     fn start_child(&mut self, i: usize, ctx: &mut Context<Self>) {
         let child = &mut self.children[i];
         child.generation += 1;
-        let guard = ChildGuard::new(child.spec.name, child.generation, ctx.address().recipient());
+        child.stop = self.shutdown.child_token();
+        let guard = ChildGuard::new(
+            child.spec.name,
+            child.generation,
+            ctx.address().recipient(),
+            child.stop.clone(),
+        );
         child.running = Some((child.spec.start)(guard));
         child.state = ChildState::Running;
         child.started_at = Some(Instant::now());
@@ -341,9 +366,7 @@ impl Supervisor {
     fn ask_to_stop(&mut self, i: usize, ctx: &mut Context<Self>) {
         let child = &mut self.children[i];
         child.state = ChildState::Stopping;
-        if let Some(running) = child.running.as_mut() {
-            (running.stop)();
-        }
+        child.ask_stop();
         let generation = child.generation;
         let timeout = child.spec.shutdown_timeout;
         child.stop_timer = Some(ctx.run_later(timeout, move |act, ctx| {
@@ -392,6 +415,10 @@ impl Actor for Supervisor {
             self.start_child(i, ctx);
             self.emit(self.children[i].spec.name, EventKind::Started);
         }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.shutdown.cancel();
     }
 }
 

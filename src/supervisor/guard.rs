@@ -6,6 +6,12 @@
 //! [`ChildDown`] to the supervisor. A pool's workers share one guard: the
 //! first worker that panics reports at once (its thread is about to die and
 //! will never be replaced), and the last worker to go reports the exit.
+//!
+//! The guard also carries the incarnation's stop token
+//! ([`ChildGuard::stop_token`]): a child of the supervisor's one shutdown
+//! token, cancelled when the supervisor asks this incarnation to stop. A
+//! child's long-running loops wait on it instead of a stop signal of their
+//! own.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +19,7 @@ use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use actix::{Message, Recipient};
+use tokio_util::sync::CancellationToken;
 
 /// Why a child went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +58,7 @@ struct Inner {
     report: Recipient<ChildDown>,
     normal: AtomicBool,
     panic_reported: AtomicBool,
+    stop: CancellationToken,
 }
 
 impl Drop for Inner {
@@ -81,7 +89,12 @@ pub struct ChildGuard {
 }
 
 impl ChildGuard {
-    pub(crate) fn new(name: &'static str, generation: u64, report: Recipient<ChildDown>) -> Self {
+    pub(crate) fn new(
+        name: &'static str,
+        generation: u64,
+        report: Recipient<ChildDown>,
+        stop: CancellationToken,
+    ) -> Self {
         ChildGuard {
             inner: Arc::new(Inner {
                 name,
@@ -89,6 +102,7 @@ impl ChildGuard {
                 report,
                 normal: AtomicBool::new(false),
                 panic_reported: AtomicBool::new(false),
+                stop,
             }),
         }
     }
@@ -101,6 +115,16 @@ impl ChildGuard {
 
     pub fn name(&self) -> &'static str {
         self.inner.name
+    }
+
+    /// This incarnation's stop token: cancelled when the supervisor asks
+    /// it to stop (a restart or the ordered shutdown; [`Control::Stop`] is
+    /// sent right after) or releases it after a crash, and when the
+    /// supervisor itself ends. Every loop of the child shares it.
+    ///
+    /// [`Control::Stop`]: super::Control::Stop
+    pub fn stop_token(&self) -> CancellationToken {
+        self.inner.stop.clone()
     }
 }
 

@@ -33,7 +33,8 @@ impl Restart {
 
 /// A running incarnation of a child, as the supervisor handles it.
 pub(crate) struct Running {
-    /// Ask the child to stop gracefully.
+    /// Ask the child to stop gracefully (the supervisor cancels the
+    /// incarnation's stop token first).
     pub stop: Box<dyn FnMut()>,
     /// Make the child panic inside a handler (fault injection).
     pub panic: Box<dyn FnMut()>,

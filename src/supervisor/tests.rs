@@ -425,3 +425,72 @@ async fn fault_injection_panics_inside_a_handler_when_allowed() {
     );
     assert_eq!(a.call(Ping).await.unwrap(), 2);
 }
+
+/// A child that ignores `Control::Stop`: it stops only when its stop token
+/// is cancelled.
+struct TokenWorker {
+    incarnation: u32,
+    stop: tokio_util::sync::CancellationToken,
+    _guard: ChildGuard,
+}
+
+impl Actor for TokenWorker {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        use actix::{ActorFutureExt, AsyncContext, WrapFuture};
+        let stop = self.stop.clone();
+        ctx.spawn(
+            async move { stop.cancelled().await }
+                .into_actor(self)
+                .map(|(), _, ctx| ctx.stop()),
+        );
+    }
+}
+
+impl Handler<Ping> for TokenWorker {
+    type Result = u32;
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) -> u32 {
+        self.incarnation
+    }
+}
+
+impl Handler<Control> for TokenWorker {
+    type Result = ();
+    fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) {
+        if matches!(msg, Control::Panic) {
+            obey(msg, ctx)
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn each_incarnation_stops_through_its_own_stop_token() {
+    let a = ChildRef::new("a", WAIT);
+    let count = Arc::new(AtomicU32::new(0));
+    let spec = ChildSpec::actor("a", a.clone(), move |guard| TokenWorker {
+        incarnation: count.fetch_add(1, Ordering::SeqCst) + 1,
+        stop: guard.stop_token(),
+        _guard: guard,
+    })
+    .shutdown_timeout(Duration::from_secs(5));
+    let sup = Supervisor::start(vec![spec], policy(5));
+    let mut events = sup.subscribe();
+    assert_eq!(a.call(Ping).await.unwrap(), 1);
+    sup.addr
+        .send(RestartChild("a".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    // Stopped by its token, not abandoned after the shutdown timeout.
+    let e = expect_event(
+        &mut events,
+        is("a", |k| matches!(k, EventKind::Stopped | EventKind::Abandoned)),
+    )
+    .await;
+    assert!(matches!(e.kind, EventKind::Stopped), "{e:?}");
+    // The next incarnation has a token of its own, not cancelled.
+    assert_eq!(a.call(Ping).await.unwrap(), 2);
+    sup.addr.do_send(Shutdown);
+    assert_eq!(sup.exit.await.unwrap(), Exit::Normal);
+}

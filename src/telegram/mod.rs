@@ -15,10 +15,11 @@
 //!
 //! Every message, whatever its kind, is paced by one [`pacing::Pacer`].
 //!
-//! The actor is handed [`Deps`] (exactly what it uses). On [`Control::Stop`]
-//! the long poll is dropped, sends already on the wire finish and are marked,
-//! and whatever was not sent stays queued in the database for the next
-//! start.
+//! The actor is handed [`Deps`] (exactly what it uses). When the supervisor
+//! asks it to stop (the incarnation's stop token, which every loop shares,
+//! then [`Control::Stop`]) the long poll is dropped, sends already on the
+//! wire finish and are marked, and whatever was not sent stays queued in the
+//! database for the next start.
 
 pub mod bot;
 pub mod callback_data;
@@ -41,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 use teloxide_core::Bot;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::db::chats::SetChatActive;
 use crate::domain::Chain;
@@ -75,12 +76,13 @@ pub struct Core {
     pub admin_cache: RefCell<permission::AdminCache>,
     /// The configured chains, resolved against the registry.
     pub chains: Vec<Chain>,
-    /// True once the actor was asked to stop.
-    pub stopping: watch::Receiver<bool>,
+    /// The incarnation's stop token: cancelled once the actor is asked to
+    /// stop.
+    pub stopping: CancellationToken,
 }
 
 impl Core {
-    pub fn new(deps: Deps, bots: bot::Bots, stopping: watch::Receiver<bool>) -> Core {
+    pub fn new(deps: Deps, bots: bot::Bots, stopping: CancellationToken) -> Core {
         let t = &deps.config.telegram;
         let now = Instant::now();
         Core {
@@ -103,17 +105,12 @@ impl Core {
     }
 
     pub fn is_stopping(&self) -> bool {
-        *self.stopping.borrow()
+        self.stopping.is_cancelled()
     }
 
     /// Resolves once the actor is asked to stop.
     pub async fn stopped(&self) {
-        let mut rx = self.stopping.clone();
-        let _ = rx.wait_for(|s| *s).await;
-        // The sender is gone only when the actor is: wait forever then.
-        if !*rx.borrow() {
-            std::future::pending::<()>().await;
-        }
+        self.stopping.cancelled().await
     }
 
     /// How long after a stop request a send still on the wire is waited
@@ -279,17 +276,18 @@ impl Core {
 /// which the supervisor runs on the actor's own Arbiter.
 pub struct TelegramActor {
     core: Result<Rc<Core>, bot::BuildError>,
-    stop: watch::Sender<bool>,
+    /// Cancelled when the supervisor asks this incarnation to stop.
+    stop: CancellationToken,
     loops: usize,
     _guard: ChildGuard,
 }
 
 impl TelegramActor {
     pub fn new(deps: Deps, guard: ChildGuard) -> Self {
-        let (stop, stopping) = watch::channel(false);
+        let stop = guard.stop_token();
         let token = deps.token.expose().to_owned();
         let core = bot::build(&deps.config.telegram, &token)
-            .map(|bots| Rc::new(Core::new(deps, bots, stopping)));
+            .map(|bots| Rc::new(Core::new(deps, bots, stop.clone())));
         TelegramActor {
             core,
             stop,
@@ -306,9 +304,9 @@ impl TelegramActor {
         ctx.spawn(fut.into_actor(self).map(move |(), act, ctx| {
             act.loops -= 1;
             tracing::debug!(actor = "telegram", name, "loop finished");
-            if *act.stop.borrow() && act.loops == 0 {
+            if act.stop.is_cancelled() && act.loops == 0 {
                 ctx.stop();
-            } else if !*act.stop.borrow() {
+            } else if !act.stop.is_cancelled() {
                 // The loops only end when asked to; anything else is a bug
                 // the supervisor should see.
                 tracing::error!(actor = "telegram", name, "loop ended unexpectedly");
@@ -344,7 +342,9 @@ impl Handler<Control> for TelegramActor {
         match msg {
             Control::Stop => {
                 tracing::info!(actor = "telegram", "stopping: finishing in-flight sends");
-                let _ = self.stop.send(true);
+                // The loops saw the stop token already (the supervisor
+                // cancels it first); a direct `Control::Stop` stops them too.
+                self.stop.cancel();
                 if self.loops == 0 {
                     ctx.stop();
                     return;

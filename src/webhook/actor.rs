@@ -11,8 +11,9 @@
 //! its rows wait in SQLite, never in memory. Nothing here touches the
 //! Telegram outbox, so a slow or dead sink never delays a notification.
 //!
-//! On [`Control::Stop`] a POST on the wire finishes and is marked; the rest
-//! stays pending for the next start.
+//! When the supervisor asks it to stop (its stop token, see
+//! [`ChildGuard::stop_token`], then [`Control::Stop`]) a POST on the wire
+//! finishes and is marked; the rest stays pending for the next start.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, WrapFuture};
 use awc::error::SendRequestError;
 use awc::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::retry::{Attempt, parse_retry_after};
 use super::{Sink, Webhooks};
@@ -54,7 +55,8 @@ pub struct Deps {
 /// The webhook actor. Started only when `[[webhook]]` sinks are configured.
 pub struct WebhookActor {
     deps: Deps,
-    stop: watch::Sender<bool>,
+    /// Cancelled when the supervisor asks this incarnation to stop.
+    stop: CancellationToken,
     _guard: ChildGuard,
 }
 
@@ -62,7 +64,7 @@ impl WebhookActor {
     pub fn new(deps: Deps, guard: ChildGuard) -> Self {
         WebhookActor {
             deps,
-            stop: watch::channel(false).0,
+            stop: guard.stop_token(),
             _guard: guard,
         }
     }
@@ -72,7 +74,7 @@ impl WebhookActor {
 struct Worker {
     db: DbRef,
     http: awc::Client,
-    stopping: watch::Receiver<bool>,
+    stopping: CancellationToken,
 }
 
 impl Actor for WebhookActor {
@@ -82,7 +84,7 @@ impl Actor for WebhookActor {
         let worker = Rc::new(Worker {
             db: self.deps.db.clone(),
             http: client(),
-            stopping: self.stop.subscribe(),
+            stopping: self.stop.clone(),
         });
         let loops = self.deps.webhooks.sinks.iter().map(|sink| {
             let worker = worker.clone();
@@ -101,7 +103,9 @@ impl Handler<Control> for WebhookActor {
         match msg {
             Control::Stop => {
                 tracing::info!(actor = "webhook", "stopping: finishing in-flight posts");
-                let _ = self.stop.send(true);
+                // The loops saw the stop token already (the supervisor
+                // cancels it first); a direct `Control::Stop` stops them too.
+                self.stop.cancel();
                 // A POST may take up to the sink's timeout, longer than
                 // the supervisor waits.
                 stop_before_abandoned(ctx, self.deps.shutdown_timeout);
@@ -130,15 +134,14 @@ fn client() -> awc::Client {
 
 impl Worker {
     fn is_stopping(&self) -> bool {
-        *self.stopping.borrow()
+        self.stopping.is_cancelled()
     }
 
     /// Waits `d`; true when asked to stop meanwhile.
     async fn pause(&self, d: Duration) -> bool {
-        let mut rx = self.stopping.clone();
         tokio::select! {
             () = tokio::time::sleep(d) => {}
-            _ = rx.wait_for(|s| *s) => return true,
+            () = self.stopping.cancelled() => return true,
         }
         self.is_stopping()
     }
