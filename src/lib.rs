@@ -5,10 +5,18 @@
 //!
 //! * [`supervisor`] — the generic, OTP-style supervision machinery: child
 //!   specifications, drop guards that report crashes, one_for_one restarts
-//!   with backoff and intensity, ordered shutdown. Knows nothing of the rest.
+//!   with backoff and intensity, ordered shutdown, and one shutdown token
+//!   whose child tokens (one per incarnation, [`supervisor::ChildGuard::stop_token`])
+//!   stop a child's loops. Knows nothing of the rest.
 //! * [`app`] — the tree this daemon runs: which children, in which order,
-//!   what they share ([`app::Shared`]), and the run loop used by `run` and
-//!   the demo.
+//!   the state they share ([`app::Shared`], held by the application only),
+//!   each child's dependencies built from it, and the run loop used by `run`
+//!   and the demo. [`children`] — the children's names and orders.
+//! * Dependencies point one way: `app` knows every child; no child imports
+//!   `app`. Each child is handed a small struct of exactly what it uses —
+//!   [`etherscan::Deps`], [`tron::Deps`], [`telegram::Deps`],
+//!   [`webhook::Deps`], [`http::HttpState`]; the db pool gets its settings
+//!   and [`metrics::Alerts`], the ticker its interval, polls and pause flag.
 //! * The four children, one module each:
 //!   [`db`] (SQLite on a SyncArbiter, one connection per message),
 //!   [`etherscan`] (the EVM scanner and its one HTTP client),
@@ -17,12 +25,16 @@
 //!   TronGrid client); when `[[webhook]]` sinks are configured, [`webhook`]
 //!   (signed POSTs to integrators, from their own durable table).
 //! * [`scanner`] — what both scanners share: cursors, the watched set, the
-//!   atomic poll write, retry classes, the limiter, poll summaries.
+//!   atomic poll write ([`scanner::record::Recorder`]), retry classes, the
+//!   limiter, poll summaries.
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.
-//! * [`config`] — `config.toml` and the secrets; [`metrics`] — health and
-//!   counters for `/status`; [`instruments`] — Prometheus counters and
+//! * [`config`] — `config.toml` and the secrets; [`metrics`] — the shared
+//!   state split by concern: [`metrics::Health`] (chain heads and health,
+//!   for `/status`, `/healthz`, `/metrics`), [`metrics::Pauses`] (provider
+//!   pauses), [`metrics::Alerts`] (the admin-alert bus),
+//!   [`metrics::Counters`]; [`instruments`] — Prometheus counters and
 //!   histograms; [`http`] — the `/healthz` and `/metrics` endpoint, a
 //!   child of the tree when `[http] listen` is set; [`logging`].
 //! * Operations around the tree: [`preflight`] (secrets checked against
