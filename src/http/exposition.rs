@@ -1,10 +1,10 @@
 //! `GET /metrics`: the Prometheus text exposition, encoded by the
 //! `prometheus-client` crate (OpenMetrics text format).
 //!
-//! A fresh registry is filled at every scrape from four sources: the live
-//! [`Instruments`](crate::instruments::Instruments) (provider calls, poll
-//! durations, restarts), the scanner's per-chain health, the supervisor's
-//! snapshot and the database totals ([`DbExposition`]); plus the process's
+//! A fresh registry is filled at every scrape from these sources: the live
+//! [`Instruments`] (provider calls, poll durations, restarts), the scanners'
+//! per-chain health, the provider pauses and the rejected-logs counter, the
+//! supervisor's snapshot and the database totals ([`DbExposition`]); plus the process's
 //! open descriptors and resident memory. Labels are chain names, token
 //! symbols, actor names, provider names, pause reasons, webhook sink hosts
 //! and outcome kinds: never an address, a chat id, a webhook URL (its path

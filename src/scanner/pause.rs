@@ -1,8 +1,7 @@
 //! A paused provider gets no call until its next probe.
 //!
 //! The pause itself ([`ProviderPause`](crate::metrics::ProviderPause):
-//! "provider paused until T, because R") lives in the shared
-//! [`Pauses`](crate::metrics::Pauses), so
+//! "provider paused until T, because R") lives in the shared [`Pauses`], so
 //! it survives a restart of the scanner. What pauses a provider is the
 //! provider's business (`etherscan::pause`, `tron::pause`); this is the
 //! check every scanner makes before its poll's first call.

@@ -485,7 +485,9 @@ async fn each_incarnation_stops_through_its_own_stop_token() {
     // Stopped by its token, not abandoned after the shutdown timeout.
     let e = expect_event(
         &mut events,
-        is("a", |k| matches!(k, EventKind::Stopped | EventKind::Abandoned)),
+        is("a", |k| {
+            matches!(k, EventKind::Stopped | EventKind::Abandoned)
+        }),
     )
     .await;
     assert!(matches!(e.kind, EventKind::Stopped), "{e:?}");
