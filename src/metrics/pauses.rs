@@ -45,8 +45,9 @@ impl ProviderPause {
 }
 
 /// Every paused provider, at most one pause each. Lifting a pause resolves
-/// its alert in the [`Alerts`] it was built with.
-#[derive(Debug, Default)]
+/// its alert in the [`Alerts`] it was built with (no `Default`: a pause
+/// book with alerts of its own would resolve nobody's alert).
+#[derive(Debug)]
 pub struct Pauses {
     pauses: Mutex<Vec<ProviderPause>>,
     alerts: Arc<Alerts>,
