@@ -38,7 +38,6 @@
 
 pub mod app;
 pub mod backup;
-pub mod blockscout;
 pub mod chaos;
 pub mod config;
 pub mod db;

@@ -23,7 +23,7 @@ use teloxide_core::prelude::Requester;
 
 use crate::config::{Config, Secrets};
 use crate::etherscan::{ApiError, EtherscanClient, RetryPolicy};
-use crate::instruments::telegram_outcome;
+use crate::instruments::outcome;
 use crate::metrics::Metrics;
 use crate::telegram::bot::{self, TgError};
 
@@ -95,7 +95,7 @@ async fn check_telegram(
         return Ok((None, vec![warning]));
     };
     let result = answer.map_err(TgError::from);
-    (metrics.instruments).provider_call("telegram", "getMe", telegram_outcome(&result));
+    (metrics.instruments).provider_call("telegram", "getMe", outcome(&result, TgError::outcome));
     match result {
         Ok(me) => Ok((me.user.username.clone(), Vec::new())),
         Err(TgError::Unauthorized) => Err(PreflightError::TelegramToken),

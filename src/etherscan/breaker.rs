@@ -34,7 +34,7 @@ impl Provider {
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Etherscan => "Etherscan",
-            Provider::Blockscout => crate::blockscout::PROVIDER,
+            Provider::Blockscout => super::blockscout::PROVIDER,
         }
     }
 }

@@ -52,6 +52,7 @@
 //! on chain, transaction hash and log index).
 
 pub mod api;
+pub mod blockscout;
 pub mod breaker;
 pub mod client;
 pub mod decode;
@@ -77,7 +78,7 @@ use std::rc::Rc;
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
-use crate::blockscout::BlockscoutClient;
+use blockscout::BlockscoutClient;
 use crate::config::Secret;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::domain::{Address, Chain, Transfer};

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use super::error::ApiError;
 use super::{Scanner, pause};
-use crate::blockscout;
+use super::blockscout;
 use crate::db::budget::{GetCalls, RecordCalls};
 use crate::scanner::budget::{self, Verdict, utc_day};
 

@@ -9,7 +9,7 @@ use super::breaker::Provider;
 use super::client::EtherscanClient;
 use super::error::ApiError;
 use super::scan::LogSource;
-use crate::blockscout::BlockscoutClient;
+use super::blockscout::BlockscoutClient;
 use crate::domain::{Chain, Token};
 
 /// One provider's client, for one poll of a chain.

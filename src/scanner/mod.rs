@@ -19,6 +19,8 @@
 
 pub mod budget;
 pub mod cursor;
+pub mod http;
+pub mod kind;
 pub mod limiter;
 pub mod pause;
 pub mod record;

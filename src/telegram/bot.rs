@@ -136,6 +136,23 @@ impl TgError {
     pub fn is_chat_level(&self) -> bool {
         matches!(self, TgError::ChatUnreachable(_) | TgError::Migrated(_))
     }
+
+    /// The `outcome` label of `usdt_monitor_provider_calls_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            TgError::RetryAfter(_) => "rate_limited",
+            TgError::ChatUnreachable(_) => "chat_unreachable",
+            TgError::NoRights(_) => "no_rights",
+            TgError::TooLong(_) => "too_long",
+            TgError::BadRequest(_) => "bad_request",
+            TgError::Unauthorized => "unauthorized",
+            TgError::Conflict => "conflict",
+            TgError::Migrated(_) => "migrated",
+            TgError::Network(_) => "connection_error",
+            TgError::AnswerLost(_) => "answer_lost",
+            TgError::Server(_) => "server_error",
+        }
+    }
 }
 
 /// Server descriptions are short, but cap what we store and log.

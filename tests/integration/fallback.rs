@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
-use usdt_monitor::blockscout::BlockscoutClient;
+use usdt_monitor::etherscan::blockscout::BlockscoutClient;
 use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
 use usdt_monitor::db::budget::GetCalls;
 use usdt_monitor::db::subscriptions::AddSubscription;

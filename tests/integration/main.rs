@@ -10,6 +10,7 @@ mod alone;
 mod common;
 mod pool;
 
+
 mod alerts;
 mod chaos;
 mod cli;
@@ -24,6 +25,7 @@ mod etherscan;
 mod fallback;
 mod groups;
 mod ops;
+mod redirects;
 mod scan_mode;
 mod telegram;
 mod tron;

@@ -48,6 +48,9 @@ pub enum Fault {
     /// supported for this chain" (a paid-only chain on a free key); other
     /// chains answer normally.
     PaidChain(u64),
+    /// Every call answers `307 Temporary Redirect` with `Location` this URL
+    /// (another host: a client that follows it sends the key there).
+    Redirect(String),
 }
 
 impl Fault {
@@ -73,6 +76,7 @@ impl Fault {
             Fault::InvalidKey => Reply::notok("Invalid API Key"),
             Fault::DailyCap => Reply::notok(DAILY_CAP_REASON),
             Fault::HtmlPage => html_page(),
+            Fault::Redirect(url) => Reply::redirect(url),
             // Cut off mid-object, as a dropped proxy connection would.
             Fault::MalformedJson => Reply::json(
                 200,

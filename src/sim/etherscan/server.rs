@@ -25,6 +25,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
     pub(crate) json: bool,
+    /// `Location` of a 3xx answer.
+    pub(crate) location: Option<String>,
 }
 
 impl Reply {
@@ -33,6 +35,7 @@ impl Reply {
             status,
             body,
             json: true,
+            location: None,
         }
     }
 
@@ -41,6 +44,15 @@ impl Reply {
             status,
             body: body.to_string(),
             json: false,
+            location: None,
+        }
+    }
+
+    /// A `307 Temporary Redirect` to `url`.
+    pub(crate) fn redirect(url: &str) -> Reply {
+        Reply {
+            location: Some(url.to_string()),
+            ..Reply::text(307, "Temporary Redirect")
         }
     }
 
@@ -57,7 +69,11 @@ impl Reply {
         } else {
             "text/plain; charset=utf-8"
         };
-        HttpResponse::build(status).content_type(ct).body(self.body)
+        let mut resp = HttpResponse::build(status);
+        if let Some(url) = self.location {
+            resp.insert_header(("Location", url));
+        }
+        resp.content_type(ct).body(self.body)
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Fault {
     Slow(Duration),
     /// Every call answers 401 `{"Error":"ApiKey not exists"}`.
     InvalidKey,
+    /// Every call answers `307 Temporary Redirect` with `Location` this URL
+    /// (another host: a client that follows it sends the key there).
+    Redirect(String),
 }
 
 impl Fault {
@@ -51,6 +54,7 @@ impl Fault {
     pub(crate) fn reply(&self) -> Option<Reply> {
         Some(match self {
             Fault::InvalidKey => invalid_key(),
+            Fault::Redirect(url) => Reply::redirect(url),
             Fault::ServerError(status) => Reply::text(*status, "Internal Server Error"),
             Fault::HtmlPage(status) => Reply::html(*status, HTML_PAGE),
             Fault::MissingFingerprint
