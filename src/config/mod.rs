@@ -187,7 +187,7 @@ pub struct MonitorConfig {
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// How each chain's tokens are scanned: `auto` (default) picks per chain
-    /// by estimated calls and bytes per day, `logs` always scans the whole
+    /// by measured calls and bytes per day (rule: `etherscan::mode`), `logs` always scans the whole
     /// contract (getLogs), `per-address` always asks `tokentx` per watched
     /// address.
     pub scan_mode: ScanMode,
@@ -200,7 +200,8 @@ pub struct MonitorConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanMode {
-    /// Per chain, the cheaper of the two by estimate, with hysteresis.
+    /// Per chain: what fits the limits, then the lighter in bytes by a
+    /// margin (`etherscan::mode`).
     Auto,
     /// Whole-contract `getLogs`: calls flat in the number of addresses,
     /// bytes proportional to the token's volume.

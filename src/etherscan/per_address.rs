@@ -1,5 +1,7 @@
-//! The hook where the scanner picks how a chain's tokens are scanned this
-//! poll ([`mode`](super::mode)), and the per-address scan of one token
+//! The two hooks of the scan-mode decision ([`mode`](super::mode)) — which
+//! scan a chain uses this poll (`choose_mode`, after the head and the
+//! watched set are read) and what the poll cost (`observe_mode`, after it) —
+//! and the per-address scan of one token
 //! ([`tokentx`](super::tokentx)) in the scanner's terms: cursor, deep pass,
 //! watched set.
 //!
@@ -21,12 +23,14 @@
 //! keyed from a cache, not looked up twice.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
-use super::mode::{ChainMode, Method};
+use super::mode::{ChainMode, Inputs, Limits, Method, PollCost};
 use super::tokentx::{self, Place};
-use super::{EtherscanActor, ScanError, Scanner};
+use super::{ChainSummary, EtherscanActor, ScanError, Scanner};
+use crate::db::cursors::Cursors;
 use crate::domain::{Chain, Token, Transfer};
 use crate::metrics::Counters;
 
@@ -68,20 +72,24 @@ pub(super) struct Step {
 }
 
 impl Scanner {
-    /// The chain's mode for this poll; logs a switch and updates `/status`.
+    /// The chain's mode for this poll, decided by [`ChainMode::choose`] for
+    /// the watched set as just re-read; logs a switch and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.shared.config;
-        let addresses = self.watched.on_chain(chain.id).len() as u64;
+        let inputs = Inputs {
+            addresses: self.watched.on_chain(chain.id).len() as u64,
+            tokens: chain.tokens.len() as u64,
+            rescan_depth: chain.rescan_depth,
+            limits: Limits::new(
+                config.etherscan.requests_per_second,
+                config.etherscan.daily_limit,
+                config.monitor.poll_interval,
+                self.chains.len(),
+            ),
+        };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
-        let switch = mode.choose(
-            config.monitor.scan_mode,
-            chain.id,
-            addresses,
-            chain.tokens.len() as u64,
-            config.monitor.poll_interval.as_secs(),
-            chain.rescan_depth,
-        );
+        let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
         let line = mode.describe();
         if let Some((from, to)) = switch {
             tracing::info!(
@@ -89,7 +97,7 @@ impl Scanner {
                 chain = chain.name,
                 from = from.as_str(),
                 to = to.as_str(),
-                addresses,
+                addresses = inputs.addresses,
                 estimate = %line,
                 "scan mode switched"
             );
@@ -100,11 +108,47 @@ impl Scanner {
         mode.method
     }
 
-    /// Feeds a logs poll's first pass of one token to the estimate.
-    pub(super) fn observe_logs(&self, chain_id: u64, logs: usize, blocks: u64, matched: usize) {
+    /// Etherscan calls sent and answer bytes received so far.
+    pub(super) fn spent(&self) -> (u64, u64) {
+        (self.client.calls_sent(), self.client.bytes_received())
+    }
+
+    /// After a poll of `chain` (`before`: [`spent`](Self::spent) at its
+    /// start): what it cost, to [`ChainMode::observe`] — measured only when
+    /// the poll was complete (no error, every token already had a cursor and
+    /// reached the safe head), so retries, catch-up and first sight do not
+    /// count as a mode's cost.
+    pub(super) fn observe_mode(
+        &self,
+        chain: &Chain,
+        stored: &Cursors,
+        out: &ChainSummary,
+        before: (u64, u64),
+    ) {
+        let now = self.spent();
+        let mut blocks = Some(0u64);
+        for token in &chain.tokens {
+            let from = stored.get(&(chain.id, token.contract.clone()));
+            let to = out.cursors.iter().find(|(c, _)| *c == token.contract);
+            blocks = match (blocks, from, to, out.safe_head) {
+                (Some(b), Some(&from), Some(&(_, to)), Some(safe)) if to >= safe => {
+                    Some(b.max(to.saturating_sub(from)))
+                }
+                _ => None,
+            };
+        }
+        let cost = blocks
+            .filter(|_| out.errors.is_empty())
+            .map(|blocks| PollCost {
+                calls: now.0 - before.0,
+                bytes: now.1 - before.1,
+                blocks,
+                new_transfers: out.new_transfers as u64,
+                addresses: self.watched.on_chain(chain.id).len() as u64,
+                tokens: chain.tokens.len() as u64,
+            });
         let mut modes = self.modes.borrow_mut();
-        let mode = modes.entry(chain_id).or_default();
-        mode.observe_logs(logs as u64, blocks, matched as u64);
+        modes.entry(chain.id).or_default().observe(cost);
     }
 
     /// Scans `token` per watched address over the blocks after `cursor` (and
@@ -161,10 +205,6 @@ impl Scanner {
             step.now_at = to;
             step.deep_to = Some(to.saturating_sub(depth).max(deep));
         }
-        let mut modes = self.modes.borrow_mut();
-        let mode = modes.entry(chain.id).or_default();
-        let new = step.transfers.iter().filter(|t| t.block > cursor).count();
-        mode.observe_matches(new as u64, step.now_at - cursor);
         step
     }
 }
