@@ -16,7 +16,7 @@
 //!   JSON log; [`campaign`] — the loop; [`report`] — the numbers.
 //!
 //! Run it with `cargo run --release --example chaos -- --seed N --duration 30m`
-//! or, for the fixed-seed CI run, `cargo test --release --test chaos`
+//! or, for the fixed-seed CI run, `cargo test --release --test integration chaos::`
 //! (see README, "Tests").
 
 pub mod campaign;
