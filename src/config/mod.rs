@@ -187,10 +187,16 @@ pub struct MonitorConfig {
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// How each chain's tokens are scanned: `auto` (default) picks per chain
-    /// by measured calls and bytes per day (rule: `etherscan::mode`), `logs` always scans the whole
-    /// contract (getLogs), `per-address` always asks `tokentx` per watched
-    /// address.
+    /// by measured calls and bytes per day (rule: `etherscan::mode`), `logs`
+    /// always scans the whole contract (getLogs), `per-address` always asks
+    /// `tokentx` per watched address.
     pub scan_mode: ScanMode,
+    /// `auto` only: wall-clock time between two decisions while the number
+    /// of watched addresses on a chain stays the same (default 60 s). A
+    /// change of the watched set, or a mode that no longer fits the limits,
+    /// is decided at the next poll whatever this says.
+    #[serde(with = "humantime_serde")]
+    pub scan_mode_recheck: Duration,
     /// Contracts added by the operator (a token migrated before a release
     /// knew it). Matched by contract, like the registry's own.
     pub contracts: Vec<ContractConfig>,
@@ -236,6 +242,7 @@ impl Default for MonitorConfig {
             max_addresses_per_user: 50,
             rescan_depth: BTreeMap::new(),
             scan_mode: ScanMode::Auto,
+            scan_mode_recheck: crate::etherscan::mode::DECIDE_EVERY,
             contracts: Vec::new(),
         }
     }

@@ -157,8 +157,6 @@ pub struct EtherscanClient {
     probes: ProbeIntervals,
     /// Requests sent by this client (every try).
     calls: Cell<u64>,
-    /// Bytes of the answers' bodies received by this client (every try).
-    bytes: Cell<u64>,
 }
 
 impl EtherscanClient {
@@ -186,18 +184,12 @@ impl EtherscanClient {
             retry,
             probes: ProbeIntervals::from_config(config),
             calls: Cell::new(0),
-            bytes: Cell::new(0),
         }
     }
 
     /// Requests sent so far by this client, every retry included.
     pub fn calls_sent(&self) -> u64 {
         self.calls.get()
-    }
-
-    /// Bytes of the answers' bodies received so far, every retry included.
-    pub fn bytes_received(&self) -> u64 {
-        self.bytes.get()
     }
 
     /// The chain's head block.
@@ -314,11 +306,7 @@ impl EtherscanClient {
         let mut query = vec![("chainid", chain.id.to_string())];
         query.extend(request.params());
         query.push(("apikey", self.key.expose().to_string()));
-        let answer = get(&self.http, &self.base_url, &query, self.timeout).await;
-        if let Ok((_, body)) = &answer {
-            self.bytes.set(self.bytes.get() + body.len() as u64);
-        }
-        answer
+        get(&self.http, &self.base_url, &query, self.timeout).await
     }
 }
 

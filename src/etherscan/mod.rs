@@ -361,14 +361,13 @@ impl Scanner {
         source: Source<'_>,
     ) -> ChainSummary {
         let calls_before = source.calls_sent();
-        let spent_before = self.spent();
         let mut out = ChainSummary {
             chain: chain.name,
             ..ChainSummary::default()
         };
         self.scan_chain(chain, stored, &mut out, source).await;
         out.calls = source.calls_sent() - calls_before;
-        self.observe_mode(chain, stored, &out, spent_before);
+        self.observe_mode(chain, stored, &out);
         scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
         out
     }

@@ -8,8 +8,10 @@
 //!
 //! **What is measured.** After each *complete* Etherscan poll of the chain
 //! (no error, every token's cursor at the safe head: no catch-up, no first
-//! sight), the calls it sent and the bytes of the answers' bodies as
-//! received feed moving averages (each poll weighs 1/8):
+//! sight), the calls it sent and the bytes of the answers' bodies feed
+//! moving averages (each poll weighs 1/8). The bytes are reckoned from what
+//! the answers held ([`body_bytes`]: items × their size in the provider's
+//! shape), as the HTTP client counts calls but not bytes:
 //! - the share of polls that scanned at least one block (the others read
 //!   the head only, in either mode);
 //! - per scanning poll, the head excluded: the logs scan's calls and bytes,
@@ -42,9 +44,11 @@
 //! 2. Until [`LOGS_SAMPLES`] complete logs polls were measured: logs.
 //! 3. A decision is due at the first poll past 1–2, whenever the number of
 //!    watched addresses changed since the last decision, when
-//!    [`DECIDE_EVERY`] of wall-clock time passed since it, and at every poll
-//!    where the current mode does not fit (so a per-address poll that a
-//!    grown watched set makes too big is never started).
+//!    `monitor.scan_mode_recheck` of wall-clock time ([`DECIDE_EVERY`] by
+//!    default) passed since it — however many polls that is — and at every
+//!    poll where the current mode does not fit (so a per-address poll that a
+//!    grown watched set makes too big is never started: it is decided after
+//!    the watched set is re-read and before any `tokentx` call).
 //! 4. When due, it switches only to a mode that is clearly better:
 //!    - the current mode does not fit and the other does: switch;
 //!    - both fit, the other within [`HEADROOM_PERCENT`] % of the limits: the
@@ -79,7 +83,8 @@ pub const MARGIN: u64 = 2;
 /// this share of the limits (percent), so that a mode near a limit is not
 /// entered only to be left at the next drift.
 pub const HEADROOM_PERCENT: u64 = 75;
-/// Without a change of the watched set, `auto` decides at most this often.
+/// Without a change of the watched set, `auto` decides at most this often
+/// (the default of `monitor.scan_mode_recheck`).
 pub const DECIDE_EVERY: Duration = Duration::from_secs(60);
 /// Complete logs polls measured before the first decision.
 pub const LOGS_SAMPLES: u32 = 3;
@@ -186,6 +191,18 @@ pub struct PollCost {
     pub tokens: u64,
 }
 
+/// What the answers' bodies of a poll weigh, reckoned from what they held:
+/// `calls` answers of at least an empty envelope ([`EMPTY_BYTES`]), `logs`
+/// `getLogs` items ([`LOG_BYTES`]) and `rows` `tokentx` rows
+/// ([`ROW_BYTES`]). Sizes: the provider's shape, as the simulator renders it
+/// (`examples/mode_bench.rs`, BENCHMARKS.md).
+pub fn body_bytes(calls: u64, logs: u64, rows: u64) -> u64 {
+    calls
+        .saturating_mul(EMPTY_BYTES)
+        .saturating_add(logs.saturating_mul(LOG_BYTES))
+        .saturating_add(rows.saturating_mul(ROW_BYTES))
+}
+
 /// A moving average in thousandths; each sample weighs 1/8.
 #[derive(Debug, Clone, Copy, Default)]
 struct Mean {
@@ -236,6 +253,9 @@ pub struct Inputs {
     /// `monitor.rescan_depth` of the chain (0: no deep pass).
     pub rescan_depth: u64,
     pub limits: Limits,
+    /// Wall-clock time between two decisions while the number of watched
+    /// addresses stays the same (`monitor.scan_mode_recheck`).
+    pub recheck: Duration,
 }
 
 /// `x × y ÷ z`, without overflow, saturating.
@@ -247,7 +267,7 @@ impl Seen {
     /// Calls and bytes (thousandths) of one scanning poll, head excluded.
     fn logs_scan(&self) -> Option<(u64, u64)> {
         (self.logs_calls.samples >= LOGS_SAMPLES)
-            .then(|| (self.logs_calls.milli, self.logs_bytes.milli))
+            .then_some((self.logs_calls.milli, self.logs_bytes.milli))
     }
 
     /// Calls and bytes (thousandths) of one (address, token) query.
@@ -300,6 +320,8 @@ pub struct ChainMode {
     seen: Seen,
     /// The method of the poll under way, until [`observe`](Self::observe).
     pending: Option<Method>,
+    /// `tokentx` rows received by the poll under way ([`rows`](Self::rows)).
+    rows: u64,
     /// When `auto` last decided, and for how many watched addresses.
     decided: Option<(Instant, u64)>,
     /// (logs, per-address) at the last poll; logs `None` until measured.
@@ -315,6 +337,7 @@ impl Default for ChainMode {
             pinned: None,
             seen: Seen::default(),
             pending: None,
+            rows: 0,
             decided: None,
             last: None,
             why: "not decided yet".into(),
@@ -349,6 +372,7 @@ impl ChainMode {
         };
         self.why = why;
         self.pending = Some(target);
+        self.rows = 0;
         let from = std::mem::replace(&mut self.method, target);
         (from != target).then_some((from, target))
     }
@@ -382,7 +406,7 @@ impl ChainMode {
         let due = match self.decided {
             None => true,
             Some((at, addresses)) => {
-                addresses != i.addresses || now.duration_since(at) >= DECIDE_EVERY || !fits
+                addresses != i.addresses || now.duration_since(at) >= i.recheck || !fits
             }
         };
         if !due {
@@ -397,7 +421,8 @@ impl ChainMode {
                 return (other, why);
             }
             if alt.calls_per_day.saturating_mul(MARGIN) <= now_cost.calls_per_day {
-                let why = format!("auto: neither fits the limits; {oth} makes at most half the calls");
+                let why =
+                    format!("auto: neither fits the limits; {oth} makes at most half the calls");
                 return (other, why);
             }
             let why = format!("auto: neither fits the limits; {oth} does not make half the calls");
@@ -416,6 +441,17 @@ impl ChainMode {
             current,
             format!("auto: {oth} does not move half the bytes or less"),
         )
+    }
+
+    /// Counts `n` `tokentx` rows received by the poll under way.
+    pub fn rows(&mut self, n: u64) {
+        self.rows = self.rows.saturating_add(n);
+    }
+
+    /// The `tokentx` rows counted since this poll's
+    /// [`choose`](Self::choose).
+    pub fn rows_received(&self) -> u64 {
+        self.rows
     }
 
     /// What the poll just made cost: feeds the measurement when the poll was
@@ -536,6 +572,7 @@ mod tests {
                 tokens: TOKENS,
                 rescan_depth: 16,
                 limits: self.limits,
+                recheck: DECIDE_EVERY,
             }
         }
 
@@ -622,7 +659,11 @@ mod tests {
         // Calls a day: equal (per-address slightly above); bytes: not.
         let (logs, pa) = c.mode.last.unwrap();
         let logs = logs.unwrap();
-        assert!(pa.calls_per_day >= logs.calls_per_day, "{}", c.mode.describe());
+        assert!(
+            pa.calls_per_day >= logs.calls_per_day,
+            "{}",
+            c.mode.describe()
+        );
         assert!(pa.bytes_per_day * MARGIN < logs.bytes_per_day);
     }
 
@@ -753,7 +794,12 @@ mod tests {
             busy.poll(Duration::from_secs(15));
         }
         assert_eq!(quiet.mode.method, Method::Logs, "{}", quiet.mode.describe());
-        assert_eq!(busy.mode.method, Method::PerAddress, "{}", busy.mode.describe());
+        assert_eq!(
+            busy.mode.method,
+            Method::PerAddress,
+            "{}",
+            busy.mode.describe()
+        );
     }
 
     #[test]

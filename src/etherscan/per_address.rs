@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
-use super::mode::{ChainMode, Inputs, Limits, Method, PollCost};
+use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes};
 use super::tokentx::{self, Place};
 use super::{ChainSummary, EtherscanActor, ScanError, Scanner};
 use crate::db::cursors::Cursors;
@@ -73,7 +73,8 @@ pub(super) struct Step {
 
 impl Scanner {
     /// The chain's mode for this poll, decided by [`ChainMode::choose`] for
-    /// the watched set as just re-read; logs a switch and updates `/status`.
+    /// the watched set as just re-read; logs a switch (or a new reason for
+    /// the same mode) and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.shared.config;
         let inputs = Inputs {
@@ -86,9 +87,11 @@ impl Scanner {
                 config.monitor.poll_interval,
                 self.chains.len(),
             ),
+            recheck: config.monitor.scan_mode_recheck,
         };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
+        let why_before = mode.why.clone();
         let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
         let line = mode.describe();
         if let Some((from, to)) = switch {
@@ -101,6 +104,17 @@ impl Scanner {
                 estimate = %line,
                 "scan mode switched"
             );
+        } else if mode.why != why_before {
+            // The same mode for another reason (the first decision, a
+            // watched set that changed): said once, not every poll.
+            tracing::info!(
+                actor = "etherscan",
+                chain = chain.name,
+                mode = mode.method.as_str(),
+                addresses = inputs.addresses,
+                estimate = %line,
+                "scan mode kept"
+            );
         }
         self.shared
             .metrics
@@ -108,24 +122,16 @@ impl Scanner {
         mode.method
     }
 
-    /// Etherscan calls sent and answer bytes received so far.
-    pub(super) fn spent(&self) -> (u64, u64) {
-        (self.client.calls_sent(), self.client.bytes_received())
-    }
-
-    /// After a poll of `chain` (`before`: [`spent`](Self::spent) at its
-    /// start): what it cost, to [`ChainMode::observe`] — measured only when
-    /// the poll was complete (no error, every token already had a cursor and
-    /// reached the safe head), so retries, catch-up and first sight do not
-    /// count as a mode's cost.
-    pub(super) fn observe_mode(
-        &self,
-        chain: &Chain,
-        stored: &Cursors,
-        out: &ChainSummary,
-        before: (u64, u64),
-    ) {
-        let now = self.spent();
+    /// After a poll of `chain`: what it cost, to [`ChainMode::observe`] —
+    /// measured only when the poll was complete (no error, every token
+    /// already had a cursor and reached the safe head), so retries, catch-up
+    /// and first sight do not count as a mode's cost. Calls as the client
+    /// counted them (`out.calls`), bytes from what the answers held
+    /// ([`body_bytes`]): log items of both passes, `tokentx` rows, and one
+    /// `getLogs` item per log-index look-up of a new own transfer.
+    pub(super) fn observe_mode(&self, chain: &Chain, stored: &Cursors, out: &ChainSummary) {
+        let mut modes = self.modes.borrow_mut();
+        let mode = modes.entry(chain.id).or_default();
         let mut blocks = Some(0u64);
         for token in &chain.tokens {
             let from = stored.get(&(chain.id, token.contract.clone()));
@@ -137,18 +143,20 @@ impl Scanner {
                 _ => None,
             };
         }
-        let cost = blocks
-            .filter(|_| out.errors.is_empty())
-            .map(|blocks| PollCost {
-                calls: now.0 - before.0,
-                bytes: now.1 - before.1,
+        let cost = blocks.filter(|_| out.errors.is_empty()).map(|blocks| {
+            let rows = mode.rows_received();
+            let lookups = if rows > 0 { out.new_transfers } else { 0 };
+            let logs = (out.logs + out.deep_logs + lookups) as u64;
+            PollCost {
+                calls: out.calls,
+                bytes: body_bytes(out.calls, logs, rows),
                 blocks,
                 new_transfers: out.new_transfers as u64,
                 addresses: self.watched.on_chain(chain.id).len() as u64,
                 tokens: chain.tokens.len() as u64,
-            });
-        let mut modes = self.modes.borrow_mut();
-        modes.entry(chain.id).or_default().observe(cost);
+            }
+        });
+        mode.observe(cost);
     }
 
     /// Scans `token` per watched address over the blocks after `cursor` (and
@@ -201,6 +209,8 @@ impl Scanner {
             &self.shared.metrics.counters.logs_rejected,
             step.rejected as u64,
         );
+        let mut modes = self.modes.borrow_mut();
+        modes.entry(chain.id).or_default().rows(step.rows as u64);
         if step.error.is_none() {
             step.now_at = to;
             step.deep_to = Some(to.saturating_sub(depth).max(deep));
