@@ -187,10 +187,16 @@ pub struct MonitorConfig {
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// How each chain's tokens are scanned: `auto` (default) picks per chain
-    /// by estimated calls and bytes per day, `logs` always scans the whole
-    /// contract (getLogs), `per-address` always asks `tokentx` per watched
-    /// address.
+    /// by measured calls and bytes per day (rule: `etherscan::mode`), `logs`
+    /// always scans the whole contract (getLogs), `per-address` always asks
+    /// `tokentx` per watched address.
     pub scan_mode: ScanMode,
+    /// `auto` only: wall-clock time between two decisions while the number
+    /// of watched addresses on a chain stays the same (default 60 s). A
+    /// change of the watched set, or a mode that no longer fits the limits,
+    /// is decided at the next poll whatever this says.
+    #[serde(with = "humantime_serde")]
+    pub scan_mode_recheck: Duration,
     /// Contracts added by the operator (a token migrated before a release
     /// knew it). Matched by contract, like the registry's own.
     pub contracts: Vec<ContractConfig>,
@@ -200,7 +206,8 @@ pub struct MonitorConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanMode {
-    /// Per chain, the cheaper of the two by estimate, with hysteresis.
+    /// Per chain: what fits the limits, then the lighter in bytes by a
+    /// margin (`etherscan::mode`).
     Auto,
     /// Whole-contract `getLogs`: calls flat in the number of addresses,
     /// bytes proportional to the token's volume.
@@ -235,6 +242,7 @@ impl Default for MonitorConfig {
             max_addresses_per_user: 50,
             rescan_depth: BTreeMap::new(),
             scan_mode: ScanMode::Auto,
+            scan_mode_recheck: crate::etherscan::mode::DECIDE_EVERY,
             contracts: Vec::new(),
         }
     }

@@ -368,6 +368,7 @@ impl Scanner {
         };
         self.scan_chain(chain, stored, &mut out, source).await;
         out.calls = source.calls_sent() - calls_before;
+        self.observe_mode(chain, stored, &out);
         scanner::summary::report(&self.shared.metrics, "etherscan", chain, &out);
         out
     }
@@ -499,11 +500,9 @@ impl Scanner {
                     &self.shared.metrics.counters.logs_rejected,
                     scan.rejected as u64,
                 );
-                let matched = scan.transfers.len();
-                out.matched += matched;
+                out.matched += scan.transfers.len();
                 transfers.extend(scan.transfers);
                 now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
-                self.observe_logs(chain.id, scan.logs, now_at - cursor, matched);
                 if now_at > cursor {
                     advanced.push((token.contract.clone(), now_at));
                 }

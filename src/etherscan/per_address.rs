@@ -1,5 +1,7 @@
-//! The hook where the scanner picks how a chain's tokens are scanned this
-//! poll ([`mode`](super::mode)), and the per-address scan of one token
+//! The two hooks of the scan-mode decision ([`mode`](super::mode)) — which
+//! scan a chain uses this poll (`choose_mode`, after the head and the
+//! watched set are read) and what the poll cost (`observe_mode`, after it) —
+//! and the per-address scan of one token
 //! ([`tokentx`](super::tokentx)) in the scanner's terms: cursor, deep pass,
 //! watched set.
 //!
@@ -21,12 +23,14 @@
 //! keyed from a cache, not looked up twice.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
-use super::mode::{ChainMode, Method};
+use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes};
 use super::tokentx::{self, Place};
-use super::{EtherscanActor, ScanError, Scanner};
+use super::{ChainSummary, EtherscanActor, ScanError, Scanner};
+use crate::db::cursors::Cursors;
 use crate::domain::{Chain, Token, Transfer};
 use crate::metrics::Counters;
 
@@ -68,20 +72,27 @@ pub(super) struct Step {
 }
 
 impl Scanner {
-    /// The chain's mode for this poll; logs a switch and updates `/status`.
+    /// The chain's mode for this poll, decided by [`ChainMode::choose`] for
+    /// the watched set as just re-read; logs a switch (or a new reason for
+    /// the same mode) and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.shared.config;
-        let addresses = self.watched.on_chain(chain.id).len() as u64;
+        let inputs = Inputs {
+            addresses: self.watched.on_chain(chain.id).len() as u64,
+            tokens: chain.tokens.len() as u64,
+            rescan_depth: chain.rescan_depth,
+            limits: Limits::new(
+                config.etherscan.requests_per_second,
+                config.etherscan.daily_limit,
+                config.monitor.poll_interval,
+                self.chains.len(),
+            ),
+            recheck: config.monitor.scan_mode_recheck,
+        };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
-        let switch = mode.choose(
-            config.monitor.scan_mode,
-            chain.id,
-            addresses,
-            chain.tokens.len() as u64,
-            config.monitor.poll_interval.as_secs(),
-            chain.rescan_depth,
-        );
+        let why_before = mode.why.clone();
+        let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
         let line = mode.describe();
         if let Some((from, to)) = switch {
             tracing::info!(
@@ -89,9 +100,20 @@ impl Scanner {
                 chain = chain.name,
                 from = from.as_str(),
                 to = to.as_str(),
-                addresses,
+                addresses = inputs.addresses,
                 estimate = %line,
                 "scan mode switched"
+            );
+        } else if mode.why != why_before {
+            // The same mode for another reason (the first decision, a
+            // watched set that changed): said once, not every poll.
+            tracing::info!(
+                actor = "etherscan",
+                chain = chain.name,
+                mode = mode.method.as_str(),
+                addresses = inputs.addresses,
+                estimate = %line,
+                "scan mode kept"
             );
         }
         self.shared
@@ -100,11 +122,41 @@ impl Scanner {
         mode.method
     }
 
-    /// Feeds a logs poll's first pass of one token to the estimate.
-    pub(super) fn observe_logs(&self, chain_id: u64, logs: usize, blocks: u64, matched: usize) {
+    /// After a poll of `chain`: what it cost, to [`ChainMode::observe`] —
+    /// measured only when the poll was complete (no error, every token
+    /// already had a cursor and reached the safe head), so retries, catch-up
+    /// and first sight do not count as a mode's cost. Calls as the client
+    /// counted them (`out.calls`), bytes from what the answers held
+    /// ([`body_bytes`]): log items of both passes, `tokentx` rows, and one
+    /// `getLogs` item per log-index look-up of a new own transfer.
+    pub(super) fn observe_mode(&self, chain: &Chain, stored: &Cursors, out: &ChainSummary) {
         let mut modes = self.modes.borrow_mut();
-        let mode = modes.entry(chain_id).or_default();
-        mode.observe_logs(logs as u64, blocks, matched as u64);
+        let mode = modes.entry(chain.id).or_default();
+        let mut blocks = Some(0u64);
+        for token in &chain.tokens {
+            let from = stored.get(&(chain.id, token.contract.clone()));
+            let to = out.cursors.iter().find(|(c, _)| *c == token.contract);
+            blocks = match (blocks, from, to, out.safe_head) {
+                (Some(b), Some(&from), Some(&(_, to)), Some(safe)) if to >= safe => {
+                    Some(b.max(to.saturating_sub(from)))
+                }
+                _ => None,
+            };
+        }
+        let cost = blocks.filter(|_| out.errors.is_empty()).map(|blocks| {
+            let rows = mode.rows_received();
+            let lookups = if rows > 0 { out.new_transfers } else { 0 };
+            let logs = (out.logs + out.deep_logs + lookups) as u64;
+            PollCost {
+                calls: out.calls,
+                bytes: body_bytes(out.calls, logs, rows),
+                blocks,
+                new_transfers: out.new_transfers as u64,
+                addresses: self.watched.on_chain(chain.id).len() as u64,
+                tokens: chain.tokens.len() as u64,
+            }
+        });
+        mode.observe(cost);
     }
 
     /// Scans `token` per watched address over the blocks after `cursor` (and
@@ -157,14 +209,12 @@ impl Scanner {
             &self.shared.metrics.counters.logs_rejected,
             step.rejected as u64,
         );
+        let mut modes = self.modes.borrow_mut();
+        modes.entry(chain.id).or_default().rows(step.rows as u64);
         if step.error.is_none() {
             step.now_at = to;
             step.deep_to = Some(to.saturating_sub(depth).max(deep));
         }
-        let mut modes = self.modes.borrow_mut();
-        let mode = modes.entry(chain.id).or_default();
-        let new = step.transfers.iter().filter(|t| t.block > cursor).count();
-        mode.observe_matches(new as u64, step.now_at - cursor);
         step
     }
 }
