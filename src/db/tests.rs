@@ -1,6 +1,6 @@
 //! Request-level tests on a real SQLite file.
 
-use super::cursors::{GetCursors, advance};
+use super::cursors::{GetCursors, GetFloors, advance};
 use super::outbox::{Delivery, DueNotifications, MarkDelivery, OutboxDepth};
 use super::poll_result::RecordPollResult;
 use super::subscriptions::{
@@ -224,6 +224,20 @@ fn cursors_never_move_back() {
     })
     .unwrap();
     assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 200);
+}
+
+/// A cursor's floor is the block it was created at; moves keep it.
+#[test]
+fn a_cursor_keeps_the_floor_it_was_created_at() {
+    let (_dir, s) = temp_db();
+    connection::with_transaction(&s, true, |tx| {
+        advance(tx, 1, &usdt(), 200)?;
+        advance(tx, 1, &usdt(), 260)?;
+        advance(tx, 1, &usdt(), 150)
+    })
+    .unwrap();
+    assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 260);
+    assert_eq!(exec(&s, GetFloors)[&(1, usdt())], 200);
 }
 
 #[test]

@@ -19,7 +19,7 @@ impl Scanner {
     /// (Etherscan is down as a whole and the chain has no fallback).
     /// `primary_down`: Etherscan is paused (daily cap, key) or refused an
     /// earlier chain of this poll account-wide.
-    pub(super) fn source(&self, chain: &Chain, primary_down: bool) -> Option<Source<'_>> {
+    pub(super) fn choose_source(&self, chain: &Chain, primary_down: bool) -> Option<Source<'_>> {
         let now = SystemTime::now();
         let mut breakers = self.breakers.borrow_mut();
         let Some(breaker) = breakers.get_mut(&chain.id) else {

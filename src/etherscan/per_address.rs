@@ -1,9 +1,9 @@
 //! The two hooks of the scan-mode decision ([`mode`](super::mode)) — which
 //! scan a chain uses this poll (`choose_mode`, after the head and the
 //! watched set are read) and what the poll cost (`observe_mode`, after it) —
-//! and the per-address scan of one token
-//! ([`tokentx`](super::tokentx)) in the scanner's terms: cursor, deep pass,
-//! watched set.
+//! and what per-address mode means for the cursors. The per-address loop
+//! itself (every watched address, one query each) is the poll frame's
+//! (`scanner::poll`); one address's query is [`tokentx`](super::tokentx).
 //!
 //! **Cursor.** One cursor per (chain, token), shared by both modes: in
 //! per-address mode it moves to the safe head (bounded by
@@ -22,17 +22,14 @@
 //! so a switch neither skips nor repeats a deep scan). Rows seen again are
 //! keyed from a cache, not looked up twice.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
 use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes};
-use super::tokentx::{self, Place};
-use super::{ChainSummary, EtherscanActor, ScanError, Scanner};
+use super::{ChainSummary, EtherscanActor, Scanner};
 use crate::db::cursors::Cursors;
-use crate::domain::{Chain, Token, Transfer};
-use crate::metrics::Counters;
+use crate::domain::Chain;
 
 /// Pins a chain to one scan mode (`Some`), whatever `monitor.scan_mode`
 /// says, or lets the setting decide again (`None`). For operators and
@@ -58,19 +55,6 @@ impl Handler<SetScanMode> for EtherscanActor {
     }
 }
 
-/// What the per-address scan of one token did.
-#[derive(Debug, Default)]
-pub(super) struct Step {
-    pub transfers: Vec<Transfer>,
-    /// Everything up to here is scanned for every address (the new cursor).
-    pub now_at: u64,
-    /// The deep cursor after this scan, once its finds are recorded.
-    pub deep_to: Option<u64>,
-    pub rows: usize,
-    pub rejected: usize,
-    pub error: Option<ScanError>,
-}
-
 impl Scanner {
     /// The chain's mode for this poll, decided by [`ChainMode::choose`] for
     /// the watched set as just re-read; logs a switch (or a new reason for
@@ -78,7 +62,7 @@ impl Scanner {
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.shared.config;
         let inputs = Inputs {
-            addresses: self.watched.on_chain(chain.id).len() as u64,
+            addresses: self.frame.watched.on_chain(chain.id).len() as u64,
             tokens: chain.tokens.len() as u64,
             rescan_depth: chain.rescan_depth,
             limits: Limits::new(
@@ -152,69 +136,16 @@ impl Scanner {
                 bytes: body_bytes(out.calls, logs, rows),
                 blocks,
                 new_transfers: out.new_transfers as u64,
-                addresses: self.watched.on_chain(chain.id).len() as u64,
+                addresses: self.frame.watched.on_chain(chain.id).len() as u64,
                 tokens: chain.tokens.len() as u64,
             }
         });
         mode.observe(cost);
     }
 
-    /// Scans `token` per watched address over the blocks after `cursor` (and
-    /// the deep-pass window below it) up to `safe`.
-    pub(super) async fn per_address_token(
-        &self,
-        chain: &Chain,
-        token: &Token,
-        cursor: u64,
-        safe: u64,
-    ) -> Step {
-        let mut step = Step {
-            now_at: cursor,
-            ..Step::default()
-        };
-        if cursor >= safe {
-            return step;
-        }
-        let depth = chain.rescan_depth;
-        let key = (chain.id, token.contract.clone());
-        let deep = *self
-            .deep
-            .borrow_mut()
-            .entry(key)
-            .or_insert_with(|| cursor.saturating_sub(depth));
-        let from = deep.min(cursor) + 1;
-        let to = safe.min(cursor.saturating_add(self.shared.config.etherscan.max_blocks_per_poll));
-        let place = Place {
-            client: &self.client,
-            chain,
-            token,
-            cache: &self.pair_cache,
-        };
-        let mut seen = HashSet::new();
-        for address in self.watched.on_chain(chain.id) {
-            let scan = tokentx::scan_address(&place, &address, from, to).await;
-            step.rows += scan.rows;
-            step.rejected += scan.rejected;
-            for t in scan.transfers {
-                if self.watched.keeps(&t) && seen.insert((t.tx_hash.clone(), t.log_index)) {
-                    step.transfers.push(t);
-                }
-            }
-            if scan.error.is_some() {
-                step.error = scan.error;
-                break;
-            }
-        }
-        Counters::add(
-            &self.shared.metrics.counters.logs_rejected,
-            step.rejected as u64,
-        );
+    /// Counts `tokentx` rows received for the chain's estimate.
+    pub(super) fn rows_received(&self, chain: &Chain, rows: usize) {
         let mut modes = self.modes.borrow_mut();
-        modes.entry(chain.id).or_default().rows(step.rows as u64);
-        if step.error.is_none() {
-            step.now_at = to;
-            step.deep_to = Some(to.saturating_sub(depth).max(deep));
-        }
-        step
+        modes.entry(chain.id).or_default().rows(rows as u64);
     }
 }

@@ -106,6 +106,10 @@ pub enum ScanError {
         block: u64,
         limit: usize,
     },
+    /// A per-address scan was asked of TronGrid, which is scanned by
+    /// events (logs mode) only.
+    #[error("tron: no per-address scan on TronGrid")]
+    NoPerAddress,
     #[error("tron: head {head} is behind the cursor {cursor}; ignored")]
     HeadBehind { head: u64, cursor: u64 },
     #[error("tron: recording the poll result: {0}")]
