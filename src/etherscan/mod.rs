@@ -78,7 +78,6 @@ use std::rc::Rc;
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::app::Shared;
-use blockscout::BlockscoutClient;
 use crate::config::Secret;
 use crate::db::cursors::{Cursors, GetCursors};
 use crate::domain::{Address, Chain, Transfer};
@@ -88,6 +87,7 @@ use crate::scanner::record::record;
 use crate::scanner::watched::Watched;
 use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
+use blockscout::BlockscoutClient;
 
 use breaker::{Breaker, Provider};
 use source::{Source, TokenLogs};
