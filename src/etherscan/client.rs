@@ -22,8 +22,8 @@ use crate::domain::{Address, Chain};
 use crate::metrics::{Counters, Metrics};
 use crate::scanner::http::{self, Body, Transport};
 use crate::scanner::kind::{Classify, Kind};
-use crate::scanner::retry::{Caller, Counts, Hooks};
 pub use crate::scanner::retry::RetryPolicy;
+use crate::scanner::retry::{Caller, Counts, Hooks};
 
 /// The largest body we read: 1000 log items are about 1 MB.
 const MAX_BODY: usize = 32 * 1024 * 1024;

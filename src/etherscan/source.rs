@@ -5,11 +5,11 @@
 
 use serde_json::Value;
 
+use super::blockscout::BlockscoutClient;
 use super::breaker::Provider;
 use super::client::EtherscanClient;
 use super::error::ApiError;
 use super::scan::LogSource;
-use super::blockscout::BlockscoutClient;
 use crate::domain::{Chain, Token};
 
 /// One provider's client, for one poll of a chain.

@@ -158,7 +158,11 @@ mod tests {
         ];
         let labels: std::collections::BTreeSet<_> = kinds.iter().map(|k| k.outcome()).collect();
         assert_eq!(labels.len(), kinds.len());
-        assert!(labels.iter().all(|l| l.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        assert!(
+            labels
+                .iter()
+                .all(|l| l.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        );
     }
 
     #[test]

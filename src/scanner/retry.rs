@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(waits.iter().filter(|w| w.is_some()).count(), 2);
         assert_eq!(p.next_wait(Disposition::Split, &mut tries), None);
         assert_eq!(p.next_wait(Disposition::GiveUp, &mut tries), None);
-        assert!(p.next_wait(Disposition::BackOff(None), &mut tries).is_some());
+        assert!(
+            p.next_wait(Disposition::BackOff(None), &mut tries)
+                .is_some()
+        );
     }
 
     /// A provider asking for a wait is waited at least that long; one

@@ -159,7 +159,9 @@ impl TronClient {
         let body = match action {
             Action::Events => None,
             Action::SolidHead => Some(serde_json::json!({"id_or_num": "", "detail": false})),
-            Action::Block(n) => Some(serde_json::json!({"id_or_num": n.to_string(), "detail": false})),
+            Action::Block(n) => {
+                Some(serde_json::json!({"id_or_num": n.to_string(), "detail": false}))
+            }
         };
         let send = || {
             tracing::debug!(actor = "tron", action = action.as_str(), "request");
@@ -171,7 +173,9 @@ impl TronClient {
                 req = req.insert_header((KEY_HEADER, key.expose()));
             }
             let req = match query {
-                Some(q) => req.query(&q).map_err(|_| Transport::Connection("cannot encode the query")),
+                Some(q) => req
+                    .query(&q)
+                    .map_err(|_| Transport::Connection("cannot encode the query")),
                 None => Ok(req),
             };
             let body = body.as_ref();

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
-use usdt_monitor::etherscan::blockscout::BlockscoutClient;
 use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
 use usdt_monitor::db::budget::GetCalls;
 use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::etherscan::blockscout::BlockscoutClient;
 use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
 use usdt_monitor::sim::blockscout::SimBlockscout;
 use usdt_monitor::sim::etherscan::{Fault, SimEtherscan, SimEtherscanOptions};

@@ -10,7 +10,6 @@ mod alone;
 mod common;
 mod pool;
 
-
 mod alerts;
 mod chaos;
 mod cli;

@@ -49,7 +49,10 @@ fn assert_clear(error: &impl Classify, secret: &str) {
     assert_eq!(error.kind(), Kind::Malformed, "{error}");
     let text = error.to_string();
     assert!(text.contains("redirect (HTTP 307) not followed"), "{text}");
-    assert!(!text.contains(secret) && !text.contains("127.0.0.1"), "{text}");
+    assert!(
+        !text.contains(secret) && !text.contains("127.0.0.1"),
+        "{text}"
+    );
 }
 
 #[actix_rt::test]
@@ -111,11 +114,17 @@ async fn blockscout_redirect_to_another_host_is_not_followed() {
         retry(),
     );
     let usdt = &chain.token(TokenSymbol::Usdt).unwrap().contract;
-    assert_clear(&client.block_number(&chain).await.unwrap_err(), "hook-SECRET");
+    assert_clear(
+        &client.block_number(&chain).await.unwrap_err(),
+        "hook-SECRET",
+    );
     let logs = client.transfer_logs(&chain, usdt, 1, 10).await.unwrap_err();
     assert_clear(&logs, "hook-SECRET");
     assert!(bs.request_count() >= 2, "Blockscout itself was asked");
-    assert!(other.received().is_empty(), "a request reached the other host");
+    assert!(
+        other.received().is_empty(),
+        "a request reached the other host"
+    );
 }
 
 #[actix_rt::test]

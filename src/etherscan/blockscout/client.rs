@@ -15,15 +15,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::super::api::parse_hex_u64;
+use super::super::error::ApiError;
 use super::api::{self, MAX_LOGS};
 use crate::config::{BlockscoutConfig, EtherscanConfig};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
-use super::super::api::parse_hex_u64;
-use super::super::error::ApiError;
-use crate::scanner::retry::RetryPolicy;
 use crate::metrics::Metrics;
 use crate::scanner::http::{self, Body, Transport};
+use crate::scanner::retry::RetryPolicy;
 use crate::scanner::retry::{Caller, Counts, Hooks};
 
 /// The largest body read: 1000 log items are about 1 MB.
