@@ -362,7 +362,8 @@ impl Frame {
                 cursor = c,
                 "head behind the cursor; nothing moves"
             );
-            out.errors.push(P::Error::head_behind(chain, head.number, c));
+            out.errors
+                .push(P::Error::head_behind(chain, head.number, c));
             out.cursors = cursor::stored_cursors(chain, stored);
             return;
         }
@@ -469,13 +470,14 @@ impl Frame {
     /// The stored floors, read only when a token's deep cursor is not known
     /// in memory yet (after a start).
     async fn floors(&self, chain: &Chain, stored: &Cursors) -> Result<Floors, DbError> {
-        let deep = self.deep.borrow();
-        let unknown = chain.rescan_depth > 0
-            && chain.tokens.iter().any(|t| {
-                let key = (chain.id, t.contract.clone());
-                stored.contains_key(&key) && !deep.contains_key(&key)
-            });
-        drop(deep);
+        let unknown = {
+            let deep = self.deep.borrow();
+            chain.rescan_depth > 0
+                && chain.tokens.iter().any(|t| {
+                    let key = (chain.id, t.contract.clone());
+                    stored.contains_key(&key) && !deep.contains_key(&key)
+                })
+        };
         if !unknown {
             return Ok(Floors::new());
         }
@@ -497,7 +499,13 @@ impl Frame {
 
     /// A failure of `at`'s token: logged, kept in the summary; says whether
     /// the chain's poll ends.
-    fn failed<E: Failure>(&self, at: &Place<'_>, what: &str, e: E, out: &mut ChainSummary<E>) -> Flow {
+    fn failed<E: Failure>(
+        &self,
+        at: &Place<'_>,
+        what: &str,
+        e: E,
+        out: &mut ChainSummary<E>,
+    ) -> Flow {
         let flow = if ends_chain_poll(&e) {
             Flow::Stop
         } else {
@@ -605,7 +613,12 @@ impl Frame {
             got.deep.push((token.contract.clone(), done));
         }
         match found.error {
-            Some(e) => self.failed(at, "deep pass incomplete; it resumes there next poll", e, out),
+            Some(e) => self.failed(
+                at,
+                "deep pass incomplete; it resumes there next poll",
+                e,
+                out,
+            ),
             None => Flow::Next,
         }
     }
@@ -653,10 +666,7 @@ impl Frame {
             }
         }
         out.rejected += rejected;
-        Counters::add(
-            &self.shared.metrics.counters.logs_rejected,
-            rejected as u64,
-        );
+        Counters::add(&self.shared.metrics.counters.logs_rejected, rejected as u64);
         match error {
             None => {
                 got.advanced.push((token.contract.clone(), to));

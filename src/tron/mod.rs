@@ -272,7 +272,13 @@ impl Scanner {
     /// The `min_block_timestamp` for blocks after `block`: a remembered
     /// one, else block `block`'s own time + 1 ms (one `getblock`).
     async fn time_after(&self, block: u64) -> Result<u64, ScanError> {
-        let known = self.times.borrow().iter().rev().find(|&&(b, _)| b == block).copied();
+        let known = self
+            .times
+            .borrow()
+            .iter()
+            .rev()
+            .find(|&&(b, _)| b == block)
+            .copied();
         if let Some((_, ts)) = known {
             return Ok(ts);
         }
@@ -324,7 +330,10 @@ impl poll::Source for Grid<'_> {
         keep: &dyn Fn(&Transfer) -> bool,
     ) -> Found<ScanError> {
         let scanner = self.0;
-        let window = match (scanner.time_after(from - 1).await, scanner.time_of(to).await) {
+        let window = match (
+            scanner.time_after(from - 1).await,
+            scanner.time_of(to).await,
+        ) {
             (Ok(min), Ok(max)) => scan::Window {
                 min_timestamp: min,
                 max_timestamp: max,
