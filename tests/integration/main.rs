@@ -24,6 +24,7 @@ mod etherscan;
 mod fallback;
 mod groups;
 mod ops;
+mod poll;
 mod redirects;
 mod scan_mode;
 mod telegram;

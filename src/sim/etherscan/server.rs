@@ -85,6 +85,9 @@ pub(crate) struct State {
     window: VecDeque<Instant>,
     /// The daily quota ([`SimEtherscan::set_daily_limit`](super::SimEtherscan::set_daily_limit)).
     pub(crate) daily: Daily,
+    /// One token contract (`0x` + 40 lowercase hex) whose `getLogs` and
+    /// `tokentx` calls answer this HTTP status ([`SimEtherscan::fail_contract`](super::SimEtherscan::fail_contract)).
+    pub(crate) failing_contract: Option<(String, u16)>,
 }
 
 /// Calls served this UTC day, against an optional cap.
@@ -150,6 +153,7 @@ impl Shared {
                 requests: Vec::new(),
                 window: VecDeque::new(),
                 daily: Daily::default(),
+                failing_contract: None,
             }),
         }
     }
@@ -198,6 +202,15 @@ impl Shared {
         {
             rec.outcome = "fault";
             return reply;
+        }
+        if let Some((contract, status)) = &st.failing_contract
+            && [p.get("address"), p.get("contractaddress")]
+                .into_iter()
+                .flatten()
+                .any(|a| a.eq_ignore_ascii_case(contract))
+        {
+            rec.outcome = "fault";
+            return Reply::text(*status, "Internal Server Error");
         }
         if p.get("apikey") != Some(self.opts.api_key.as_str()) {
             rec.outcome = "error";

@@ -267,6 +267,14 @@ impl SimTronGrid {
         self.inject(vanity, victim, 0)
     }
 
+    /// Every events call about token `contract` (base58 `T…`) answers HTTP
+    /// `status` (a backend failing for one contract only) until `None`;
+    /// other calls are served normally.
+    pub fn fail_contract(&self, failing: Option<(&str, u16)>) {
+        self.inner.shared.lock().failing_contract =
+            failing.map(|(c, status)| (c.to_string(), status));
+    }
+
     /// Applies `fault` to every call it concerns from now on (`None` clears it).
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.inner.shared.lock().fault = fault.map(|fault| ActiveFault {

@@ -91,6 +91,9 @@ pub(crate) struct State {
     windows: HashMap<Caller, VecDeque<Instant>>,
     /// Suspended callers: until when, and with which status.
     suspended: HashMap<Caller, (Instant, u16)>,
+    /// One token contract (base58 `T…`) whose events calls answer this
+    /// HTTP status ([`SimTronGrid::fail_contract`](super::SimTronGrid::fail_contract)).
+    pub(crate) failing_contract: Option<(String, u16)>,
 }
 
 /// What the handle and the HTTP workers share.
@@ -135,6 +138,7 @@ impl Shared {
                 bytes_served: 0,
                 windows: HashMap::new(),
                 suspended: HashMap::new(),
+                failing_contract: None,
             }),
         }
     }
@@ -194,6 +198,12 @@ impl Shared {
     ) -> Reply {
         if let Some(reply) = fault.and_then(Fault::reply) {
             return reply;
+        }
+        if let Some((contract, status)) = &st.failing_contract
+            && call.endpoint == Endpoint::Events
+            && call.path.contains(contract.as_str())
+        {
+            return Reply::text(*status, "Internal Server Error");
         }
         let caller: Caller = call.api_key.clone();
         if let Some(key) = &caller
