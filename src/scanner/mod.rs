@@ -6,8 +6,16 @@
 //!   cursor never passes a transfer that was not recorded;
 //! - [`cursor`]: stored cursors, first sight (start at the safe head, no
 //!   backfill), a head behind the cursor;
-//! - [`retry`]: the classification of a failed call into back off / retry /
-//!   split / give up, and the bounded retry policy;
+//! - [`kind`]: what a failed call means, whatever the provider ([`kind::Kind`],
+//!   each provider's error says its kind through [`kind::Classify`]), and its
+//!   `/metrics` outcome label;
+//! - [`http`]: the one HTTP client builder and request exchange of every
+//!   provider client: bounded connections, timeouts, bounded bodies,
+//!   redirects never followed, transport errors without URLs;
+//! - [`retry`]: the one retry loop every provider call goes through
+//!   ([`retry::Caller`]): limiter, counts, outcome label, and back off /
+//!   retry / split / give up decided from the kind, within a bounded
+//!   policy;
 //! - [`pause`]: no call while the provider is paused (daily cap, key);
 //! - [`limiter`]: the sliding-window rate limiter, one per provider client;
 //! - [`summary`]: poll summaries, the log line and the per-chain health
