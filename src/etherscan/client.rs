@@ -25,8 +25,9 @@ use crate::scanner::kind::{Classify, Kind};
 pub use crate::scanner::retry::RetryPolicy;
 use crate::scanner::retry::{Caller, Counts, Hooks};
 
-/// The largest body we read: 1000 log items are about 1 MB.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The largest body read, in bytes (1000 log items are about 1 MB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// Alert key for a chain the key or plan does not cover.
 pub fn unsupported_chain_alert(chain: &Chain) -> String {

@@ -66,7 +66,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
     let inst = &s.metrics.instruments;
     r.register(
         "usdt_monitor_provider_calls",
-        "Calls to Etherscan and the Telegram Bot API, every try, by outcome",
+        "Calls to the chain providers (Etherscan, Blockscout, TronGrid) and the Telegram Bot API, every try, by outcome",
         inst.provider_calls.clone(),
     );
     r.register_with_unit(

@@ -7,7 +7,7 @@
 //! each variant is ([`Classify`]). Everything the scanner decides about a
 //! failure is decided from the kind, here, once:
 //!
-//! | kind | retried within the poll ([`retry`](super::retry)) | `/metrics` outcome | the poll ([`poll`](super::poll)) | the pool ([`pool`](super::pool)) |
+//! | kind | retried within the poll ([`retry`](super::retry)) | `/metrics` outcome | the poll ([`poll`](super::poll)) | the source pool (to come) |
 //! |---|---|---|---|---|
 //! | transient (5xx, timeout, connection, an unexplained error answer) | a few times, with backoff | `http_error`, `timeout`, `connection_error`, `provider_error` | ends the chain's poll | a failure |
 //! | malformed (HTML page, cut-off or non-JSON body, a redirect) | like transient | `malformed` | ends the chain's poll | a failure |

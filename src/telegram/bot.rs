@@ -4,7 +4,9 @@
 //! log line that prints a URL, or the `Display` of a client error that
 //! carries one, leaks it. Nothing in this module's output can contain a URL:
 //! teloxide's errors are mapped to [`TgError`], which keeps only what the
-//! server said (its description) or the *kind* of network failure.
+//! server said (its description) or the *kind* of network failure. For
+//! the same reason the client never follows a redirect (a `3xx` naming
+//! another host would receive the token): it is an unparseable answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub fn build(config: &TelegramConfig, token: &str) -> Result<Bots, BuildError> {
         teloxide_core::net::default_reqwest_settings()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout)
+            // The token is in every request's path: a redirect is never
+            // followed (reqwest follows up to 10 by default), it is an
+            // unparseable answer.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| BuildError::Client)
     };

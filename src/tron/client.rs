@@ -29,8 +29,9 @@ use crate::metrics::Metrics;
 use crate::scanner::http::{self, Body, Transport};
 use crate::scanner::retry::{Caller, Counts, Hooks, RetryPolicy};
 
-/// The largest body read: 200 event items are about 150 kB.
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The largest body read, in bytes (200 event items are about 150 kB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// The header TronGrid reads the key from.
 pub const KEY_HEADER: &str = "TRON-PRO-API-KEY";

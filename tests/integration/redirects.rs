@@ -4,7 +4,11 @@
 //! client (the real `awc` client the scanner uses, built by the one
 //! builder) asks its simulator, which answers `307` with `Location` on a
 //! second real HTTP server; that server must receive nothing, and the error
-//! must be a clear kind without the key in it.
+//! must be a clear kind without the key in it. The Bot API client (the bot
+//! token is in its URL path) is held to the same rule.
+//!
+//! The other guard of the one HTTP client is here too: a body larger than
+//! the client reads is a clear error, not a panic or an unbounded buffer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,4 +166,109 @@ async fn trongrid_redirect_to_another_host_is_not_followed() {
         other.received().is_empty(),
         "a request (with TRON-PRO-API-KEY) reached the other host"
     );
+}
+
+/// The Bot API client never follows a redirect either: the bot token is
+/// in the path of every request (`/bot<token>/<method>`), and the
+/// simulated Bot API's `Location` repeats that path on the other host.
+#[actix_rt::test]
+async fn telegram_redirect_to_another_host_is_not_followed() {
+    use teloxide_core::prelude::Requester;
+    use teloxide_core::types::ChatId;
+    use usdt_monitor::sim::botapi::{SimBotApi, SimBotOptions};
+    use usdt_monitor::telegram::bot::{self, TgError};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let other = other_host().await;
+    let sim = SimBotApi::start(SimBotOptions::default()).await.unwrap();
+    sim.set_redirect(Some(&format!("http://127.0.0.1:{}", other.port())));
+    let mut config = Config::default();
+    config.telegram.api_url = sim.api_url();
+    let bots = bot::build(&config.telegram, sim.token()).unwrap();
+
+    let me = TgError::from(bots.poller.get_me().await.unwrap_err());
+    let sent = TgError::from(
+        bots.sender
+            .send_message(ChatId(42), "hello")
+            .await
+            .unwrap_err(),
+    );
+    // The 307's body is no Bot API answer: the sim was reached, and what
+    // it said was not taken for one.
+    for e in [&me, &sent] {
+        assert_eq!(e, &TgError::AnswerLost("unparseable answer"));
+        assert!(!e.to_string().contains(sim.token()), "{e}");
+    }
+    assert!(
+        other.received().is_empty(),
+        "a request (with the bot token in its path) reached the other host"
+    );
+}
+
+/// A body larger than the client reads is a clear, malformed answer —
+/// no panic, no unbounded buffer — retried like one, then returned.
+#[actix_rt::test]
+async fn an_oversized_etherscan_body_is_a_clear_error() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = SimEtherscan::start(SimEtherscanOptions {
+        api_key: ES_KEY.into(),
+        ..SimEtherscanOptions::default()
+    })
+    .await
+    .unwrap();
+    let max = usdt_monitor::etherscan::client::MAX_BODY;
+    sim.set_fault(Some(Fault::HugeBody(max + 1)));
+    let mut config = Config::default();
+    config.etherscan.base_url = sim.base_url();
+    let client = EtherscanClient::new(
+        &config.etherscan,
+        Secret::new(ES_KEY),
+        Arc::new(Metrics::default()),
+        retry(),
+    );
+    let chain = Chain::by_id(1).unwrap();
+    let e = client.block_number(&chain).await.unwrap_err();
+    assert_eq!(e.kind(), Kind::Malformed, "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("body larger than {max} bytes")),
+        "{e}"
+    );
+    assert_eq!(
+        client.calls_sent(),
+        2,
+        "retried once, like any malformed answer"
+    );
+
+    // Without the fault the same client reads its answers again.
+    sim.set_fault(None);
+    assert!(client.block_number(&chain).await.is_ok());
+}
+
+#[actix_rt::test]
+async fn an_oversized_trongrid_body_is_a_clear_error() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = SimTronGrid::start(SimTronGridOptions::default())
+        .await
+        .unwrap();
+    let max = usdt_monitor::tron::client::MAX_BODY;
+    sim.set_fault(Some(tron::Fault::HugeBody(max + 1)));
+    let mut config = Config::default();
+    config.tron.api_url = sim.base_url();
+    let client = TronClient::new(
+        &config.tron,
+        None,
+        Arc::new(Metrics::default()),
+        retry(),
+        Duration::from_secs(30),
+    );
+    let e = client.solid_head().await.unwrap_err();
+    assert_eq!(e.kind(), Kind::Malformed, "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("body larger than {max} bytes")),
+        "{e}"
+    );
+    sim.set_fault(None);
+    assert!(client.solid_head().await.is_ok());
 }

@@ -26,8 +26,9 @@ use crate::scanner::http::{self, Body, Transport};
 use crate::scanner::retry::RetryPolicy;
 use crate::scanner::retry::{Caller, Counts, Hooks};
 
-/// The largest body read: 1000 log items are about 1 MB.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The largest body read, in bytes (1000 log items are about 1 MB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// The provider name in metrics, logs and `/status`.
 pub const PROVIDER: &str = "Blockscout";

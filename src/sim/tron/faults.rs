@@ -39,6 +39,9 @@ pub enum Fault {
     /// Every call answers `307 Temporary Redirect` with `Location` this URL
     /// (another host: a client that follows it sends the key there).
     Redirect(String),
+    /// Every call answers HTTP 200 with a well-formed JSON object of about
+    /// this many bytes: a body larger than a client reads.
+    HugeBody(usize),
 }
 
 impl Fault {
@@ -55,6 +58,13 @@ impl Fault {
         Some(match self {
             Fault::InvalidKey => invalid_key(),
             Fault::Redirect(url) => Reply::redirect(url),
+            Fault::HugeBody(n) => Reply::json(
+                200,
+                format!(
+                    r#"{{"data":[],"success":true,"padding":"{}"}}"#,
+                    "0".repeat(*n)
+                ),
+            ),
             Fault::ServerError(status) => Reply::text(*status, "Internal Server Error"),
             Fault::HtmlPage(status) => Reply::html(*status, HTML_PAGE),
             Fault::MissingFingerprint
