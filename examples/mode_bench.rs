@@ -24,7 +24,7 @@ use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Chain};
 use usdt_monitor::etherscan::Poll;
-use usdt_monitor::etherscan::mode::{LOGS_SAMPLES, human_bytes};
+use usdt_monitor::etherscan::mode::human_bytes;
 use usdt_monitor::sim::etherscan::{SimEtherscan, SimEtherscanOptions};
 use usdt_monitor::supervisor::{Shutdown, Supervisor};
 
@@ -165,21 +165,26 @@ async fn measure(v: &Volume, addresses: u32, mode: ScanMode) -> (u64, u64) {
     (calls, bytes)
 }
 
-/// What `auto` picks once it has measured the logs scan, as `/status`
-/// says it.
+/// What `auto` picks once it has measured the logs scan (the deep pass's
+/// warm-up, then a few steady polls), as `/status` says it.
 async fn auto_pick(v: &Volume, addresses: u32) -> String {
     let run = start(v, addresses, ScanMode::Auto).await;
-    // The cursor, then the measured logs polls, then the decision.
-    for i in 0..LOGS_SAMPLES as usize + 2 {
+    let status = || {
+        run.shared
+            .metrics
+            .chains()
+            .into_iter()
+            .find_map(|(id, h)| (id == v.id).then_some(h.scan_mode).flatten())
+            .unwrap_or_default()
+    };
+    let mut line = String::new();
+    for i in 0..200 {
         run.poll(v, i).await;
+        line = status();
+        if !line.contains("measuring") {
+            break;
+        }
     }
-    let line = run
-        .shared
-        .metrics
-        .chains()
-        .into_iter()
-        .find_map(|(id, h)| (id == v.id).then_some(h.scan_mode).flatten())
-        .unwrap_or_default();
     run.stop().await;
     line
 }

@@ -6,9 +6,12 @@
 //! [`ChainMode::choose`] once the head and the watched set are read, and
 //! [`ChainMode::observe`] with what the poll cost. Time is an argument.
 //!
-//! **What is measured.** After each *complete* Etherscan poll of the chain
-//! (no error, every token's cursor at the safe head: no catch-up, no first
-//! sight), the calls it sent and the bytes of the answers' bodies feed
+//! **What is measured.** After each *complete* and *steady* Etherscan poll
+//! of the chain (no error, every token's cursor at the safe head: no
+//! catch-up, no first sight; and, with the deep pass on, every token's deep
+//! cursor `rescan_depth` behind its cursor before and after the poll: not
+//! the first `rescan_depth` blocks after a first sight, when the deep pass
+//! has nothing to do yet, nor the one-off re-scan after a start), the calls it sent and the bytes of the answers' bodies feed
 //! moving averages (each poll weighs 1/8). The bytes are reckoned from what
 //! the answers held ([`body_bytes`]: items × their size in the provider's
 //! shape), as the HTTP client counts calls but not bytes:
@@ -328,6 +331,10 @@ pub struct ChainMode {
     pub last: Option<(Option<Cost>, Cost)>,
     /// Why the mode is what it is (the `/status` wording).
     pub why: String,
+    /// The scanner's deep-pass cursors of the chain's tokens (in the chain's
+    /// order) when the poll under way chose its mode: the poll hook's
+    /// scratch, to tell a steady poll from a warm-up (`per_address.rs`).
+    pub(super) deep_at_start: Vec<Option<u64>>,
 }
 
 impl Default for ChainMode {
@@ -338,6 +345,7 @@ impl Default for ChainMode {
             seen: Seen::default(),
             pending: None,
             rows: 0,
+            deep_at_start: Vec::new(),
             decided: None,
             last: None,
             why: "not decided yet".into(),
@@ -425,7 +433,7 @@ impl ChainMode {
                     format!("auto: neither fits the limits; {oth} makes at most half the calls");
                 return (other, why);
             }
-            let why = format!("auto: neither fits the limits; {oth} does not make half the calls");
+            let why = format!("auto: neither fits the limits; {oth} does not halve the calls");
             return (current, why);
         }
         if !alt.fits(limits, HEADROOM_PERCENT) {
@@ -439,7 +447,7 @@ impl ChainMode {
         }
         (
             current,
-            format!("auto: {oth} does not move half the bytes or less"),
+            format!("auto: both fit; {oth} does not halve the bytes"),
         )
     }
 
@@ -733,7 +741,11 @@ mod tests {
         // twice logs (35.5 kB): the margin keeps per-address.
         c.addresses = 12;
         assert_eq!(c.poll(Duration::from_secs(1)), Method::PerAddress);
-        assert!(c.mode.why.contains("does not move half"), "{}", c.mode.why);
+        assert!(
+            c.mode.why.contains("does not halve the bytes"),
+            "{}",
+            c.mode.why
+        );
         // 40 × 2 queries: logs is under half: logs.
         c.addresses = 40;
         assert_eq!(c.poll(Duration::from_secs(1)), Method::Logs);

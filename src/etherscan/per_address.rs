@@ -75,6 +75,10 @@ impl Scanner {
         };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
+        let deep = self.deep.borrow();
+        mode.deep_at_start = (chain.tokens.iter())
+            .map(|t| deep.get(&(chain.id, t.contract.clone())).copied())
+            .collect();
         let why_before = mode.why.clone();
         let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
         let line = mode.describe();
@@ -108,20 +112,32 @@ impl Scanner {
 
     /// After a poll of `chain`: what it cost, to [`ChainMode::observe`] —
     /// measured only when the poll was complete (no error, every token
-    /// already had a cursor and reached the safe head), so retries, catch-up
-    /// and first sight do not count as a mode's cost. Calls as the client
+    /// already had a cursor and reached the safe head) and steady (the deep
+    /// pass `rescan_depth` behind before and after: see [`mode`](super::mode)),
+    /// so retries, catch-up, first sight and the deep pass's warm-up do not
+    /// count as a mode's cost. Calls as the client
     /// counted them (`out.calls`), bytes from what the answers held
     /// ([`body_bytes`]): log items of both passes, `tokentx` rows, and one
     /// `getLogs` item per log-index look-up of a new own transfer.
     pub(super) fn observe_mode(&self, chain: &Chain, stored: &Cursors, out: &ChainSummary) {
         let mut modes = self.modes.borrow_mut();
         let mode = modes.entry(chain.id).or_default();
+        let depth = chain.rescan_depth;
+        let deep = self.deep.borrow();
         let mut blocks = Some(0u64);
-        for token in &chain.tokens {
-            let from = stored.get(&(chain.id, token.contract.clone()));
+        for (i, token) in chain.tokens.iter().enumerate() {
+            let key = (chain.id, token.contract.clone());
+            let from = stored.get(&key);
             let to = out.cursors.iter().find(|(c, _)| *c == token.contract);
+            let deep_from = mode.deep_at_start.get(i).copied().flatten();
+            let deep_to = deep.get(&key).copied();
             blocks = match (blocks, from, to, out.safe_head) {
-                (Some(b), Some(&from), Some(&(_, to)), Some(safe)) if to >= safe => {
+                (Some(b), Some(&from), Some(&(_, to)), Some(safe))
+                    if to >= safe
+                        && (depth == 0
+                            || (deep_from == Some(from.saturating_sub(depth))
+                                && deep_to == Some(to.saturating_sub(depth)))) =>
+                {
                     Some(b.max(to.saturating_sub(from)))
                 }
                 _ => None,

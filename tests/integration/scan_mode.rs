@@ -12,7 +12,6 @@ use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
 use usdt_monitor::db::subscriptions::{AddSubscription, RemoveSubscription};
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
-use usdt_monitor::etherscan::mode::LOGS_SAMPLES;
 use usdt_monitor::etherscan::{
     EtherscanActor, Method, Poll, PollSummary, RetryPolicy, SetScanMode,
 };
@@ -201,6 +200,21 @@ impl Harness {
         }
     }
 
+    /// Polls (the head `advance` blocks further each time) until `auto` has
+    /// measured the logs scan — the deep pass's warm-up after the cursors'
+    /// first sight, then a few steady polls — and decided: the status line
+    /// of the deciding poll. At most 60 polls.
+    async fn until_decided(&self, advance: u64) -> String {
+        for _ in 0..60 {
+            self.polls(1, advance).await;
+            let line = self.status_line();
+            if !line.contains("measuring") {
+                return line;
+            }
+        }
+        panic!("no decision after 60 polls: {}", self.status_line());
+    }
+
     async fn pin(&self, method: Method) {
         self.shared
             .etherscan
@@ -264,8 +278,15 @@ async fn auto_with_two_watched_addresses_scans_per_address() {
     h.watch(&[a.clone(), b.clone()], 10).await;
     h.poll().await; // cursors at the safe head
     // `auto` measures the logs scan before it decides.
-    h.polls(LOGS_SAMPLES, 5).await;
-    assert!(h.status_line().starts_with("logs"), "{}", h.status_line());
+    h.polls(1, 5).await;
+    let line = h.status_line();
+    assert!(
+        line.starts_with("logs") && line.contains("measuring"),
+        "{line}"
+    );
+    assert_eq!(h.count(RequestKind::TokenTx), 0);
+    let line = h.until_decided(5).await;
+    assert!(line.starts_with("per-address"), "{line}");
     let block = h.sim.head(1) + 1;
     let key = h.inject(&addr(77), &a, units(5), block);
     h.sim.advance(1, 5);
@@ -319,8 +340,15 @@ async fn auto_two_address_tie_stays_per_address() {
     let (a, b) = (addr(1), addr(2));
     h.watch(&[a.clone(), b.clone()], 10).await;
     h.poll().await;
-    h.polls(LOGS_SAMPLES, 1).await;
+    // What one logs poll (first pass only, still in the warm-up) served.
+    h.sim.reset_requests();
+    h.polls(1, 1).await;
+    assert!(h.status_line().contains("measuring"));
+    let logs_poll = h.sim.served_bytes();
+    let line = h.until_decided(1).await;
+    assert!(line.starts_with("per-address"), "{line}");
     let mut want = BTreeSet::new();
+    let mut per_address_bytes = 0;
     for n in 0..100u64 {
         if n == 70 {
             h.watch(&[addr(3)], 30).await;
@@ -341,7 +369,13 @@ async fn auto_two_address_tie_stays_per_address() {
         assert_eq!(h.count(RequestKind::TokenTx), addresses * 2, "poll {n}");
         // No logs scan: getLogs only to look up an own transfer's index.
         assert!(h.count(RequestKind::GetLogs) <= 1, "poll {n}");
+        per_address_bytes += h.sim.served_bytes();
     }
+    // Far fewer bytes than even one pass of the logs scan.
+    assert!(
+        per_address_bytes * 4 < logs_poll * 100,
+        "{per_address_bytes} bytes in 100 polls, one logs poll {logs_poll}"
+    );
     h.polls(3, 1).await;
     let stored: BTreeSet<(String, u64)> = h
         .stored()
@@ -366,12 +400,8 @@ async fn auto_two_thousand_address_jump_scans_logs_at_the_next_poll() {
     .await;
     h.watch(&[addr(1), addr(2)], 10).await;
     h.poll().await;
-    h.polls(LOGS_SAMPLES + 1, 2).await;
-    assert!(
-        h.status_line().starts_with("per-address"),
-        "{}",
-        h.status_line()
-    );
+    let line = h.until_decided(2).await;
+    assert!(line.starts_with("per-address"), "{line}");
     let many: Vec<Address> = (3..=2_000).map(addr).collect();
     h.watch(&many, 100_000).await;
     let block = h.sim.head(1) + 1;
@@ -411,7 +441,9 @@ async fn auto_waits_for_a_watched_address() {
         line.starts_with("logs") && line.contains("no watched address"),
         "{line}"
     );
-    for _ in 0..5 {
+    // 40 blocks: past the deep pass's warm-up (16 blocks on Ethereum) and
+    // long enough to measure the logs scan; still no decision to make.
+    for _ in 0..20 {
         h.polls(1, 2).await;
         let line = h.status_line();
         assert!(
@@ -442,7 +474,8 @@ async fn auto_keeps_a_quiet_chain_on_logs() {
         let h = Harness::start(noise, ScanMode::Auto).await;
         h.watch(&[addr(1), addr(2), addr(3)], 10).await;
         h.poll().await;
-        h.polls(LOGS_SAMPLES + 10, 2).await;
+        h.until_decided(2).await;
+        h.polls(10, 2).await;
         let line = h.status_line();
         assert!(line.starts_with(want), "noise {noise}: {line}");
         h.stop().await;
