@@ -75,9 +75,8 @@ impl Scanner {
         };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
-        let deep = self.deep.borrow();
         mode.deep_at_start = (chain.tokens.iter())
-            .map(|t| deep.get(&(chain.id, t.contract.clone())).copied())
+            .map(|t| self.frame.deep_at(chain.id, &t.contract))
             .collect();
         let why_before = mode.why.clone();
         let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
@@ -123,14 +122,13 @@ impl Scanner {
         let mut modes = self.modes.borrow_mut();
         let mode = modes.entry(chain.id).or_default();
         let depth = chain.rescan_depth;
-        let deep = self.deep.borrow();
         let mut blocks = Some(0u64);
         for (i, token) in chain.tokens.iter().enumerate() {
             let key = (chain.id, token.contract.clone());
             let from = stored.get(&key);
             let to = out.cursors.iter().find(|(c, _)| *c == token.contract);
             let deep_from = mode.deep_at_start.get(i).copied().flatten();
-            let deep_to = deep.get(&key).copied();
+            let deep_to = self.frame.deep_at(chain.id, &token.contract);
             blocks = match (blocks, from, to, out.safe_head) {
                 (Some(b), Some(&from), Some(&(_, to)), Some(safe))
                     if to >= safe
