@@ -310,7 +310,10 @@ impl Frame {
     /// The deep cursor of (`chain_id`, `contract`) in memory (`None`: not
     /// known since the start).
     pub fn deep_at(&self, chain_id: u64, contract: &Address) -> Option<u64> {
-        self.deep.borrow().get(&(chain_id, contract.clone())).copied()
+        self.deep
+            .borrow()
+            .get(&(chain_id, contract.clone()))
+            .copied()
     }
 
     async fn refresh_watched(&self) -> Result<(), DbError> {
