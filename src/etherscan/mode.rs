@@ -12,7 +12,7 @@
 //! cursor `rescan_depth` behind its cursor before and after the poll: not
 //! the first `rescan_depth` blocks after a first sight, when the deep pass
 //! has nothing to do yet, nor the one-off re-scan after a start), the calls it sent and the bytes of the answers' bodies feed
-//! moving averages (each poll weighs 1/8). The bytes are reckoned from what
+//! moving averages (the mean of the first 8 polls, then each weighs 1/8). The bytes are reckoned from what
 //! the answers held ([`body_bytes`]: items × their size in the provider's
 //! shape), as the HTTP client counts calls but not bytes:
 //! - the share of polls that scanned at least one block (the others read
@@ -206,7 +206,9 @@ pub fn body_bytes(calls: u64, logs: u64, rows: u64) -> u64 {
         .saturating_add(rows.saturating_mul(ROW_BYTES))
 }
 
-/// A moving average in thousandths; each sample weighs 1/8.
+/// A moving average in thousandths: the plain mean of the first 8 samples,
+/// then each sample weighs 1/8 (so the first few do not weigh more than
+/// the later ones).
 #[derive(Debug, Clone, Copy, Default)]
 struct Mean {
     milli: u64,
@@ -215,11 +217,9 @@ struct Mean {
 
 impl Mean {
     fn add_milli(&mut self, x: u64) {
-        self.milli = if self.samples == 0 {
-            x
-        } else {
-            self.milli - self.milli / 8 + x / 8
-        };
+        let n = u128::from(self.samples.min(7));
+        let mean = (u128::from(self.milli) * n + u128::from(x)) / (n + 1);
+        self.milli = u64::try_from(mean).unwrap_or(u64::MAX);
         self.samples = self.samples.saturating_add(1);
     }
 
@@ -885,6 +885,25 @@ mod tests {
         c.setting = ScanMode::Auto;
         c.addresses = 2;
         assert_eq!(c.poll(Duration::from_secs(1)), Method::PerAddress);
+    }
+
+    #[test]
+    fn the_mean_weighs_early_samples_equally_then_follows_recent_ones() {
+        let mut m = Mean::default();
+        assert_eq!(m.get(), None);
+        for x in [2, 1, 1, 2] {
+            m.add(x);
+        }
+        // Integer thousandths: within a few of the exact mean.
+        let near = |m: &Mean, want: u64| m.get().is_some_and(|g| g.abs_diff(want) <= 3);
+        assert!(near(&m, 1_500), "{m:?}");
+        for _ in 0..4 {
+            m.add(1);
+        }
+        assert!(near(&m, 1_250), "{m:?}");
+        // Past 8 samples, a new one weighs 1/8.
+        m.add(9);
+        assert!(near(&m, 2_218), "{m:?}");
     }
 
     #[test]
