@@ -17,7 +17,8 @@
 //!   TronGrid client); when `[[webhook]]` sinks are configured, [`webhook`]
 //!   (signed POSTs to integrators, from their own durable table).
 //! * [`scanner`] — what both scanners share: cursors, the watched set, the
-//!   atomic poll write, retry classes, the limiter, poll summaries.
+//!   atomic poll write, retry classes, the limiter, poll summaries, the
+//!   provider pool of a chain (which source serves a poll, and its health).
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.

@@ -45,6 +45,11 @@
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
 //! until its next probe.
 //!
+//! **A provider pool per chain.** A chain with a Blockscout instance is
+//! scanned by the first healthy source of its pool (Etherscan, then
+//! Blockscout: [`sources`], [`crate::scanner::pool`]); head and logs of one
+//! poll always come from the same source.
+//!
 //! The Poll handler is atomic: while a poll runs, the actor handles nothing
 //! else, so the supervisor's `Control::Stop` waits for the poll to finish
 //! and persist. A panic is the supervisor's to restart; the next poll
@@ -52,11 +57,9 @@
 //! on chain, transaction hash and log index).
 
 pub mod api;
-pub mod breaker;
 pub mod client;
 pub mod decode;
 pub mod error;
-mod fallback;
 pub mod mode;
 pub mod pause;
 mod per_address;
@@ -65,6 +68,7 @@ mod proptests;
 mod quota;
 pub mod scan;
 pub mod source;
+pub mod sources;
 pub mod tokentx;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
@@ -73,6 +77,7 @@ pub use crate::scanner::limiter;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
@@ -88,8 +93,8 @@ use crate::scanner::watched::Watched;
 use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
 
-use breaker::{Breaker, Provider};
-use source::{Source, TokenLogs};
+use crate::scanner::pool::Pool;
+use source::{Provider, Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
@@ -145,18 +150,17 @@ impl EtherscanActor {
             shared.metrics.clone(),
             retry,
         );
-        let b = &shared.config.blockscout;
-        let breakers = chains
+        let pools = chains
             .iter()
             .filter(|c| fallback.serves(c))
-            .map(|c| (c.id, Breaker::new(b.failure_threshold, b.probe_interval)))
+            .map(|c| (c.id, sources::new_pool(&shared.config.blockscout)))
             .collect();
         EtherscanActor {
             scanner: Rc::new(Scanner {
                 chains,
                 client,
                 fallback,
-                breakers: RefCell::new(breakers),
+                pools: RefCell::new(pools),
                 quota: RefCell::default(),
                 shared,
                 watched: Watched::default(),
@@ -226,8 +230,9 @@ struct Scanner {
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
     fallback: BlockscoutClient,
-    /// The circuit breaker of each chain that has a fallback.
-    breakers: RefCell<HashMap<u64, Breaker>>,
+    /// The provider pool (Etherscan, then Blockscout) of each chain that
+    /// has a fallback.
+    pools: RefCell<HashMap<u64, Pool<Provider>>>,
     /// The daily call budget's counts.
     quota: RefCell<quota::Quota>,
     /// The watched set, re-read after each head.
@@ -278,10 +283,9 @@ impl Scanner {
             let Some(source) = self.source(chain, primary_down) else {
                 continue;
             };
+            let started = Instant::now();
             let outcome = self.poll_chain(chain, &cursors, source).await;
-            if source.provider() == Provider::Etherscan {
-                self.record_primary(chain, &outcome);
-            }
+            self.record_outcome(chain, source, &outcome, started.elapsed());
             // A key's limits are shared by every chain: after one of these
             // answers every other call would be refused the same way.
             let account_wide = outcome.errors.iter().find_map(|e| match e.api() {

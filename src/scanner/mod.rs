@@ -9,6 +9,8 @@
 //! - [`retry`]: the classification of a failed call into back off / retry /
 //!   split / give up, and the bounded retry policy;
 //! - [`pause`]: no call while the provider is paused (daily cap, key);
+//! - [`pool`]: a chain's ordered sources (providers) and their health:
+//!   which one serves a poll, moving on, probing, moving back;
 //! - [`limiter`]: the sliding-window rate limiter, one per provider client;
 //! - [`summary`]: poll summaries, the log line and the per-chain health
 //!   (head, cursor, lag) that `/status` shows.
@@ -21,6 +23,7 @@ pub mod budget;
 pub mod cursor;
 pub mod limiter;
 pub mod pause;
+pub mod pool;
 pub mod record;
 pub mod retry;
 pub mod summary;
