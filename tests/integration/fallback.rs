@@ -1,4 +1,4 @@
-//! The Blockscout fallback behind the per-chain circuit breaker, end to end:
+//! The Blockscout fallback in each chain's provider pool, end to end:
 //! the real scanner actor under a supervisor with a real SQLite file, its
 //! real `awc` clients against the simulated Etherscan and the simulated
 //! Blockscout built on the same chain state (so the same transfers are
@@ -444,7 +444,7 @@ async fn call_budget_spent_moves_the_chain_to_blockscout() {
 
 /// Fault kind: a rate limit (HTTP 429 past its retries) on one chain. It
 /// is no failure the fallback fixes: the later chains of that poll may use
-/// Blockscout, but no breaker opens, the admins get no "circuit open"
+/// Blockscout, but the pool does not leave Etherscan, the admins get no "moved"
 /// alert, and the next poll is on Etherscan again.
 #[actix_rt::test]
 async fn rate_limit_on_one_chain_opens_no_breaker() {
@@ -478,7 +478,7 @@ async fn rate_limit_on_one_chain_opens_no_breaker() {
 /// Fault kind: a probe refused for the same reason Etherscan was paused
 /// (here the key). The probe is no correct answer: the chain stays on
 /// Blockscout, and the admins get no "Etherscan answers again" notice
-/// followed by a new "circuit open" at every probe.
+/// followed by a new "moved to Blockscout" at every probe.
 #[actix_rt::test]
 async fn refused_probe_keeps_the_circuit_open() {
     let h = Harness::start_with(|c| {
