@@ -18,7 +18,8 @@
 //!   TronGrid client); when `[[webhook]]` sinks are configured, [`webhook`]
 //!   (signed POSTs to integrators, from their own durable table).
 //! * [`scanner`] — what both scanners share: cursors, the watched set, the
-//!   atomic poll write, the limiter, poll summaries; and where every
+//!   atomic poll write, the limiter, poll summaries, the
+//!   provider pool of a chain (which source serves a poll, and its health); and where every
 //!   provider client's HTTP and retries live: [`scanner::http`] (the one
 //!   client builder: bounded, redirects never followed), [`scanner::retry`]
 //!   (the one retry loop), [`scanner::kind`] (what a failed call means, and

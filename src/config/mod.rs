@@ -65,7 +65,7 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
-    /// `[blockscout]`: the EVM fallback provider and its circuit breaker.
+    /// `[blockscout]`: the EVM fallback provider and when a chain's pool moves to it.
     pub blockscout: BlockscoutConfig,
     /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
     pub tron: TronConfig,

@@ -35,8 +35,12 @@
 //!
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
 //! until its next probe; chains with a Blockscout instance are served by
-//! it meanwhile ([`breaker`], `fallback.rs`: the source chosen per chain
-//! and poll).
+//! it meanwhile (the pool below).
+//!
+//! **A provider pool per chain.** A chain with a Blockscout instance is
+//! scanned by the first healthy source of its pool (Etherscan, then
+//! Blockscout: [`sources`], [`crate::scanner::pool`]); head and logs of one
+//! poll always come from the same source.
 //!
 //! The Poll handler is atomic: while a poll runs, the actor handles nothing
 //! else, so the supervisor's `Control::Stop` waits for the poll to finish
@@ -46,11 +50,9 @@
 
 pub mod api;
 pub mod blockscout;
-pub mod breaker;
 pub mod client;
 pub mod decode;
 pub mod error;
-mod fallback;
 pub mod mode;
 pub mod pause;
 mod per_address;
@@ -59,6 +61,7 @@ mod proptests;
 mod quota;
 pub mod scan;
 pub mod source;
+pub mod sources;
 pub mod tokentx;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
@@ -67,6 +70,7 @@ pub use crate::scanner::limiter;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
@@ -83,8 +87,8 @@ use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
 use crate::supervisor::{ChildGuard, Control, obey};
 use blockscout::BlockscoutClient;
 
-use breaker::{Breaker, Provider};
-use source::{Source, TokenLogs};
+use crate::scanner::pool::Pool;
+use source::{Provider, Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use error::{Action, ApiError, ScanError};
@@ -140,18 +144,17 @@ impl EtherscanActor {
             shared.metrics.clone(),
             retry,
         );
-        let b = &shared.config.blockscout;
-        let breakers = chains
+        let pools = chains
             .iter()
             .filter(|c| fallback.serves(c))
-            .map(|c| (c.id, Breaker::new(b.failure_threshold, b.probe_interval)))
+            .map(|c| (c.id, sources::new_pool(&shared.config.blockscout)))
             .collect();
         EtherscanActor {
             scanner: Rc::new(Scanner {
                 chains,
                 client,
                 fallback,
-                breakers: RefCell::new(breakers),
+                pools: RefCell::new(pools),
                 quota: RefCell::default(),
                 frame: Frame::new(
                     shared.clone(),
@@ -225,8 +228,9 @@ struct Scanner {
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
     fallback: BlockscoutClient,
-    /// The circuit breaker of each chain that has a fallback.
-    breakers: RefCell<HashMap<u64, Breaker>>,
+    /// The provider pool (Etherscan, then Blockscout) of each chain that
+    /// has a fallback.
+    pools: RefCell<HashMap<u64, Pool<Provider>>>,
     /// The daily call budget's counts.
     quota: RefCell<quota::Quota>,
     /// The poll's frame: watched set, deep cursors.
@@ -270,6 +274,8 @@ impl Failure for ScanError {
 struct Evm<'a> {
     scanner: &'a Scanner,
     source: Source<'a>,
+    /// When the chain's poll on this source began (the pool's latency).
+    started: Instant,
 }
 
 impl poll::Source for Evm<'_> {
@@ -397,15 +403,16 @@ impl poll::Scanner for Scanner {
         Some(Evm {
             scanner: self,
             source,
+            started: Instant::now(),
         })
     }
 
     fn chain_done(&self, chain: &Chain, evm: &Evm<'_>, stored: &Cursors, out: &ChainSummary) {
         self.observe_mode(chain, stored, out);
+        self.record_outcome(chain, evm.source, out, evm.started.elapsed());
         if evm.source.provider() != Provider::Etherscan {
             return;
         }
-        self.record_primary(chain, out);
         // A key's limits are shared by every chain: after one of these
         // answers every other call would be refused the same way.
         let account_wide = out.errors.iter().find_map(|e| match e.api() {

@@ -21,6 +21,8 @@
 //!   retry / split / give up decided from the kind, within a bounded
 //!   policy;
 //! - [`pause`]: no call while the provider is paused (daily cap, key);
+//! - [`pool`]: a chain's ordered sources (providers) and their health:
+//!   which one serves a poll, moving on, probing, moving back;
 //! - [`limiter`]: the sliding-window rate limiter, one per provider client;
 //! - [`summary`]: poll summaries, the log line and the per-chain health
 //!   (head, cursor, lag) that `/status` shows.
@@ -61,6 +63,7 @@ pub mod kind;
 pub mod limiter;
 pub mod pause;
 pub mod poll;
+pub mod pool;
 pub mod record;
 pub mod retry;
 pub mod summary;
