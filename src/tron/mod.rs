@@ -438,6 +438,12 @@ impl Scanner {
                 .await;
                 out.logs += scan.events;
                 out.rejected += scan.rejected;
+                decode::alert_if_undecodable(
+                    &self.shared.metrics,
+                    token,
+                    scan.events,
+                    scan.rejected,
+                );
                 crate::metrics::Counters::add(
                     &self.shared.metrics.counters.logs_rejected,
                     scan.rejected as u64,
