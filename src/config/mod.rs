@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub use blockscout::BlockscoutConfig;
 pub use secrets::{
-    ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR, missing_etherscan_key,
+    ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR,
+    missing_etherscan_key, redact_url,
 };
 pub use size::ByteSize;
 pub use tron::TronConfig;
@@ -99,7 +100,8 @@ pub struct TelegramConfig {
     pub send_rate: u32,
     #[serde(with = "humantime_serde")]
     pub per_chat_interval: Duration,
-    /// Commands one chat may send per `command_window`.
+    /// Commands each member of a chat (chat, user) may send per
+    /// `command_window`: in a group one member cannot use up the others'.
     pub command_limit: u32,
     #[serde(with = "humantime_serde")]
     pub command_window: Duration,
@@ -491,7 +493,25 @@ impl Config {
             .collect()
     }
 
-    /// The effective configuration as TOML (it holds no secrets).
+    /// This configuration with every URL passed through [`redact_url`]
+    /// (`telegram.api_url`, `etherscan.base_url`, `tron.api_url`,
+    /// `[blockscout.urls]`, the webhooks'): for showing it.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.telegram.api_url = redact_url(&c.telegram.api_url);
+        c.etherscan.base_url = redact_url(&c.etherscan.base_url);
+        c.tron.api_url = redact_url(&c.tron.api_url);
+        for url in c.blockscout.urls.values_mut() {
+            *url = redact_url(url);
+        }
+        for w in &mut c.webhooks {
+            w.url = redact_url(&w.url);
+        }
+        c
+    }
+
+    /// The effective configuration as TOML (it holds no secrets from the
+    /// environment; URLs as written: show [`Config::redacted`]'s).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

@@ -362,6 +362,7 @@ impl poll::Source for Grid<'_> {
         if let Some(done) = scan.scanned_to {
             scanner.remember(done, scan.next_min_timestamp);
         }
+        decode::alert_if_undecodable(&scanner.shared.metrics, token, scan.events, scan.rejected);
         Found {
             transfers: scan.transfers,
             scanned_to: scan.scanned_to,

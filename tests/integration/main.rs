@@ -23,6 +23,7 @@ mod e2e_busy;
 mod etherscan;
 mod fallback;
 mod groups;
+mod hardening;
 mod ops;
 mod poll;
 mod redirects;
