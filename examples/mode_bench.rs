@@ -165,17 +165,26 @@ async fn measure(v: &Volume, addresses: u32, mode: ScanMode) -> (u64, u64) {
     (calls, bytes)
 }
 
-/// What `auto` picks at start, as `/status` says it.
+/// What `auto` picks once it has measured the logs scan (the deep pass's
+/// warm-up, then a few steady polls), as `/status` says it.
 async fn auto_pick(v: &Volume, addresses: u32) -> String {
     let run = start(v, addresses, ScanMode::Auto).await;
-    run.poll(v, 0).await;
-    let line = run
-        .shared
-        .health
-        .chains()
-        .into_iter()
-        .find_map(|(id, h)| (id == v.id).then_some(h.scan_mode).flatten())
-        .unwrap_or_default();
+    let status = || {
+        run.shared
+            .health
+            .chains()
+            .into_iter()
+            .find_map(|(id, h)| (id == v.id).then_some(h.scan_mode).flatten())
+            .unwrap_or_default()
+    };
+    let mut line = String::new();
+    for i in 0..200 {
+        run.poll(v, i).await;
+        line = status();
+        if !line.contains("measuring") {
+            break;
+        }
+    }
     run.stop().await;
     line
 }

@@ -4,7 +4,8 @@
 //! The copy is made in one backup step, which holds a read transaction on
 //! the source: in WAL mode that never blocks the daemon's writers, and the
 //! copy is the database as of one instant. It is written to
-//! `<OUT>.partial`, checked with `PRAGMA integrity_check`, and only then
+//! `<OUT>.partial` (a new file: an existing one, or a symlink there, is
+//! refused and left alone, never deleted or written through), checked with `PRAGMA integrity_check`, and only then
 //! linked to `OUT` (never replacing anything there), so a file at `OUT` is always a complete, verified copy.
 //! An existing `OUT` is never overwritten. The copy is created with mode
 //! 0600: it holds chat ids and watched addresses.
@@ -22,6 +23,12 @@ pub enum BackupError {
     Missing(PathBuf),
     #[error("{0} already exists: a backup never overwrites a file, choose another name")]
     Exists(PathBuf),
+    /// `<OUT>.partial` is there: another backup is running, or one was
+    /// interrupted. It is not ours to delete.
+    #[error(
+        "{0} already exists: another backup to the same name is running or was interrupted; remove it (after checking) and try again"
+    )]
+    PartialExists(PathBuf),
     #[error("cannot open {path}: {source}")]
     Open {
         path: PathBuf,
@@ -72,6 +79,12 @@ pub fn backup(db: &Path, out: &Path, busy_timeout: Duration) -> Result<BackupRep
         return Err(BackupError::Exists(out.to_owned()));
     }
     let partial = with_suffix(out, ".partial");
+    if partial.symlink_metadata().is_ok() {
+        return Err(BackupError::PartialExists(partial));
+    }
+    // From here on the partial file is ours (created here, never through a
+    // link), and removed on failure.
+    create_private(&partial)?;
     let result = copy_and_verify(db, &partial, busy_timeout);
     let report = match result {
         Ok(r) => r,
@@ -112,8 +125,13 @@ fn copy_and_verify(
     )
     .map_err(open_err(db))?;
     src.busy_timeout(busy_timeout).map_err(open_err(db))?;
-    create_private(partial)?;
-    let mut dst = Connection::open(partial).map_err(open_err(partial))?;
+    let mut dst = Connection::open_with_flags(
+        partial,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )
+    .map_err(open_err(partial))?;
     let copy_err = |source| BackupError::Copy {
         from: db.to_owned(),
         to: partial.to_owned(),
@@ -168,20 +186,23 @@ fn copy_and_verify(
     })
 }
 
-/// An empty file readable by its owner only (SQLite accepts it as an empty
-/// database).
+/// A new empty file readable by its owner only (SQLite accepts it as an
+/// empty database). `create_new` (`O_EXCL`) fails on anything already
+/// there, a symlink included: nothing is written through a link.
 fn create_private(path: &Path) -> Result<(), BackupError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map(drop)
-        .map_err(|source| BackupError::Create {
-            path: path.to_owned(),
-            source,
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => BackupError::PartialExists(path.to_owned()),
+            _ => BackupError::Create {
+                path: path.to_owned(),
+                source,
+            },
         })
 }
 
@@ -223,5 +244,38 @@ mod tests {
             .unwrap();
         assert_eq!(x, 7);
         assert!(!with_suffix(&out, ".partial").exists());
+    }
+
+    /// An existing `<OUT>.partial` (another backup's, or a symlink to
+    /// someone's file) used to be deleted silently; now it is refused and
+    /// left as it was.
+    #[test]
+    fn an_existing_partial_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("monitor.db");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let out = dir.path().join("backup.db");
+        let partial = with_suffix(&out, ".partial");
+        std::fs::write(&partial, "another backup in progress").unwrap();
+        let err = backup(&db, &out, Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, BackupError::PartialExists(_)), "{err}");
+        assert!(err.to_string().contains("backup.db.partial"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&partial).unwrap(),
+            "another backup in progress"
+        );
+        assert!(out.symlink_metadata().is_err());
+
+        std::fs::remove_file(&partial).unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, &partial).unwrap();
+        let err = backup(&db, &out, Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, BackupError::PartialExists(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(partial.symlink_metadata().unwrap().file_type().is_symlink());
     }
 }

@@ -10,9 +10,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
-use crate::etherscan::ApiError;
-use crate::telegram::bot::TgError;
-
 /// A label set: `(name, value)` pairs in a fixed order.
 pub type Labels = Vec<(&'static str, String)>;
 
@@ -96,43 +93,13 @@ fn restart_cause(reason: &str) -> &'static str {
     }
 }
 
-/// The `outcome` label of an Etherscan call.
-pub fn etherscan_outcome<T>(result: &Result<T, ApiError>) -> &'static str {
+/// The `outcome` label of a call's result: `ok`, or the error's own label
+/// (a provider's error kind, `scanner::kind::Kind::outcome`; a Bot API
+/// error, `TgError::outcome`), decided where the error type lives.
+pub fn outcome<T, E>(result: &Result<T, E>, label: impl Fn(&E) -> &'static str) -> &'static str {
     match result {
         Ok(_) => "ok",
-        Err(e) => match e {
-            ApiError::RateLimited(_) => "rate_limited",
-            ApiError::DailyLimit(_) => "daily_limit",
-            ApiError::QueryTimeout | ApiError::WindowTooLarge => "range_too_large",
-            ApiError::InvalidKey(_) => "invalid_key",
-            ApiError::UnsupportedChain(_) => "unsupported_chain",
-            ApiError::Notok(_) => "notok",
-            ApiError::Http(_) => "http_error",
-            ApiError::Timeout(_) => "timeout",
-            ApiError::Connection(_) => "connection_error",
-            ApiError::Malformed(_) => "malformed",
-            ApiError::UnknownHead(_) => "unknown_head",
-        },
-    }
-}
-
-/// The `outcome` label of a Bot API call.
-pub fn telegram_outcome<T>(result: &Result<T, TgError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(e) => match e {
-            TgError::RetryAfter(_) => "rate_limited",
-            TgError::ChatUnreachable(_) => "chat_unreachable",
-            TgError::NoRights(_) => "no_rights",
-            TgError::TooLong(_) => "too_long",
-            TgError::BadRequest(_) => "bad_request",
-            TgError::Unauthorized => "unauthorized",
-            TgError::Conflict => "conflict",
-            TgError::Migrated(_) => "migrated",
-            TgError::Network(_) => "connection_error",
-            TgError::AnswerLost(_) => "answer_lost",
-            TgError::Server(_) => "server_error",
-        },
+        Err(e) => label(e),
     }
 }
 

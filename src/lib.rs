@@ -19,14 +19,21 @@
 //!   and [`metrics::Alerts`], the ticker its interval, polls and pause flag.
 //! * The four children, one module each:
 //!   [`db`] (SQLite on a SyncArbiter, one connection per message),
-//!   [`etherscan`] (the EVM scanner and its one HTTP client),
+//!   [`etherscan`] (the EVM scanner: Etherscan's API and its dialect
+//!   Blockscout, `etherscan::blockscout`, the keyless fallback),
 //!   [`telegram`] (the bot), [`ticker`] (asks every scanner for polls); and,
 //!   when `monitor.chains` includes `tron`, [`tron`] (the Tron scanner and its
 //!   TronGrid client); when `[[webhook]]` sinks are configured, [`webhook`]
 //!   (signed POSTs to integrators, from their own durable table).
 //! * [`scanner`] — what both scanners share: cursors, the watched set, the
-//!   atomic poll write ([`scanner::record::Recorder`]), retry classes, the
-//!   limiter, poll summaries.
+//!   atomic poll write, the limiter, poll summaries, the
+//!   provider pool of a chain (which source serves a poll, and its health); and where every
+//!   provider client's HTTP and retries live: [`scanner::http`] (the one
+//!   client builder: bounded, redirects never followed), [`scanner::retry`]
+//!   (the one retry loop), [`scanner::kind`] (what a failed call means, and
+//!   its `/metrics` outcome). The Bot API client is built in
+//!   [`telegram::bot`], the webhook client in [`webhook`]; neither follows
+//!   redirects either.
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.
@@ -50,7 +57,6 @@
 
 pub mod app;
 pub mod backup;
-pub mod blockscout;
 pub mod chaos;
 pub mod children;
 pub mod config;

@@ -5,7 +5,9 @@
 //! released when the process ends however it ends, so a `kill -9` never
 //! leaves a stale lock, and a leftover lock file without a holder means
 //! nothing. The holder writes its pid into the file, so that the instance
-//! that is refused can say who holds it. `demo` and the tests use their own
+//! that is refused can say who holds it. The lock file is never opened
+//! through a symbolic link (the pid would truncate the link's target): a
+//! link there is [`LockError::Symlink`]. `demo` and the tests use their own
 //! databases and never meet this lock.
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -31,6 +33,12 @@ pub enum LockError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The lock file is a symbolic link: following it would truncate and
+    /// overwrite whatever it points to.
+    #[error(
+        "the lock file {path} is a symbolic link; refusing to follow it (remove the link: the lock file is created as a regular file)"
+    )]
+    Symlink { path: PathBuf },
     #[error("cannot use the lock file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -73,6 +81,9 @@ pub fn acquire(db: &Path) -> Result<InstanceLock, LockError> {
     let io = |source: std::io::Error| {
         use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
         let path = path.clone();
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            return LockError::Symlink { path };
+        }
         match source.kind() {
             PermissionDenied | ReadOnlyFilesystem => LockError::NotWritable { path, source },
             _ => LockError::Io { path, source },
@@ -104,6 +115,8 @@ pub fn acquire(db: &Path) -> Result<InstanceLock, LockError> {
     Ok(InstanceLock { path, _file: file })
 }
 
+/// Opens (or creates, mode 0600) the lock file, never through a symlink
+/// (`O_NOFOLLOW`: a link there fails with `ELOOP`).
 fn open(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
@@ -112,6 +125,7 @@ fn open(path: &Path) -> std::io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
 }
 
@@ -135,5 +149,20 @@ mod tests {
         assert!(msg.contains(&std::process::id().to_string()), "{msg}");
         drop(first);
         acquire(&db).expect("free again once the holder is gone");
+    }
+
+    /// A symlink at `<db>.lock` used to be followed: its target was
+    /// truncated and replaced by the pid. Now it is refused, the target intact.
+    #[test]
+    fn a_symlinked_lock_file_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("monitor.db");
+        let victim = dir.path().join("precious.txt");
+        std::fs::write(&victim, "precious\n").unwrap();
+        std::os::unix::fs::symlink(&victim, lock_path(&db)).unwrap();
+        let err = acquire(&db).unwrap_err();
+        assert!(matches!(err, LockError::Symlink { .. }), "{err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     }
 }

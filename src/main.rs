@@ -101,7 +101,8 @@ fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
         Err(code) => return code,
     };
     let mut out = format!("# {} is valid. Effective configuration:\n", path.display());
-    out += &config.to_toml();
+    // URLs may carry credentials (user:password@, a key in the path or query).
+    out += &config.redacted().to_toml();
     let evm = !config.evm_chains().is_empty();
     for (var, required) in [("TELEGRAM_BOT_TOKEN", true), ("ETHERSCAN_API_KEY", evm)] {
         let state = match (std::env::var_os(var), required) {

@@ -22,7 +22,7 @@ use teloxide_core::prelude::Requester;
 
 use crate::config::{Config, Secrets};
 use crate::etherscan::{ApiError, EtherscanClient, RetryPolicy};
-use crate::instruments::{Instruments, telegram_outcome};
+use crate::instruments::{Instruments, outcome};
 use crate::metrics::ProviderHandles;
 use crate::telegram::bot::{self, TgError};
 
@@ -94,7 +94,7 @@ async fn check_telegram(
         return Ok((None, vec![warning]));
     };
     let result = answer.map_err(TgError::from);
-    instruments.provider_call("telegram", "getMe", telegram_outcome(&result));
+    instruments.provider_call("telegram", "getMe", outcome(&result, TgError::outcome));
     match result {
         Ok(me) => Ok((me.user.username.clone(), Vec::new())),
         Err(TgError::Unauthorized) => Err(PreflightError::TelegramToken),

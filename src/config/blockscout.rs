@@ -1,6 +1,6 @@
-//! `[blockscout]`: the keyless fallback provider for EVM chains, and the
-//! circuit breaker that moves a chain's scan to it (see
-//! [`crate::etherscan::breaker`]).
+//! `[blockscout]`: the keyless fallback provider for EVM chains, and when
+//! a chain's provider pool moves its scan to it (see
+//! [`crate::scanner::pool`], [`crate::etherscan::sources`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,10 +28,12 @@ pub struct BlockscoutConfig {
     /// Keyless rate of every Blockscout call together (its own limiter).
     pub requests_per_second: u32,
     /// Consecutive polls of a chain that failed in a way retries cannot fix
-    /// (5xx, timeouts, non-JSON bodies, the daily cap) before the breaker
-    /// opens and the chain moves to Blockscout.
+    /// (5xx, timeouts, non-JSON bodies, the daily cap) before the chain's
+    /// pool leaves a source and the next one (Blockscout) serves.
     pub failure_threshold: u32,
-    /// While open, how often one poll of the chain probes Etherscan again.
+    /// While a later source serves, how often one poll of the chain probes
+    /// a source the pool left (Etherscan). When every source is failing,
+    /// each is retried after a short backoff instead (a few seconds).
     #[serde(with = "humantime_serde")]
     pub probe_interval: Duration,
     /// `[blockscout.urls]`: per chain name, the instance's `/api` URL.

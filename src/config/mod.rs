@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub use blockscout::BlockscoutConfig;
 pub use secrets::{
-    ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR, missing_etherscan_key,
+    ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR,
+    missing_etherscan_key, redact_url,
 };
 pub use size::ByteSize;
 pub use tron::TronConfig;
@@ -65,7 +66,7 @@ pub enum ConfigError {
 pub struct Config {
     pub telegram: TelegramConfig,
     pub etherscan: EtherscanConfig,
-    /// `[blockscout]`: the EVM fallback provider and its circuit breaker.
+    /// `[blockscout]`: the EVM fallback provider and when a chain's pool moves to it.
     pub blockscout: BlockscoutConfig,
     /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
     pub tron: TronConfig,
@@ -99,7 +100,8 @@ pub struct TelegramConfig {
     pub send_rate: u32,
     #[serde(with = "humantime_serde")]
     pub per_chat_interval: Duration,
-    /// Commands one chat may send per `command_window`.
+    /// Commands each member of a chat (chat, user) may send per
+    /// `command_window`: in a group one member cannot use up the others'.
     pub command_limit: u32,
     #[serde(with = "humantime_serde")]
     pub command_window: Duration,
@@ -187,10 +189,16 @@ pub struct MonitorConfig {
     /// the registry's default ([`Chain::rescan_depth`]).
     pub rescan_depth: BTreeMap<String, u64>,
     /// How each chain's tokens are scanned: `auto` (default) picks per chain
-    /// by estimated calls and bytes per day, `logs` always scans the whole
-    /// contract (getLogs), `per-address` always asks `tokentx` per watched
-    /// address.
+    /// by measured calls and bytes per day (rule: `etherscan::mode`), `logs`
+    /// always scans the whole contract (getLogs), `per-address` always asks
+    /// `tokentx` per watched address.
     pub scan_mode: ScanMode,
+    /// `auto` only: wall-clock time between two decisions while the number
+    /// of watched addresses on a chain stays the same (default 60 s). A
+    /// change of the watched set, or a mode that no longer fits the limits,
+    /// is decided at the next poll whatever this says.
+    #[serde(with = "humantime_serde")]
+    pub scan_mode_recheck: Duration,
     /// Contracts added by the operator (a token migrated before a release
     /// knew it). Matched by contract, like the registry's own.
     pub contracts: Vec<ContractConfig>,
@@ -200,7 +208,8 @@ pub struct MonitorConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanMode {
-    /// Per chain, the cheaper of the two by estimate, with hysteresis.
+    /// Per chain: what fits the limits, then the lighter in bytes by a
+    /// margin (`etherscan::mode`).
     Auto,
     /// Whole-contract `getLogs`: calls flat in the number of addresses,
     /// bytes proportional to the token's volume.
@@ -235,6 +244,7 @@ impl Default for MonitorConfig {
             max_addresses_per_user: 50,
             rescan_depth: BTreeMap::new(),
             scan_mode: ScanMode::Auto,
+            scan_mode_recheck: crate::etherscan::mode::DECIDE_EVERY,
             contracts: Vec::new(),
         }
     }
@@ -483,7 +493,25 @@ impl Config {
             .collect()
     }
 
-    /// The effective configuration as TOML (it holds no secrets).
+    /// This configuration with every URL passed through [`redact_url`]
+    /// (`telegram.api_url`, `etherscan.base_url`, `tron.api_url`,
+    /// `[blockscout.urls]`, the webhooks'): for showing it.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.telegram.api_url = redact_url(&c.telegram.api_url);
+        c.etherscan.base_url = redact_url(&c.etherscan.base_url);
+        c.tron.api_url = redact_url(&c.tron.api_url);
+        for url in c.blockscout.urls.values_mut() {
+            *url = redact_url(url);
+        }
+        for w in &mut c.webhooks {
+            w.url = redact_url(&w.url);
+        }
+        c
+    }
+
+    /// The effective configuration as TOML (it holds no secrets from the
+    /// environment; URLs as written: show [`Config::redacted`]'s).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

@@ -126,6 +126,7 @@ fn accepted_is_safe(c: &Config) -> Result<(), TestCaseError> {
         c.telegram.command_window,
         c.etherscan.request_timeout,
         c.monitor.poll_interval,
+        c.monitor.scan_mode_recheck,
         c.database.busy_timeout,
         c.database.keep_delivered,
         c.database.keep_transfers,

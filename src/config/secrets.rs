@@ -73,3 +73,87 @@ pub fn missing_etherscan_key(config: &super::Config) -> ConfigError {
         chains: chains.join(", "),
     }
 }
+
+/// `url` as it may be shown (`check-config`, log lines): scheme, host and
+/// port as written; any `user:password@` replaced by `[redacted]@`; each
+/// path segment that could be a key (16 characters or more, or holding a
+/// `:` as a bot token does) replaced by `[redacted]`; every query value
+/// and any fragment replaced by `[redacted]` (the parameter names stay).
+/// A string without `://` is treated the same (authority first).
+pub fn redact_url(url: &str) -> String {
+    const R: &str = "[redacted]";
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{R}@{host}"),
+        None => authority.to_string(),
+    };
+    let (tail, fragment) = match tail.split_once('#') {
+        Some((t, _)) => (t, Some(R)),
+        None => (tail, None),
+    };
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (tail, None),
+    };
+    let path: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            if seg.chars().count() >= 16 || seg.contains(':') || seg.contains('@') {
+                R
+            } else {
+                seg
+            }
+        })
+        .collect();
+    let mut out = scheme + &authority + &path.join("/");
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) => format!("{k}={R}"),
+                None if kv.is_empty() => String::new(),
+                None => R.to_string(),
+            })
+            .collect();
+        out += "?";
+        out += &pairs.join("&");
+    }
+    if let Some(f) = fragment {
+        out += "#";
+        out += f;
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_in_a_url_are_redacted_and_the_rest_stays_readable() {
+        let cases = [
+            ("https://api.telegram.org", "https://api.telegram.org"),
+            (
+                "https://bob:hunter2@api.etherscan.io/v2/api?apikey=K3Y&chainid=1",
+                "https://[redacted]@api.etherscan.io/v2/api?apikey=[redacted]&chainid=[redacted]",
+            ),
+            (
+                "https://proxy.example:8443/ABCDEF0123456789abcdef/tron",
+                "https://proxy.example:8443/[redacted]/tron",
+            ),
+            (
+                "http://127.0.0.1:81/bot123:tok/x#frag",
+                "http://127.0.0.1:81/[redacted]/x#[redacted]",
+            ),
+            ("user:pw@host/path", "[redacted]@host/path"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+}

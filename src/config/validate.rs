@@ -253,6 +253,7 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     contracts(c)?;
     positive("monitor.poll_interval", m.poll_interval)?;
+    positive("monitor.scan_mode_recheck", m.scan_mode_recheck)?;
     at_least_one(
         "monitor.max_addresses_per_user",
         m.max_addresses_per_user.into(),

@@ -53,7 +53,8 @@ pub fn open_limited(settings: &DbSettings, limit: Limit) -> Result<Connection, D
     configure_sqlite();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
     let conn =
         Connection::open_with_flags(&settings.path, flags).map_err(|source| DbError::Open {
             path: settings.path.clone(),
@@ -226,6 +227,8 @@ fn name_the_file(path: &Path, e: DbError) -> DbError {
     }
 }
 
+/// Creates the file (mode 0600) or makes an existing one 0600, never
+/// through a symlink: `O_NOFOLLOW` on the open, `fchmod` on the open file.
 fn create_private_file(path: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -234,18 +237,24 @@ fn create_private_file(path: &Path) -> Result<(), DbError> {
             source,
         })?;
     }
-    let exists = path.exists();
+    let exists = path.symlink_metadata().is_ok();
     let opened = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path);
     let not_writable = |source| DbError::ReadOnly {
         path: path.to_owned(),
         source,
     };
-    match opened {
-        Ok(_) => {}
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(DbError::Symlink {
+                path: path.to_owned(),
+            });
+        }
         Err(e) if exists => return Err(not_writable(e)),
         Err(e) => {
             return Err(DbError::CreateDir {
@@ -253,8 +262,9 @@ fn create_private_file(path: &Path) -> Result<(), DbError> {
                 source: e,
             });
         }
-    }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(not_writable)?;
+    };
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(not_writable)?;
     Ok(())
 }
 

@@ -51,6 +51,12 @@ pub enum DbError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// `database.path` is a symbolic link: the daemon would change the
+    /// mode of (and write) whatever it points to.
+    #[error(
+        "the database {path} is a symbolic link; refusing to follow it (point database.path at the real file)"
+    )]
+    Symlink { path: PathBuf },
     /// The file exists but this process may not write it (its mode, its
     /// owner, a read-only mount).
     #[error("the database {path} is not writable: {source}")]

@@ -228,6 +228,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX transfers_to_from ON transfers (chain_id, to_addr, from_addr, timestamp, flagged);
     CREATE INDEX transfers_by_time ON transfers (chain_id, timestamp);
     "#,
+    // 10 (issue 17): each cursor's floor, the block the scanner created it
+    // at (first sight of the (chain, token): its safe head). Written once,
+    // by the insert of `cursors::advance`, never updated: the deep pass
+    // (`scanner::poll`) never goes below it, so a restart soon after the
+    // first start re-scans no block from before the daemon watched. NULL for
+    // cursors created before this migration: their floor is unknown (none).
+    r#"
+    ALTER TABLE cursors ADD COLUMN first_block INTEGER CHECK (first_block IS NULL OR first_block >= 0);
+    "#,
 ];
 
 /// The schema version this build writes.

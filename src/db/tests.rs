@@ -1,6 +1,6 @@
 //! Request-level tests on a real SQLite file.
 
-use super::cursors::{GetCursors, advance};
+use super::cursors::{GetCursors, GetFloors, advance};
 use super::outbox::{Delivery, DueNotifications, MarkDelivery, OutboxDepth};
 use super::poll_result::RecordPollResult;
 use super::subscriptions::{
@@ -226,6 +226,20 @@ fn cursors_never_move_back() {
     assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 200);
 }
 
+/// A cursor's floor is the block it was created at; moves keep it.
+#[test]
+fn a_cursor_keeps_the_floor_it_was_created_at() {
+    let (_dir, s) = temp_db();
+    connection::with_transaction(&s, true, |tx| {
+        advance(tx, 1, &usdt(), 200)?;
+        advance(tx, 1, &usdt(), 260)?;
+        advance(tx, 1, &usdt(), 150)
+    })
+    .unwrap();
+    assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 260);
+    assert_eq!(exec(&s, GetFloors)[&(1, usdt())], 200);
+}
+
 #[test]
 fn delivery_outcomes() {
     let (_dir, s) = temp_db();
@@ -395,8 +409,9 @@ fn a_migrated_group_moves_everything_to_its_new_id() {
     assert_eq!(exec(&s, MigrateChat { from: old, to: new }), 0);
 }
 
-/// A database as the previous release left it — in rollback-journal mode
-/// and one schema version behind, with the plain address indexes — is put
+/// A database as an older release left it — in rollback-journal mode and
+/// two schema versions behind, with the plain address indexes and cursors
+/// without a floor — is put
 /// in WAL mode and migrated by the first `prepare`, keeps its rows, and every
 /// later per-message connection finds WAL without setting it.
 #[test]
@@ -410,8 +425,9 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
          DROP INDEX transfers_by_time;
          CREATE INDEX transfers_by_from ON transfers (chain_id, from_addr);
          CREATE INDEX transfers_by_to ON transfers (chain_id, to_addr);
+         ALTER TABLE cursors DROP COLUMN first_block;
          PRAGMA user_version = {};",
-        schema::VERSION - 1
+        schema::VERSION - 2
     ))
     .unwrap();
     conn.close().unwrap();

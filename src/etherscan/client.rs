@@ -1,21 +1,16 @@
-//! The process's one HTTP client for Etherscan, and the one function that
-//! sends a request.
+//! The Etherscan API V2 client: the requests Etherscan's dialect asks
+//! (`eth_blockNumber`, `getLogs` pages, `tokentx`, a pair's logs) and what
+//! Etherscan's answers mean for the scanner (its counters, its pause on a
+//! quota or key answer, its alerts).
 //!
-//! Why one client: a pooled `awc::Client` reuses keep-alive connections and
-//! caps them at `etherscan.max_connections` (the prior bot opened a session
-//! per call and leaked them). `awc::Client` is `!Send`, so it is built on the
-//! scanner actor's own Arbiter and never leaves it.
-//!
-//! Why one request function: every call passes the same [`Limiter`], is
-//! counted in the same metrics, is retried by the same rules and is logged
-//! the same way — with module, action, chain and block range, never the URL,
-//! because the API key is in its query string. `awc` errors can quote the
-//! URL, so they are mapped to [`ApiError`] variants without their text.
+//! The client is built by the one builder (`scanner::http::client`: bounded
+//! connections, timeouts, bounded bodies, redirects never followed) and every
+//! request goes through the one retry loop (`scanner::retry::Caller`): the
+//! limiter, the counts, the `/metrics` outcome from the error's kind. Logged
+//! with module, action, chain and block range, never the URL: the API key is
+//! in its query string.
 
-use std::cell::Cell;
 use std::time::Duration;
-
-use awc::error::{PayloadError, SendRequestError};
 
 use super::api;
 use super::error::{Action, ApiError, Disposition};
@@ -24,11 +19,14 @@ use crate::config::{EtherscanConfig, Secret};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
 use crate::metrics::{Counters, ProviderHandles};
-use crate::scanner::limiter::Limiter;
+use crate::scanner::http::{self, Body, Transport};
+use crate::scanner::kind::{Classify, Kind};
 pub use crate::scanner::retry::RetryPolicy;
+use crate::scanner::retry::{Caller, Counts, Hooks};
 
-/// The largest body we read: 1000 log items are about 1 MB.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The largest body read, in bytes (1000 log items are about 1 MB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// Alert key for a chain the key or plan does not cover.
 pub fn unsupported_chain_alert(chain: &Chain) -> String {
@@ -150,12 +148,8 @@ pub struct EtherscanClient {
     base_url: String,
     key: Secret,
     timeout: Duration,
-    limiter: Limiter,
-    handles: ProviderHandles,
-    retry: RetryPolicy,
+    caller: Caller,
     probes: ProbeIntervals,
-    /// Requests sent by this client (every try).
-    calls: Cell<u64>,
 }
 
 impl EtherscanClient {
@@ -166,29 +160,25 @@ impl EtherscanClient {
         handles: ProviderHandles,
         retry: RetryPolicy,
     ) -> Self {
-        // rustls picks no crypto provider by itself and `Connector::new`
-        // panics without one. The app installs ring at start-up; doing it
-        // here too (a no-op when one is installed) keeps a test or tool that
-        // forgot from crashing the actor on every restart.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = config.request_timeout;
-        let http = http_client(timeout, config.max_connections);
         EtherscanClient {
-            http,
+            http: http::client(timeout, config.max_connections),
             base_url: config.base_url.clone(),
             key,
             timeout,
-            limiter: Limiter::per_second(config.requests_per_second),
-            handles,
-            retry,
+            caller: Caller::new("etherscan", config.requests_per_second, retry, handles),
             probes: ProbeIntervals::from_config(config),
-            calls: Cell::new(0),
         }
     }
 
     /// Requests sent so far by this client, every retry included.
     pub fn calls_sent(&self) -> u64 {
-        self.calls.get()
+        self.caller.counts().calls
+    }
+
+    /// Requests sent and failed so far, every retry included.
+    pub fn counts(&self) -> Counts {
+        self.caller.counts()
     }
 
     /// The chain's head block.
@@ -227,137 +217,85 @@ impl EtherscanClient {
         self.call(chain, request, api::parse_list).await
     }
 
-    /// Sends `request` until it succeeds or its error says to stop: rate
-    /// limits back off and retry, transient errors retry a few times, a
-    /// "split the range" or "tell a human" answer returns at once.
+    /// Sends `request` through the one retry loop ([`Caller::call`]).
     async fn call<T>(
         &self,
         chain: &Chain,
         request: Request<'_>,
         parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut tries = (0u32, 0u32);
-        loop {
-            let result = match self.send(chain, &request).await {
-                Ok((status, body)) => parse(status, &body),
-                Err(e) => Err(e),
-            };
-            let outcome = crate::instruments::etherscan_outcome(&result);
-            (self.handles.instruments).provider_call(
-                "etherscan",
-                request.action().as_str(),
-                outcome,
-            );
-            let error = match result {
-                Ok(v) => {
-                    if let Some(p) = self.handles.pauses.lift(pause::PROVIDER) {
-                        tracing::info!(actor = "etherscan", reason = %p.reason, "Etherscan answers again; pause lifted");
-                    }
-                    self.handles.alerts.resolve(INVALID_KEY_ALERT);
-                    self.handles.alerts.resolve(DAILY_CAP_ALERT);
-                    self.handles.alerts.resolve(&unsupported_chain_alert(chain));
-                    return Ok(v);
-                }
-                Err(e) => e,
-            };
-            Counters::add(&self.handles.counters.etherscan_errors, 1);
-            let disposition = error.disposition();
-            if disposition == Disposition::BackOff {
-                Counters::add(&self.handles.counters.etherscan_rate_limited, 1);
+        let hooks = Call {
+            client: self,
+            chain,
+            request: &request,
+        };
+        let send = || {
+            log_request(chain, &request);
+            let mut query = vec![("chainid", chain.id.to_string())];
+            query.extend(request.params());
+            query.push(("apikey", self.key.expose().to_string()));
+            let req = self.http.get(&self.base_url).query(&query);
+            async move {
+                let req = req.map_err(|_| Transport::Connection("cannot encode the query"))?;
+                http::exchange(req, Body::Empty, self.timeout, MAX_BODY).await
             }
-            if disposition == Disposition::GiveUp {
-                self.alert(chain, &error);
-            }
-            let wait = self.retry.next_wait(disposition, &mut tries);
-            log_failure(chain, &request, &error, wait);
-            match wait {
-                Some(d) => actix_rt::time::sleep(d).await,
-                None => return Err(error),
-            }
+        };
+        self.caller
+            .call(request.action().as_str(), &hooks, send, parse)
+            .await
+    }
+}
+
+/// One call's hooks: Etherscan's counters, log line, pause and alerts.
+struct Call<'a> {
+    client: &'a EtherscanClient,
+    chain: &'a Chain,
+    request: &'a Request<'a>,
+}
+
+impl Hooks<ApiError> for Call<'_> {
+    fn sending(&self) {
+        let counters = &self.client.caller.handles().counters;
+        Counters::add(&counters.etherscan_calls, 1);
+    }
+
+    fn answered(&self) {
+        let handles = self.client.caller.handles();
+        if let Some(p) = handles.pauses.lift(pause::PROVIDER) {
+            tracing::info!(actor = "etherscan", reason = %p.reason, "Etherscan answers again; pause lifted");
         }
+        handles.alerts.resolve(INVALID_KEY_ALERT);
+        handles.alerts.resolve(DAILY_CAP_ALERT);
+        handles.alerts.resolve(&unsupported_chain_alert(self.chain));
+    }
+
+    fn failed(&self, error: &ApiError, retry_in: Option<Duration>) {
+        let counters = &self.client.caller.handles().counters;
+        Counters::add(&counters.etherscan_errors, 1);
+        if matches!(error.kind(), Kind::RateLimited { .. }) {
+            Counters::add(&counters.etherscan_rate_limited, 1);
+        }
+        log_failure(self.chain, self.request, error, retry_in);
     }
 
     /// Tells the admins (once per incident) and, for a provider-wide
     /// answer, pauses every call until the next probe.
-    fn alert(&self, chain: &Chain, error: &ApiError) {
-        if let Some((p, text)) = pause::pause_for(error, std::time::SystemTime::now(), self.probes)
-        {
+    fn gave_up(&self, error: &ApiError) {
+        let handles = self.client.caller.handles();
+        let now = std::time::SystemTime::now();
+        if let Some((p, text)) = pause::pause_for(error, now, self.client.probes) {
             tracing::warn!(actor = "etherscan", reason = %p.reason, next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "Etherscan paused");
-            self.handles.alerts.raise(&p.alert_key, text);
-            self.handles.pauses.pause(p);
+            handles.alerts.raise(&p.alert_key, text);
+            handles.pauses.pause(p);
         } else if let ApiError::UnsupportedChain(reason) = error {
-            self.handles.alerts.raise(
-                &unsupported_chain_alert(chain),
+            handles.alerts.raise(
+                &unsupported_chain_alert(self.chain),
                 format!(
                     "Etherscan does not serve {} with this key or plan ({reason}). That chain is not scanned.",
-                    chain.display
+                    self.chain.display
                 ),
             );
         }
-    }
-
-    /// One HTTP request through the limiter. Returns the status and body.
-    async fn send(&self, chain: &Chain, request: &Request<'_>) -> Result<(u16, Vec<u8>), ApiError> {
-        self.limiter.acquire().await;
-        Counters::add(&self.handles.counters.etherscan_calls, 1);
-        self.calls.set(self.calls.get() + 1);
-        log_request(chain, request);
-        let mut query = vec![("chainid", chain.id.to_string())];
-        query.extend(request.params());
-        query.push(("apikey", self.key.expose().to_string()));
-        get(&self.http, &self.base_url, &query, self.timeout).await
-    }
-}
-
-/// A pooled client: at most `max_connections`, keep-alive, `timeout` per
-/// request. Shared by the Etherscan and the Blockscout client.
-pub(crate) fn http_client(timeout: Duration, max_connections: usize) -> awc::Client {
-    // rustls picks no crypto provider by itself and `Connector::new`
-    // panics without one. The app installs ring at start-up; doing it
-    // here too (a no-op when one is installed) keeps a test or tool that
-    // forgot from crashing the actor on every restart.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let connector = awc::Connector::new()
-        .limit(max_connections.max(1))
-        .timeout(timeout.min(Duration::from_secs(10)))
-        .conn_keep_alive(Duration::from_secs(30))
-        .conn_lifetime(Duration::from_secs(300));
-    awc::Client::builder()
-        .connector(connector)
-        .timeout(timeout)
-        .add_default_header((
-            "User-Agent",
-            concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
-        ))
-        .finish()
-}
-
-/// One GET of `url` with `query`: the status and the body (at most
-/// [`MAX_BODY`]), transport errors mapped without their text (they may
-/// quote the URL and its key).
-pub(crate) async fn get(
-    http: &awc::Client,
-    url: &str,
-    query: &[(&str, String)],
-    timeout: Duration,
-) -> Result<(u16, Vec<u8>), ApiError> {
-    let req = http
-        .get(url)
-        .query(&query)
-        .map_err(|_| ApiError::Connection("cannot encode the query"))?;
-    let exchange = async {
-        let mut resp = req.send().await.map_err(|e| map_send_error(e, timeout))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body()
-            .limit(MAX_BODY)
-            .await
-            .map_err(|e| map_payload_error(e, timeout))?;
-        Ok::<_, ApiError>((status, body.to_vec()))
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(r) => r,
-        Err(_) => Err(ApiError::Timeout(timeout)),
     }
 }
 
@@ -431,29 +369,6 @@ fn log_failure(chain: &Chain, request: &Request<'_>, error: &ApiError, retry_in:
     );
 }
 
-/// Maps a transport error to our own, dropping its text (it may quote the URL).
-fn map_send_error(e: SendRequestError, timeout: Duration) -> ApiError {
-    match e {
-        SendRequestError::Timeout => ApiError::Timeout(timeout),
-        SendRequestError::Connect(_) => ApiError::Connection("connect"),
-        SendRequestError::Send(_) | SendRequestError::Body(_) => ApiError::Connection("send"),
-        SendRequestError::Response(_) => ApiError::Malformed("unparseable HTTP response".into()),
-        SendRequestError::Url(_) => ApiError::Connection("invalid base URL"),
-        _ => ApiError::Connection("http"),
-    }
-}
-
-fn map_payload_error(e: PayloadError, timeout: Duration) -> ApiError {
-    match e {
-        PayloadError::Overflow => ApiError::Malformed(format!("body larger than {MAX_BODY} bytes")),
-        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            ApiError::Timeout(timeout)
-        }
-        PayloadError::Incomplete(_) => ApiError::Connection("body cut off"),
-        _ => ApiError::Connection("reading the body"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,16 +388,5 @@ mod tests {
         assert!(p.contains(&("toBlock", "512".into())));
         assert!(p.contains(&("topic0", TRANSFER_TOPIC.into())));
         assert!(p.iter().all(|(k, _)| *k != "apikey"));
-    }
-
-    #[test]
-    fn transport_errors_lose_their_text() {
-        let e = map_send_error(SendRequestError::Timeout, Duration::from_secs(2));
-        assert_eq!(e, ApiError::Timeout(Duration::from_secs(2)));
-        let e = map_send_error(
-            SendRequestError::Send(std::io::Error::other("http://x/?apikey=SECRET")),
-            Duration::from_secs(2),
-        );
-        assert!(!e.to_string().contains("SECRET"));
     }
 }

@@ -7,6 +7,7 @@ use crate::config::{Config, Secret};
 use crate::db::DbRef;
 use crate::instruments::Instruments;
 use crate::metrics::{Alerts, Counters, Health, Pauses, ProviderHandles};
+use crate::scanner::poll;
 use crate::scanner::record::Recorder;
 
 /// The EVM scanner's dependencies. Cheap to clone: every incarnation of
@@ -39,6 +40,16 @@ impl Deps {
             instruments: self.instruments.clone(),
             pauses: self.pauses.clone(),
             alerts: self.alerts.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// What the poll frame uses.
+    pub fn frame(&self) -> poll::Handles {
+        poll::Handles {
+            db: self.db.clone(),
+            record: self.record.clone(),
+            health: self.health.clone(),
             counters: self.counters.clone(),
         }
     }

@@ -9,6 +9,8 @@
 //! their text.
 
 use crate::db::DbError;
+use crate::scanner::http::Transport;
+use crate::scanner::kind::{Cause, Classify, Kind};
 pub use crate::scanner::retry::Disposition;
 
 /// One Etherscan call's failure, classified.
@@ -55,20 +57,37 @@ pub enum ApiError {
     UnknownHead(String),
 }
 
-impl ApiError {
-    pub fn disposition(&self) -> Disposition {
+impl Classify for ApiError {
+    fn kind(&self) -> Kind {
         match self {
-            ApiError::RateLimited(_) => Disposition::BackOff,
-            ApiError::QueryTimeout | ApiError::WindowTooLarge => Disposition::Split,
-            ApiError::DailyLimit(_)
-            | ApiError::InvalidKey(_)
-            | ApiError::UnsupportedChain(_)
-            | ApiError::UnknownHead(_) => Disposition::GiveUp,
-            ApiError::Notok(_)
-            | ApiError::Http(_)
-            | ApiError::Timeout(_)
-            | ApiError::Connection(_)
-            | ApiError::Malformed(_) => Disposition::Retry,
+            ApiError::RateLimited(_) => Kind::RateLimited { wait: None },
+            ApiError::DailyLimit(_) => Kind::Paused,
+            ApiError::QueryTimeout | ApiError::WindowTooLarge => Kind::TooLarge,
+            ApiError::InvalidKey(_) => Kind::RejectedKey,
+            ApiError::UnsupportedChain(_) => Kind::Refused,
+            ApiError::Notok(_) => Kind::Transient(Cause::Answer),
+            ApiError::Http(_) => Kind::Transient(Cause::Status),
+            ApiError::Timeout(_) => Kind::Transient(Cause::Timeout),
+            ApiError::Connection(_) => Kind::Transient(Cause::Connection),
+            ApiError::Malformed(_) => Kind::Malformed,
+            ApiError::UnknownHead(_) => Kind::UnknownHead,
+        }
+    }
+}
+
+impl ApiError {
+    /// What the retry loop does with it (from its [kind](Classify::kind)).
+    pub fn disposition(&self) -> Disposition {
+        self.kind().disposition()
+    }
+}
+
+impl From<Transport> for ApiError {
+    fn from(t: Transport) -> Self {
+        match t {
+            Transport::Timeout(d) => ApiError::Timeout(d),
+            Transport::Connection(what) => ApiError::Connection(what),
+            other => ApiError::Malformed(other.to_string()),
         }
     }
 }

@@ -1,35 +1,26 @@
 //! The scanner: watches every configured chain and token through the
 //! Etherscan API V2 and records the transfers that touch a watched address.
 //!
-//! Each [`Poll`] (from the ticker) does, per chain: one `eth_blockNumber`
-//! call for the head; for each token, `getLogs` over the blocks from the
-//! token's cursor + 1 to the *safe* head (head − confirmations), and the
-//! deep pass below, filtered by
-//! the token's registry contract and the Transfer topic, paginated and split
-//! as [`scan`] describes; decoding ([`decode`]); matching `from`/`to` against
-//! the in-memory set of watched addresses; and then ONE
-//! [`RecordPollResult`](crate::db::poll_result::RecordPollResult) with the matches and the new cursors, so that a
-//! cursor never moves past a transfer that was not recorded. The number of
-//! calls depends on the number of logs, never on the number of watched
-//! addresses (the prior bot's one `tokentx` call per address per token is
-//! what could not scale).
+//! The poll itself — pause gate, watched set, cursors, head, first pass,
+//! deep pass, one record, the per-token failure rule — is
+//! [`scanner::poll`](crate::scanner::poll)'s, written once for every
+//! provider. This module is Etherscan's side of it: the head is one
+//! `eth_blockNumber` call and the *safe* head is head − confirmations; a
+//! token's range is `getLogs` filtered by the token's registry contract and
+//! the Transfer topic, paginated and split as [`scan`] describes, decoded by
+//! [`decode`]; one address's range is `tokentx` ([`tokentx`]). The number of
+//! calls in logs mode depends on the number of logs, never on the number of
+//! watched addresses (the prior bot's one `tokentx` call per address per
+//! token is what could not scale).
 //!
 //! **An index that trails its head.** An explorer's getLogs index can lag
 //! the head its own `eth_blockNumber` reports: it answers `[]` for blocks
-//! it has not indexed yet. So the cursor never assumes the index complete:
-//! each token has a second, trailing cursor (the *deep pass*) that scans
-//! every block exactly once more when it is `rescan_depth` blocks behind the
-//! safe head (per chain, `monitor.rescan_depth`, about three minutes of
-//! blocks by default; 0 turns the deep pass off): blocks deep cursor + 1 ..=
-//! safe − `rescan_depth`, bounded per poll like the first pass. A transfer
-//! indexed less than `rescan_depth` blocks late is found there; the
-//! database's uniqueness on (chain, tx hash, log index) makes the second
-//! sight harmless, and rejected logs are counted by the first pass only.
-//! Each block is fetched twice in all (about twice the calls of one pass,
-//! never depending on the number of watched addresses). The deep cursor
-//! lives in memory: after a start it is the stored cursor − `rescan_depth`
-//! (a one-off re-scan of that window), and it never goes below a cursor this
-//! scanner created (no history from before the daemon watched).
+//! it has not indexed yet. The frame's deep pass scans every block once
+//! more when it is `rescan_depth` blocks behind the safe head (per chain,
+//! `monitor.rescan_depth`, about three minutes of blocks by default; 0 turns
+//! it off), bounded per poll by `etherscan.max_blocks_per_poll` like the
+//! first pass; it never goes below the block a cursor was created at (no
+//! history from before the daemon watched, across restarts too).
 //!
 //! **An unknown head** (`"0x"`, null, an error object) is never a number:
 //! the chain's poll is skipped and `/status` keeps the last known head. A
@@ -37,13 +28,19 @@
 //!
 //! **Per-address mode.** A chain with few watched addresses is cheaper to
 //! scan with one `tokentx` query per address and token (`monitor.scan_mode`,
-//! chosen per chain and poll by [`mode`], done by [`tokentx`] through the
-//! hook in `per_address.rs`): same cursor, same deep-pass cursor and the
+//! chosen per chain and poll by [`mode`] through the hooks in
+//! `per_address.rs`, one address's query done by [`tokentx`]): same cursor, same deep-pass cursor and the
 //! same (chain, tx hash, log index) key per transfer as the logs scan, so a
 //! switch between the two loses and repeats nothing.
 //!
 //! **A paused provider** (daily cap, revoked key: [`pause`]) gets no call
-//! until its next probe.
+//! until its next probe; chains with a Blockscout instance are served by
+//! it meanwhile (the pool below).
+//!
+//! **A provider pool per chain.** A chain with a Blockscout instance is
+//! scanned by the first healthy source of its pool (Etherscan, then
+//! Blockscout: [`sources`], [`crate::scanner::pool`]); head and logs of one
+//! poll always come from the same source.
 //!
 //! The Poll handler is atomic: while a poll runs, the actor handles nothing
 //! else, so the supervisor's `Control::Stop` waits for the poll to finish
@@ -52,12 +49,11 @@
 //! on chain, transaction hash and log index).
 
 pub mod api;
-pub mod breaker;
+pub mod blockscout;
 pub mod client;
 pub mod decode;
 pub mod deps;
 pub mod error;
-mod fallback;
 pub mod mode;
 pub mod pause;
 mod per_address;
@@ -66,29 +62,32 @@ mod proptests;
 mod quota;
 pub mod scan;
 pub mod source;
+pub mod sources;
 pub mod tokentx;
 
 /// The rate limiter moved to [`crate::scanner::limiter`]; kept here by name.
 pub use crate::scanner::limiter;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
-use crate::blockscout::BlockscoutClient;
-use crate::db::cursors::{Cursors, GetCursors};
-use crate::domain::{Address, Chain, Transfer};
+use crate::db::DbError;
+use crate::db::cursors::Cursors;
+use crate::domain::{Address, Chain, Token, Transfer};
 use crate::metrics::Counters;
+use crate::scanner;
+use crate::scanner::kind::{Classify, Kind};
 use crate::scanner::pause::skip_poll;
-use crate::scanner::record::record;
-use crate::scanner::watched::Watched;
-use crate::scanner::{self, cursor};
+use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
 use crate::supervisor::{ChildGuard, Control, obey};
+use blockscout::BlockscoutClient;
 
-use breaker::{Breaker, Provider};
-use source::{Source, TokenLogs};
+use crate::scanner::pool::Pool;
+use source::{Provider, Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
 pub use deps::Deps;
@@ -136,25 +135,28 @@ impl EtherscanActor {
             &deps.config.blockscout,
             &deps.config.etherscan,
             &chains,
-            deps.instruments.clone(),
+            deps.provider(),
             retry,
         );
-        let b = &deps.config.blockscout;
-        let breakers = chains
+        let pools = chains
             .iter()
             .filter(|c| fallback.serves(c))
-            .map(|c| (c.id, Breaker::new(b.failure_threshold, b.probe_interval)))
+            .map(|c| (c.id, sources::new_pool(&deps.config.blockscout)))
             .collect();
         EtherscanActor {
             scanner: Rc::new(Scanner {
                 chains,
                 client,
                 fallback,
-                breakers: RefCell::new(breakers),
+                pools: RefCell::new(pools),
                 quota: RefCell::default(),
+                frame: Frame::new(
+                    deps.frame(),
+                    "etherscan",
+                    deps.config.etherscan.max_blocks_per_poll,
+                ),
+                primary_down: Cell::new(false),
                 deps,
-                watched: Watched::default(),
-                deep: RefCell::new(HashMap::new()),
                 modes: RefCell::new(HashMap::new()),
                 pair_cache: tokentx::PairCache::default(),
             }),
@@ -200,7 +202,7 @@ impl Handler<Poll> for EtherscanActor {
     fn handle(&mut self, _: Poll, _: &mut Context<Self>) -> Self::Result {
         let scanner = self.scanner.clone();
         AtomicResponse::new(Box::pin(
-            async move { scanner.poll().await }.into_actor(self),
+            async move { poll::poll(&*scanner).await }.into_actor(self),
         ))
     }
 }
@@ -220,31 +222,165 @@ struct Scanner {
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
     fallback: BlockscoutClient,
-    /// The circuit breaker of each chain that has a fallback.
-    breakers: RefCell<HashMap<u64, Breaker>>,
+    /// The provider pool (Etherscan, then Blockscout) of each chain that
+    /// has a fallback.
+    pools: RefCell<HashMap<u64, Pool<Provider>>>,
     /// The daily call budget's counts.
     quota: RefCell<quota::Quota>,
-    /// The watched set, re-read after each head.
-    watched: Watched,
-    /// The deep pass's cursor per (chain id, token contract): every block
-    /// up to it was scanned a second time, `rescan_depth` blocks behind the
-    /// safe head (or lies below a cursor this scanner created). Kept in
-    /// memory: after a start it is the stored cursor − `rescan_depth`.
-    deep: RefCell<HashMap<(u64, Address), u64>>,
+    /// The poll's frame: watched set, deep cursors.
+    frame: Frame,
+    /// Etherscan is paused, or refused an earlier chain of this poll
+    /// account-wide: the chains left go to their fallback (or wait).
+    primary_down: Cell<bool>,
     /// Each chain's scan mode and what its estimate has seen.
     modes: RefCell<HashMap<u64, mode::ChainMode>>,
     /// Log indexes already looked up for `tokentx` rows.
     pair_cache: tokentx::PairCache,
 }
 
-impl Scanner {
-    async fn poll(&self) -> Result<PollSummary, ScanError> {
+impl Failure for ScanError {
+    fn kind(&self) -> Option<Kind> {
+        self.api().map(Classify::kind)
+    }
+
+    fn head_behind(chain: &Chain, head: u64, cursor: u64) -> Self {
+        ScanError::HeadBehind {
+            chain: chain.name,
+            head,
+            cursor,
+        }
+    }
+
+    fn record(chain: &Chain, source: DbError) -> Self {
+        ScanError::Record {
+            chain: chain.name,
+            source,
+        }
+    }
+
+    fn load(what: &'static str, source: DbError) -> Self {
+        ScanError::Load { what, source }
+    }
+}
+
+/// One chain's source for one poll: Etherscan or the Blockscout fallback,
+/// with the scanner's Etherscan-only parts (scan mode, `tokentx` cache).
+struct Evm<'a> {
+    scanner: &'a Scanner,
+    source: Source<'a>,
+    /// When the chain's poll on this source began (the pool's latency).
+    started: Instant,
+}
+
+impl poll::Source for Evm<'_> {
+    type Error = ScanError;
+
+    async fn head(&self, chain: &Chain) -> Result<Head, ScanError> {
+        let number = (self.source.block_number(chain).await).map_err(|source| ScanError::Head {
+            chain: chain.name,
+            action: Action::BlockNumber,
+            source,
+        })?;
+        let confirmations = self.scanner.deps.config.monitor.confirmations;
+        Ok(Head {
+            number,
+            safe: number.saturating_sub(confirmations),
+        })
+    }
+
+    async fn logs(
+        &self,
+        chain: &Chain,
+        token: &Token,
+        from: u64,
+        to: u64,
+        pass: Pass,
+        keep: &dyn Fn(&Transfer) -> bool,
+    ) -> Found<ScanError> {
+        let logs = TokenLogs {
+            source: self.source,
+            chain,
+            token,
+        };
+        let range = match pass {
+            Pass::First => scan::Range::new(from, to),
+            Pass::Again => scan::Range::again(from, to),
+        };
+        let scan = scan::scan_token(&logs, chain, token, range, keep).await;
+        Found {
+            transfers: scan.transfers,
+            scanned_to: scan.scanned_to,
+            items: scan.logs,
+            rejected: scan.rejected,
+            error: scan.error,
+        }
+    }
+
+    async fn address(
+        &self,
+        chain: &Chain,
+        token: &Token,
+        address: &Address,
+        from: u64,
+        to: u64,
+    ) -> Found<ScanError> {
+        let place = tokentx::Place {
+            client: &self.scanner.client,
+            chain,
+            token,
+            cache: &self.scanner.pair_cache,
+        };
+        let scan = tokentx::scan_address(&place, address, from, to).await;
+        self.scanner.rows_received(chain, scan.rows);
+        Found {
+            transfers: scan.transfers,
+            scanned_to: scan.error.is_none().then_some(to),
+            items: scan.rows,
+            rejected: scan.rejected,
+            error: scan.error,
+        }
+    }
+
+    /// Per-address queries are Etherscan's (`tokentx`); on the fallback the
+    /// head came from Blockscout, and so must the logs (one provider per
+    /// range), so a chain on Blockscout scans by logs.
+    fn method(&self, chain: &Chain) -> poll::Method {
+        if self.source.provider() != Provider::Etherscan {
+            return poll::Method::Logs;
+        }
+        match self.scanner.choose_mode(chain) {
+            Method::Logs => poll::Method::Logs,
+            Method::PerAddress => poll::Method::PerAddress,
+        }
+    }
+
+    fn calls_sent(&self) -> u64 {
+        self.source.calls_sent()
+    }
+
+    fn deep_moved(&self, chain: &Chain, contract: &Address, block: u64) {
+        self.scanner.pair_cache.prune(chain.id, contract, block);
+    }
+}
+
+impl poll::Scanner for Scanner {
+    type Error = ScanError;
+    type Source<'a> = Evm<'a>;
+
+    fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    fn chains(&self) -> &[Chain] {
+        &self.chains
+    }
+
+    /// The daily call budget, then Etherscan's pause: a paused Etherscan
+    /// still polls the chains that have a fallback.
+    async fn gate(&self) -> Gate {
         Counters::add(&self.deps.counters.polls, 1);
         if let Some(line) = self.budget_gate().await {
-            return Ok(PollSummary {
-                paused: Some(line),
-                ..PollSummary::default()
-            });
+            return Gate::Paused(line);
         }
         let paused = skip_poll(
             &self.deps.pauses,
@@ -252,320 +388,46 @@ impl Scanner {
             pause::PROVIDER,
             "etherscan",
         );
-        if paused.is_some() && !self.chains.iter().any(|c| self.fallback.serves(c)) {
-            return Ok(PollSummary {
-                paused,
-                ..PollSummary::default()
-            });
+        if let Some(line) = &paused
+            && !self.chains.iter().any(|c| self.fallback.serves(c))
+        {
+            return Gate::Paused(line.clone());
         }
-        self.refresh_watched().await?;
-        let cursors = self
-            .deps
-            .db
-            .exec(GetCursors)
-            .await
-            .map_err(|source| ScanError::Load {
-                what: "the scan cursors",
-                source,
-            })?;
-        let mut summary = PollSummary {
-            paused,
-            ..PollSummary::default()
-        };
-        let mut primary_down = summary.paused.is_some();
-        for chain in &self.chains {
-            let Some(source) = self.source(chain, primary_down) else {
-                continue;
-            };
-            let outcome = self.poll_chain(chain, &cursors, source).await;
-            if source.provider() == Provider::Etherscan {
-                self.record_primary(chain, &outcome);
-            }
-            // A key's limits are shared by every chain: after one of these
-            // answers every other call would be refused the same way.
-            let account_wide = outcome.errors.iter().find_map(|e| match e.api() {
-                Some(
-                    e @ (ApiError::InvalidKey(_)
-                    | ApiError::RateLimited(_)
-                    | ApiError::DailyLimit(_)),
-                ) => Some(e.clone()),
-                _ => None,
-            });
-            summary.chains.push(outcome);
-            if let Some(e) = account_wide.filter(|_| source.provider() == Provider::Etherscan) {
-                tracing::warn!(actor = "etherscan", error = %e,
-                    "no more Etherscan calls this poll; chains with a fallback use Blockscout");
-                primary_down = true;
-            }
+        self.primary_down.set(paused.is_some());
+        Gate::Poll { paused }
+    }
+
+    fn source(&self, chain: &Chain) -> Option<Evm<'_>> {
+        let source = self.choose_source(chain, self.primary_down.get())?;
+        Some(Evm {
+            scanner: self,
+            source,
+            started: Instant::now(),
+        })
+    }
+
+    fn chain_done(&self, chain: &Chain, evm: &Evm<'_>, stored: &Cursors, out: &ChainSummary) {
+        self.observe_mode(chain, stored, out);
+        self.record_outcome(chain, evm.source, out, evm.started.elapsed());
+        if evm.source.provider() != Provider::Etherscan {
+            return;
         }
+        // A key's limits are shared by every chain: after one of these
+        // answers every other call would be refused the same way.
+        let account_wide = out.errors.iter().find_map(|e| match e.api() {
+            Some(
+                e @ (ApiError::InvalidKey(_) | ApiError::RateLimited(_) | ApiError::DailyLimit(_)),
+            ) => Some(e.clone()),
+            _ => None,
+        });
+        if let Some(e) = account_wide {
+            tracing::warn!(actor = "etherscan", error = %e,
+                "no more Etherscan calls this poll; chains with a fallback use Blockscout");
+            self.primary_down.set(true);
+        }
+    }
+
+    async fn poll_done(&self) {
         self.record_calls().await;
-        Ok(summary)
-    }
-
-    /// Reloads the watched set if it changed since the last poll.
-    async fn refresh_watched(&self) -> Result<(), ScanError> {
-        (self.watched)
-            .refresh(&self.deps.db, "etherscan")
-            .await
-            .map_err(|source| ScanError::Load {
-                what: "the watched addresses",
-                source,
-            })
-    }
-
-    /// The deep pass of one token: blocks the index may not have served
-    /// when the first pass read them, once more, `rescan_depth` blocks behind
-    /// the safe head and never past the first pass (`now_at`). Gives the
-    /// deep cursor it started from and the scan; `None` when the deep pass
-    /// is off or has nothing to scan yet. `cursor` is the stored cursor, the
-    /// deep cursor's start after a restart.
-    async fn deep_pass(
-        &self,
-        source: &TokenLogs<'_>,
-        cursor: u64,
-        now_at: u64,
-        safe: u64,
-    ) -> Option<(u64, scan::TokenScan)> {
-        let (chain, token) = (source.chain, source.token);
-        let depth = chain.rescan_depth;
-        if depth == 0 {
-            return None;
-        }
-        let deep = *self
-            .deep
-            .borrow_mut()
-            .entry((chain.id, token.contract.clone()))
-            .or_insert_with(|| cursor.saturating_sub(depth));
-        let to = safe
-            .saturating_sub(depth)
-            .min(now_at)
-            .min(deep.saturating_add(self.deps.config.etherscan.max_blocks_per_poll));
-        if to <= deep {
-            return None;
-        }
-        let range = scan::Range::again(deep + 1, to);
-        let scan = scan::scan_token(source, chain, token, range, |t| self.keeps(t)).await;
-        Some((deep, scan))
-    }
-
-    /// Does `t` touch a watched address on its chain?
-    fn keeps(&self, t: &Transfer) -> bool {
-        self.watched.keeps(t)
-    }
-
-    async fn poll_chain(
-        &self,
-        chain: &Chain,
-        stored: &Cursors,
-        source: Source<'_>,
-    ) -> ChainSummary {
-        let calls_before = source.calls_sent();
-        let mut out = ChainSummary {
-            chain: chain.name,
-            ..ChainSummary::default()
-        };
-        self.scan_chain(chain, stored, &mut out, source).await;
-        out.calls = source.calls_sent() - calls_before;
-        scanner::summary::report(&self.deps.health, "etherscan", chain, &out);
-        out
-    }
-
-    async fn scan_chain(
-        &self,
-        chain: &Chain,
-        stored: &Cursors,
-        out: &mut ChainSummary,
-        provider: Source<'_>,
-    ) {
-        let config = &self.deps.config;
-        let head = match provider.block_number(chain).await {
-            Ok(h) => h,
-            Err(source) => {
-                out.errors.push(ScanError::Head {
-                    chain: chain.name,
-                    action: Action::BlockNumber,
-                    source,
-                });
-                out.cursors = cursor::stored_cursors(chain, stored);
-                return;
-            }
-        };
-        // The watched set must be at least as new as the head: reading the
-        // head may have taken seconds (retries, backoff), and an address
-        // added meanwhile must see the transfers of every block up to that
-        // head, or the cursor moves past them for good.
-        if let Err(e) = self.refresh_watched().await {
-            out.errors.push(e);
-            out.cursors = cursor::stored_cursors(chain, stored);
-            return;
-        }
-        let safe = head.saturating_sub(config.monitor.confirmations);
-        if let Some(cursor) = cursor::highest(chain, stored).filter(|&c| head < c) {
-            // Below blocks already scanned as confirmed: a lagging backend or
-            // a wrong answer. Trust nothing of it.
-            tracing::warn!(
-                actor = "etherscan",
-                chain = chain.name,
-                head,
-                cursor,
-                "head behind the cursor; nothing moves"
-            );
-            out.errors.push(ScanError::HeadBehind {
-                chain: chain.name,
-                head,
-                cursor,
-            });
-            out.cursors = cursor::stored_cursors(chain, stored);
-            return;
-        }
-        out.head = Some(head);
-        out.safe_head = Some(safe);
-
-        // Per-address queries are Etherscan's (`tokentx`); on the fallback
-        // the head came from Blockscout, and so must the logs (one provider
-        // per range), so a chain on Blockscout scans by logs.
-        let method = if provider.provider() == Provider::Etherscan {
-            self.choose_mode(chain)
-        } else {
-            Method::Logs
-        };
-        let mut transfers = Vec::new();
-        let mut advanced: Vec<(Address, u64)> = Vec::new();
-        let mut deep_moves: Vec<(Address, u64)> = Vec::new();
-        for token in &chain.tokens {
-            let symbol = token.symbol.as_str();
-            let Some(&cursor) = stored.get(&(chain.id, token.contract.clone())) else {
-                // First sight of this chain/token: start at the safe head.
-                // History before the daemon watched is not notified, by
-                // either pass.
-                tracing::info!(
-                    actor = "etherscan",
-                    chain = chain.name,
-                    token = symbol,
-                    block = safe,
-                    "new cursor at the safe head (no backfill)"
-                );
-                advanced.push((token.contract.clone(), safe));
-                out.cursors.push((token.contract.clone(), safe));
-                deep_moves.push((token.contract.clone(), safe));
-                continue;
-            };
-            if method == Method::PerAddress {
-                let step = self.per_address_token(chain, token, cursor, safe).await;
-                out.rejected += step.rejected;
-                out.matched += step.transfers.len();
-                transfers.extend(step.transfers);
-                out.cursors.push((token.contract.clone(), step.now_at));
-                if step.now_at > cursor {
-                    advanced.push((token.contract.clone(), step.now_at));
-                }
-                if let Some(d) = step.deep_to {
-                    deep_moves.push((token.contract.clone(), d));
-                }
-                if let Some(e) = step.error {
-                    tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
-                        cursor, error = %e, "per-address scan incomplete; the cursor stays");
-                    out.errors.push(e);
-                    break;
-                }
-                continue;
-            }
-            let source = TokenLogs {
-                source: provider,
-                chain,
-                token,
-            };
-            let mut now_at = cursor;
-            if cursor < safe {
-                let to = safe.min(cursor.saturating_add(config.etherscan.max_blocks_per_poll));
-                if to < safe {
-                    tracing::info!(
-                        actor = "etherscan",
-                        chain = chain.name,
-                        token = symbol,
-                        from_block = cursor + 1,
-                        to_block = to,
-                        behind = safe - to,
-                        "catching up in bounded steps"
-                    );
-                }
-                let range = scan::Range::new(cursor + 1, to);
-                let scan = scan::scan_token(&source, chain, token, range, |t| self.keeps(t)).await;
-                out.logs += scan.logs;
-                out.rejected += scan.rejected;
-                Counters::add(&self.deps.counters.logs_rejected, scan.rejected as u64);
-                let matched = scan.transfers.len();
-                out.matched += matched;
-                transfers.extend(scan.transfers);
-                now_at = scan.scanned_to.map_or(cursor, |done| done.max(cursor));
-                self.observe_logs(chain.id, scan.logs, now_at - cursor, matched);
-                if now_at > cursor {
-                    advanced.push((token.contract.clone(), now_at));
-                }
-                if let Some(e) = scan.error {
-                    out.cursors.push((token.contract.clone(), now_at));
-                    tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
-                        cursor = now_at, error = %e, "token scan incomplete; the cursor stays before the gap");
-                    out.errors.push(e);
-                    // Retries are exhausted (or pointless): the chain's other
-                    // tokens wait for the next poll. This bounds how long a bad
-                    // spell can stretch one poll (and a shutdown waiting on it).
-                    break;
-                }
-            }
-            out.cursors.push((token.contract.clone(), now_at));
-
-            let Some((deep, scan)) = self.deep_pass(&source, cursor, now_at, safe).await else {
-                continue;
-            };
-            out.deep_logs += scan.logs;
-            out.matched += scan.transfers.len();
-            transfers.extend(scan.transfers);
-            if let Some(done) = scan.scanned_to {
-                deep_moves.push((token.contract.clone(), done));
-            }
-            if let Some(e) = scan.error {
-                tracing::warn!(actor = "etherscan", chain = chain.name, token = symbol,
-                    deep_cursor = scan.scanned_to.unwrap_or(deep), error = %e,
-                    "deep pass incomplete; it resumes there next poll");
-                out.errors.push(e);
-                break;
-            }
-        }
-        // Tokens skipped after a failure keep their stored cursors.
-        for token in &chain.tokens {
-            if !out.cursors.iter().any(|(c, _)| c == &token.contract)
-                && let Some(&c) = stored.get(&(chain.id, token.contract.clone()))
-            {
-                out.cursors.push((token.contract.clone(), c));
-            }
-        }
-
-        if !transfers.is_empty() || !advanced.is_empty() {
-            let recorded =
-                record(&self.deps.record, chain.id, chain.name, transfers, advanced).await;
-            match recorded {
-                Ok(recorded) => {
-                    out.new_transfers = recorded.new_transfers;
-                    out.notifications = recorded.notifications;
-                }
-                Err(source) => {
-                    // Nothing moved: the next poll scans the same blocks again.
-                    out.cursors = cursor::stored_cursors(chain, stored);
-                    out.errors.push(ScanError::Record {
-                        chain: chain.name,
-                        source,
-                    });
-                    // The deep pass's finds were not recorded either.
-                    return;
-                }
-            }
-        }
-        // Only once its finds are recorded does the deep cursor move.
-        let mut deep = self.deep.borrow_mut();
-        for (contract, block) in deep_moves {
-            self.pair_cache.prune(chain.id, &contract, block);
-            deep.insert((chain.id, contract), block);
-        }
     }
 }

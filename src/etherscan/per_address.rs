@@ -1,7 +1,9 @@
-//! The hook where the scanner picks how a chain's tokens are scanned this
-//! poll ([`mode`](super::mode)), and the per-address scan of one token
-//! ([`tokentx`](super::tokentx)) in the scanner's terms: cursor, deep pass,
-//! watched set.
+//! The two hooks of the scan-mode decision ([`mode`](super::mode)) — which
+//! scan a chain uses this poll (`choose_mode`, after the head and the
+//! watched set are read) and what the poll cost (`observe_mode`, after it) —
+//! and what per-address mode means for the cursors. The per-address loop
+//! itself (every watched address, one query each) is the poll frame's
+//! (`scanner::poll`); one address's query is [`tokentx`](super::tokentx).
 //!
 //! **Cursor.** One cursor per (chain, token), shared by both modes: in
 //! per-address mode it moves to the safe head (bounded by
@@ -20,15 +22,14 @@
 //! so a switch neither skips nor repeats a deep scan). Rows seen again are
 //! keyed from a cache, not looked up twice.
 
-use std::collections::HashSet;
+use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
-use super::mode::{ChainMode, Method};
-use super::tokentx::{self, Place};
-use super::{EtherscanActor, ScanError, Scanner};
-use crate::domain::{Chain, Token, Transfer};
-use crate::metrics::Counters;
+use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes};
+use super::{ChainSummary, EtherscanActor, Scanner};
+use crate::db::cursors::Cursors;
+use crate::domain::Chain;
 
 /// Pins a chain to one scan mode (`Some`), whatever `monitor.scan_mode`
 /// says, or lets the setting decide again (`None`). For operators and
@@ -54,34 +55,31 @@ impl Handler<SetScanMode> for EtherscanActor {
     }
 }
 
-/// What the per-address scan of one token did.
-#[derive(Debug, Default)]
-pub(super) struct Step {
-    pub transfers: Vec<Transfer>,
-    /// Everything up to here is scanned for every address (the new cursor).
-    pub now_at: u64,
-    /// The deep cursor after this scan, once its finds are recorded.
-    pub deep_to: Option<u64>,
-    pub rows: usize,
-    pub rejected: usize,
-    pub error: Option<ScanError>,
-}
-
 impl Scanner {
-    /// The chain's mode for this poll; logs a switch and updates `/status`.
+    /// The chain's mode for this poll, decided by [`ChainMode::choose`] for
+    /// the watched set as just re-read; logs a switch (or a new reason for
+    /// the same mode) and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.deps.config;
-        let addresses = self.watched.on_chain(chain.id).len() as u64;
+        let inputs = Inputs {
+            addresses: self.frame.watched.on_chain(chain.id).len() as u64,
+            tokens: chain.tokens.len() as u64,
+            rescan_depth: chain.rescan_depth,
+            limits: Limits::new(
+                config.etherscan.requests_per_second,
+                config.etherscan.daily_limit,
+                config.monitor.poll_interval,
+                self.chains.len(),
+            ),
+            recheck: config.monitor.scan_mode_recheck,
+        };
         let mut modes = self.modes.borrow_mut();
         let mode: &mut ChainMode = modes.entry(chain.id).or_default();
-        let switch = mode.choose(
-            config.monitor.scan_mode,
-            chain.id,
-            addresses,
-            chain.tokens.len() as u64,
-            config.monitor.poll_interval.as_secs(),
-            chain.rescan_depth,
-        );
+        mode.deep_at_start = (chain.tokens.iter())
+            .map(|t| self.frame.deep_at(chain.id, &t.contract))
+            .collect();
+        let why_before = mode.why.clone();
+        let switch = mode.choose(config.monitor.scan_mode, &inputs, Instant::now());
         let line = mode.describe();
         if let Some((from, to)) = switch {
             tracing::info!(
@@ -89,9 +87,20 @@ impl Scanner {
                 chain = chain.name,
                 from = from.as_str(),
                 to = to.as_str(),
-                addresses,
+                addresses = inputs.addresses,
                 estimate = %line,
                 "scan mode switched"
+            );
+        } else if mode.why != why_before {
+            // The same mode for another reason (the first decision, a
+            // watched set that changed): said once, not every poll.
+            tracing::info!(
+                actor = "etherscan",
+                chain = chain.name,
+                mode = mode.method.as_str(),
+                addresses = inputs.addresses,
+                estimate = %line,
+                "scan mode kept"
             );
         }
         self.deps
@@ -100,68 +109,57 @@ impl Scanner {
         mode.method
     }
 
-    /// Feeds a logs poll's first pass of one token to the estimate.
-    pub(super) fn observe_logs(&self, chain_id: u64, logs: usize, blocks: u64, matched: usize) {
-        let mut modes = self.modes.borrow_mut();
-        let mode = modes.entry(chain_id).or_default();
-        mode.observe_logs(logs as u64, blocks, matched as u64);
-    }
-
-    /// Scans `token` per watched address over the blocks after `cursor` (and
-    /// the deep-pass window below it) up to `safe`.
-    pub(super) async fn per_address_token(
-        &self,
-        chain: &Chain,
-        token: &Token,
-        cursor: u64,
-        safe: u64,
-    ) -> Step {
-        let mut step = Step {
-            now_at: cursor,
-            ..Step::default()
-        };
-        if cursor >= safe {
-            return step;
-        }
-        let depth = chain.rescan_depth;
-        let key = (chain.id, token.contract.clone());
-        let deep = *self
-            .deep
-            .borrow_mut()
-            .entry(key)
-            .or_insert_with(|| cursor.saturating_sub(depth));
-        let from = deep.min(cursor) + 1;
-        let to = safe.min(cursor.saturating_add(self.deps.config.etherscan.max_blocks_per_poll));
-        let place = Place {
-            client: &self.client,
-            chain,
-            token,
-            cache: &self.pair_cache,
-        };
-        let mut seen = HashSet::new();
-        for address in self.watched.on_chain(chain.id) {
-            let scan = tokentx::scan_address(&place, &address, from, to).await;
-            step.rows += scan.rows;
-            step.rejected += scan.rejected;
-            for t in scan.transfers {
-                if self.watched.keeps(&t) && seen.insert((t.tx_hash.clone(), t.log_index)) {
-                    step.transfers.push(t);
-                }
-            }
-            if scan.error.is_some() {
-                step.error = scan.error;
-                break;
-            }
-        }
-        Counters::add(&self.deps.counters.logs_rejected, step.rejected as u64);
-        if step.error.is_none() {
-            step.now_at = to;
-            step.deep_to = Some(to.saturating_sub(depth).max(deep));
-        }
+    /// After a poll of `chain`: what it cost, to [`ChainMode::observe`] —
+    /// measured only when the poll was complete (no error, every token
+    /// already had a cursor and reached the safe head) and steady (the deep
+    /// pass `rescan_depth` behind before and after: see [`mode`](super::mode)),
+    /// so retries, catch-up, first sight and the deep pass's warm-up do not
+    /// count as a mode's cost. Calls as the client
+    /// counted them (`out.calls`), bytes from what the answers held
+    /// ([`body_bytes`]): log items of both passes, `tokentx` rows, and one
+    /// `getLogs` item per log-index look-up of a new own transfer.
+    pub(super) fn observe_mode(&self, chain: &Chain, stored: &Cursors, out: &ChainSummary) {
         let mut modes = self.modes.borrow_mut();
         let mode = modes.entry(chain.id).or_default();
-        let new = step.transfers.iter().filter(|t| t.block > cursor).count();
-        mode.observe_matches(new as u64, step.now_at - cursor);
-        step
+        let depth = chain.rescan_depth;
+        let mut blocks = Some(0u64);
+        for (i, token) in chain.tokens.iter().enumerate() {
+            let key = (chain.id, token.contract.clone());
+            let from = stored.get(&key);
+            let to = out.cursors.iter().find(|(c, _)| *c == token.contract);
+            let deep_from = mode.deep_at_start.get(i).copied().flatten();
+            let deep_to = self.frame.deep_at(chain.id, &token.contract);
+            blocks = match (blocks, from, to, out.safe_head) {
+                (Some(b), Some(&from), Some(&(_, to)), Some(safe))
+                    if to >= safe
+                        && (depth == 0
+                            || (deep_from == Some(from.saturating_sub(depth))
+                                && deep_to == Some(to.saturating_sub(depth)))) =>
+                {
+                    Some(b.max(to.saturating_sub(from)))
+                }
+                _ => None,
+            };
+        }
+        let cost = blocks.filter(|_| out.errors.is_empty()).map(|blocks| {
+            let rows = mode.rows_received();
+            let lookups = if rows > 0 { out.new_transfers } else { 0 };
+            let logs = (out.logs + out.deep_logs + lookups) as u64;
+            PollCost {
+                calls: out.calls,
+                bytes: body_bytes(out.calls, logs, rows),
+                blocks,
+                new_transfers: out.new_transfers as u64,
+                addresses: self.frame.watched.on_chain(chain.id).len() as u64,
+                tokens: chain.tokens.len() as u64,
+            }
+        });
+        mode.observe(cost);
+    }
+
+    /// Counts `tokentx` rows received for the chain's estimate.
+    pub(super) fn rows_received(&self, chain: &Chain, rows: usize) {
+        let mut modes = self.modes.borrow_mut();
+        modes.entry(chain.id).or_default().rows(rows as u64);
     }
 }

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
+use super::blockscout;
 use super::error::ApiError;
 use super::{Scanner, pause};
-use crate::blockscout;
 use crate::db::budget::{GetCalls, RecordCalls};
 use crate::scanner::budget::{self, Verdict, utc_day};
 

@@ -1,16 +1,31 @@
 //! Where one poll of one chain reads its head and its logs: Etherscan or
-//! the Blockscout fallback, as the chain's [breaker](super::breaker) says —
-//! always both from the same provider, so that a range is never scanned
-//! against one provider's head with the other's index.
+//! the Blockscout fallback, as the chain's [provider pool](super::sources)
+//! says — always both from the same provider, so that a range is never
+//! scanned against one provider's head with the other's index.
 
 use serde_json::Value;
 
-use super::breaker::Provider;
+use super::blockscout::BlockscoutClient;
 use super::client::EtherscanClient;
 use super::error::ApiError;
 use super::scan::LogSource;
-use crate::blockscout::BlockscoutClient;
 use crate::domain::{Chain, Token};
+
+/// Which provider scans a chain in one poll (the key of its pool entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Etherscan,
+    Blockscout,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Etherscan => super::pause::PROVIDER,
+            Provider::Blockscout => super::blockscout::PROVIDER,
+        }
+    }
+}
 
 /// One provider's client, for one poll of a chain.
 #[derive(Clone, Copy)]

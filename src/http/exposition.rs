@@ -70,7 +70,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
     let inst = s.instruments;
     r.register(
         "usdt_monitor_provider_calls",
-        "Calls to Etherscan and the Telegram Bot API, every try, by outcome",
+        "Calls to the chain providers (Etherscan, Blockscout, TronGrid) and the Telegram Bot API, every try, by outcome",
         inst.provider_calls.clone(),
     );
     r.register_with_unit(
@@ -95,6 +95,7 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         inst.notifications_queued.clone(),
     );
     register_chains(&mut r, &s.chains);
+    register_sources(&mut r, &s.chains);
     register_scanner(&mut r, s.counters, &s.pauses);
     if let Some(tree) = &s.tree {
         let up = Family::<Labels, Gauge>::default();
@@ -160,6 +161,47 @@ fn register_chains(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
         "usdt_monitor_chain_last_successful_poll_timestamp_seconds",
         "Unix time of the chain's last fully successful poll",
         last_ok,
+    );
+}
+
+/// Each source of each chain's provider pool (chains without a pool have
+/// none): serving or not, failures in a row, calls and errors since start.
+fn register_sources(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
+    let serving = Family::<Labels, Gauge>::default();
+    let failures = Family::<Labels, Gauge>::default();
+    let calls = Family::<Labels, Counter>::default();
+    let errors = Family::<Labels, Counter>::default();
+    for (id, h) in chains {
+        for s in &h.sources {
+            let labels = vec![
+                ("chain", chain_name(*id)),
+                ("source", s.name.to_lowercase()),
+            ];
+            serving.get_or_create(&labels).set(i64::from(s.serving));
+            failures.get_or_create(&labels).set(i64::from(s.failures));
+            calls.get_or_create(&labels).inc_by(s.calls_total);
+            errors.get_or_create(&labels).inc_by(s.errors_total);
+        }
+    }
+    r.register(
+        "usdt_monitor_source_serving",
+        "1 when the source serves the chain's polls (the first healthy one of its pool), else 0",
+        serving,
+    );
+    r.register(
+        "usdt_monitor_source_consecutive_failures",
+        "Polls of the chain on the source in a row that failed in a way retries cannot fix",
+        failures,
+    );
+    r.register(
+        "usdt_monitor_source_calls",
+        "Calls of the chain's polls to the source, retries included, since start",
+        calls,
+    );
+    r.register(
+        "usdt_monitor_source_errors",
+        "Errors the chain's polls on the source ended with, since start",
+        errors,
     );
 }
 

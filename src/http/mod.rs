@@ -9,6 +9,11 @@
 //! a clone of it, so a restart never loses the port and a port already in
 //! use is a start-up error, not a restart loop.
 //!
+//! Connections are bounded ([`MAX_CONNECTIONS`], [`REQUEST_WITHIN`],
+//! [`KEEP_ALIVE`]): however many a client opens and leaves idle, the
+//! endpoint holds at most a few descriptors, so it cannot starve polling,
+//! commands or the outbox.
+//!
 //! The handlers read shared state only ([`HttpState`], exactly what they
 //! use): the supervisor's snapshot, the scanners' per-chain health, the
 //! provider pauses, the counters and instruments, and one read-only
@@ -40,6 +45,19 @@ pub const CHILD: &str = "http";
 
 /// How long a handler waits for the supervisor or the database.
 const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+/// The most connections served at once. Past it, new connections wait in
+/// the kernel's accept queue (no descriptor of ours) until one closes: the
+/// endpoint can never take the descriptors the database, the providers and
+/// Telegram need. A scraper and a few health probes need a handful.
+pub const MAX_CONNECTIONS: usize = 16;
+
+/// A connection must send its request head within this time, and an idle
+/// keep-alive connection is closed after [`KEEP_ALIVE`]: idle connections
+/// cannot hold the slots for long.
+pub const REQUEST_WITHIN: Duration = Duration::from_secs(2);
+/// See [`REQUEST_WITHIN`].
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// Binds `[http] listen`. Called once at start-up, before the tree starts.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -169,6 +187,10 @@ impl HttpActor {
                 )
         })
         .workers(1)
+        .max_connections(MAX_CONNECTIONS)
+        .client_request_timeout(REQUEST_WITHIN)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(KEEP_ALIVE)
         .disable_signals()
         .shutdown_timeout(1)
         .listen(listener)?

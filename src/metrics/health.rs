@@ -17,9 +17,12 @@ pub struct ChainHealth {
     /// How the chain is scanned and why (EVM chains: logs or per-address,
     /// with the two daily estimates), for `/status`.
     pub scan_mode: Option<String>,
-    /// Which provider scans the chain, and the circuit breaker's state
-    /// (EVM chains with a Blockscout fallback).
+    /// Which source scans the chain, and why the sources before it do not
+    /// (chains with a provider pool: EVM chains with a Blockscout fallback).
     pub provider: Option<String>,
+    /// Each source of the chain's provider pool, in order (empty without a
+    /// pool): serving or not, why, calls and errors.
+    pub sources: Vec<crate::scanner::pool::SourceStatus>,
 }
 
 impl ChainHealth {

@@ -4,7 +4,9 @@
 //! log line that prints a URL, or the `Display` of a client error that
 //! carries one, leaks it. Nothing in this module's output can contain a URL:
 //! teloxide's errors are mapped to [`TgError`], which keeps only what the
-//! server said (its description) or the *kind* of network failure.
+//! server said (its description) or the *kind* of network failure. For
+//! the same reason the client never follows a redirect (a `3xx` naming
+//! another host would receive the token): it is an unparseable answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub fn build(config: &TelegramConfig, token: &str) -> Result<Bots, BuildError> {
         teloxide_core::net::default_reqwest_settings()
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout)
+            // The token is in every request's path: a redirect is never
+            // followed (reqwest follows up to 10 by default), it is an
+            // unparseable answer.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| BuildError::Client)
     };
@@ -135,6 +141,23 @@ impl TgError {
     /// message to that chat would meet it.
     pub fn is_chat_level(&self) -> bool {
         matches!(self, TgError::ChatUnreachable(_) | TgError::Migrated(_))
+    }
+
+    /// The `outcome` label of `usdt_monitor_provider_calls_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            TgError::RetryAfter(_) => "rate_limited",
+            TgError::ChatUnreachable(_) => "chat_unreachable",
+            TgError::NoRights(_) => "no_rights",
+            TgError::TooLong(_) => "too_long",
+            TgError::BadRequest(_) => "bad_request",
+            TgError::Unauthorized => "unauthorized",
+            TgError::Conflict => "conflict",
+            TgError::Migrated(_) => "migrated",
+            TgError::Network(_) => "connection_error",
+            TgError::AnswerLost(_) => "answer_lost",
+            TgError::Server(_) => "server_error",
+        }
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn handle(core: &Core, press: Press) {
         && matches!(
             core.limiter
                 .borrow_mut()
-                .check(press.user_id, Instant::now()),
+                .check((press.chat_id, press.user_id), Instant::now()),
             Verdict::Refuse { .. }
         );
     let (text, alert) = if limited {

@@ -204,7 +204,7 @@ impl Core {
                 self.acquire(chat).await;
             }
             let result = bot::send_html_with(&self.sender, chat, text, reply_markup).await;
-            let outcome = crate::instruments::telegram_outcome(&result);
+            let outcome = crate::instruments::outcome(&result, bot::TgError::outcome);
             (self.deps.instruments).provider_call("telegram", "sendMessage", outcome);
             match result {
                 Err(TgError::RetryAfter(wait)) => {

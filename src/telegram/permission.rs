@@ -86,7 +86,7 @@ pub async fn may_change_settings(core: &Core, chat: i64, user: i64) -> Permissio
         .get_chat_member(ChatId(chat), UserId(user_id))
         .await)
         .map_err(TgError::from);
-    let outcome = crate::instruments::telegram_outcome(&answer);
+    let outcome = crate::instruments::outcome(&answer, TgError::outcome);
     (core.deps.instruments).provider_call("telegram", "getChatMember", outcome);
     match answer {
         Ok(member) => {

@@ -303,6 +303,15 @@ pub fn admins_only(kind: Kind) -> String {
     )
 }
 
+/// An admin command sent in a group: its reply would show every member
+/// other chats' ids and failures.
+pub fn admin_in_private(kind: Kind) -> String {
+    format!(
+        "🔒 /{} is answered only in a private chat with me: its reply is for the bot's administrators, not for everyone in this group.",
+        kind.name()
+    )
+}
+
 /// Telegram could not say whether the sender is a group administrator.
 pub fn rights_unknown() -> String {
     "⚠️ I could not check with Telegram whether you are an administrator of this group; nothing was changed. Please try again in a minute.".into()

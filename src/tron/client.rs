@@ -1,37 +1,36 @@
-//! The Tron scanner's one HTTP client for TronGrid, and the one function
-//! that sends a request.
+//! The TronGrid client: the requests TronGrid's API asks (the solidified
+//! head, a block's header, a contract's events) and what its answers mean
+//! for the scanner (a pause on a suspension or a rejected key).
 //!
-//! One pooled `awc::Client` (at most `tron.max_connections`, rustls,
-//! `tron.request_timeout`), built on the actor's own Arbiter (`!Send`), and
-//! its own sliding-window limiter at `tron.requests_per_second` (separate
-//! from Etherscan's: the two providers' limits are unrelated). The key
-//! (`TRONGRID_API_KEY`, optional) goes only in the header
-//! `TRON-PRO-API-KEY`: never in a URL, a log line or an error (transport
-//! errors are mapped to [`TronError`] variants without their text).
+//! Built by the one builder (`scanner::http::client`: at most
+//! `tron.max_connections`, `tron.request_timeout`, bounded bodies, redirects
+//! never followed), on the actor's own Arbiter (`!Send`), with its own
+//! limiter at `tron.requests_per_second` (separate from Etherscan's: the two
+//! providers' limits are unrelated). The key (`TRONGRID_API_KEY`, optional)
+//! goes only in the header `TRON-PRO-API-KEY`: never in a URL, a log line or
+//! an error, and never to another host (a redirect is not followed).
 //!
-//! Every call is retried by the shared [`RetryPolicy`] for transient errors
-//! (5xx, timeouts, HTML or broken bodies). A rate-limit answer (403 / 429 /
-//! 503 / "frequency limit": TronGrid suspends the key for 30 s) pauses the
-//! provider for at least that long — no call until then — and a rejected
-//! key pauses it until a probe succeeds, with one admin alert
-//! ([`super::pause`]).
+//! Every call goes through the one retry loop (`scanner::retry::Caller`):
+//! transient errors (5xx, timeouts, HTML or broken bodies) are retried. A
+//! rate-limit answer (403 / 429 / 503 / "frequency limit": TronGrid
+//! suspends the key for 30 s) pauses the provider for at least that long —
+//! no call until then — and a rejected key pauses it until a probe
+//! succeeds, with one admin alert ([`super::pause`]).
 
-use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
-use awc::error::{PayloadError, SendRequestError};
-
 use super::api::{self, BlockHeader, EventPage};
-use super::error::{Disposition, TronError};
+use super::error::TronError;
 use super::pause;
 use super::scan::{LIMIT, Window};
 use crate::config::{Secret, TronConfig};
 use crate::metrics::ProviderHandles;
-use crate::scanner::limiter::Limiter;
-use crate::scanner::retry::RetryPolicy;
+use crate::scanner::http::{self, Body, Transport};
+use crate::scanner::retry::{Caller, Counts, Hooks, RetryPolicy};
 
-/// The largest body read: 200 event items are about 150 kB.
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// The largest body read, in bytes (200 event items are about 150 kB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// The header TronGrid reads the key from.
 pub const KEY_HEADER: &str = "TRON-PRO-API-KEY";
@@ -63,12 +62,9 @@ pub struct TronClient {
     base_url: String,
     key: Option<Secret>,
     timeout: Duration,
-    limiter: Limiter,
-    handles: ProviderHandles,
-    retry: RetryPolicy,
+    caller: Caller,
     /// The least wait after a rate-limit answer (TronGrid's suspension: 30 s).
     suspension: Duration,
-    calls: Cell<u64>,
 }
 
 impl TronClient {
@@ -80,37 +76,25 @@ impl TronClient {
         retry: RetryPolicy,
         suspension: Duration,
     ) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let timeout = config.request_timeout;
-        let connector = awc::Connector::new()
-            .limit(config.max_connections.max(1))
-            .timeout(timeout.min(Duration::from_secs(10)))
-            .conn_keep_alive(Duration::from_secs(30))
-            .conn_lifetime(Duration::from_secs(300));
-        let http = awc::Client::builder()
-            .connector(connector)
-            .timeout(timeout)
-            .add_default_header((
-                "User-Agent",
-                concat!("usdt-monitor/", env!("CARGO_PKG_VERSION")),
-            ))
-            .finish();
         TronClient {
-            http,
+            http: http::client(timeout, config.max_connections),
             base_url: config.api_url.trim_end_matches('/').to_string(),
             key,
             timeout,
-            limiter: Limiter::per_second(config.requests_per_second),
-            handles,
-            retry,
+            caller: Caller::new("tron", config.requests_per_second, retry, handles),
             suspension,
-            calls: Cell::new(0),
         }
     }
 
     /// Requests sent so far, every retry included.
     pub fn calls_sent(&self) -> u64 {
-        self.calls.get()
+        self.caller.counts().calls
+    }
+
+    /// Requests sent and failed so far, every retry included.
+    pub fn counts(&self) -> Counts {
+        self.caller.counts()
     }
 
     /// The solidified head (final blocks only).
@@ -163,7 +147,7 @@ impl TronClient {
             .await
     }
 
-    /// Sends until success or an error that says stop.
+    /// Sends one request through the one retry loop.
     async fn call_with<T>(
         &self,
         action: Action,
@@ -171,138 +155,75 @@ impl TronClient {
         query: Option<&[(&str, String)]>,
         parse: impl Fn(u16, &[u8]) -> Result<T, TronError>,
     ) -> Result<T, TronError> {
-        let mut tries = (0u32, 0u32);
-        loop {
-            let result = match self.send(action, path, query).await {
-                Ok((status, body)) => parse(status, &body),
-                Err(e) => Err(e),
-            };
-            (self.handles.instruments).provider_call("tron", action.as_str(), outcome(&result));
-            let error = match result {
-                Ok(v) => {
-                    if let Some(p) = self.handles.pauses.lift(pause::PROVIDER) {
-                        tracing::info!(actor = "tron", reason = %p.reason, "TronGrid answers again; pause lifted");
-                    }
-                    return Ok(v);
-                }
-                Err(e) => e,
-            };
-            let disposition = error.disposition();
-            if disposition == Disposition::GiveUp {
-                self.give_up(&error);
+        let url = format!("{}{path}", self.base_url);
+        let body = match action {
+            Action::Events => None,
+            Action::SolidHead => Some(serde_json::json!({"id_or_num": "", "detail": false})),
+            Action::Block(n) => {
+                Some(serde_json::json!({"id_or_num": n.to_string(), "detail": false}))
             }
-            let wait = self.retry.next_wait(disposition, &mut tries);
-            tracing::warn!(actor = "tron", action = action.as_str(),
-                block = match action { Action::Block(n) => Some(n), _ => None },
-                retry_in_ms = wait.map(|d| d.as_millis() as u64), error = %error, "call failed");
-            match wait {
-                Some(d) => actix_rt::time::sleep(d).await,
-                None => return Err(error),
+        };
+        let send = || {
+            tracing::debug!(actor = "tron", action = action.as_str(), "request");
+            let mut req = match query {
+                Some(_) => self.http.get(&url),
+                None => self.http.post(&url),
+            };
+            if let Some(key) = &self.key {
+                req = req.insert_header((KEY_HEADER, key.expose()));
             }
+            let req = match query {
+                Some(q) => req
+                    .query(&q)
+                    .map_err(|_| Transport::Connection("cannot encode the query")),
+                None => Ok(req),
+            };
+            let body = body.as_ref();
+            async move {
+                let body = body.map_or(Body::Empty, Body::Json);
+                http::exchange(req?, body, self.timeout, MAX_BODY).await
+            }
+        };
+        let hooks = Call {
+            client: self,
+            action,
+        };
+        self.caller.call(action.as_str(), &hooks, send, parse).await
+    }
+}
+
+/// One call's hooks: TronGrid's log line and pauses.
+struct Call<'a> {
+    client: &'a TronClient,
+    action: Action,
+}
+
+impl Hooks<TronError> for Call<'_> {
+    fn answered(&self) {
+        if let Some(p) = self.client.caller.handles().pauses.lift(pause::PROVIDER) {
+            tracing::info!(actor = "tron", reason = %p.reason, "TronGrid answers again; pause lifted");
         }
+    }
+
+    fn failed(&self, error: &TronError, retry_in: Option<Duration>) {
+        let action = self.action;
+        tracing::warn!(actor = "tron", action = action.as_str(),
+            block = match action { Action::Block(n) => Some(n), _ => None },
+            retry_in_ms = retry_in.map(|d| d.as_millis() as u64), error = %error, "call failed");
     }
 
     /// A rate limit or a rejected key pauses every call (and alerts once
     /// for the key).
-    fn give_up(&self, error: &TronError) {
+    fn gave_up(&self, error: &TronError) {
+        let handles = self.client.caller.handles();
         let now = SystemTime::now();
-        if let Some((p, alert)) = pause::pause_for(error, now, self.suspension) {
+        if let Some((p, alert)) = pause::pause_for(error, now, self.client.suspension) {
             tracing::warn!(actor = "tron", reason = %p.reason,
                 next_probe = %crate::metrics::utc_hhmm(p.next_probe), error = %error, "TronGrid paused");
             if let Some(text) = alert {
-                self.handles.alerts.raise(&p.alert_key, text);
+                handles.alerts.raise(&p.alert_key, text);
             }
-            self.handles.pauses.pause(p);
+            handles.pauses.pause(p);
         }
-    }
-
-    /// One HTTP request through the limiter: status and body.
-    async fn send(
-        &self,
-        action: Action,
-        path: &str,
-        query: Option<&[(&str, String)]>,
-    ) -> Result<(u16, Vec<u8>), TronError> {
-        self.limiter.acquire().await;
-        self.calls.set(self.calls.get() + 1);
-        tracing::debug!(actor = "tron", action = action.as_str(), "request");
-        let url = format!("{}{path}", self.base_url);
-        let mut req = match query {
-            Some(_) => self.http.get(&url),
-            None => self.http.post(&url),
-        };
-        if let Some(key) = &self.key {
-            req = req.insert_header((KEY_HEADER, key.expose()));
-        }
-        if let Some(q) = query {
-            req = req
-                .query(&q)
-                .map_err(|_| TronError::Connection("cannot encode the query"))?;
-        }
-        let exchange = async {
-            let sent = match action {
-                Action::Events => req.send().await,
-                Action::SolidHead => {
-                    req.send_json(&serde_json::json!({"id_or_num": "", "detail": false}))
-                        .await
-                }
-                Action::Block(n) => {
-                    req.send_json(&serde_json::json!({"id_or_num": n.to_string(), "detail": false}))
-                        .await
-                }
-            };
-            let mut resp = sent.map_err(|e| map_send_error(e, self.timeout))?;
-            let status = resp.status().as_u16();
-            let body = resp
-                .body()
-                .limit(MAX_BODY)
-                .await
-                .map_err(|e| map_payload_error(e, self.timeout))?;
-            Ok::<_, TronError>((status, body.to_vec()))
-        };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(TronError::Timeout(self.timeout)),
-        }
-    }
-}
-
-/// The `outcome` label of a call.
-fn outcome<T>(result: &Result<T, TronError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(TronError::RateLimited(_)) => "rate_limited",
-        Err(TronError::InvalidKey(_)) => "invalid_key",
-        Err(TronError::Refused(..)) => "refused",
-        Err(TronError::Http(_)) => "http_error",
-        Err(TronError::Timeout(_)) => "timeout",
-        Err(TronError::Connection(_)) => "connection_error",
-        Err(TronError::Malformed(_)) => "malformed",
-        Err(TronError::UnknownHead(_)) => "unknown_head",
-    }
-}
-
-/// Maps a transport error to our own, dropping its text.
-fn map_send_error(e: SendRequestError, timeout: Duration) -> TronError {
-    match e {
-        SendRequestError::Timeout => TronError::Timeout(timeout),
-        SendRequestError::Connect(_) => TronError::Connection("connect"),
-        SendRequestError::Send(_) | SendRequestError::Body(_) => TronError::Connection("send"),
-        SendRequestError::Response(_) => TronError::Malformed("unparseable HTTP response".into()),
-        SendRequestError::Url(_) => TronError::Connection("invalid api_url"),
-        _ => TronError::Connection("http"),
-    }
-}
-
-fn map_payload_error(e: PayloadError, timeout: Duration) -> TronError {
-    match e {
-        PayloadError::Overflow => {
-            TronError::Malformed(format!("body larger than {MAX_BODY} bytes"))
-        }
-        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            TronError::Timeout(timeout)
-        }
-        PayloadError::Incomplete(_) => TronError::Connection("body cut off"),
-        _ => TronError::Connection("reading the body"),
     }
 }

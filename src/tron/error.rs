@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use crate::db::DbError;
+use crate::scanner::http::Transport;
+use crate::scanner::kind::{Cause, Classify, Kind};
 pub use crate::scanner::retry::Disposition;
 
 /// One TronGrid call's failure, classified.
@@ -40,18 +42,42 @@ pub enum TronError {
     UnknownHead(String),
 }
 
-impl TronError {
-    /// What the retry loop does with it.
-    pub fn disposition(&self) -> Disposition {
+impl Classify for TronError {
+    fn kind(&self) -> Kind {
         match self {
-            TronError::Http(_)
-            | TronError::Timeout(_)
-            | TronError::Connection(_)
-            | TronError::Malformed(_) => Disposition::Retry,
-            TronError::RateLimited(_)
-            | TronError::InvalidKey(_)
-            | TronError::Refused(..)
-            | TronError::UnknownHead(_) => Disposition::GiveUp,
+            // A suspension of at least 30 s: longer than any retry backoff,
+            // so never retried within the poll (the provider pauses itself).
+            TronError::RateLimited(text) => Kind::RateLimited {
+                wait: Some(
+                    super::api::suspension_secs(text)
+                        .map_or(super::SUSPENSION, Duration::from_secs)
+                        .max(super::SUSPENSION),
+                ),
+            },
+            TronError::InvalidKey(_) => Kind::RejectedKey,
+            TronError::Refused(..) => Kind::Refused,
+            TronError::Http(_) => Kind::Transient(Cause::Status),
+            TronError::Timeout(_) => Kind::Transient(Cause::Timeout),
+            TronError::Connection(_) => Kind::Transient(Cause::Connection),
+            TronError::Malformed(_) => Kind::Malformed,
+            TronError::UnknownHead(_) => Kind::UnknownHead,
+        }
+    }
+}
+
+impl TronError {
+    /// What the retry loop does with it (from its [kind](Classify::kind)).
+    pub fn disposition(&self) -> Disposition {
+        self.kind().disposition()
+    }
+}
+
+impl From<Transport> for TronError {
+    fn from(t: Transport) -> Self {
+        match t {
+            Transport::Timeout(d) => TronError::Timeout(d),
+            Transport::Connection(what) => TronError::Connection(what),
+            other => TronError::Malformed(other.to_string()),
         }
     }
 }
@@ -80,6 +106,10 @@ pub enum ScanError {
         block: u64,
         limit: usize,
     },
+    /// A per-address scan was asked of TronGrid, which is scanned by
+    /// events (logs mode) only.
+    #[error("tron: no per-address scan on TronGrid")]
+    NoPerAddress,
     #[error("tron: head {head} is behind the cursor {cursor}; ignored")]
     HeadBehind { head: u64, cursor: u64 },
     #[error("tron: recording the poll result: {0}")]

@@ -3,55 +3,44 @@
 //!
 //! A permanent child `tron` of the root supervisor, on its own Arbiter, that
 //! exists only when `monitor.chains` includes `tron`. Each [`Poll`] (from the
-//! ticker, independently of the Etherscan scanner):
+//! ticker, independently of the Etherscan scanner) is the poll of
+//! [`scanner::poll`](crate::scanner::poll), written once for every
+//! provider (pause gate, watched set re-read after the head, first and deep
+//! pass, one record, the per-token failure rule). This module is TronGrid's
+//! side of it:
 //!
-//! 1. no call at all while TronGrid is paused (rate-limit suspension,
-//!    rejected key: [`pause`]), until the probe time;
-//! 2. the **solidified** head (`POST /walletsolidity/getblock`, header only):
-//!    solid blocks are final (70 % of producers built on them), so no
-//!    confirmation count is needed; an unusable head is unknown, never 0,
-//!    and a head below the cursor moves nothing;
-//! 3. the watched set, re-read after the head (issue 9);
-//! 4. per token: the confirmed `Transfer` events of the token contract
-//!    (`/v1/contracts/{T…}/events`, `only_confirmed=true`, ascending, 200 per
-//!    page, fingerprint paging, narrowed on the missing-fingerprint bug:
-//!    [`scan`]) in blocks cursor + 1 ..= solid head, decoded strictly
-//!    ([`decode`]) and matched against the watched set — one global scan,
-//!    so calls do not depend on the number of watched addresses;
-//! 5. ONE `RecordPollResult` with the matches and the new cursor
-//!    (`scanner::record`).
+//! - no call at all while TronGrid is paused (rate-limit suspension,
+//!   rejected key: [`pause`]), until the probe time;
+//! - the head is the **solidified** head (`POST /walletsolidity/getblock`,
+//!   header only): solid blocks are final (70 % of producers built on them),
+//!   so it is the safe head too; an unusable head is unknown, never 0;
+//! - a token's range is its confirmed `Transfer` events
+//!   (`/v1/contracts/{T…}/events`, `only_confirmed=true`, ascending, 200 per
+//!   page, fingerprint paging, narrowed on the missing-fingerprint bug:
+//!   [`scan`]), decoded strictly ([`decode`]) — one global scan, so calls do
+//!   not depend on the number of watched addresses. No per-address mode.
 //!
-//! **Cursor.** One per (chain, token) in the cursors table, like EVM
-//! chains: a block number, the last block whose events were all seen and
-//! recorded. TronGrid windows are asked by time, so the scanner keeps, in
-//! memory, the `min_block_timestamp` of the next window: the solid head's
-//! time + 1 ms after a complete scan (the next block is at least 3 s
-//! later), or the time of the block the scan stopped before (that block is
-//! fetched again, whole). After a start it is the stored cursor block's own
-//! time (+ 1 ms), read once with `getblock` by number: exact, whatever slots
-//! were missed. Items outside cursor + 1 ..= head are ignored, so the window
-//! bounds never decide what is recorded. The first sight of a token starts
-//! at the solid head (no backfill).
+//! **Time windows.** TronGrid windows are asked by time, so a range of
+//! blocks `from..=to` becomes `min_block_timestamp` = a lower bound of the
+//! time of block `from` and `max_block_timestamp` = block `to`'s time (the
+//! head's when `to` is the head). The scanner remembers the lower bounds it
+//! learns (the solid head's time + 1 ms; the time of the block a scan
+//! stopped before, fetched again whole): facts of the chain, so a window
+//! that starts after a remembered block costs no call; otherwise it is block
+//! `from` − 1's own time + 1 ms, read with `getblock` by number (exact,
+//! whatever slots were missed). Items outside `from..=to` are ignored, so
+//! the window bounds never decide what is recorded.
 //!
 //! **Dedupe.** Transaction hash `0x` + txid (lowercase) and log index =
 //! `event_index`: the transfers table's UNIQUE (chain, tx hash, log index)
 //! makes a second sight (a narrowed window, a restart) harmless.
 //!
 //! **An index that trails its head** (issue 9's rule, on Tron too).
-//! TronGrid's events index can trail its own solidified head: a block's
-//! events may become visible only after the cursor passed it. So each token
-//! has a second, trailing cursor (the *deep pass*, as on Etherscan) that
-//! scans every block exactly once more when it is `rescan_depth` blocks
-//! behind the solid head (`monitor.rescan_depth.tron`, 60 blocks = 3 min by
-//! default; 0 turns it off): blocks deep cursor + 1 ..= solid head −
-//! `rescan_depth`, never past the first pass, with the same window scan and
-//! page budget. It costs one `getblock` (the window's end time) and at
-//! least one events page per poll, and reads each event twice in all; the
-//! transfers UNIQUE makes the second sight harmless, and rejected events
-//! are counted by the first pass only. The deep cursor lives in memory:
-//! after a start it is the stored cursor − `rescan_depth`, and it never goes
-//! below a cursor this scanner created (no history from before the daemon
-//! watched). It moves only once its finds are recorded.
+//! TronGrid's events index can trail its own solidified head; the frame's
+//! deep pass reads every block once more `rescan_depth` blocks behind the
+//! solid head (`monitor.rescan_depth.tron`, 60 blocks = 3 min by default; 0
+//! turns it off). On Tron it costs one `getblock` (the window's end time)
+//! and at least one events page per poll.
 //!
 //! **Bounded polls.** At most [`MAX_PAGES_PER_POLL`] event pages per token and
 //! poll (10 000 events, ~110 blocks at today's ~90 per block); a longer gap
@@ -68,20 +57,20 @@ pub mod pause;
 mod proptests;
 pub mod scan;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
-use crate::db::cursors::{Cursors, GetCursors};
-use crate::domain::{Address, Chain, ChainKind, Token};
+use crate::db::DbError;
+use crate::domain::{Address, Chain, ChainKind, Token, Transfer};
+use crate::scanner;
+use crate::scanner::kind::{Classify, Kind};
 use crate::scanner::pause::skip_poll;
-use crate::scanner::record::record;
+use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
 use crate::scanner::retry::RetryPolicy;
-use crate::scanner::watched::Watched;
-use crate::scanner::{self, cursor};
 use crate::supervisor::{ChildGuard, Control, obey};
 
 pub use client::TronClient;
@@ -159,10 +148,12 @@ impl TronActor {
             scanner: Rc::new(Scanner {
                 chain,
                 client,
+                // No block bound: TronGrid's work per poll is bounded by
+                // its page budget (`MAX_PAGES_PER_POLL`).
+                frame: Frame::new(deps.frame(), "tron", u64::MAX),
                 deps,
-                watched: Watched::default(),
-                next_min: RefCell::new(HashMap::new()),
-                deep: RefCell::new(HashMap::new()),
+                head: Cell::new(None),
+                times: RefCell::new(VecDeque::new()),
             }),
             _guard: guard,
         }
@@ -198,7 +189,7 @@ impl Handler<Poll> for TronActor {
     fn handle(&mut self, _: Poll, _: &mut Context<Self>) -> Self::Result {
         let scanner = self.scanner.clone();
         AtomicResponse::new(Box::pin(
-            async move { scanner.poll().await }.into_actor(self),
+            async move { poll::poll(&*scanner).await }.into_actor(self),
         ))
     }
 }
@@ -216,15 +207,19 @@ struct Scanner {
     /// The Tron chain with its tokens (`None`: not configured; polls do nothing).
     chain: Option<Chain>,
     client: TronClient,
-    watched: Watched,
-    /// Per token contract: (cursor block, `min_block_timestamp` of the next
-    /// window). Valid only while the stored cursor is that block.
-    next_min: RefCell<HashMap<Address, (u64, u64)>>,
-    /// Per token contract: the deep pass's cursor (every block up to it was
-    /// scanned a second time, or lies below a cursor this scanner created)
-    /// and the `min_block_timestamp` of the blocks after it.
-    deep: RefCell<HashMap<Address, (u64, u64)>>,
+    /// The poll's frame: watched set, deep cursors.
+    frame: Frame,
+    /// The solidified head last read: (block, its time in ms).
+    head: Cell<Option<(u64, u64)>>,
+    /// Known `min_block_timestamp`s: (block, a lower bound of the time of
+    /// every block after it), the newest last, at most [`TIME_HINTS`]. Facts
+    /// of the chain, whatever was recorded: a window that starts after a
+    /// block found here costs no `getblock`.
+    times: RefCell<VecDeque<(u64, u64)>>,
 }
+
+/// Time hints kept (a few polls' worth of both passes' window ends).
+const TIME_HINTS: usize = 32;
 
 /// Adapts the client to [`scan::EventSource`] for one token.
 struct TokenEvents<'a> {
@@ -244,265 +239,183 @@ impl scan::EventSource for TokenEvents<'_> {
     }
 }
 
+impl Failure for ScanError {
+    fn kind(&self) -> Option<Kind> {
+        self.api().map(Classify::kind)
+    }
+
+    fn head_behind(_: &Chain, head: u64, cursor: u64) -> Self {
+        ScanError::HeadBehind { head, cursor }
+    }
+
+    fn record(_: &Chain, source: DbError) -> Self {
+        ScanError::Record(source)
+    }
+
+    fn load(what: &'static str, source: DbError) -> Self {
+        ScanError::Load { what, source }
+    }
+}
+
 impl Scanner {
-    async fn poll(&self) -> Result<PollSummary, ScanError> {
-        let Some(chain) = &self.chain else {
-            return Ok(PollSummary::default());
+    /// Remembers that every block after `block` is at least `ts` ms.
+    fn remember(&self, block: u64, ts: u64) {
+        let mut times = self.times.borrow_mut();
+        if times.iter().any(|&(b, _)| b == block) {
+            return;
+        }
+        if times.len() >= TIME_HINTS {
+            times.pop_front();
+        }
+        times.push_back((block, ts));
+    }
+
+    /// The `min_block_timestamp` for blocks after `block`: a remembered
+    /// one, else block `block`'s own time + 1 ms (one `getblock`).
+    async fn time_after(&self, block: u64) -> Result<u64, ScanError> {
+        let known = self
+            .times
+            .borrow()
+            .iter()
+            .rev()
+            .find(|&&(b, _)| b == block)
+            .copied();
+        if let Some((_, ts)) = known {
+            return Ok(ts);
+        }
+        let header = (self.client.block(block).await)
+            .map_err(|source| ScanError::BlockTime { block, source })?;
+        self.remember(block, header.timestamp_ms + 1);
+        Ok(header.timestamp_ms + 1)
+    }
+
+    /// The time of block `block` (the head's is known).
+    async fn time_of(&self, block: u64) -> Result<u64, ScanError> {
+        if let Some((head, ts)) = self.head.get()
+            && head == block
+        {
+            return Ok(ts);
+        }
+        let header = (self.client.block(block).await)
+            .map_err(|source| ScanError::BlockTime { block, source })?;
+        Ok(header.timestamp_ms)
+    }
+}
+
+/// TronGrid as the poll frame's source of the Tron chain.
+struct Grid<'a>(&'a Scanner);
+
+impl poll::Source for Grid<'_> {
+    type Error = ScanError;
+
+    /// The solidified head: final, so it is the safe head too.
+    async fn head(&self, _: &Chain) -> Result<Head, ScanError> {
+        let head = (self.0.client.solid_head().await).map_err(ScanError::Head)?;
+        self.0.head.set(Some((head.number, head.timestamp_ms)));
+        self.0.remember(head.number, head.timestamp_ms + 1);
+        Ok(Head {
+            number: head.number,
+            safe: head.number,
+        })
+    }
+
+    /// The token's events in blocks `from..=to`, asked by time: from the
+    /// time after block `from` − 1 to block `to`'s time.
+    async fn logs(
+        &self,
+        chain: &Chain,
+        token: &Token,
+        from: u64,
+        to: u64,
+        _: Pass,
+        keep: &dyn Fn(&Transfer) -> bool,
+    ) -> Found<ScanError> {
+        let scanner = self.0;
+        let window = match (
+            scanner.time_after(from - 1).await,
+            scanner.time_of(to).await,
+        ) {
+            (Ok(min), Ok(max)) => scan::Window {
+                min_timestamp: min,
+                max_timestamp: max,
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                return Found {
+                    error: Some(e),
+                    ..Found::default()
+                };
+            }
         };
-        if let Some(line) = skip_poll(
+        let events = TokenEvents {
+            client: &scanner.client,
+            contract: token.contract.to_tron(),
+        };
+        let scan = scan::scan_token(
+            &events,
+            chain,
+            token,
+            (from, to),
+            window,
+            MAX_PAGES_PER_POLL,
+            keep,
+        )
+        .await;
+        if let Some(done) = scan.scanned_to {
+            scanner.remember(done, scan.next_min_timestamp);
+        }
+        decode::alert_if_undecodable(&scanner.deps.alerts, token, scan.events, scan.rejected);
+        Found {
+            transfers: scan.transfers,
+            scanned_to: scan.scanned_to,
+            items: scan.events,
+            rejected: scan.rejected,
+            error: scan.error,
+        }
+    }
+
+    /// TronGrid is scanned by logs only ([`poll::Source::method`]'s
+    /// default): never called.
+    async fn address(&self, _: &Chain, _: &Token, _: &Address, _: u64, _: u64) -> Found<ScanError> {
+        Found {
+            error: Some(ScanError::NoPerAddress),
+            ..Found::default()
+        }
+    }
+
+    fn calls_sent(&self) -> u64 {
+        self.0.client.calls_sent()
+    }
+}
+
+impl poll::Scanner for Scanner {
+    type Error = ScanError;
+    type Source<'a> = Grid<'a>;
+
+    fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    fn chains(&self) -> &[Chain] {
+        self.chain.as_slice()
+    }
+
+    async fn gate(&self) -> Gate {
+        if self.chain.is_none() {
+            return Gate::Idle;
+        }
+        match skip_poll(
             &self.deps.pauses,
             &self.deps.counters,
             pause::PROVIDER,
             "tron",
         ) {
-            return Ok(PollSummary {
-                paused: Some(line),
-                ..PollSummary::default()
-            });
+            Some(line) => Gate::Paused(line),
+            None => Gate::Poll { paused: None },
         }
-        self.refresh_watched().await?;
-        let cursors = self
-            .deps
-            .db
-            .exec(GetCursors)
-            .await
-            .map_err(|source| ScanError::Load {
-                what: "the scan cursors",
-                source,
-            })?;
-        let calls_before = self.client.calls_sent();
-        let mut out = ChainSummary {
-            chain: chain.name,
-            ..ChainSummary::default()
-        };
-        self.scan_chain(chain, &cursors, &mut out).await;
-        out.calls = self.client.calls_sent() - calls_before;
-        scanner::summary::report(&self.deps.health, "tron", chain, &out);
-        Ok(PollSummary {
-            chains: vec![out],
-            paused: None,
-        })
     }
 
-    async fn refresh_watched(&self) -> Result<(), ScanError> {
-        (self.watched)
-            .refresh(&self.deps.db, "tron")
-            .await
-            .map_err(|source| ScanError::Load {
-                what: "the watched addresses",
-                source,
-            })
-    }
-
-    /// The `min_block_timestamp` for blocks after `cursor`.
-    async fn min_timestamp(&self, token: &Token, cursor: u64) -> Result<u64, ScanError> {
-        let known = self.next_min.borrow().get(&token.contract).copied();
-        self.time_after(known, cursor).await
-    }
-
-    /// The `min_block_timestamp` for blocks after `cursor`: `known`'s when
-    /// it is about that block, else block `cursor`'s own time + 1 ms.
-    async fn time_after(&self, known: Option<(u64, u64)>, cursor: u64) -> Result<u64, ScanError> {
-        if let Some((block, ts)) = known
-            && block == cursor
-        {
-            return Ok(ts);
-        }
-        let header = (self.client.block(cursor).await).map_err(|source| ScanError::BlockTime {
-            block: cursor,
-            source,
-        })?;
-        Ok(header.timestamp_ms + 1)
-    }
-
-    /// The deep pass of one token: blocks the index may not have served when
-    /// the first pass read them, once more, `rescan_depth` blocks behind the
-    /// solid head and never past the first pass (`now_at`). `None` when the
-    /// deep pass is off or has nothing to scan yet; `cursor` (the stored
-    /// cursor) gives the deep cursor's start after a restart.
-    async fn deep_pass(
-        &self,
-        source: &TokenEvents<'_>,
-        (chain, token): (&Chain, &Token),
-        cursor: u64,
-        now_at: u64,
-        head: u64,
-    ) -> Option<Result<(u64, scan::TokenScan), ScanError>> {
-        let depth = chain.rescan_depth;
-        if depth == 0 {
-            return None;
-        }
-        let known = self.deep.borrow().get(&token.contract).copied();
-        let deep = known.map_or(cursor.saturating_sub(depth), |(b, _)| b);
-        let to = head.saturating_sub(depth).min(now_at);
-        if to <= deep {
-            return None;
-        }
-        let min = match self.time_after(known, deep).await {
-            Ok(m) => m,
-            Err(e) => return Some(Err(e)),
-        };
-        let max = match self.client.block(to).await {
-            Ok(h) => h.timestamp_ms,
-            Err(source) => return Some(Err(ScanError::BlockTime { block: to, source })),
-        };
-        let window = scan::Window {
-            min_timestamp: min,
-            max_timestamp: max,
-        };
-        let scan = scan::scan_token(
-            source,
-            chain,
-            token,
-            (deep + 1, to),
-            window,
-            MAX_PAGES_PER_POLL,
-            |t| self.watched.keeps(t),
-        )
-        .await;
-        Some(Ok((deep, scan)))
-    }
-
-    async fn scan_chain(&self, chain: &Chain, stored: &Cursors, out: &mut ChainSummary) {
-        let head = match self.client.solid_head().await {
-            Ok(h) => h,
-            Err(e) => {
-                out.errors.push(ScanError::Head(e));
-                out.cursors = cursor::stored_cursors(chain, stored);
-                return;
-            }
-        };
-        // The watched set at least as new as the head (issue 9).
-        if let Err(e) = self.refresh_watched().await {
-            out.errors.push(e);
-            out.cursors = cursor::stored_cursors(chain, stored);
-            return;
-        }
-        if let Some(c) = cursor::highest(chain, stored).filter(|&c| head.number < c) {
-            tracing::warn!(
-                actor = "tron",
-                head = head.number,
-                cursor = c,
-                "head behind the cursor; nothing moves"
-            );
-            out.errors.push(ScanError::HeadBehind {
-                head: head.number,
-                cursor: c,
-            });
-            out.cursors = cursor::stored_cursors(chain, stored);
-            return;
-        }
-        out.head = Some(head.number);
-        out.safe_head = Some(head.number);
-
-        let mut transfers = Vec::new();
-        let mut advanced: Vec<(Address, u64)> = Vec::new();
-        let mut next_min: Vec<(Address, (u64, u64))> = Vec::new();
-        let mut deep_moves: Vec<(Address, (u64, u64))> = Vec::new();
-        for token in &chain.tokens {
-            let Some(cursor) = cursor::cursor_of(chain, stored, &token.contract) else {
-                tracing::info!(
-                    actor = "tron",
-                    token = token.symbol.as_str(),
-                    block = head.number,
-                    "new cursor at the solidified head (no backfill)"
-                );
-                advanced.push((token.contract.clone(), head.number));
-                out.cursors.push((token.contract.clone(), head.number));
-                let after_head = (head.number, head.timestamp_ms + 1);
-                next_min.push((token.contract.clone(), after_head));
-                deep_moves.push((token.contract.clone(), after_head));
-                continue;
-            };
-            let source = TokenEvents {
-                client: &self.client,
-                contract: token.contract.to_tron(),
-            };
-            let mut now_at = cursor;
-            if cursor < head.number {
-                let min = match self.min_timestamp(token, cursor).await {
-                    Ok(m) => m,
-                    Err(e) => {
-                        out.cursors.push((token.contract.clone(), cursor));
-                        out.errors.push(e);
-                        continue;
-                    }
-                };
-                let window = scan::Window {
-                    min_timestamp: min,
-                    max_timestamp: head.timestamp_ms,
-                };
-                let scan = scan::scan_token(
-                    &source,
-                    chain,
-                    token,
-                    (cursor + 1, head.number),
-                    window,
-                    MAX_PAGES_PER_POLL,
-                    |t| self.watched.keeps(t),
-                )
-                .await;
-                out.logs += scan.events;
-                out.rejected += scan.rejected;
-                crate::metrics::Counters::add(
-                    &self.deps.counters.logs_rejected,
-                    scan.rejected as u64,
-                );
-                out.matched += scan.transfers.len();
-                transfers.extend(scan.transfers);
-                now_at = scan.scanned_to.map_or(cursor, |s| s.max(cursor));
-                if now_at > cursor {
-                    advanced.push((token.contract.clone(), now_at));
-                    next_min.push((token.contract.clone(), (now_at, scan.next_min_timestamp)));
-                }
-                if let Some(e) = scan.error {
-                    tracing::warn!(actor = "tron", token = token.symbol.as_str(), cursor = now_at, error = %e,
-                        "token scan incomplete; the cursor stays before the gap");
-                    out.errors.push(e);
-                }
-            }
-            out.cursors.push((token.contract.clone(), now_at));
-
-            // Rejected events were counted by the first pass.
-            match self
-                .deep_pass(&source, (chain, token), cursor, now_at, head.number)
-                .await
-            {
-                None => {}
-                Some(Err(e)) => out.errors.push(e),
-                Some(Ok((deep, scan))) => {
-                    out.deep_logs += scan.events;
-                    out.matched += scan.transfers.len();
-                    transfers.extend(scan.transfers);
-                    if let Some(done) = scan.scanned_to {
-                        deep_moves.push((token.contract.clone(), (done, scan.next_min_timestamp)));
-                    }
-                    if let Some(e) = scan.error {
-                        tracing::warn!(actor = "tron", token = token.symbol.as_str(),
-                            deep_cursor = scan.scanned_to.unwrap_or(deep), error = %e,
-                            "deep pass incomplete; it resumes there next poll");
-                        out.errors.push(e);
-                    }
-                }
-            }
-        }
-        if !transfers.is_empty() || !advanced.is_empty() {
-            match record(&self.deps.record, chain.id, chain.name, transfers, advanced).await {
-                Ok(recorded) => {
-                    out.new_transfers = recorded.new_transfers;
-                    out.notifications = recorded.notifications;
-                }
-                Err(source) => {
-                    // Nothing moved, the deep cursor neither.
-                    out.cursors = cursor::stored_cursors(chain, stored);
-                    out.errors.push(ScanError::Record(source));
-                    return;
-                }
-            }
-        }
-        // Only once their finds are recorded do the in-memory cursors move.
-        self.next_min.borrow_mut().extend(next_min);
-        self.deep.borrow_mut().extend(deep_moves);
+    fn source(&self, _: &Chain) -> Option<Grid<'_>> {
+        Some(Grid(self))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The Blockscout fallback behind the per-chain circuit breaker, end to end:
+//! The Blockscout fallback in each chain's provider pool, end to end:
 //! the real scanner actor under a supervisor with a real SQLite file, its
 //! real `awc` clients against the simulated Etherscan and the simulated
 //! Blockscout built on the same chain state (so the same transfers are
@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
-use usdt_monitor::blockscout::BlockscoutClient;
 use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
 use usdt_monitor::db::budget::GetCalls;
 use usdt_monitor::db::subscriptions::AddSubscription;
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
+use usdt_monitor::etherscan::blockscout::BlockscoutClient;
 use usdt_monitor::etherscan::{EtherscanActor, Poll, PollSummary, RetryPolicy};
 use usdt_monitor::sim::blockscout::SimBlockscout;
 use usdt_monitor::sim::etherscan::{Fault, SimEtherscan, SimEtherscanOptions};
@@ -318,7 +318,7 @@ async fn a_full_blockscout_answer_pages_by_block_range() {
         &config.blockscout,
         &config.etherscan,
         std::slice::from_ref(&chain),
-        std::sync::Arc::default(),
+        usdt_monitor::metrics::ProviderHandles::default(),
         fast_retry(),
     );
     let head = client.block_number(&chain).await.unwrap();
@@ -444,7 +444,7 @@ async fn call_budget_spent_moves_the_chain_to_blockscout() {
 
 /// Fault kind: a rate limit (HTTP 429 past its retries) on one chain. It
 /// is no failure the fallback fixes: the later chains of that poll may use
-/// Blockscout, but no breaker opens, the admins get no "circuit open"
+/// Blockscout, but the pool does not leave Etherscan, the admins get no "moved"
 /// alert, and the next poll is on Etherscan again.
 #[actix_rt::test]
 async fn rate_limit_on_one_chain_opens_no_breaker() {
@@ -478,7 +478,7 @@ async fn rate_limit_on_one_chain_opens_no_breaker() {
 /// Fault kind: a probe refused for the same reason Etherscan was paused
 /// (here the key). The probe is no correct answer: the chain stays on
 /// Blockscout, and the admins get no "Etherscan answers again" notice
-/// followed by a new "circuit open" at every probe.
+/// followed by a new "moved to Blockscout" at every probe.
 #[actix_rt::test]
 async fn refused_probe_keeps_the_circuit_open() {
     let h = Harness::start_with(|c| {
@@ -511,4 +511,161 @@ async fn refused_probe_keeps_the_circuit_open() {
     );
     h.poll().await;
     assert_each_once(&h, &paid).await;
+}
+
+/// The `/metrics` text of this harness (no supervisor tree, no database
+/// figures: the scanner's part only).
+fn exposition(h: &Harness) -> String {
+    usdt_monitor::http::exposition::render(&usdt_monitor::http::exposition::Scrape {
+        instruments: &h.shared.instruments,
+        counters: &h.shared.counters,
+        pauses: h.shared.pauses.pauses(),
+        chains: h.shared.health.chains(),
+        tree: None,
+        db: None,
+        sinks: &[],
+    })
+    .unwrap()
+}
+
+/// Regression (issue 17), fault kind: Etherscan answers 500 for ~10 s while
+/// the Blockscout fallback is unreachable (nothing listens on its port). The
+/// chain's pool leaves Etherscan, then Blockscout; with every source failing
+/// none waits for a probe (here the default minute): each is retried after
+/// its own short backoff. So once Etherscan answers again, a transfer made
+/// after its recovery is recorded within seconds (the deadline, 20 s, is far
+/// below the probe interval the old breaker waited), and the admins are told
+/// once that the chain has no working source and once that it has one again.
+/// Polls come every 200 ms, as from the ticker.
+#[actix_rt::test]
+async fn every_source_failing_recovers_at_the_first_correct_answer() {
+    const TICK: Duration = Duration::from_millis(200);
+    let dead = format!(
+        "http://{}/api",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    );
+    let h = Harness::start_with(|c| {
+        c.blockscout.urls.insert("ethereum".into(), dead.clone());
+        c.blockscout.failure_threshold = 3;
+        c.blockscout.probe_interval = Duration::from_secs(60);
+    })
+    .await;
+    let me = addr(6);
+    h.watch(&me).await;
+    h.poll().await; // cursors start at the safe head
+    let _ = h.alert_keys();
+    let mut alerts = Vec::new();
+
+    h.sim.set_fault(Some(Fault::Http500));
+    let mut paid = vec![h.pay(&me, 61)];
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(10) {
+        h.poll().await;
+        alerts.extend(h.alert_keys());
+        actix_rt::time::sleep(TICK).await;
+    }
+    assert!(
+        h.provider().starts_with("no working source"),
+        "{}",
+        h.provider()
+    );
+    let down = "pool:ethereum:no-source".to_string();
+    assert_eq!(
+        alerts.iter().filter(|k| **k == down).count(),
+        1,
+        "{alerts:?}"
+    );
+    assert!(
+        h.shared
+            .alerts
+            .active_alerts()
+            .iter()
+            .any(|a| a.key == down)
+    );
+    let text = exposition(&h);
+    for source in ["etherscan", "blockscout"] {
+        let serving =
+            format!("usdt_monitor_source_serving{{chain=\"ethereum\",source=\"{source}\"}} 0");
+        assert!(text.contains(&serving), "{text}");
+    }
+
+    // Etherscan answers again: the next poll that tries it (after a backoff
+    // of at most a few seconds) records what was missed and what comes.
+    h.sim.set_fault(None);
+    paid.push(h.pay(&me, 62));
+    let recovered = Instant::now();
+    let deadline = recovered + Duration::from_secs(20);
+    while h.recorded().await.0.len() < paid.len() {
+        assert!(
+            Instant::now() < deadline,
+            "not recovered: {}; recorded {:?}",
+            h.provider(),
+            h.recorded().await
+        );
+        actix_rt::time::sleep(TICK).await;
+        h.poll().await;
+        alerts.extend(h.alert_keys());
+    }
+    eprintln!(
+        "recorded {:?} after Etherscan answered again",
+        recovered.elapsed()
+    );
+    assert_each_once(&h, &paid).await;
+    assert_eq!(h.provider(), "Etherscan");
+    for _ in 0..3 {
+        h.poll().await;
+        alerts.extend(h.alert_keys());
+    }
+    let again = format!("{down}:again");
+    assert_eq!(
+        alerts.iter().filter(|k| **k == down).count(),
+        1,
+        "{alerts:?}"
+    );
+    assert_eq!(
+        alerts.iter().filter(|k| **k == again).count(),
+        1,
+        "{alerts:?}"
+    );
+    assert!(
+        h.shared.alerts.active_alerts().is_empty(),
+        "{:?}",
+        h.shared.alerts.active_alerts()
+    );
+
+    // `/status` and `/metrics` show each source of the chain.
+    let chains = h.shared.health.chains();
+    let sources = &chains.iter().find(|(id, _)| *id == 1).unwrap().1.sources;
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Etherscan", "Blockscout"]);
+    assert!(sources[0].serving && sources[0].state == "serving");
+    assert!(!sources[1].serving);
+    assert!(sources[0].errors_today > 0 && sources[1].errors_today > 0);
+    assert!(
+        sources[1].line().contains("errors"),
+        "{}",
+        sources[1].line()
+    );
+    let text = exposition(&h);
+    assert!(
+        text.contains("usdt_monitor_source_serving{chain=\"ethereum\",source=\"etherscan\"} 1"),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "usdt_monitor_source_errors_total{chain=\"ethereum\",source=\"blockscout\"}"
+        ) > 0.0,
+        "{text}"
+    );
+}
+
+/// The value of one sample of an exposition (0 when absent).
+fn sample(text: &str, key: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+        .unwrap_or(0.0)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::Transaction;
 use usdt_monitor::app::{self, Shared};
 use usdt_monitor::config::{Config, ScanMode, Secret, Secrets};
-use usdt_monitor::db::subscriptions::AddSubscription;
+use usdt_monitor::db::subscriptions::{AddSubscription, RemoveSubscription};
 use usdt_monitor::db::{DbError, DbRequest};
 use usdt_monitor::domain::{Address, Amount, Chain, TokenSymbol};
 use usdt_monitor::etherscan::{
@@ -71,13 +71,14 @@ impl DbRequest for OutboxRows {
     }
 }
 
-struct Subscribe(Vec<AddSubscription>);
+/// Several requests in one transaction (subscribing many addresses).
+struct Batch<R>(Vec<R>);
 
-impl DbRequest for Subscribe {
+impl<R: DbRequest> DbRequest for Batch<R> {
     type Output = ();
     fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
-        for s in self.0 {
-            s.run(tx)?;
+        for r in self.0 {
+            r.run(tx)?;
         }
         Ok(())
     }
@@ -85,6 +86,15 @@ impl DbRequest for Subscribe {
 
 impl Harness {
     async fn start(noise_per_block: u32, mode: ScanMode) -> Harness {
+        Self::start_with(noise_per_block, mode, |_| {}).await
+    }
+
+    /// As [`start`](Self::start), with `tweak` applied to the configuration.
+    async fn start_with(
+        noise_per_block: u32,
+        mode: ScanMode,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = SimEtherscan::start(SimEtherscanOptions {
             api_key: KEY.into(),
@@ -105,6 +115,7 @@ impl Harness {
         // The estimate's poll rate (polls are sent by the test, not a ticker).
         config.monitor.poll_interval = Duration::from_secs(15);
         config.monitor.scan_mode = mode;
+        tweak(&mut config);
         config.database.path = dir.path().join("monitor.db");
         config.supervisor.shutdown_timeout = Duration::from_secs(10);
         let secrets = Secrets {
@@ -162,7 +173,46 @@ impl Harness {
                 limit: 50,
             })
             .collect();
-        self.shared.db.exec(Subscribe(subs)).await.unwrap();
+        self.shared.db.exec(Batch(subs)).await.unwrap();
+    }
+
+    /// Stops watching each address from its own chat (as [`watch`](Self::watch)).
+    async fn unwatch(&self, addresses: &[Address], first_chat: i64) {
+        let subs = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| RemoveSubscription {
+                chat_id: first_chat + i as i64,
+                address: a.clone(),
+                chain_id: Some(1),
+            })
+            .collect();
+        self.shared.db.exec(Batch(subs)).await.unwrap();
+    }
+
+    /// Polls `n` times, the head `advance` blocks further each time; every
+    /// poll must succeed.
+    async fn polls(&self, n: u32, advance: u64) {
+        for _ in 0..n {
+            self.sim.advance(1, advance);
+            let summary = self.poll().await;
+            assert!(summary.errors().next().is_none(), "{summary:?}");
+        }
+    }
+
+    /// Polls (the head `advance` blocks further each time) until `auto` has
+    /// measured the logs scan — the deep pass's warm-up after the cursors'
+    /// first sight, then a few steady polls — and decided: the status line
+    /// of the deciding poll. At most 60 polls.
+    async fn until_decided(&self, advance: u64) -> String {
+        for _ in 0..60 {
+            self.polls(1, advance).await;
+            let line = self.status_line();
+            if !line.contains("measuring") {
+                return line;
+            }
+        }
+        panic!("no decision after 60 polls: {}", self.status_line());
     }
 
     async fn pin(&self, method: Method) {
@@ -227,6 +277,16 @@ async fn auto_with_two_watched_addresses_scans_per_address() {
     let (a, b) = (addr(1), addr(2));
     h.watch(&[a.clone(), b.clone()], 10).await;
     h.poll().await; // cursors at the safe head
+    // `auto` measures the logs scan before it decides.
+    h.polls(1, 5).await;
+    let line = h.status_line();
+    assert!(
+        line.starts_with("logs") && line.contains("measuring"),
+        "{line}"
+    );
+    assert_eq!(h.count(RequestKind::TokenTx), 0);
+    let line = h.until_decided(5).await;
+    assert!(line.starts_with("per-address"), "{line}");
     let block = h.sim.head(1) + 1;
     let key = h.inject(&addr(77), &a, units(5), block);
     h.sim.advance(1, 5);
@@ -260,6 +320,166 @@ async fn auto_with_two_thousand_watched_addresses_scans_logs() {
     assert_eq!(h.count(RequestKind::TokenTx), 0);
     assert_eq!(h.stored().await, vec![(key.0, key.1, units(3).to_string())]);
     h.stop().await;
+}
+
+/// Issue 17's tie: a poll a second, 2 watched addresses, 2 tokens. Both
+/// modes make 5 calls a poll (per-address a few more with the look-ups of
+/// own transfers: 432 756 against 432 000 calls a day), both fit a plan of
+/// 1 000 000 calls a day, but the logs scan moves every Transfer of both
+/// tokens. `auto` goes per-address and stays there over many polls — each
+/// one a decision (`scan_mode_recheck` of 1 ms) — own transfers and a third
+/// address included (then 7 calls a poll against 5: fewer bytes still win).
+#[actix_rt::test]
+async fn auto_two_address_tie_stays_per_address() {
+    let h = Harness::start_with(20, ScanMode::Auto, |c| {
+        c.monitor.poll_interval = Duration::from_secs(1);
+        c.monitor.scan_mode_recheck = Duration::from_millis(1);
+        c.etherscan.daily_limit = 1_000_000;
+    })
+    .await;
+    let (a, b) = (addr(1), addr(2));
+    h.watch(&[a.clone(), b.clone()], 10).await;
+    h.poll().await;
+    // What one logs poll (first pass only, still in the warm-up) served.
+    h.sim.reset_requests();
+    h.polls(1, 1).await;
+    assert!(h.status_line().contains("measuring"));
+    let logs_poll = h.sim.served_bytes();
+    let line = h.until_decided(1).await;
+    assert!(line.starts_with("per-address"), "{line}");
+    let mut want = BTreeSet::new();
+    let mut per_address_bytes = 0;
+    for n in 0..100u64 {
+        if n == 70 {
+            h.watch(&[addr(3)], 30).await;
+        }
+        if n % 10 == 5 {
+            let block = h.sim.head(1) + 1;
+            let (tx, index) = h.inject(&addr(80), &a, units(1 + n), block);
+            want.insert((tx, index));
+        }
+        h.sim.reset_requests();
+        h.polls(1, 1).await;
+        let line = h.status_line();
+        assert!(
+            line.starts_with("per-address") && line.contains("bytes"),
+            "poll {n}: {line}"
+        );
+        let addresses = if n < 70 { 2 } else { 3 };
+        assert_eq!(h.count(RequestKind::TokenTx), addresses * 2, "poll {n}");
+        // No logs scan: getLogs only to look up an own transfer's index.
+        assert!(h.count(RequestKind::GetLogs) <= 1, "poll {n}");
+        per_address_bytes += h.sim.served_bytes();
+    }
+    // Far fewer bytes than even one pass of the logs scan.
+    assert!(
+        per_address_bytes * 4 < logs_poll * 100,
+        "{per_address_bytes} bytes in 100 polls, one logs poll {logs_poll}"
+    );
+    h.polls(3, 1).await;
+    let stored: BTreeSet<(String, u64)> = h
+        .stored()
+        .await
+        .into_iter()
+        .map(|(t, i, _)| (t, i))
+        .collect();
+    assert_eq!(stored, want);
+    h.stop().await;
+}
+
+/// Issue 17's jump: 2 000 addresses watched at once while a chain scans per
+/// address. The very next poll scans logs — no per-address poll of 4 000
+/// `tokentx` queries is started (at 200 calls a second they would take 20 s
+/// of a 15 s interval) — and when the set shrinks back, the next poll scans
+/// per address again.
+#[actix_rt::test]
+async fn auto_two_thousand_address_jump_scans_logs_at_the_next_poll() {
+    let h = Harness::start_with(20, ScanMode::Auto, |c| {
+        c.etherscan.requests_per_second = 200;
+    })
+    .await;
+    h.watch(&[addr(1), addr(2)], 10).await;
+    h.poll().await;
+    let line = h.until_decided(2).await;
+    assert!(line.starts_with("per-address"), "{line}");
+    let many: Vec<Address> = (3..=2_000).map(addr).collect();
+    h.watch(&many, 100_000).await;
+    let block = h.sim.head(1) + 1;
+    let key = h.inject(&addr(90), &addr(2_000), units(4), block);
+    h.sim.reset_requests();
+    h.polls(1, 3).await;
+    let line = h.status_line();
+    assert!(
+        line.starts_with("logs") && line.contains("rate limit"),
+        "{line}"
+    );
+    assert_eq!(h.count(RequestKind::TokenTx), 0);
+    assert_eq!(h.stored().await, vec![(key.0, key.1, units(4).to_string())]);
+    // Back to 2 addresses: per-address at the next poll.
+    h.unwatch(&many, 100_000).await;
+    h.sim.reset_requests();
+    h.polls(1, 2).await;
+    assert!(
+        h.status_line().starts_with("per-address"),
+        "{}",
+        h.status_line()
+    );
+    assert_eq!(h.count(RequestKind::TokenTx), 4);
+    h.stop().await;
+}
+
+/// Issue 17's first poll against a real node: with no address watched,
+/// `auto` makes no per-address decision (no `tokentx` call); the first
+/// address watched gets one at the next poll.
+#[actix_rt::test]
+async fn auto_waits_for_a_watched_address() {
+    let h = Harness::start(20, ScanMode::Auto).await;
+    // The daemon's first poll, nothing watched yet: logs, undecided.
+    h.poll().await;
+    let line = h.status_line();
+    assert!(
+        line.starts_with("logs") && line.contains("no watched address"),
+        "{line}"
+    );
+    // 40 blocks: past the deep pass's warm-up (16 blocks on Ethereum) and
+    // long enough to measure the logs scan; still no decision to make.
+    for _ in 0..20 {
+        h.polls(1, 2).await;
+        let line = h.status_line();
+        assert!(
+            line.starts_with("logs") && line.contains("no watched address"),
+            "{line}"
+        );
+    }
+    assert_eq!(h.count(RequestKind::TokenTx), 0);
+    h.watch(&[addr(1)], 10).await;
+    h.sim.reset_requests();
+    h.polls(1, 2).await;
+    let line = h.status_line();
+    assert!(
+        line.starts_with("per-address") && line.contains("bytes"),
+        "{line}"
+    );
+    assert_eq!(h.count(RequestKind::TokenTx), 2);
+    h.stop().await;
+}
+
+/// The logs scan's bytes are measured per chain, not assumed: a token with
+/// no traffic costs the logs scan a few empty answers, less than 3 × 2
+/// `tokentx` queries, so a quiet chain stays on logs for the same watched
+/// set that a busy one scans per address.
+#[actix_rt::test]
+async fn auto_keeps_a_quiet_chain_on_logs() {
+    for (noise, want) in [(0, "logs"), (20, "per-address")] {
+        let h = Harness::start(noise, ScanMode::Auto).await;
+        h.watch(&[addr(1), addr(2), addr(3)], 10).await;
+        h.poll().await;
+        h.until_decided(2).await;
+        h.polls(10, 2).await;
+        let line = h.status_line();
+        assert!(line.starts_with(want), "noise {noise}: {line}");
+        h.stop().await;
+    }
 }
 
 #[actix_rt::test]

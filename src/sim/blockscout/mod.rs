@@ -30,12 +30,14 @@ use crate::domain::Address;
 const MAX_LOGS: usize = 1000;
 
 /// A failure mode of the simulated instance, applied while set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlockscoutFault {
     /// HTTP 500 `{"status":"0","message":"Something went wrong.","result":null}`.
     Http500,
     /// HTTP 429 "Too many requests…".
     TooManyRequests,
+    /// `307 Temporary Redirect` with `Location` this URL (another host).
+    Redirect(String),
 }
 
 /// One request the instance received.
@@ -152,7 +154,7 @@ fn serve(inner: &Inner, chain_id: Option<u64>, query: &str) -> Reply {
             chain_id: chain_id.unwrap_or(0),
             kind,
         });
-        st.fault
+        st.fault.clone()
     };
     match fault {
         Some(BlockscoutFault::Http500) => return error(500, "Something went wrong."),
@@ -162,6 +164,7 @@ fn serve(inner: &Inner, chain_id: Option<u64>, query: &str) -> Reply {
                 "Too many requests. Increase limits now at https://dev.blockscout.com",
             );
         }
+        Some(BlockscoutFault::Redirect(url)) => return Reply::redirect(&url),
         None => {}
     }
     let st = inner.chains.lock();

@@ -502,6 +502,13 @@ impl SimBotApi {
         self.shared.lock().server_errors = n;
     }
 
+    /// While `Some(url)`, every call answers `307 Temporary Redirect` with
+    /// `Location: url` + the request's path (`/bot<token>/<method>`): a
+    /// client that follows it sends the token to that host.
+    pub fn set_redirect(&self, url: Option<&str>) {
+        self.shared.lock().redirect_to = url.map(|u| u.trim_end_matches('/').to_string());
+    }
+
     /// Turns flood limits on or off at run time (e.g. for a benchmark's
     /// warm-up); buckets keep their state.
     pub fn set_flood_limits(&self, enabled: bool) {

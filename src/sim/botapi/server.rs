@@ -97,6 +97,13 @@ pub(crate) async fn dispatch(
     body: web::Bytes,
     shared: web::Data<Shared>,
 ) -> HttpResponse {
+    let redirect = shared.lock().redirect_to.clone();
+    if let Some(url) = redirect {
+        return HttpResponse::TemporaryRedirect()
+            .insert_header(("Location", format!("{url}{}", req.path())))
+            .content_type("text/plain; charset=utf-8")
+            .body("Temporary Redirect");
+    }
     respond(route(&req, &body, &shared).await)
 }
 

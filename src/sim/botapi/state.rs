@@ -38,6 +38,9 @@ pub(crate) struct State {
     pub(crate) answered_late: Vec<u64>,
     /// Calls still to be answered with 502.
     pub(crate) server_errors: u32,
+    /// While set, every call answers `307` with `Location` this URL
+    /// followed by the request's path (which holds the token).
+    pub(crate) redirect_to: Option<String>,
     pub(crate) rejected_429: u64,
     /// Calls per lower-cased method name.
     pub(crate) calls: HashMap<String, u64>,
@@ -99,6 +102,7 @@ impl Shared {
                 late_delay: Duration::ZERO,
                 answered_late: Vec::new(),
                 server_errors: 0,
+                redirect_to: None,
                 rejected_429: 0,
                 calls: HashMap::new(),
                 commands: Vec::new(),

@@ -48,6 +48,13 @@ pub enum Fault {
     /// supported for this chain" (a paid-only chain on a free key); other
     /// chains answer normally.
     PaidChain(u64),
+    /// Every call answers `307 Temporary Redirect` with `Location` this URL
+    /// (another host: a client that follows it sends the key there).
+    Redirect(String),
+    /// Every call answers HTTP 200 with a well-formed status envelope of
+    /// about this many bytes (a result string of zeros): a body larger than
+    /// a client reads.
+    HugeBody(usize),
 }
 
 impl Fault {
@@ -73,6 +80,14 @@ impl Fault {
             Fault::InvalidKey => Reply::notok("Invalid API Key"),
             Fault::DailyCap => Reply::notok(DAILY_CAP_REASON),
             Fault::HtmlPage => html_page(),
+            Fault::Redirect(url) => Reply::redirect(url),
+            Fault::HugeBody(n) => Reply::json(
+                200,
+                format!(
+                    r#"{{"status":"1","message":"OK","result":"{}"}}"#,
+                    "0".repeat(*n)
+                ),
+            ),
             // Cut off mid-object, as a dropped proxy connection would.
             Fault::MalformedJson => Reply::json(
                 200,

@@ -162,6 +162,14 @@ impl SimEtherscan {
         self.inner.shared.lock().daily.limit = limit;
     }
 
+    /// Every `getLogs` and `tokentx` call about token `contract` answers
+    /// HTTP `status` (a backend failing for one contract only) until
+    /// `None`; other calls are served normally.
+    pub fn fail_contract(&self, failing: Option<(&Address, u16)>) {
+        self.inner.shared.lock().failing_contract =
+            failing.map(|(c, status)| (c.as_str().to_string(), status));
+    }
+
     /// Starts a new quota day now (as the real service does at UTC midnight).
     pub fn reset_daily(&self) {
         self.inner.shared.lock().daily.used = 0;

@@ -25,6 +25,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
     pub(crate) json: bool,
+    /// `Location` of a 3xx answer.
+    pub(crate) location: Option<String>,
 }
 
 impl Reply {
@@ -33,6 +35,7 @@ impl Reply {
             status,
             body,
             json: true,
+            location: None,
         }
     }
 
@@ -41,6 +44,15 @@ impl Reply {
             status,
             body: body.to_string(),
             json: false,
+            location: None,
+        }
+    }
+
+    /// A `307 Temporary Redirect` to `url`.
+    pub(crate) fn redirect(url: &str) -> Reply {
+        Reply {
+            location: Some(url.to_string()),
+            ..Reply::text(307, "Temporary Redirect")
         }
     }
 
@@ -57,7 +69,11 @@ impl Reply {
         } else {
             "text/plain; charset=utf-8"
         };
-        HttpResponse::build(status).content_type(ct).body(self.body)
+        let mut resp = HttpResponse::build(status);
+        if let Some(url) = self.location {
+            resp.insert_header(("Location", url));
+        }
+        resp.content_type(ct).body(self.body)
     }
 }
 
@@ -69,6 +85,9 @@ pub(crate) struct State {
     window: VecDeque<Instant>,
     /// The daily quota ([`SimEtherscan::set_daily_limit`](super::SimEtherscan::set_daily_limit)).
     pub(crate) daily: Daily,
+    /// One token contract (`0x` + 40 lowercase hex) whose `getLogs` and
+    /// `tokentx` calls answer this HTTP status ([`SimEtherscan::fail_contract`](super::SimEtherscan::fail_contract)).
+    pub(crate) failing_contract: Option<(String, u16)>,
 }
 
 /// Calls served this UTC day, against an optional cap.
@@ -134,6 +153,7 @@ impl Shared {
                 requests: Vec::new(),
                 window: VecDeque::new(),
                 daily: Daily::default(),
+                failing_contract: None,
             }),
         }
     }
@@ -182,6 +202,15 @@ impl Shared {
         {
             rec.outcome = "fault";
             return reply;
+        }
+        if let Some((contract, status)) = &st.failing_contract
+            && [p.get("address"), p.get("contractaddress")]
+                .into_iter()
+                .flatten()
+                .any(|a| a.eq_ignore_ascii_case(contract))
+        {
+            rec.outcome = "fault";
+            return Reply::text(*status, "Internal Server Error");
         }
         if p.get("apikey") != Some(self.opts.api_key.as_str()) {
             rec.outcome = "error";

@@ -7,11 +7,12 @@
 //! block. Noise is never stored: noise event `i` of block `b` is a pure
 //! function of (seed, b, i), so history is free until a page asks for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::sim::etherscan::codec::{SplitMix, hash_words, mix, push_hex};
 
 use super::address::{AccountId, USDT_CONTRACT};
+use super::events::EventShape;
 
 /// Tron's `BLOCK_PRODUCED_INTERVAL`, in chain time.
 pub const BLOCK_INTERVAL_MS: u64 = 3000;
@@ -64,6 +65,9 @@ pub(crate) struct TronChain {
     pool: Vec<AccountId>,
     injected: BTreeMap<u64, Vec<Event>>,
     injected_txs: u64,
+    /// Contracts whose events are not written in the default shape.
+    shapes: HashMap<AccountId, EventShape>,
+    default_shape: EventShape,
 }
 
 impl TronChain {
@@ -95,7 +99,19 @@ impl TronChain {
             pool,
             injected: BTreeMap::new(),
             injected_txs: 0,
+            shapes: HashMap::new(),
+            default_shape: EventShape::default(),
         }
+    }
+
+    /// How `contract`'s events are written.
+    pub(crate) fn shape(&self, contract: &AccountId) -> &EventShape {
+        self.shapes.get(contract).unwrap_or(&self.default_shape)
+    }
+
+    /// Writes `contract`'s events in `shape` from now on.
+    pub(crate) fn set_shape(&mut self, contract: AccountId, shape: EventShape) {
+        self.shapes.insert(contract, shape);
     }
 
     /// The newest solidified (final) block.

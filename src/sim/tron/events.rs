@@ -277,7 +277,40 @@ impl EventQuery {
     }
 }
 
-/// One item, field for field as the reference's captured answer.
+/// How a contract writes its `Transfer` event: the ABI's parameter names
+/// and which of TronGrid's fields carry them. The default is USDT's
+/// (`from`, `to`, `value`, by position and by name, with the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventShape {
+    /// The parameter names: sender, recipient, amount (`_from`, `_to`,
+    /// `_value` in many TRC-20 contracts).
+    pub names: [String; 3],
+    /// `result` carries the values by position too (`"0"`, `"1"`, `"2"`),
+    /// as TronGrid does.
+    pub positions: bool,
+    /// The item has `event` (the ABI signature) and `result_type`.
+    pub signature: bool,
+}
+
+impl Default for EventShape {
+    fn default() -> Self {
+        EventShape::named(["from", "to", "value"])
+    }
+}
+
+impl EventShape {
+    /// TronGrid's full shape with these parameter names.
+    pub fn named(names: [&str; 3]) -> Self {
+        EventShape {
+            names: names.map(String::from),
+            positions: true,
+            signature: true,
+        }
+    }
+}
+
+/// One item, field for field as the reference's captured answer, with the
+/// contract's [`EventShape`].
 fn item(chain: &TronChain, e: &Event, unconfirmed: bool) -> Value {
     let contract = address::to_base58(&e.contract);
     let (from, to, value) = (
@@ -285,6 +318,17 @@ fn item(chain: &TronChain, e: &Event, unconfirmed: bool) -> Value {
         address::to_0x(&e.to),
         e.value.to_string(),
     );
+    let shape = chain.shape(&e.contract);
+    let [n_from, n_to, n_value] = &shape.names;
+    let mut result = Map::new();
+    if shape.positions {
+        result.insert("0".into(), from.clone().into());
+        result.insert("1".into(), to.clone().into());
+        result.insert("2".into(), value.clone().into());
+    }
+    result.insert(n_from.clone(), from.into());
+    result.insert(n_to.clone(), to.into());
+    result.insert(n_value.clone(), value.into());
     let mut v = json!({
         "block_number": e.block,
         "block_timestamp": chain.timestamp(e.block),
@@ -292,13 +336,26 @@ fn item(chain: &TronChain, e: &Event, unconfirmed: bool) -> Value {
         "contract_address": contract,
         "event_index": e.event_index,
         "event_name": "Transfer",
-        "result": {"0": from, "1": to, "2": value, "from": from, "to": to, "value": value},
-        "result_type": {"from": "address", "to": "address", "value": "uint256"},
-        "event": "Transfer(address indexed from, address indexed to, uint256 value)",
+        "result": result,
         "transaction_id": e.txid,
     });
-    if unconfirmed && let Some(obj) = v.as_object_mut() {
-        obj.insert("_unconfirmed".into(), true.into());
+    if let Some(obj) = v.as_object_mut() {
+        if shape.signature {
+            obj.insert(
+                "result_type".into(),
+                json!({ n_from: "address", n_to: "address", n_value: "uint256" }),
+            );
+            obj.insert(
+                "event".into(),
+                format!(
+                    "Transfer(address indexed {n_from}, address indexed {n_to}, uint256 {n_value})"
+                )
+                .into(),
+            );
+        }
+        if unconfirmed {
+            obj.insert("_unconfirmed".into(), true.into());
+        }
     }
     v
 }

@@ -36,6 +36,12 @@ pub enum Fault {
     Slow(Duration),
     /// Every call answers 401 `{"Error":"ApiKey not exists"}`.
     InvalidKey,
+    /// Every call answers `307 Temporary Redirect` with `Location` this URL
+    /// (another host: a client that follows it sends the key there).
+    Redirect(String),
+    /// Every call answers HTTP 200 with a well-formed JSON object of about
+    /// this many bytes: a body larger than a client reads.
+    HugeBody(usize),
 }
 
 impl Fault {
@@ -51,6 +57,14 @@ impl Fault {
     pub(crate) fn reply(&self) -> Option<Reply> {
         Some(match self {
             Fault::InvalidKey => invalid_key(),
+            Fault::Redirect(url) => Reply::redirect(url),
+            Fault::HugeBody(n) => Reply::json(
+                200,
+                format!(
+                    r#"{{"data":[],"success":true,"padding":"{}"}}"#,
+                    "0".repeat(*n)
+                ),
+            ),
             Fault::ServerError(status) => Reply::text(*status, "Internal Server Error"),
             Fault::HtmlPage(status) => Reply::html(*status, HTML_PAGE),
             Fault::MissingFingerprint

@@ -29,7 +29,7 @@ use crate::sim::running::Running;
 
 pub use address::{AccountId, USDT_CONTRACT, parse as parse_address, to_0x, to_base58};
 pub use chain::{BLOCK_INTERVAL_MS, Transfer};
-pub use events::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use events::{DEFAULT_LIMIT, EventShape, MAX_LIMIT};
 pub use faults::Fault;
 pub use server::API_KEY_HEADER;
 
@@ -261,10 +261,41 @@ impl SimTronGrid {
             .collect()
     }
 
+    /// Writes the `Transfer` events of `contract` (`T…`, `41…` or `0x…`) in
+    /// `shape` from now on (other parameter names, no positions, no
+    /// signature). Panics on an invalid address (a bug in the test).
+    pub fn set_event_shape(&self, contract: &str, shape: EventShape) {
+        self.inner
+            .shared
+            .lock()
+            .chain
+            .set_shape(account(contract), shape);
+    }
+
+    /// A Transfer of `value` raw units of the token `contract` (`T…`) from
+    /// `from` to `to` in its own transaction in the next block.
+    pub fn inject_token(&self, contract: &str, from: &str, to: &str, value: u128) -> Injected {
+        let t = Transfer {
+            contract: account(contract),
+            from: account(from),
+            to: account(to),
+            value,
+        };
+        self.inject_tx(None, &[t]).remove(0)
+    }
+
     /// A poisoning attempt: a zero-value USDT Transfer from `vanity` to
     /// `victim` in the next block (the look-alike address is the caller's).
     pub fn inject_poisoning(&self, vanity: &str, victim: &str) -> Injected {
         self.inject(vanity, victim, 0)
+    }
+
+    /// Every events call about token `contract` (base58 `T…`) answers HTTP
+    /// `status` (a backend failing for one contract only) until `None`;
+    /// other calls are served normally.
+    pub fn fail_contract(&self, failing: Option<(&str, u16)>) {
+        self.inner.shared.lock().failing_contract =
+            failing.map(|(c, status)| (c.to_string(), status));
     }
 
     /// Applies `fault` to every call it concerns from now on (`None` clears it).

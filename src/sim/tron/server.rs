@@ -28,6 +28,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: String,
     content_type: &'static str,
+    /// `Location` of a 3xx answer.
+    location: Option<String>,
 }
 
 impl Reply {
@@ -36,6 +38,7 @@ impl Reply {
             status,
             body,
             content_type: "application/json; charset=utf-8",
+            location: None,
         }
     }
 
@@ -44,6 +47,7 @@ impl Reply {
             status,
             body: body.to_string(),
             content_type: "text/plain; charset=utf-8",
+            location: None,
         }
     }
 
@@ -52,14 +56,25 @@ impl Reply {
             status,
             body: body.to_string(),
             content_type: "text/html; charset=utf-8",
+            location: None,
+        }
+    }
+
+    /// A `307 Temporary Redirect` to `url`.
+    pub(crate) fn redirect(url: &str) -> Reply {
+        Reply {
+            location: Some(url.to_string()),
+            ..Reply::text(307, "Temporary Redirect")
         }
     }
 
     fn into_response(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        HttpResponse::build(status)
-            .content_type(self.content_type)
-            .body(self.body)
+        let mut resp = HttpResponse::build(status);
+        if let Some(url) = self.location {
+            resp.insert_header(("Location", url));
+        }
+        resp.content_type(self.content_type).body(self.body)
     }
 }
 
@@ -76,6 +91,9 @@ pub(crate) struct State {
     windows: HashMap<Caller, VecDeque<Instant>>,
     /// Suspended callers: until when, and with which status.
     suspended: HashMap<Caller, (Instant, u16)>,
+    /// One token contract (base58 `T…`) whose events calls answer this
+    /// HTTP status ([`SimTronGrid::fail_contract`](super::SimTronGrid::fail_contract)).
+    pub(crate) failing_contract: Option<(String, u16)>,
 }
 
 /// What the handle and the HTTP workers share.
@@ -120,6 +138,7 @@ impl Shared {
                 bytes_served: 0,
                 windows: HashMap::new(),
                 suspended: HashMap::new(),
+                failing_contract: None,
             }),
         }
     }
@@ -179,6 +198,12 @@ impl Shared {
     ) -> Reply {
         if let Some(reply) = fault.and_then(Fault::reply) {
             return reply;
+        }
+        if let Some((contract, status)) = &st.failing_contract
+            && call.endpoint == Endpoint::Events
+            && call.path.contains(contract.as_str())
+        {
+            return Reply::text(*status, "Internal Server Error");
         }
         let caller: Caller = call.api_key.clone();
         if let Some(key) = &caller

@@ -115,6 +115,10 @@ async fn status(core: &Core) -> String {
             s += &format!(", scan mode {}", escape_html(m));
         }
         s += "\n";
+        // The chain's provider pool: each source, serving or not and why.
+        for source in &h.sources {
+            s += &format!("  ◦ {}\n", escape_html(&source.line()));
+        }
     }
 
     if let Some(line) = deps.health.calls_today() {

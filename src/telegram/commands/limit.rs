@@ -1,7 +1,8 @@
-//! The per-chat command limit: `command_limit` commands per sliding
-//! `command_window`. Over the limit a chat is refused politely — told once
-//! per window, not once per message, so a flooding client cannot make the
-//! bot flood back.
+//! The command limit: `command_limit` commands per sliding
+//! `command_window` for each member of a chat ([`Member`]: chat and user,
+//! so in a group one member's flood does not use up the others' budget).
+//! Over the limit a member is refused politely — told once per window, not
+//! once per message, so a flooding client cannot make the bot flood back.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -15,6 +16,9 @@ pub enum Verdict {
     },
 }
 
+/// Who is limited: (chat id, user id).
+pub type Member = (i64, i64);
+
 #[derive(Debug, Default)]
 struct ChatWindow {
     accepted: VecDeque<Instant>,
@@ -25,7 +29,7 @@ struct ChatWindow {
 pub struct CommandLimiter {
     limit: usize,
     window: Duration,
-    chats: HashMap<i64, ChatWindow>,
+    chats: HashMap<Member, ChatWindow>,
 }
 
 impl CommandLimiter {
@@ -37,7 +41,7 @@ impl CommandLimiter {
         }
     }
 
-    pub fn check(&mut self, chat: i64, now: Instant) -> Verdict {
+    pub fn check(&mut self, chat: Member, now: Instant) -> Verdict {
         if self.chats.len() > 10_000 {
             let window = self.window;
             self.chats.retain(|_, w| {
@@ -67,8 +71,8 @@ impl CommandLimiter {
         Verdict::Refuse { notify }
     }
 
-    /// When the oldest accepted command of `chat` leaves the window.
-    pub fn retry_in(&self, chat: i64, now: Instant) -> Duration {
+    /// When the oldest accepted command of the member `chat` leaves the window.
+    pub fn retry_in(&self, chat: Member, now: Instant) -> Duration {
         self.chats
             .get(&chat)
             .and_then(|w| w.accepted.front())
@@ -89,23 +93,52 @@ mod tests {
         let s = Duration::from_secs;
         let mut l = CommandLimiter::new(3, s(60));
         for i in 0..3 {
-            assert_eq!(l.check(1, t0 + s(i)), Verdict::Allow);
+            assert_eq!(l.check((1, 1), t0 + s(i)), Verdict::Allow);
         }
-        assert_eq!(l.check(1, t0 + s(10)), Verdict::Refuse { notify: true });
-        assert_eq!(l.check(1, t0 + s(11)), Verdict::Refuse { notify: false });
-        assert_eq!(l.retry_in(1, t0 + s(11)), s(49));
         assert_eq!(
-            l.check(2, t0 + s(11)),
+            l.check((1, 1), t0 + s(10)),
+            Verdict::Refuse { notify: true }
+        );
+        assert_eq!(
+            l.check((1, 1), t0 + s(11)),
+            Verdict::Refuse { notify: false }
+        );
+        assert_eq!(l.retry_in((1, 1), t0 + s(11)), s(49));
+        assert_eq!(
+            l.check((2, 2), t0 + s(11)),
             Verdict::Allow,
             "other chats unaffected"
         );
         // The first command leaves the window at 60 s: one slot frees up.
-        assert_eq!(l.check(1, t0 + s(60)), Verdict::Allow);
-        assert_eq!(l.check(1, t0 + s(60)), Verdict::Refuse { notify: false });
+        assert_eq!(l.check((1, 1), t0 + s(60)), Verdict::Allow);
+        assert_eq!(
+            l.check((1, 1), t0 + s(60)),
+            Verdict::Refuse { notify: false }
+        );
         // The commands of 1 s and 2 s have left the window by 70 s.
-        assert_eq!(l.check(1, t0 + s(70)), Verdict::Allow);
-        assert_eq!(l.check(1, t0 + s(70)), Verdict::Allow);
+        assert_eq!(l.check((1, 1), t0 + s(70)), Verdict::Allow);
+        assert_eq!(l.check((1, 1), t0 + s(70)), Verdict::Allow);
         // A new window since the last notice (10 s): told again.
-        assert_eq!(l.check(1, t0 + s(70)), Verdict::Refuse { notify: true });
+        assert_eq!(
+            l.check((1, 1), t0 + s(70)),
+            Verdict::Refuse { notify: true }
+        );
+    }
+
+    /// In a group, one member over the limit leaves the others' budget
+    /// (an administrator's command) untouched.
+    #[test]
+    fn a_group_member_over_the_limit_does_not_use_up_the_others() {
+        let t0 = Instant::now();
+        let mut l = CommandLimiter::new(2, Duration::from_secs(60));
+        let (group, flooder, owner) = (-100, 7, 8);
+        assert_eq!(l.check((group, flooder), t0), Verdict::Allow);
+        assert_eq!(l.check((group, flooder), t0), Verdict::Allow);
+        assert_eq!(
+            l.check((group, flooder), t0),
+            Verdict::Refuse { notify: true }
+        );
+        assert_eq!(l.check((group, owner), t0), Verdict::Allow);
+        assert_eq!(l.check((group, owner), t0), Verdict::Allow);
     }
 }

@@ -6,7 +6,13 @@
 //! and a refusal says why.
 //!
 //! Non-admins who try an admin command get the same hint as for an
-//! unknown command: the admin commands are not advertised to them.
+//! unknown command: the admin commands are not advertised to them. Admins
+//! get admin replies in their private chat only (they show other chats'
+//! ids and failure texts); in a group they are told to ask there.
+//!
+//! The command limit counts per member of a chat (chat, user): in a
+//! private chat that is the chat, in a group one member's flood leaves the
+//! others' budget alone.
 
 pub mod admin;
 pub mod limit;
@@ -50,9 +56,12 @@ pub enum After {
 /// Handles one private message: answer it, and say what to do afterwards.
 pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
     let admin = core.is_admin(msg.user_id);
+    // Per member, not per chat: in a group, one member's flood must not
+    // use up the budget of the others (its administrators above all).
+    let member = (msg.chat_id, msg.user_id);
     // Admins are not limited: /status must answer during an incident.
     if !admin {
-        let verdict = core.limiter.borrow_mut().check(msg.chat_id, Instant::now());
+        let verdict = core.limiter.borrow_mut().check(member, Instant::now());
         if let Verdict::Refuse { notify } = verdict {
             tracing::debug!(
                 actor = "telegram",
@@ -61,7 +70,7 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
             );
             if notify {
                 let t = &core.deps.config.telegram;
-                let retry_in = core.limiter.borrow().retry_in(msg.chat_id, Instant::now());
+                let retry_in = core.limiter.borrow().retry_in(member, Instant::now());
                 let text = replies::rate_limited(t.command_limit, t.command_window, retry_in);
                 reply(core, msg.chat_id, &text).await;
             }
@@ -73,8 +82,15 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
     let (text, after) = match parsed {
         Parsed::Unknown => (replies::hint(), None),
         Parsed::Invalid { kind, .. } if kind.is_admin() && !admin => (replies::hint(), None),
+        // Their replies show other chats' ids and failures: never to a group.
+        Parsed::Invalid { kind, .. } if kind.is_admin() && msg.kind.is_group() => {
+            (replies::admin_in_private(kind), None)
+        }
         Parsed::Invalid { kind, problem } => (replies::invalid(kind, &problem), None),
         Parsed::Command(c) if c.kind().is_admin() && !admin => (replies::hint(), None),
+        Parsed::Command(c) if c.kind().is_admin() && msg.kind.is_group() => {
+            (replies::admin_in_private(c.kind()), None)
+        }
         Parsed::Command(c) if c.kind().is_admin() => admin::handle(core, c).await,
         Parsed::Command(c) => {
             let r = if msg.kind.is_group() {

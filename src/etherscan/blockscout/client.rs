@@ -1,31 +1,33 @@
 //! The process's one HTTP client for Blockscout instances: keyless, with
 //! its own limiter (`blockscout.requests_per_second`, every instance
-//! together), the same retry rules and transport-error mapping as the
-//! Etherscan client, and block-range paging (Blockscout ignores `page` and
-//! `offset`: every getLogs answer holds at most 1000 logs, in (block, log
-//! index) order).
+//! together), built by the one builder and retried by the one loop
+//! (`scanner::http`, `scanner::retry`), and block-range paging (Blockscout
+//! ignores `page` and `offset`: every getLogs answer holds at most 1000
+//! logs, in (block, log index) order).
 //!
-//! Like [`EtherscanClient`](crate::etherscan::EtherscanClient) it is
-//! `!Send` and lives on the scanner actor's Arbiter. Logged with module,
-//! action, chain and block range; the instance URL (which carries no key)
-//! is never needed in a log line either.
+//! `!Send`: it lives on the scanner actor's Arbiter. Logged with action,
+//! chain and block range; the instance URL (which carries no key) is never
+//! needed in a log line either.
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::super::api::parse_hex_u64;
+use super::super::error::ApiError;
 use super::api::{self, MAX_LOGS};
 use crate::config::{BlockscoutConfig, EtherscanConfig};
 use crate::domain::chain::TRANSFER_TOPIC;
 use crate::domain::{Address, Chain};
-use crate::etherscan::api::parse_hex_u64;
-use crate::etherscan::client::{get, http_client};
-use crate::etherscan::{ApiError, RetryPolicy};
-use crate::instruments::Instruments;
-use crate::scanner::limiter::Limiter;
+use crate::metrics::ProviderHandles;
+use crate::scanner::http::{self, Body, Transport};
+use crate::scanner::retry::RetryPolicy;
+use crate::scanner::retry::{Caller, Counts, Hooks};
+
+/// The largest body read, in bytes (1000 log items are about 1 MB); a
+/// longer one is a malformed answer, "body larger than … bytes".
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// The provider name in metrics, logs and `/status`.
 pub const PROVIDER: &str = "Blockscout";
@@ -35,11 +37,7 @@ pub struct BlockscoutClient {
     /// Instance `/api` URL per chain id (only chains that have one).
     urls: HashMap<u64, String>,
     timeout: Duration,
-    limiter: Limiter,
-    instruments: Arc<Instruments>,
-    retry: RetryPolicy,
-    /// Requests sent (every try).
-    calls: Cell<u64>,
+    caller: Caller,
 }
 
 impl BlockscoutClient {
@@ -50,22 +48,18 @@ impl BlockscoutClient {
         config: &BlockscoutConfig,
         etherscan: &EtherscanConfig,
         chains: &[Chain],
-        instruments: Arc<Instruments>,
+        handles: ProviderHandles,
         retry: RetryPolicy,
     ) -> Self {
         let timeout = etherscan.request_timeout;
-        let http = http_client(timeout, etherscan.max_connections);
         BlockscoutClient {
-            http,
+            http: http::client(timeout, etherscan.max_connections),
             urls: chains
                 .iter()
                 .filter_map(|c| Some((c.id, config.url(c)?)))
                 .collect(),
             timeout,
-            limiter: Limiter::per_second(config.requests_per_second),
-            instruments,
-            retry,
-            calls: Cell::new(0),
+            caller: Caller::new("blockscout", config.requests_per_second, retry, handles),
         }
     }
 
@@ -76,7 +70,12 @@ impl BlockscoutClient {
 
     /// Requests sent so far, every retry included.
     pub fn calls_sent(&self) -> u64 {
-        self.calls.get()
+        self.caller.counts().calls
+    }
+
+    /// Requests sent and failed so far, every retry included.
+    pub fn counts(&self) -> Counts {
+        self.caller.counts()
     }
 
     /// The highest block the instance has indexed.
@@ -130,8 +129,7 @@ impl BlockscoutClient {
         }
     }
 
-    /// Sends one query until it succeeds or its error says to stop (the
-    /// same dispositions as Etherscan's; a "give up" answer returns at once).
+    /// Sends one query through the one retry loop.
     async fn call<T>(
         &self,
         chain: &Chain,
@@ -139,43 +137,34 @@ impl BlockscoutClient {
         query: &[(&str, String)],
         parse: impl Fn(u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut tries = (0u32, 0u32);
-        loop {
-            let result = match self.send(chain, query).await {
-                Ok((status, body)) => parse(status, &body),
-                Err(e) => Err(e),
-            };
-            let outcome = crate::instruments::etherscan_outcome(&result);
-            self.instruments
-                .provider_call("blockscout", action, outcome);
-            let error = match result {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            let wait = self.retry.next_wait(error.disposition(), &mut tries);
-            tracing::warn!(actor = "etherscan", provider = PROVIDER, chain = chain.name,
-                action, retry_in_ms = wait.map(|d| d.as_millis() as u64), error = %error, "call failed");
-            match wait {
-                Some(d) => actix_rt::time::sleep(d).await,
-                None => return Err(error),
-            }
-        }
-    }
-
-    /// One HTTP request through the limiter: the status and the body.
-    async fn send(
-        &self,
-        chain: &Chain,
-        query: &[(&str, String)],
-    ) -> Result<(u16, Vec<u8>), ApiError> {
         let url = self.urls.get(&chain.id).ok_or(ApiError::Connection(
             "no Blockscout instance for this chain",
         ))?;
-        self.limiter.acquire().await;
-        self.calls.set(self.calls.get() + 1);
-        tracing::debug!(actor = "etherscan", provider = PROVIDER, chain = chain.name,
-            query = ?query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "request");
-        get(&self.http, url, query, self.timeout).await
+        let hooks = Call { chain, action };
+        let send = || {
+            tracing::debug!(actor = "etherscan", provider = PROVIDER, chain = chain.name,
+                query = ?query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(), "request");
+            let req = self.http.get(url).query(&query);
+            async move {
+                let req = req.map_err(|_| Transport::Connection("cannot encode the query"))?;
+                http::exchange(req, Body::Empty, self.timeout, MAX_BODY).await
+            }
+        };
+        self.caller.call(action, &hooks, send, parse).await
+    }
+}
+
+/// One call's hooks: its log line.
+struct Call<'a> {
+    chain: &'a Chain,
+    action: &'static str,
+}
+
+impl Hooks<ApiError> for Call<'_> {
+    fn failed(&self, error: &ApiError, retry_in: Option<Duration>) {
+        tracing::warn!(actor = "etherscan", provider = PROVIDER, chain = self.chain.name,
+            action = self.action, retry_in_ms = retry_in.map(|d| d.as_millis() as u64),
+            error = %error, "call failed");
     }
 }
 

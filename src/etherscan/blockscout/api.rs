@@ -19,8 +19,8 @@
 
 use serde_json::Value;
 
-use crate::etherscan::ApiError;
-use crate::etherscan::api::{Envelope, classify_reason, clip, parse_hex_u64};
+use super::super::api::{Envelope, classify_reason, clip, parse_hex_u64};
+use super::super::error::ApiError;
 
 /// At most this many logs per getLogs answer (no paging: page by block range).
 pub const MAX_LOGS: usize = 1000;
