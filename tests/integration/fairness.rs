@@ -234,7 +234,9 @@ async fn a_quiet_chats_notification_is_not_held_behind_another_chats_burst() {
     // The burst itself is sent whole, in order.
     let all = w
         .sim
-        .wait_for(Duration::from_secs(60), |all| count_to(all, FLOODED) >= 1500)
+        .wait_for(Duration::from_secs(60), |all| {
+            count_to(all, FLOODED) >= 1500
+        })
         .await
         .expect("the whole burst is sent");
     let amounts: Vec<u64> = all
@@ -246,7 +248,11 @@ async fn a_quiet_chats_notification_is_not_held_behind_another_chats_burst() {
             amount.parse().unwrap()
         })
         .collect();
-    assert_eq!(amounts, (1..=1500).collect::<Vec<u64>>(), "in order, once each");
+    assert_eq!(
+        amounts,
+        (1..=1500).collect::<Vec<u64>>(),
+        "in order, once each"
+    );
     w.stop().await;
 }
 
