@@ -133,7 +133,7 @@ fn incoming(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -178,7 +178,7 @@ async fn scenario(flood: Flood) -> (Vec<Duration>, usize, u64) {
             }
         }
         // Every 300 ms one quiet chat in turn: each every 3 s.
-        if step % 3 == 0 {
+        if step.is_multiple_of(3) {
             let q = ((step / 3) as usize) % QUIET_CHATS;
             let log = 1 + step;
             transfers.push(transfer(log, &address(q)));
