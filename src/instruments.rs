@@ -33,6 +33,10 @@ pub struct Instruments {
     /// Notifications queued in the outbox by the same writes (one per
     /// subscribed chat and transfer, held spam included): label `chain`.
     pub notifications_queued: Family<Labels, Counter>,
+    /// Notifications folded into one "and N more" message because their
+    /// chat's backlog passed `telegram.max_pending_per_chat` (see
+    /// [`FoldBacklog`](crate::db::outbox::FoldBacklog)).
+    pub notifications_folded: Counter,
 }
 
 impl Default for Instruments {
@@ -44,6 +48,7 @@ impl Default for Instruments {
             poll_duration: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
             transfers_recorded: Family::default(),
             notifications_queued: Family::default(),
+            notifications_folded: Counter::default(),
         }
     }
 }

@@ -116,6 +116,12 @@ pub struct TelegramConfig {
     /// going one by one.
     #[serde(with = "humantime_serde")]
     pub combine_window: Duration,
+    /// A chat's backlog bound: past this many waiting transfer
+    /// notifications of one chat, its newer ones are folded into one
+    /// message saying how many there were ("📦 And 812 more transfers
+    /// since …"), counted in `/status` and `/metrics`. Webhooks still get
+    /// every transfer.
+    pub max_pending_per_chat: u32,
 }
 
 impl Default for TelegramConfig {
@@ -132,6 +138,7 @@ impl Default for TelegramConfig {
             group_per_minute: 20,
             combine_after: 3,
             combine_window: Duration::from_secs(2),
+            max_pending_per_chat: 200,
         }
     }
 }

@@ -64,6 +64,14 @@ fn each_invalid_value_names_its_key() {
         ("[telegram]\nsend_rate = 0", "telegram.send_rate"),
         ("[telegram]\ncombine_after = 1", "telegram.combine_after"),
         (
+            "[telegram]\nmax_pending_per_chat = 0",
+            "telegram.max_pending_per_chat",
+        ),
+        (
+            "[telegram]\nmax_pending_per_chat = 2000000",
+            "telegram.max_pending_per_chat",
+        ),
+        (
             "[telegram]\ncombine_window = \"5m\"",
             "telegram.combine_window",
         ),

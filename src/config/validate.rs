@@ -9,6 +9,11 @@ type Problem = (String, String);
 
 /// The smallest `database.max_size` accepted.
 const MIN_DATABASE_SIZE: u64 = 64 * 1024;
+/// Bounds of `telegram.max_pending_per_chat`: below, a busy but normal
+/// address would be folded; above, one chat's backlog is not bounded in
+/// any useful sense.
+const MIN_PENDING_PER_CHAT: u32 = 10;
+const MAX_PENDING_PER_CHAT: u32 = 100_000;
 
 fn bad(key: &str, problem: impl Into<String>) -> Problem {
     (key.to_string(), problem.into())
@@ -188,6 +193,12 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     }
     if t.combine_window > Duration::from_secs(60) {
         return Err(bad("telegram.combine_window", "must be at most 60s"));
+    }
+    if !(MIN_PENDING_PER_CHAT..=MAX_PENDING_PER_CHAT).contains(&t.max_pending_per_chat) {
+        return Err(bad(
+            "telegram.max_pending_per_chat",
+            format!("must be between {MIN_PENDING_PER_CHAT} and {MAX_PENDING_PER_CHAT}"),
+        ));
     }
 
     let e = &c.etherscan;

@@ -36,6 +36,8 @@ pub struct OutboxItem {
     /// The Bot API `reply_markup` JSON to send with the text (the
     /// notification's buttons), if any.
     pub reply_markup: Option<String>,
+    /// An admin alert: sent before any notification.
+    pub alert: bool,
 }
 
 impl OutboxItem {
@@ -49,36 +51,172 @@ impl OutboxItem {
     }
 }
 
-/// Pending rows whose next attempt is due, to active chats, oldest first.
+/// Pending rows whose next attempt is due, to active chats, fairly: each
+/// chat's oldest `per_chat` rows at most, taken round robin (every chat's
+/// first row, then every chat's second, ...), admin alerts before
+/// everything else, `limit` rows in all. A chat with a burst of thousands
+/// of rows thus never keeps another chat's row out of a fetch.
+///
+/// Rows folded into a fold row are never returned; a fold row's text is
+/// made here, at send time, from the rows it stands for
+/// ([`folded_text`]).
 pub struct DueNotifications {
     pub limit: usize,
+    /// Rows of one chat per fetch (at least one).
+    pub per_chat: usize,
 }
 
 impl DbRequest for DueNotifications {
     type Output = Vec<OutboxItem>;
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
-        let mut stmt = tx.prepare(
-            "SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals, o.no_rights,
-                    o.reply_markup
-             FROM outbox o
-             JOIN chats c ON c.chat_id = o.chat_id
-             WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
-             ORDER BY o.id LIMIT ?2",
+        let mut stmt = tx.prepare_cached(
+            "WITH due AS (
+                 SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals,
+                        o.no_rights, o.reply_markup, o.kind,
+                        ROW_NUMBER() OVER (
+                            PARTITION BY o.chat_id
+                            ORDER BY o.kind = 'alert' DESC, o.id
+                        ) AS rank
+                 FROM outbox o
+                 JOIN chats c ON c.chat_id = o.chat_id
+                 WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
+                   AND o.folded_into IS NULL
+             )
+             SELECT id, chat_id, text, attempts, lost_answers, refusals, no_rights,
+                    reply_markup, kind
+             FROM due WHERE rank <= ?3
+             ORDER BY kind = 'alert' DESC, rank, id
+             LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![now_secs(), self.limit as i64], |r| {
-            Ok(OutboxItem {
-                id: r.get(0)?,
-                chat_id: r.get(1)?,
-                text: r.get(2)?,
-                attempts: r.get::<_, i64>(3)? as u32,
-                lost_answers: r.get::<_, i64>(4)? as u32,
-                refusals: r.get::<_, i64>(5)? as u32,
-                no_rights: r.get::<_, i64>(6)? as u32,
-                reply_markup: r.get(7)?,
-            })
+        let per_chat = self.per_chat.max(1) as i64;
+        let rows = stmt.query_map(params![now_secs(), self.limit as i64, per_chat], |r| {
+            Ok((
+                OutboxItem {
+                    id: r.get(0)?,
+                    chat_id: r.get(1)?,
+                    text: r.get(2)?,
+                    attempts: r.get::<_, i64>(3)? as u32,
+                    lost_answers: r.get::<_, i64>(4)? as u32,
+                    refusals: r.get::<_, i64>(5)? as u32,
+                    no_rights: r.get::<_, i64>(6)? as u32,
+                    reply_markup: r.get(7)?,
+                    alert: r.get::<_, String>(8)? == "alert",
+                },
+                r.get::<_, String>(8)? == "fold",
+            ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows: Vec<(OutboxItem, bool)> = rows.collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (mut item, fold) in rows {
+            if fold {
+                let (count, since): (i64, Option<i64>) = tx.query_row(
+                    "SELECT count(*), min(coalesce(t.timestamp, f.created_at))
+                     FROM outbox f LEFT JOIN transfers t ON t.id = f.transfer_id
+                     WHERE f.folded_into = ?1",
+                    [item.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                item.text = folded_text(count.max(0) as u64, since.map(|s| s.max(0) as u64));
+            }
+            out.push(item);
+        }
+        Ok(out)
+    }
+}
+
+/// The text of a fold row: how many transfers it stands for, since when.
+pub fn folded_text(count: u64, since: Option<u64>) -> String {
+    let since = since
+        .map(|s| format!(" since {}", crate::notification::utc(s)))
+        .unwrap_or_default();
+    format!(
+        "📦 <b>And {count} more transfer{}</b>{since}, not sent one by one: \
+         more were waiting for this chat than it can be sent. See /list for your addresses \
+         and their explorers.",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// Bounds every chat's backlog: past `max_per_chat` waiting transfer rows
+/// of a chat (`state = 'pending'`, not yet folded), its newer rows are
+/// folded into one fold row (`kind = 'fold'`), which is sent in their place
+/// and says how many there were. The oldest `max_per_chat` stay as they
+/// are; rows in `keep` (queued or in flight in the delivery loop) are never
+/// folded, nor added to a fold row in `keep`. Nothing is deleted: folded
+/// rows stay pending until their fold row is sent and then take its
+/// outcome. Returns how many rows were folded.
+pub struct FoldBacklog {
+    pub max_per_chat: u64,
+    pub keep: Vec<i64>,
+}
+
+impl DbRequest for FoldBacklog {
+    type Output = u64;
+    fn run(self, tx: &Transaction<'_>) -> Result<u64, DbError> {
+        let max = self.max_per_chat.max(1) as i64;
+        let over: Vec<i64> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT chat_id FROM outbox
+                 WHERE state = 'pending' AND kind = 'notification'
+                   AND transfer_id IS NOT NULL AND folded_into IS NULL
+                 GROUP BY chat_id HAVING count(*) > ?1",
+            )?;
+            stmt.query_map([max], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        if over.is_empty() {
+            return Ok(0);
+        }
+        let keep: std::collections::HashSet<i64> = self.keep.into_iter().collect();
+        let now = now_secs();
+        let mut folded = 0u64;
+        for chat in over {
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id FROM outbox
+                     WHERE chat_id = ?1 AND state = 'pending' AND kind = 'notification'
+                       AND transfer_id IS NOT NULL AND folded_into IS NULL
+                     ORDER BY id LIMIT -1 OFFSET ?2",
+                )?;
+                stmt.query_map(params![chat, max], |r| r.get(0))?
+                    .collect::<Result<Vec<i64>, _>>()?
+            };
+            let ids: Vec<i64> = ids.into_iter().filter(|id| !keep.contains(id)).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            // The chat's open fold row, unless the delivery loop holds it
+            // (its text may be made already): else a new one.
+            let open: Vec<i64> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id FROM outbox
+                     WHERE chat_id = ?1 AND state = 'pending' AND kind = 'fold'
+                     ORDER BY id DESC",
+                )?;
+                stmt.query_map([chat], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            let fold = match open.into_iter().find(|id| !keep.contains(id)) {
+                Some(id) => id,
+                None => {
+                    tx.execute(
+                        "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at,
+                             created_at, kind)
+                         VALUES (?1, NULL, '', 'pending', ?2, ?2, 'fold')",
+                        params![chat, now],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
+            let mut mark = tx.prepare_cached(
+                "UPDATE outbox SET folded_into = ?2 WHERE id = ?1 AND state = 'pending'",
+            )?;
+            for id in &ids {
+                folded += mark.execute(params![id, fold])? as u64;
+            }
+        }
+        Ok(folded)
     }
 }
 
@@ -195,6 +333,13 @@ impl DbRequest for MarkDelivery {
             Delivery::Uncertain { error } => finish("uncertain", &error, counted(1, 0, 0))?,
             Delivery::Failed { error } => finish("failed", &error, counted(0, 0, 0))?,
         };
+        // The rows a fold row stands for share its final outcome.
+        tx.execute(
+            "UPDATE outbox SET state = f.state, sent_at = f.sent_at, last_error = f.last_error
+             FROM (SELECT state, sent_at, last_error FROM outbox WHERE id = ?1) AS f
+             WHERE outbox.folded_into = ?1 AND outbox.state = 'pending' AND f.state <> 'pending'",
+            [self.id],
+        )?;
         Ok(())
     }
 }
@@ -247,6 +392,9 @@ pub struct OutboxSummary {
     pub uncertain: u64,
     /// Dead letters.
     pub failed: u64,
+    /// Of `pending`, those folded into one message because their chat had
+    /// more than `telegram.max_pending_per_chat` waiting.
+    pub folded: u64,
 }
 
 /// Counts the outbox rows by state.
@@ -270,7 +418,13 @@ impl DbRequest for OutboxCounts {
             [],
             |r| r.get(0),
         )?;
+        let folded: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending' AND folded_into IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(OutboxSummary {
+            folded: folded as u64,
             pending: count("pending")?,
             pending_inactive: pending_inactive as u64,
             uncertain: count("uncertain")?,

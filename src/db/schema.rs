@@ -237,6 +237,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE cursors ADD COLUMN first_block INTEGER CHECK (first_block IS NULL OR first_block >= 0);
     "#,
+    // 11 (issue 20, fair delivery): what a row is, and bounded backlogs.
+    // `kind`: 'notification' (a transfer, a digest), 'alert' (an admin
+    // alert: sent before notifications) or 'fold' (the one message that
+    // stands for the rows folded into it; its text is made when it is
+    // sent, from those rows). `folded_into`: for a transfer row past
+    // `telegram.max_pending_per_chat` of its chat, the fold row that
+    // stands for it; it stays 'pending' (never sent on its own) until the
+    // fold is sent, then takes the fold's outcome. The partial index
+    // serves the per-chat fair fetch and the backlog count.
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'notification'
+        CHECK (kind IN ('notification', 'alert', 'fold'));
+    ALTER TABLE outbox ADD COLUMN folded_into INTEGER;
+    CREATE INDEX outbox_folded_into ON outbox (folded_into) WHERE folded_into IS NOT NULL;
+    CREATE INDEX outbox_pending_by_chat ON outbox (chat_id, id) WHERE state = 'pending';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -373,7 +389,7 @@ mod tests {
                 (42, "uncertain".into(), 3, 0, 0, 0, 0)
             ]
         );
-        // Migration 5 adds the pruning indexes on top of the rebuilt ones.
+        // Migrations 5 and 11 add indexes on top of the rebuilt ones.
         assert_eq!(
             indexes,
             [
@@ -381,6 +397,8 @@ mod tests {
                 "outbox_by_transfer",
                 "outbox_due",
                 "outbox_flagged",
+                "outbox_folded_into",
+                "outbox_pending_by_chat",
                 "outbox_undigested"
             ]
         );

@@ -135,7 +135,13 @@ fn real_payment_delivered_then_zero_value_lookalike_held() {
         "the ordinary text is kept for /spam"
     );
     // Never delivered: only the real payment is due.
-    let due = exec(&s, DueNotifications { limit: 10 });
+    let due = exec(
+        &s,
+        DueNotifications {
+            limit: 10,
+            per_chat: 10,
+        },
+    );
     assert_eq!(due.len(), 1);
     assert!(due[0].text.contains("250 USDT"));
     // And listed by /spam.
@@ -412,7 +418,13 @@ fn the_digest_collects_held_rows_once_and_queues_one_message() {
     );
     assert_eq!(d.latest[0].from.as_str(), FAKE2, "newest first");
     // Queued in the outbox, so a failed send is retried like any other.
-    let due = exec(&s, DueNotifications { limit: 10 });
+    let due = exec(
+        &s,
+        DueNotifications {
+            limit: 10,
+            per_chat: 10,
+        },
+    );
     let digests: Vec<_> = due
         .iter()
         .filter(|d| d.text.contains("Daily spam digest"))

@@ -176,7 +176,13 @@ fn poll_result_records_transfers_outbox_and_cursor_atomically_and_idempotently()
     let again = exec(&s, result());
     assert_eq!(again, Default::default(), "re-recording is a no-op");
     assert_eq!(exec(&s, GetCursors)[&(1, usdt())], 150);
-    let due = exec(&s, DueNotifications { limit: 100 });
+    let due = exec(
+        &s,
+        DueNotifications {
+            limit: 100,
+            per_chat: 100,
+        },
+    );
     assert_eq!(due.len(), 4);
     let texts: Vec<_> = due
         .iter()
@@ -212,7 +218,16 @@ fn a_failed_poll_write_leaves_the_cursor_and_transfers_untouched() {
     });
     assert!(result.is_err());
     assert!(exec(&s, GetCursors).is_empty());
-    assert!(exec(&s, DueNotifications { limit: 10 }).is_empty());
+    assert!(
+        exec(
+            &s,
+            DueNotifications {
+                limit: 10,
+                per_chat: 10
+            }
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -257,7 +272,13 @@ fn delivery_outcomes() {
             policy(),
         ),
     );
-    let due = exec(&s, DueNotifications { limit: 10 });
+    let due = exec(
+        &s,
+        DueNotifications {
+            limit: 10,
+            per_chat: 10,
+        },
+    );
     assert_eq!(exec(&s, OutboxDepth), 3);
     exec(
         &s,
@@ -286,7 +307,14 @@ fn delivery_outcomes() {
         },
     );
     assert!(
-        exec(&s, DueNotifications { limit: 10 }).is_empty(),
+        exec(
+            &s,
+            DueNotifications {
+                limit: 10,
+                per_chat: 10
+            }
+        )
+        .is_empty(),
         "sent, failed and later retries are not due"
     );
     assert_eq!(exec(&s, OutboxDepth), 1);
@@ -368,7 +396,13 @@ fn a_migrated_group_moves_everything_to_its_new_id() {
     assert_eq!(r.notifications, 1);
     let moved = exec(&s, MigrateChat { from: old, to: new });
     assert_eq!(moved, 2, "one subscription and one outbox row");
-    let due = exec(&s, DueNotifications { limit: 10 });
+    let due = exec(
+        &s,
+        DueNotifications {
+            limit: 10,
+            per_chat: 10,
+        },
+    );
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].chat_id, new);
     let listed = exec(&s, ListSubscriptions { chat_id: new });
@@ -426,8 +460,10 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
          CREATE INDEX transfers_by_from ON transfers (chain_id, from_addr);
          CREATE INDEX transfers_by_to ON transfers (chain_id, to_addr);
          ALTER TABLE cursors DROP COLUMN first_block;
+         DROP INDEX outbox_folded_into; DROP INDEX outbox_pending_by_chat;
+         ALTER TABLE outbox DROP COLUMN folded_into; ALTER TABLE outbox DROP COLUMN kind;
          PRAGMA user_version = {};",
-        schema::VERSION - 2
+        schema::VERSION - 3
     ))
     .unwrap();
     conn.close().unwrap();

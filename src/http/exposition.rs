@@ -94,6 +94,11 @@ pub fn render(s: &Scrape<'_>) -> Result<String, std::fmt::Error> {
         "Notifications queued for delivery (one per chat and transfer, held spam included), by chain",
         inst.notifications_queued.clone(),
     );
+    r.register(
+        "usdt_monitor_notifications_folded",
+        "Notifications not sent one by one because their chat had more than telegram.max_pending_per_chat waiting: folded into one message that counts them",
+        inst.notifications_folded.clone(),
+    );
     register_chains(&mut r, &s.chains);
     register_sources(&mut r, &s.chains);
     register_scanner(&mut r, s.counters, &s.pauses);

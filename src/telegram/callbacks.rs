@@ -2,11 +2,13 @@
 //! input ([`super::callback_data`]), checked with
 //! [`may_change_settings`], applied, and always answered with
 //! `answerCallbackQuery` saying what happened — Telegram shows a spinner on
-//! the button until then.
+//! the button until then, and refuses an answer that comes too late ("query
+//! is too old"). The answer is never paced and never waits for a message:
+//! edits and confirmations are queued (see [`outgoing`](super::outgoing)).
 
-use teloxide_core::payloads::{AnswerCallbackQuerySetters, EditMessageTextSetters};
+use teloxide_core::payloads::AnswerCallbackQuerySetters;
 use teloxide_core::prelude::Requester;
-use teloxide_core::types::{CallbackQuery, CallbackQueryId, ChatId, MessageId, ParseMode};
+use teloxide_core::types::{CallbackQuery, CallbackQueryId};
 
 use std::time::Instant;
 
@@ -15,6 +17,7 @@ use super::callback_data::{Action, BUTTON_MUTE_SECS};
 use super::commands::limit::Verdict;
 use super::commands::settings::{refused, unresolved};
 use super::commands::user::RemoveWatch;
+use super::outgoing::Job;
 use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
 use crate::db::settings::{MuteSubscription, SubscriptionAddress, Target, Watched};
@@ -142,16 +145,14 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
                     { "text": "Yes, remove", "callback_data": Action::Remove(id).encode() },
                     { "text": "Cancel", "callback_data": Action::Cancel(id).encode() },
                 ]] });
-                match core.send_with(chat, &text, Some(&markup.to_string())).await {
-                    Ok(()) => ("Please confirm below.".into(), false),
-                    Err(e) => {
-                        tracing::warn!(actor = "telegram", chat, error = %e, "confirmation not sent");
-                        (
-                            "I could not ask for a confirmation; nothing was removed.".into(),
-                            true,
-                        )
-                    }
-                }
+                // Queued, not awaited: the press is answered now, whatever
+                // the chat's pacing (see `outgoing`).
+                let job = Job::Send {
+                    text,
+                    markup: Some(markup.to_string()),
+                };
+                core.outgoing.push(chat, job);
+                ("Please confirm below.".into(), false)
             }
             Ok(None) => (STALE.into(), true),
             Err(e) => failed(e),
@@ -198,18 +199,15 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
     }
 }
 
-/// Replaces a message's text (and removes its buttons), paced like a send.
+/// Replaces a message's text (and removes its buttons), paced like a send:
+/// queued (see [`outgoing`](super::outgoing)), so the press is answered
+/// without waiting for the chat's turn.
 async fn edit(core: &Core, chat: i64, message_id: i32, text: &str) {
-    core.acquire(chat).await;
-    let result = core
-        .sender
-        .edit_message_text(ChatId(chat), MessageId(message_id), text)
-        .parse_mode(ParseMode::Html)
-        .await
-        .map_err(TgError::from);
-    if let Err(e) = result {
-        tracing::warn!(actor = "telegram", chat, error = %e, "message not edited");
-    }
+    let job = Job::Edit {
+        message_id,
+        text: text.to_owned(),
+    };
+    core.outgoing.push(chat, job);
 }
 
 /// `label (0x1234…abcd)` or `label (TR7NHq…jLj6t)` as plain text (an

@@ -188,6 +188,7 @@ mod tests {
             refusals: 0,
             no_rights: 0,
             reply_markup: None,
+            alert: false,
         })
     }
 

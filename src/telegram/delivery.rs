@@ -46,6 +46,15 @@
 //! One chat's trouble never holds up another: each outcome concerns only
 //! the rows of that chat.
 //!
+//! Fairness: each fetch takes every chat's oldest rows round robin, at
+//! most [`PER_CHAT_FETCH`] per chat, admin alerts first (see
+//! [`DueNotifications`]), and a fetch is made whenever new rows may be due
+//! (woken, every [`IDLE_POLL`], or the queue ran dry), however many rows
+//! of busy chats are queued: a quiet chat's notification never waits
+//! behind another chat's burst. Before each fetch, every chat's backlog is
+//! bounded by `telegram.max_pending_per_chat` ([`FoldBacklog`]): the rows
+//! past it are folded into one message that counts them.
+//!
 //! Bursts: several rows due for one chat go as one combined message (see
 //! [`combine`](super::combine)); its rows share one outcome, recorded for
 //! all of them in one transaction, under the rules above (counted on the
@@ -63,7 +72,7 @@ use rusqlite::{Transaction, params};
 use super::Core;
 use super::bot::TgError;
 use super::combine::{self, Plan, Queued, Rule};
-use crate::db::outbox::{Delivery, DueNotifications, MarkDeliveries, OutboxItem};
+use crate::db::outbox::{Delivery, DueNotifications, FoldBacklog, MarkDeliveries, OutboxItem};
 use crate::db::{DbError, DbRequest, chats, now_secs};
 use crate::metrics::Counters;
 use crate::notification::escape_html;
@@ -72,6 +81,10 @@ use crate::notification::escape_html;
 pub const MAX_IN_FLIGHT: usize = 32;
 /// Rows fetched per query.
 const FETCH_LIMIT: usize = 500;
+/// Rows of one chat per fetch: enough for a few combined messages, few
+/// enough that a chat's burst never fills a fetch (see
+/// [`DueNotifications`]).
+const PER_CHAT_FETCH: usize = 50;
 /// Without a wake-up, look for due rows this often.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Transient failures before a notification is given up on (with the
@@ -363,12 +376,21 @@ pub async fn run(core: Rc<Core>) {
             if last_sent.len() > 4096 {
                 last_sent.retain(|_, at| *at + rule.window > now);
             }
-            if queue.len() < FETCH_LIMIT / 2 && want_fetch && fetch.is_terminated() {
+            // Fetch whenever rows may be due, however long the queue: a
+            // quiet chat's first row is among the first of every fetch.
+            if want_fetch && fetch.is_terminated() {
                 want_fetch = false;
                 fetches_started += 1;
-                let (db, epoch) = (core.deps.db.clone(), fetches_started);
-                let request = DueNotifications { limit: FETCH_LIMIT };
-                fetch = async move { (epoch, db.exec(request).await) }
+                let epoch = fetches_started;
+                let fold = FoldBacklog {
+                    max_per_chat: u64::from(t.max_pending_per_chat),
+                    keep: known.iter().copied().collect(),
+                };
+                let request = DueNotifications {
+                    limit: FETCH_LIMIT,
+                    per_chat: PER_CHAT_FETCH,
+                };
+                fetch = fetch_due(core.clone(), epoch, fold, request)
                     .boxed_local()
                     .fuse();
             }
@@ -408,15 +430,24 @@ pub async fn run(core: Rc<Core>) {
                 match result {
                     Ok(items) => {
                         let full = items.len() >= FETCH_LIMIT;
+                        let mut added = false;
+                        // Alerts go to the front, in their order.
+                        let mut alerts = 0;
                         for item in items {
                             if !recently_done.contains_key(&item.id)
                                 && !held_chats.contains_key(&item.chat_id)
                                 && known.insert(item.id)
                             {
-                                queue.push_back(Queued::new(item));
+                                added = true;
+                                if item.alert {
+                                    queue.insert(alerts, Queued::new(item));
+                                    alerts += 1;
+                                } else {
+                                    queue.push_back(Queued::new(item));
+                                }
                             }
                         }
-                        want_fetch = full;
+                        want_fetch = full && added;
                     }
                     Err(e) => tracing::warn!(actor = "telegram", error = %e, "cannot read the outbox"),
                 }
@@ -427,6 +458,29 @@ pub async fn run(core: Rc<Core>) {
             () = core.stopped(), if !stopping => stopping = true,
         }
     }
+}
+
+/// Bounds the backlogs, then fetches the due rows (the fold is skipped,
+/// with a warning, if the database cannot take it now).
+async fn fetch_due(
+    core: Rc<Core>,
+    epoch: u64,
+    fold: FoldBacklog,
+    request: DueNotifications,
+) -> Fetched {
+    match core.deps.db.exec(fold).await {
+        Ok(0) => {}
+        Ok(n) => {
+            core.deps.instruments.notifications_folded.inc_by(n);
+            tracing::info!(
+                actor = "telegram",
+                folded = n,
+                "chat backlogs over telegram.max_pending_per_chat folded"
+            );
+        }
+        Err(e) => tracing::warn!(actor = "telegram", error = %e, "cannot bound the backlogs"),
+    }
+    (epoch, core.deps.db.exec(request).await)
 }
 
 /// Puts a message for one chat into the outbox, to be delivered like a
@@ -441,8 +495,9 @@ impl DbRequest for QueueMessage {
     fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
         chats::ensure(tx, self.chat_id)?;
         tx.execute(
-            "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at, created_at)
-             VALUES (?1, NULL, ?2, 'pending', ?3, ?3)",
+            "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at, created_at,
+                 kind)
+             VALUES (?1, NULL, ?2, 'pending', ?3, ?3, 'alert')",
             params![self.chat_id, self.text, now_secs()],
         )?;
         Ok(())
@@ -508,6 +563,7 @@ mod tests {
             refusals: 0,
             no_rights: 0,
             reply_markup: None,
+            alert: false,
         }
     }
 

@@ -1,11 +1,14 @@
 //! The bot: one actor that talks to the Telegram Bot API.
 //!
-//! [`TelegramActor`] runs four loops on its own Arbiter, all inside the
+//! [`TelegramActor`] runs five loops on its own Arbiter, all inside the
 //! actor's context so that they die with it (a panic, a restart):
 //!
-//! * [`updates`]: long-polls `getUpdates`, answers commands
-//!   ([`commands`]), and persists the update offset after each batch so a
-//!   restart neither replays nor skips a command;
+//! * [`updates`]: long-polls `getUpdates`, handles commands
+//!   ([`commands`]) and button presses, and persists the update offset
+//!   after each batch so a restart neither replays nor skips a command;
+//! * [`outgoing`]: sends the replies the handlers queued, in order per
+//!   chat, so that a chat waiting for its pacing holds neither the update
+//!   loop nor another chat's replies;
 //! * [`delivery`]: sends queued notifications from the outbox and marks
 //!   each one, so a crash at any point loses none;
 //! * [`delivery::alerts`]: turns [`Alerts`](crate::metrics::Alerts) into
@@ -30,6 +33,7 @@ pub mod delivery;
 pub mod deps;
 pub mod digest;
 pub mod groups;
+pub mod outgoing;
 pub mod pacing;
 pub mod permission;
 pub mod replies;
@@ -72,6 +76,8 @@ pub struct Core {
     pub sender: Bot,
     pub pacer: RefCell<Pacer>,
     pub limiter: RefCell<CommandLimiter>,
+    /// Replies waiting to be sent (see [`outgoing`]).
+    pub outgoing: outgoing::Outgoing,
     /// Recent `getChatMember` answers (see [`permission`]).
     pub admin_cache: RefCell<permission::AdminCache>,
     /// The configured chains, resolved against the registry.
@@ -92,6 +98,7 @@ impl Core {
             ),
             limiter: RefCell::new(CommandLimiter::new(t.command_limit, t.command_window)),
             admin_cache: RefCell::default(),
+            outgoing: outgoing::Outgoing::default(),
             chains: deps.config.chains(),
             deps,
             bot: bots.poller,
@@ -125,8 +132,20 @@ impl Core {
             .saturating_sub(STOP_MARGIN)
     }
 
-    /// Waits for the pacer's permission to send to `chat`.
+    /// Waits for the pacer's permission to send a reply (to a command, a
+    /// button) to `chat`: replies go before notifications.
     pub async fn acquire(&self, chat: i64) {
+        loop {
+            let verdict = (self.pacer.borrow_mut()).try_acquire_reply(chat, Instant::now());
+            match verdict {
+                Ok(()) => return,
+                Err(at) => tokio::time::sleep_until(at.into()).await,
+            }
+        }
+    }
+
+    /// Waits for the pacer's permission to send a notification to `chat`.
+    pub async fn acquire_notification(&self, chat: i64) {
         loop {
             let verdict = self.pacer.borrow_mut().try_acquire(chat, Instant::now());
             match verdict {
@@ -173,9 +192,10 @@ impl Core {
         Ok(())
     }
 
-    /// Sends one message as it is; when `abortable`, gives up (`None`) if
-    /// the actor is asked to stop while the message waits for its turn,
-    /// i.e. before anything was sent.
+    /// Sends one message as it is; when `abortable` (a notification of the
+    /// outbox), gives up (`None`) if the actor is asked to stop while the
+    /// message waits for its turn, i.e. before anything was sent. Other
+    /// messages are replies, paced ahead of notifications.
     pub async fn send_paced(
         &self,
         chat: i64,
@@ -197,7 +217,7 @@ impl Core {
         loop {
             if abortable {
                 tokio::select! {
-                    () = self.acquire(chat) => {}
+                    () = self.acquire_notification(chat) => {}
                     () = self.stopped() => return None,
                 }
             } else {
@@ -329,6 +349,7 @@ impl Actor for TelegramActor {
             }
         };
         self.spawn_loop(ctx, "updates", updates::run(core.clone()));
+        self.spawn_loop(ctx, "replies", outgoing::run(core.clone()));
         self.spawn_loop(ctx, "delivery", delivery::run(core.clone()));
         self.spawn_loop(ctx, "alerts", delivery::alerts(core.clone()));
         self.spawn_loop(ctx, "digest", digest::run(core));

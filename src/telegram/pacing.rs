@@ -39,7 +39,18 @@ pub struct Pacer {
     /// When each group's recent messages went out, oldest first (at most
     /// `group_limit`).
     group_sent: HashMap<i64, VecDeque<Instant>>,
+    /// Chats a reply waits for (their spacing or group budget), until when:
+    /// notifications to them stand aside so that the reply goes first.
+    reply_waits: HashMap<i64, Instant>,
+    /// A reply waits for a token of the global bucket until then:
+    /// notifications stand aside meanwhile.
+    reply_wants_token: Option<Instant>,
 }
+
+/// How long past the instant a waiting reply was told to come back its
+/// claim holds (it may wake up a little late); a claim lapses by itself,
+/// so a reply that is dropped while waiting holds nothing up for long.
+const REPLY_CLAIM_SLACK: Duration = Duration::from_millis(100);
 
 /// The window of the per-group limit.
 pub const GROUP_WINDOW: Duration = Duration::from_secs(60);
@@ -65,6 +76,8 @@ impl Pacer {
             paused_until: None,
             group_limit: 20,
             group_sent: HashMap::new(),
+            reply_waits: HashMap::new(),
+            reply_wants_token: None,
         }
     }
 
@@ -92,19 +105,83 @@ impl Pacer {
         self.refilled_at = now;
     }
 
-    /// When `chat` may next receive a message, ignoring the global bucket
-    /// (the delivery loop prefers chats that are ready).
+    /// When `chat` may next receive a notification, ignoring the global
+    /// bucket (the delivery loop prefers chats that are ready); a reply
+    /// waiting for the chat comes first.
     pub fn chat_ready_at(&self, chat: i64) -> Option<Instant> {
-        let spacing = self.chat_next.get(&chat).copied();
-        match (spacing, self.group_ready_at(chat)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        [
+            self.chat_next.get(&chat).copied(),
+            self.group_ready_at(chat),
+            self.reply_waits.get(&chat).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+
+    /// Takes the right to send one notification to `chat` now, or says
+    /// when to ask again. Replies waiting for the same chat, or for a
+    /// token, go first.
+    pub fn try_acquire(&mut self, chat: i64, now: Instant) -> Result<(), Instant> {
+        if let Some(&until) = self.reply_waits.get(&chat) {
+            if now < until {
+                return Err(until);
+            }
+            self.reply_waits.remove(&chat);
+        }
+        if let Some(until) = self.reply_wants_token {
+            if now < until {
+                return Err(until);
+            }
+            self.reply_wants_token = None;
+        }
+        self.acquire(chat, now)
+    }
+
+    /// Takes the right to send one reply (to a command or a button) to
+    /// `chat` now, or says when to ask again; meanwhile the reply has
+    /// precedence over notifications for the chat's next turn and for the
+    /// next token (a claim that lapses [`REPLY_CLAIM_SLACK`] after the
+    /// instant returned).
+    pub fn try_acquire_reply(&mut self, chat: i64, now: Instant) -> Result<(), Instant> {
+        match self.acquire(chat, now) {
+            Ok(()) => {
+                self.reply_waits.remove(&chat);
+                if self.reply_wants_token.is_some_and(|t| t <= now) {
+                    self.reply_wants_token = None;
+                }
+                Ok(())
+            }
+            Err(at) => {
+                let ready = self.chat_ready_for(chat);
+                if ready.is_some_and(|r| r > now) {
+                    self.reply_waits.insert(chat, at + REPLY_CLAIM_SLACK);
+                } else if self.paused_until.is_none_or(|p| p <= now) {
+                    // Only the bucket is missing: claim its next token.
+                    let claim = at + REPLY_CLAIM_SLACK;
+                    self.reply_wants_token =
+                        Some(self.reply_wants_token.map_or(claim, |t| t.max(claim)));
+                }
+                if self.reply_waits.len() > 4096 {
+                    self.reply_waits.retain(|_, until| *until > now);
+                }
+                Err(at)
+            }
         }
     }
 
-    /// Takes the right to send one message to `chat` now, or says when to
-    /// ask again.
-    pub fn try_acquire(&mut self, chat: i64, now: Instant) -> Result<(), Instant> {
+    /// When the chat's own limits (spacing, group budget) let it receive.
+    fn chat_ready_for(&self, chat: i64) -> Option<Instant> {
+        [
+            self.chat_next.get(&chat).copied(),
+            self.group_ready_at(chat),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+
+    fn acquire(&mut self, chat: i64, now: Instant) -> Result<(), Instant> {
         if let Some(until) = self.paused_until {
             if now < until {
                 return Err(until);
@@ -241,6 +318,35 @@ mod tests {
             (0..50).all(|_| p.try_acquire(5, t0).is_ok()),
             "a private chat has no per-minute limit"
         );
+    }
+
+    /// A reply waiting for its chat's turn takes that turn before a
+    /// notification to the same chat; a reply waiting for a token takes
+    /// the next one. Claims lapse on their own.
+    #[test]
+    fn replies_go_before_notifications() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(100, ms(1000), t0);
+        assert!(p.try_acquire(7, t0).is_ok());
+        // A reply for chat 7 must wait for the spacing: it claims the turn.
+        assert_eq!(p.try_acquire_reply(7, t0 + ms(10)), Err(t0 + ms(1000)));
+        assert_eq!(p.chat_ready_at(7), Some(t0 + ms(1100)));
+        assert!(p.try_acquire(7, t0 + ms(1000)).is_err(), "the reply's turn");
+        assert!(p.try_acquire(8, t0 + ms(1000)).is_ok(), "other chats go on");
+        assert!(p.try_acquire_reply(7, t0 + ms(1000)).is_ok());
+        assert!(p.try_acquire(7, t0 + ms(2000)).is_ok());
+        // A claim nobody takes lapses.
+        assert!(p.try_acquire_reply(7, t0 + ms(2010)).is_err());
+        assert!(p.try_acquire(7, t0 + ms(3100)).is_ok());
+
+        // The global bucket: a reply waiting for a token gets the next one.
+        let mut p = Pacer::new(10, ms(0), t0);
+        for chat in 0..2 {
+            assert!(p.try_acquire(chat, t0).is_ok());
+        }
+        let at = p.try_acquire_reply(50, t0).unwrap_err();
+        assert!(p.try_acquire(3, at).is_err(), "the token is the reply's");
+        assert!(p.try_acquire_reply(50, at).is_ok());
     }
 
     #[test]

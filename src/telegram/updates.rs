@@ -7,6 +7,13 @@
 //! chat are handled in order; different chats concurrently, so one slow
 //! `/status` does not hold everyone up.
 //!
+//! Handling never waits for a chat's pacing: replies, confirmations and
+//! edits are queued for [`outgoing`](super::outgoing) and button presses
+//! answered at once, so a chat in a flood wait, a group's slow mode or its
+//! per-minute budget never holds the next `getUpdates` (nor, thus, any
+//! other chat's commands and button presses). A reply not yet sent when
+//! the process crashes is lost; its command's effect is not.
+//!
 //! On stop, a pending `getUpdates` is simply dropped: the server keeps
 //! its updates until a later call confirms them.
 
@@ -23,7 +30,8 @@ use super::Core;
 use super::bot::TgError;
 use super::callbacks;
 use super::commands::parse::Kind;
-use super::commands::{self, After, Incoming, admin};
+use super::commands::{self, After, Incoming};
+use super::outgoing::Job;
 use rusqlite::Transaction;
 
 use super::groups;
@@ -168,7 +176,7 @@ pub async fn run(core: Rc<Core>) {
                 continue;
             }
         };
-        let mut afters = Vec::new();
+        let mut afters: Vec<(i64, After)> = Vec::new();
         if let Some(last) = updates.iter().map(|u| u.id.0).max() {
             afters = handle_batch(&core, updates).await;
             let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
@@ -191,8 +199,9 @@ pub async fn run(core: Rc<Core>) {
                 }
             }
         }
-        for after in afters {
-            admin::after(&core, after).await;
+        // Behind the reply that announces it (see `outgoing`).
+        for (chat, after) in afters {
+            core.outgoing.push(chat, Job::After(after));
         }
     }
 }
@@ -341,7 +350,11 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
     }
 }
 
-async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
+/// Handles a batch, each chat's updates in order, chats concurrently.
+/// Nothing here waits for a chat's pacing: replies are queued (see
+/// [`outgoing`](super::outgoing)), so a batch takes as long as its
+/// database work and rights checks.
+async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<(i64, After)> {
     let me = core.deps.bot_username.get().cloned().unwrap_or_default();
     let mut by_chat: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
     for update in updates {
@@ -349,11 +362,13 @@ async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<After> {
             by_chat.entry(chat).or_default().push(event);
         }
     }
-    let per_chat = by_chat.into_values().map(|events| async move {
+    let per_chat = by_chat.into_iter().map(|(chat, events)| async move {
         let mut afters = Vec::new();
         for event in events {
             match event {
-                Event::Message(msg) => afters.extend(commands::handle(core, msg).await),
+                Event::Message(msg) => {
+                    afters.extend(commands::handle(core, msg).await.map(|a| (chat, a)))
+                }
                 Event::Press(press) => callbacks::handle(core, press).await,
                 Event::Member {
                     chat_id,

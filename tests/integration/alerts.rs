@@ -367,7 +367,7 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
         .bot
         .user_presses(ALICE, ALICE, list.message_id, &remove_beta);
     assert!(w.bot.wait_for_answer(WAIT, &q).await.is_some());
-    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let confirm = sent_after(&w, ALICE, before).await;
     assert!(
         confirm.text.contains("Stop watching <b>Beta</b>"),
         "{}",
@@ -384,7 +384,7 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
     let answer = w.bot.wait_for_answer(WAIT, &q).await.unwrap();
     assert!(answer.text.unwrap().contains("Nothing was removed"));
     assert_eq!(settings(&w, ALICE).len(), 2);
-    let edited = w.bot.edited().pop().expect("the confirmation was edited");
+    let edited = nth_edit(&w, 1).await.expect("the confirmation was edited");
     assert!(edited.text.contains("Still watching"), "{edited:?}");
     assert_eq!(edited.reply_markup, None, "no buttons left");
 
@@ -394,7 +394,7 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
         .bot
         .user_presses(ALICE, ALICE, list.message_id, &remove_beta);
     assert!(w.bot.wait_for_answer(WAIT, &q).await.is_some());
-    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let confirm = sent_after(&w, ALICE, before).await;
     let q = w.bot.user_presses(
         ALICE,
         ALICE,
@@ -403,7 +403,7 @@ async fn list_shows_settings_and_remove_asks_for_confirmation() {
     );
     let answer = w.bot.wait_for_answer(WAIT, &q).await.unwrap();
     assert_eq!(answer.text.as_deref(), Some("Removed."));
-    let edited = w.bot.edited().pop().unwrap();
+    let edited = nth_edit(&w, 2).await.unwrap();
     assert!(edited.text.contains("Stopped watching"), "{edited:?}");
     let left: Vec<String> = {
         let conn = db(&w);
@@ -602,6 +602,29 @@ async fn tron_world() -> (World, SimTronGrid) {
     (w, tron)
 }
 
+/// The message to `chat` after its first `before`, once sent: a press is
+/// answered at once, the message it asks for follows (see `outgoing`).
+async fn sent_after(w: &World, chat: i64, before: usize) -> SentMessage {
+    let all = w
+        .bot
+        .wait_for(WAIT, |all| {
+            all.iter().filter(|m| m.chat_id == chat).count() > before
+        })
+        .await
+        .expect("a message follows");
+    let mine: Vec<&SentMessage> = all.iter().filter(|m| m.chat_id == chat).collect();
+    mine[before].clone()
+}
+
+/// The `n`th edit (from 1), once made: edits follow the press's answer.
+async fn nth_edit(w: &World, n: usize) -> Option<usdt_monitor::sim::botapi::EditedMessage> {
+    let deadline = Instant::now() + WAIT;
+    while w.bot.edited().len() < n && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    w.bot.edited().get(n - 1).cloned()
+}
+
 /// ALICE presses a button under `message_id`; its answer.
 async fn press(w: &World, message_id: i64, data: &str) -> CallbackAnswer {
     let q = w.bot.user_presses(ALICE, ALICE, message_id, data);
@@ -661,19 +684,19 @@ async fn a_tron_address_reads_in_base58_in_settings_replies_and_button_answers()
 
     let before = w.bot.sent_to(ALICE).len();
     press(&w, list.message_id, &data[0]).await;
-    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let confirm = sent_after(&w, ALICE, before).await;
     base58_only(&confirm.text, &till);
     press(&w, confirm.message_id, &confirm.callback_data()[1]).await;
-    let edited = w.bot.edited().pop().expect("the confirmation was edited");
+    let edited = nth_edit(&w, 1).await.expect("the confirmation was edited");
     assert!(edited.text.contains("Still watching"), "{edited:?}");
     base58_only(&edited.text, &till);
 
     let before = w.bot.sent_to(ALICE).len();
     press(&w, list.message_id, &data[0]).await;
-    let confirm = w.bot.sent_to(ALICE)[before].clone();
+    let confirm = sent_after(&w, ALICE, before).await;
     let answer = press(&w, confirm.message_id, &confirm.callback_data()[0]).await;
     assert_eq!(answer.text.as_deref(), Some("Removed."));
-    let edited = w.bot.edited().pop().unwrap();
+    let edited = nth_edit(&w, 2).await.unwrap();
     assert!(edited.text.contains("Stopped watching"), "{edited:?}");
     base58_only(&edited.text, &till);
 }

@@ -21,6 +21,7 @@ mod demo;
 mod e2e;
 mod e2e_busy;
 mod etherscan;
+mod fairness;
 mod fallback;
 mod groups;
 mod hardening;

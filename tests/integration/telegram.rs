@@ -434,6 +434,8 @@ async fn the_command_limit_refuses_politely_once_per_window() {
         last = w.sim.user_says(u, "/help");
     }
     w.until_updates_handled(last).await;
+    // Replies go out after their commands are handled (see `outgoing`).
+    let _ = w.sim.wait_for(WAIT, |all| count_to(all, u) >= 4).await;
     let sent = w.sim.sent_to(u);
     assert_eq!(sent.len(), 4, "three answers and one refusal");
     assert!(
@@ -446,7 +448,9 @@ async fn the_command_limit_refuses_politely_once_per_window() {
         last = w.sim.user_says(ADMIN, "/help");
     }
     w.until_updates_handled(last).await;
+    let _ = w.sim.wait_for(WAIT, |all| count_to(all, ADMIN) >= 5).await;
     assert_eq!(w.sim.sent_to(ADMIN).len(), 5);
+    assert_eq!(w.sim.sent_to(u).len(), 4, "no more than one refusal");
     w.stop().await;
 }
 

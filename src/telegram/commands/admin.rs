@@ -146,13 +146,25 @@ async fn status(core: &Core) -> String {
         outbox.map_or_else(
             || UNAVAILABLE.to_string(),
             |o| {
-                let waiting = if o.pending_inactive > 0 {
+                let mut waiting = if o.pending_inactive > 0 {
                     format!(" ({} wait for inactive chats)", o.pending_inactive)
                 } else {
                     String::new()
                 };
+                if o.folded > 0 {
+                    waiting += &format!(
+                        " ({} folded into one message each for chats with more than {} waiting)",
+                        o.folded, deps.config.telegram.max_pending_per_chat
+                    );
+                }
+                let folded = deps.instruments.notifications_folded.get();
+                let folded = if folded > 0 {
+                    format!(", {folded} folded since start (a chat's backlog over its bound)")
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{} pending{waiting}, {} uncertain (answer lost: maybe delivered, not sent again), {} failed",
+                    "{} pending{waiting}, {} uncertain (answer lost: maybe delivered, not sent again), {} failed{folded}",
                     o.pending, o.uncertain, o.failed
                 )
             }

@@ -22,6 +22,7 @@ pub mod user;
 
 use std::time::Instant;
 
+use super::outgoing::Job;
 use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
 use crate::db::chats::ChatKind;
@@ -151,14 +152,18 @@ fn changes_settings(command: &Command) -> bool {
     )
 }
 
+/// Queues a reply (see [`outgoing`](super::outgoing)): never waits for
+/// the chat's pacing.
 async fn reply(core: &Core, chat: i64, text: &str) {
     reply_with(core, chat, text, None).await
 }
 
 async fn reply_with(core: &Core, chat: i64, text: &str, markup: Option<&str>) {
-    if let Err(e) = core.send_with(chat, text, markup).await {
-        tracing::warn!(actor = "telegram", chat, error = %e, "reply not delivered");
-    }
+    let job = Job::Send {
+        text: text.to_owned(),
+        markup: markup.map(str::to_owned),
+    };
+    core.outgoing.push(chat, job);
 }
 
 /// Logs a command's database failure; the user is told to try later.
