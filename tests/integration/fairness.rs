@@ -343,10 +343,7 @@ async fn a_chats_backlog_is_folded_into_one_counted_message() {
     let rows = w.db(Rows(FLOODED)).await;
     assert_eq!(rows.len(), 100, "nothing deleted");
     assert_eq!(rows.iter().filter(|(_, f)| *f).count() as u64, folded);
-    assert_eq!(
-        w.shared.instruments.notifications_folded.get(),
-        folded
-    );
+    assert_eq!(w.shared.instruments.notifications_folded.get(), folded);
     // The quiet chat got its three, one by one.
     assert_eq!(
         w.sim
