@@ -88,7 +88,17 @@ async fn descriptors_stay_flat_over_a_busy_minute() {
         "descriptors over the busy minute: min {min}, max {max}, {} samples",
         samples.len()
     );
-    assert!(max - min <= 4, "descriptors moved from {min} to {max}");
+    // What may come and go: each of the DbActor's workers holds one
+    // connection (the database, its -wal and -shm) only while it handles a
+    // message, and a few pooled HTTP connections to the Bot API open and
+    // idle out as replies and notifications overlap. A leak grows past that
+    // within the minute.
+    let workers = usdt_monitor::config::Config::default().database.workers;
+    let swing = 3 * workers + 4;
+    assert!(
+        max - min <= swing,
+        "descriptors moved from {min} to {max} (more than {swing})"
+    );
     // A bound generous enough for any machine, far below what a leak
     // reaches in a minute; the measured figure is in BENCHMARKS.md.
     assert!(max <= 48, "descriptors peaked at {max}");
