@@ -240,10 +240,40 @@ impl EtherscanClient {
                 http::exchange(req, Body::Empty, self.timeout, MAX_BODY).await
             }
         };
+        let key = self.key.expose().as_bytes();
+        let parse = |status: u16, body: &[u8]| match scrub(body, key) {
+            Some(clean) => parse(status, &clean),
+            None => parse(status, body),
+        };
         self.caller
             .call(request.action().as_str(), &hooks, send, parse)
             .await
     }
+}
+
+/// `body` with every occurrence of `secret` replaced by `[redacted]`, or
+/// `None` when it holds none. An answer may echo the request — a proxy's
+/// error page or a NOTOK reason quoting the URL, `apikey` included — and
+/// the parsers quote answers in their errors (clipped, which could leave
+/// part of a key): scrubbing the body before parsing keeps the key out of
+/// every error, log line, `/status` and alert built from it.
+fn scrub(body: &[u8], secret: &[u8]) -> Option<Vec<u8>> {
+    const MARK: &[u8] = b"[redacted]";
+    if secret.is_empty() || body.len() < secret.len() {
+        return None;
+    }
+    let first = body.windows(secret.len()).position(|w| w == secret)?;
+    let mut out = Vec::with_capacity(body.len());
+    out.extend_from_slice(&body[..first]);
+    out.extend_from_slice(MARK);
+    let mut rest = &body[first + secret.len()..];
+    while let Some(i) = rest.windows(secret.len()).position(|w| w == secret) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(MARK);
+        rest = &rest[i + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
 }
 
 /// One call's hooks: Etherscan's counters, log line, pause and alerts.
@@ -388,5 +418,48 @@ mod tests {
         assert!(p.contains(&("toBlock", "512".into())));
         assert!(p.contains(&("topic0", TRANSFER_TOPIC.into())));
         assert!(p.iter().all(|(k, _)| *k != "apikey"));
+    }
+
+    #[test]
+    fn an_answer_echoing_the_key_yields_errors_without_it() {
+        let key = b"SECRETKEY123";
+        let bodies: [&[u8]; 4] = [
+            // A NOTOK reason quoting the request.
+            br#"{"status":"0","message":"NOTOK","result":"bad request /api?module=logs&apikey=SECRETKEY123"}"#,
+            // A proxy answering a JSON string: serde quotes it in its error.
+            br#""https://api.etherscan.io/v2/api?chainid=1&apikey=SECRETKEY123""#,
+            // The key twice, and at the very end.
+            br#"{"status":"0","message":"NOTOK","result":"SECRETKEY123 SECRETKEY123"}"#,
+            // A head answer quoting it.
+            br#"{"jsonrpc":"2.0","id":1,"result":"apikey=SECRETKEY123"}"#,
+        ];
+        // Unscrubbed, the parsers' errors do quote such answers.
+        let quoted = bodies
+            .iter()
+            .filter(|b| {
+                let e = api::parse_list(200, b).unwrap_err().to_string();
+                e.contains("SECRETKEY123")
+            })
+            .count();
+        assert!(quoted >= 2, "only {quoted} errors quote the answer");
+        for body in bodies {
+            let clean = scrub(body, key).expect("the key is found");
+            for text in [
+                api::parse_list(200, &clean).unwrap_err().to_string(),
+                api::parse_block_number(200, &clean)
+                    .unwrap_err()
+                    .to_string(),
+            ] {
+                assert!(!text.contains("SECRETKEY"), "{text}");
+                assert!(!text.contains("KEY123"), "{text}");
+            }
+        }
+        assert_eq!(scrub(b"no key here", key), None);
+        assert_eq!(scrub(b"", key), None);
+        assert_eq!(scrub(b"xSECRETKEY123y", b""), None);
+        assert_eq!(
+            scrub(b"aSECRETKEY123bSECRETKEY123", key).unwrap(),
+            b"a[redacted]b[redacted]".to_vec()
+        );
     }
 }
