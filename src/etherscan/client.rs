@@ -161,12 +161,14 @@ impl EtherscanClient {
         retry: RetryPolicy,
     ) -> Self {
         let timeout = config.request_timeout;
+        let caller =
+            Caller::new("etherscan", config.requests_per_second, retry, handles).scrubbing(&key);
         EtherscanClient {
             http: http::client(timeout, config.max_connections),
             base_url: config.base_url.clone(),
             key,
             timeout,
-            caller: Caller::new("etherscan", config.requests_per_second, retry, handles),
+            caller,
             probes: ProbeIntervals::from_config(config),
         }
     }
@@ -240,40 +242,10 @@ impl EtherscanClient {
                 http::exchange(req, Body::Empty, self.timeout, MAX_BODY).await
             }
         };
-        let key = self.key.expose().as_bytes();
-        let parse = |status: u16, body: &[u8]| match scrub(body, key) {
-            Some(clean) => parse(status, &clean),
-            None => parse(status, body),
-        };
         self.caller
             .call(request.action().as_str(), &hooks, send, parse)
             .await
     }
-}
-
-/// `body` with every occurrence of `secret` replaced by `[redacted]`, or
-/// `None` when it holds none. An answer may echo the request — a proxy's
-/// error page or a NOTOK reason quoting the URL, `apikey` included — and
-/// the parsers quote answers in their errors (clipped, which could leave
-/// part of a key): scrubbing the body before parsing keeps the key out of
-/// every error, log line, `/status` and alert built from it.
-fn scrub(body: &[u8], secret: &[u8]) -> Option<Vec<u8>> {
-    const MARK: &[u8] = b"[redacted]";
-    if secret.is_empty() || body.len() < secret.len() {
-        return None;
-    }
-    let first = body.windows(secret.len()).position(|w| w == secret)?;
-    let mut out = Vec::with_capacity(body.len());
-    out.extend_from_slice(&body[..first]);
-    out.extend_from_slice(MARK);
-    let mut rest = &body[first + secret.len()..];
-    while let Some(i) = rest.windows(secret.len()).position(|w| w == secret) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(MARK);
-        rest = &rest[i + secret.len()..];
-    }
-    out.extend_from_slice(rest);
-    Some(out)
 }
 
 /// One call's hooks: Etherscan's counters, log line, pause and alerts.
@@ -443,7 +415,7 @@ mod tests {
             .count();
         assert!(quoted >= 2, "only {quoted} errors quote the answer");
         for body in bodies {
-            let clean = scrub(body, key).expect("the key is found");
+            let clean = http::scrub(body, key).expect("the key is found");
             for text in [
                 api::parse_list(200, &clean).unwrap_err().to_string(),
                 api::parse_block_number(200, &clean)
@@ -454,11 +426,11 @@ mod tests {
                 assert!(!text.contains("KEY123"), "{text}");
             }
         }
-        assert_eq!(scrub(b"no key here", key), None);
-        assert_eq!(scrub(b"", key), None);
-        assert_eq!(scrub(b"xSECRETKEY123y", b""), None);
+        assert_eq!(http::scrub(b"no key here", key), None);
+        assert_eq!(http::scrub(b"", key), None);
+        assert_eq!(http::scrub(b"xSECRETKEY123y", b""), None);
         assert_eq!(
-            scrub(b"aSECRETKEY123bSECRETKEY123", key).unwrap(),
+            http::scrub(b"aSECRETKEY123bSECRETKEY123", key).unwrap(),
             b"a[redacted]b[redacted]".to_vec()
         );
     }

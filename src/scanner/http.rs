@@ -12,7 +12,8 @@
 //!   [`Transport::Redirect`], whose `Location` is never read, logged or
 //!   requested.
 //! - **No secret in an error.** `awc` errors can quote the URL (and its
-//!   key): they are mapped to [`Transport`] variants without their text.
+//!   key): they are mapped to [`Transport`] variants without their text;
+//!   an answer echoing the key has it [scrubbed](scrub) before it is parsed.
 //!
 //! `awc::Client` is `!Send`: a client is built on the Arbiter of the actor
 //! that uses it and never leaves it.
@@ -135,6 +136,33 @@ fn map_payload_error(e: PayloadError, timeout: Duration, max_body: usize) -> Tra
         PayloadError::Incomplete(_) => Transport::Connection("body cut off"),
         _ => Transport::Connection("reading the body"),
     }
+}
+
+/// `body` with every occurrence of `secret` replaced by `[redacted]`, or
+/// `None` when it holds none. An answer may echo the request — a proxy's
+/// error page or a NOTOK reason quoting the URL (Etherscan's `apikey`), a
+/// debug page listing the request headers (TronGrid's `TRON-PRO-API-KEY`)
+/// — and the parsers quote answers in their errors (clipped, which could
+/// leave part of a key). [`Caller`](super::retry::Caller) scrubs every
+/// answer before its provider parses it, so no error, log line, `/status`
+/// or alert built from an answer carries a key.
+pub fn scrub(body: &[u8], secret: &[u8]) -> Option<Vec<u8>> {
+    const MARK: &[u8] = b"[redacted]";
+    if secret.is_empty() || body.len() < secret.len() {
+        return None;
+    }
+    let first = body.windows(secret.len()).position(|w| w == secret)?;
+    let mut out = Vec::with_capacity(body.len());
+    out.extend_from_slice(&body[..first]);
+    out.extend_from_slice(MARK);
+    let mut rest = &body[first + secret.len()..];
+    while let Some(i) = rest.windows(secret.len()).position(|w| w == secret) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(MARK);
+        rest = &rest[i + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -77,12 +77,17 @@ impl TronClient {
         suspension: Duration,
     ) -> Self {
         let timeout = config.request_timeout;
+        let caller = Caller::new("tron", config.requests_per_second, retry, handles);
+        let caller = match &key {
+            Some(key) => caller.scrubbing(key),
+            None => caller,
+        };
         TronClient {
             http: http::client(timeout, config.max_connections),
             base_url: config.api_url.trim_end_matches('/').to_string(),
             key,
             timeout,
-            caller: Caller::new("tron", config.requests_per_second, retry, handles),
+            caller,
             suspension,
         }
     }
