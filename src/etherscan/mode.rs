@@ -45,8 +45,9 @@
 //! 1. No watched address on the chain: logs, and the first decision waits
 //!    for one.
 //! 2. Until [`LOGS_SAMPLES`] complete logs polls were measured: logs.
-//! 3. A decision is due at the first poll past 1–2, whenever the number of
-//!    watched addresses changed since the last decision, when
+//! 3. A decision is due at the first poll past 1–2, whenever the watched
+//!    set changed since the last decision (an address added, removed, or
+//!    swapped for another: [`fingerprint`]), when
 //!    `monitor.scan_mode_recheck` of wall-clock time ([`DECIDE_EVERY`] by
 //!    default) passed since it — however many polls that is — and at every
 //!    poll where the current mode does not fit (so a per-address poll that a
@@ -252,13 +253,26 @@ struct Seen {
 pub struct Inputs {
     /// Watched addresses on the chain now.
     pub addresses: u64,
+    /// A fingerprint of which addresses they are ([`fingerprint`]): a
+    /// swap (one removed, one added) is a change of the set although the
+    /// count stays.
+    pub set: u64,
     pub tokens: u64,
     /// `monitor.rescan_depth` of the chain (0: no deep pass).
     pub rescan_depth: u64,
     pub limits: Limits,
-    /// Wall-clock time between two decisions while the number of watched
-    /// addresses stays the same (`monitor.scan_mode_recheck`).
+    /// Wall-clock time between two decisions while the watched set stays
+    /// the same (`monitor.scan_mode_recheck`).
     pub recheck: Duration,
+}
+
+/// A fingerprint of a watched set (`addresses` sorted): equal sets give
+/// equal values within a run; any addition, removal or swap changes it
+/// (but for a 64-bit hash collision, which only delays a decision to the
+/// next `scan_mode_recheck`).
+pub fn fingerprint<T: std::hash::Hash>(addresses: &[T]) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(addresses)
 }
 
 /// `x × y ÷ z`, without overflow, saturating.
@@ -325,7 +339,8 @@ pub struct ChainMode {
     pending: Option<Method>,
     /// `tokentx` rows received by the poll under way ([`rows`](Self::rows)).
     rows: u64,
-    /// When `auto` last decided, and for how many watched addresses.
+    /// When `auto` last decided, and for which watched set (its
+    /// [`fingerprint`]).
     decided: Option<(Instant, u64)>,
     /// (logs, per-address) at the last poll; logs `None` until measured.
     pub last: Option<(Option<Cost>, Cost)>,
@@ -413,14 +428,12 @@ impl ChainMode {
         let fits = cost(current).fits(limits, 100);
         let due = match self.decided {
             None => true,
-            Some((at, addresses)) => {
-                addresses != i.addresses || now.duration_since(at) >= i.recheck || !fits
-            }
+            Some((at, set)) => set != i.set || now.duration_since(at) >= i.recheck || !fits,
         };
         if !due {
             return (current, self.why.clone());
         }
-        self.decided = Some((now, i.addresses));
+        self.decided = Some((now, i.set));
         let (now_cost, alt) = (cost(current), cost(other));
         let (cur, oth) = (current.as_str(), other.as_str());
         if !fits {
@@ -553,6 +566,8 @@ mod tests {
         mode: ChainMode,
         now: Instant,
         addresses: u64,
+        /// Addresses swapped for others so far (the count unchanged).
+        swaps: u64,
         limits: Limits,
         setting: ScanMode,
         /// Body bytes of a logs poll's getLogs answers.
@@ -567,6 +582,7 @@ mod tests {
                 mode: ChainMode::default(),
                 now: Instant::now(),
                 addresses,
+                swaps: 0,
                 limits,
                 setting: ScanMode::Auto,
                 logs_body,
@@ -577,6 +593,7 @@ mod tests {
         fn inputs(&self) -> Inputs {
             Inputs {
                 addresses: self.addresses,
+                set: fingerprint(&[self.addresses, self.swaps]),
                 tokens: TOKENS,
                 rescan_depth: 16,
                 limits: self.limits,
@@ -911,5 +928,29 @@ mod tests {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_234_567), "1.2 MB");
         assert_eq!(human_bytes(2_000_000_000), "2.0 GB");
+    }
+
+    /// Regression (issue 17 review): the decision was due when the number
+    /// of watched addresses changed, so one address swapped for another
+    /// (a `/remove` and an `/add`) waited for `scan_mode_recheck`. Now any
+    /// change of the set is.
+    #[test]
+    fn an_address_swapped_for_another_is_a_change_of_the_set() {
+        let roomy = Limits::new(1_000, 100_000_000, Duration::from_secs(1), 1);
+        let mut c = Chain::new(2, roomy, BUSY);
+        while c.poll(Duration::from_secs(1)) == Method::Logs {}
+        // The estimate crosses the margin: per-address would now move more
+        // than twice the bytes of logs, but no decision is due yet.
+        c.own = 40;
+        for _ in 0..40 {
+            assert_eq!(c.poll(Duration::from_millis(50)), Method::PerAddress);
+        }
+        // One address swapped for another: decided at the next poll.
+        c.swaps += 1;
+        assert_eq!(c.poll(Duration::from_millis(50)), Method::Logs);
+        assert!(c.mode.why.contains("half the bytes"), "{}", c.mode.why);
+        let a = ["0xaa", "0xbb"];
+        assert_eq!(fingerprint(&a), fingerprint(&["0xaa", "0xbb"]));
+        assert_ne!(fingerprint(&a), fingerprint(&["0xaa", "0xcc"]));
     }
 }

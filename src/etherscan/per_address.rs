@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use actix::{Context, Handler, Message};
 
-use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes};
+use super::mode::{ChainMode, Inputs, Limits, Method, PollCost, body_bytes, fingerprint};
 use super::{ChainSummary, EtherscanActor, Scanner};
 use crate::db::cursors::Cursors;
 use crate::domain::Chain;
@@ -61,8 +61,10 @@ impl Scanner {
     /// the same mode) and updates `/status`.
     pub(super) fn choose_mode(&self, chain: &Chain) -> Method {
         let config = &self.deps.config;
+        let watched = self.frame.watched.on_chain(chain.id);
         let inputs = Inputs {
-            addresses: self.frame.watched.on_chain(chain.id).len() as u64,
+            addresses: watched.len() as u64,
+            set: fingerprint(&watched),
             tokens: chain.tokens.len() as u64,
             rescan_depth: chain.rescan_depth,
             limits: Limits::new(
