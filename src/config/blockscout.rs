@@ -27,9 +27,12 @@ pub struct BlockscoutConfig {
     pub enabled: bool,
     /// Keyless rate of every Blockscout call together (its own limiter).
     pub requests_per_second: u32,
-    /// Consecutive polls of a chain that failed in a way retries cannot fix
-    /// (5xx, timeouts, non-JSON bodies, the daily cap) before the chain's
-    /// pool leaves a source and the next one (Blockscout) serves.
+    /// Consecutive polls of a chain that its source did not serve (a
+    /// failure that outlasted the retries, whatever its kind: 5xx, timeouts,
+    /// non-JSON bodies, a lasting rate limit, an unreadable or lagging head,
+    /// the daily cap) before the chain's pool leaves the source and the next
+    /// one (Blockscout) serves. A chain without a fallback is then "no
+    /// working source", and the admins are told.
     pub failure_threshold: u32,
     /// While a later source serves, how often one poll of the chain probes
     /// a source the pool left (Etherscan). When every source is failing,

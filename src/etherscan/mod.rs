@@ -37,10 +37,13 @@
 //! until its next probe; chains with a Blockscout instance are served by
 //! it meanwhile (the pool below).
 //!
-//! **A provider pool per chain.** A chain with a Blockscout instance is
-//! scanned by the first healthy source of its pool (Etherscan, then
-//! Blockscout: [`sources`], [`crate::scanner::pool`]); head and logs of one
-//! poll always come from the same source.
+//! **A provider pool per chain.** Every chain is scanned by the first
+//! answering source of its pool ([`sources`], [`crate::scanner::pool`]):
+//! Etherscan, then the chain's Blockscout instance where it has one; head
+//! and logs of one poll always come from the same source. A pool of one
+//! (no Blockscout for the chain) still keeps a record: when Etherscan keeps
+//! failing, `/status` says "no working source" and the admins are told
+//! once, and again when it answers.
 //!
 //! The Poll handler is atomic: while a poll runs, the actor handles nothing
 //! else, so the supervisor's `Control::Stop` waits for the poll to finish
@@ -86,7 +89,7 @@ use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
 use crate::supervisor::{ChildGuard, Control, obey};
 use blockscout::BlockscoutClient;
 
-use crate::scanner::pool::Pool;
+use crate::scanner::pool::Pools;
 use source::{Provider, Source, TokenLogs};
 
 pub use client::{EtherscanClient, RetryPolicy};
@@ -138,17 +141,21 @@ impl EtherscanActor {
             deps.provider(),
             retry,
         );
-        let pools = chains
-            .iter()
-            .filter(|c| fallback.serves(c))
-            .map(|c| (c.id, sources::new_pool(&deps.config.blockscout)))
-            .collect();
+        let pools = Pools::new(
+            "etherscan",
+            chains.iter().map(|c| {
+                let pool = sources::new_pool(&deps.config.blockscout, fallback.serves(c));
+                (c.id, pool)
+            }),
+            deps.health.clone(),
+            deps.alerts.clone(),
+        );
         EtherscanActor {
             scanner: Rc::new(Scanner {
                 chains,
                 client,
                 fallback,
-                pools: RefCell::new(pools),
+                pools,
                 quota: RefCell::default(),
                 frame: Frame::new(
                     deps.frame(),
@@ -222,9 +229,9 @@ struct Scanner {
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
     fallback: BlockscoutClient,
-    /// The provider pool (Etherscan, then Blockscout) of each chain that
-    /// has a fallback.
-    pools: RefCell<HashMap<u64, Pool<Provider>>>,
+    /// The provider pool of each chain: Etherscan, then Blockscout where
+    /// the chain has an instance.
+    pools: Pools<Provider>,
     /// The daily call budget's counts.
     quota: RefCell<quota::Quota>,
     /// The poll's frame: watched set, deep cursors.

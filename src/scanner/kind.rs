@@ -7,16 +7,21 @@
 //! each variant is ([`Classify`]). Everything the scanner decides about a
 //! failure is decided from the kind, here, once:
 //!
-//! | kind | retried within the poll ([`retry`](super::retry)) | `/metrics` outcome | the poll ([`poll`](super::poll)) | the source pool (to come) |
-//! |---|---|---|---|---|
-//! | transient (5xx, timeout, connection, an unexplained error answer) | a few times, with backoff | `http_error`, `timeout`, `connection_error`, `provider_error` | ends the chain's poll | a failure |
-//! | malformed (HTML page, cut-off or non-JSON body, a redirect) | like transient | `malformed` | ends the chain's poll | a failure |
-//! | rate-limited, with a wait | after the wait (or a backoff), a few times; a wait beyond the policy's longest: not retried (the provider pauses itself for it) | `rate_limited` | ends the chain's poll | no failure: waiting fixes it |
-//! | paused (a quota spent) | no | `paused` | ends the chain's poll | left until the pause's probe |
-//! | rejected key | no | `invalid_key` | ends the chain's poll | left until the pause's probe |
-//! | too large (the range holds too much) | no: the caller splits the range | `range_too_large` | — (split) | — |
-//! | refused (this request, for good) | no | `refused` | holds that token only | a failure at the head only |
-//! | unknown head | no | `unknown_head` | skips the chain's poll | a failure |
+//! | kind | retried within the poll ([`retry`](super::retry)) | `/metrics` outcome | the poll ([`poll`](super::poll)) |
+//! |---|---|---|---|
+//! | transient (5xx, timeout, connection, an unexplained error answer) | a few times, with backoff (a fallback's timeout: once) | `http_error`, `timeout`, `connection_error`, `provider_error` | ends the chain's poll |
+//! | malformed (HTML page, cut-off or non-JSON body, a redirect) | like transient | `malformed` | ends the chain's poll |
+//! | rate-limited, with a wait | after the wait (or a backoff), a few times; a wait beyond the policy's longest: not retried (the provider pauses itself for it) | `rate_limited` | ends the chain's poll |
+//! | paused (a quota spent) | no | `paused` | ends the chain's poll |
+//! | rejected key | no | `invalid_key` | ends the chain's poll |
+//! | too large (the range holds too much) | no: the caller splits the range | `range_too_large` | — (split) |
+//! | refused (this request, for good) | no | `refused` | holds that token only (at the head: ends it) |
+//! | unknown head | no | `unknown_head` | ends the chain's poll |
+//!
+//! The chain's [pool](super::pool) counts a poll that ended, whatever the
+//! kind, against its source: a rate limit that outlasts the retries, a
+//! head nobody can read, stop a chain as surely as a 500, and only another
+//! source (or, alone, the admins) can help.
 
 use std::time::Duration;
 
@@ -99,13 +104,6 @@ impl Kind {
     pub fn provider_wide(self) -> bool {
         !matches!(self, Kind::Refused | Kind::TooLarge)
     }
-
-    /// A failure retries could not fix and another source may not meet:
-    /// counted against the source by the pool. A rate limit is not (waiting
-    /// fixes it), nor is a range too large (the caller splits it).
-    pub fn counts_against_source(self) -> bool {
-        !matches!(self, Kind::RateLimited { .. } | Kind::TooLarge)
-    }
 }
 
 /// A provider's typed error, classified.
@@ -166,13 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn what_counts_against_a_source() {
-        assert!(Kind::Transient(Cause::Status).counts_against_source());
-        assert!(Kind::Malformed.counts_against_source());
-        assert!(Kind::Paused.counts_against_source());
-        assert!(!Kind::RateLimited { wait: None }.counts_against_source());
-        assert!(Kind::Refused.counts_against_source());
+    fn what_ends_a_chains_poll() {
+        assert!(Kind::RateLimited { wait: None }.provider_wide());
+        assert!(Kind::UnknownHead.provider_wide());
         assert!(!Kind::Refused.provider_wide());
+        assert!(!Kind::TooLarge.provider_wide());
         assert!(Kind::RejectedKey.provider_wide());
     }
 }

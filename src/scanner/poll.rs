@@ -361,6 +361,7 @@ impl Frame {
         let head = match source.head(chain).await {
             Ok(h) => h,
             Err(e) => {
+                out.source_failed = Some(e.to_string());
                 out.errors.push(e);
                 out.cursors = cursor::stored_cursors(chain, stored);
                 return;
@@ -384,8 +385,9 @@ impl Frame {
                 cursor = c,
                 "head behind the cursor; nothing moves"
             );
-            out.errors
-                .push(P::Error::head_behind(chain, head.number, c));
+            let e = P::Error::head_behind(chain, head.number, c);
+            out.source_failed = Some(e.to_string());
+            out.errors.push(e);
             out.cursors = cursor::stored_cursors(chain, stored);
             return;
         }
@@ -537,6 +539,7 @@ impl Frame {
         out: &mut ChainSummary<E>,
     ) -> Flow {
         let flow = if ends_chain_poll(&e) {
+            out.source_failed = Some(e.to_string());
             Flow::Stop
         } else {
             Flow::Next

@@ -30,17 +30,25 @@
 //! and a change of the serving source is told to the admins once by
 //! [`announce`].
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::domain::Chain;
-use crate::metrics::{Alerts, utc_hhmm};
+use crate::metrics::{Alerts, Health, utc_hhmm};
 use crate::scanner::budget::utc_day;
+use crate::scanner::summary::ChainSummary;
 
 /// The first backoff of a source while every source of its pool is failing.
 pub const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 
 /// The longest backoff of a source while every source of its pool is failing.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(4);
+
+/// Polls in a row the one source of a chain that has no other (TronGrid)
+/// may fail before the chain has "no working source".
+pub const SINGLE_SOURCE_THRESHOLD: u32 = 3;
 
 /// A caller's pause of a source: no poll before `until`, because of `reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,12 +240,19 @@ impl<K: PartialEq + Clone> Pool<K> {
         self.entries.iter().position(|e| &e.key == key)
     }
 
+    /// Is the source at `i` answering: healthy, and its last poll served?
+    /// While a source answers, the ones left before it wait for their probe;
+    /// while none does, each is retried after its own short backoff.
+    fn answering(&self, i: usize) -> bool {
+        self.healthy(i) && self.entries[i].failures == 0
+    }
+
     /// Records a poll of the chain on `key`'s source.
     pub fn record(&mut self, key: &K, report: Report, now: SystemTime) {
         let Some(i) = self.index(key) else {
             return;
         };
-        let others_healthy = (0..self.entries.len()).any(|j| j != i && self.healthy(j));
+        let others_answering = (0..self.entries.len()).any(|j| j != i && self.answering(j));
         let (threshold, probe_interval) = (self.threshold, self.probe_interval);
         let e = &mut self.entries[i];
         let day = utc_day(now);
@@ -250,23 +265,15 @@ impl<K: PartialEq + Clone> Pool<K> {
         e.errors_total += report.errors;
         e.last_latency = Some(report.latency);
         match report.failure {
-            None => {
-                let was_left = e.failures >= threshold;
-                (e.failures, e.failing_since, e.retry_at) = (0, None, None);
-                if was_left && e.pause.is_none() {
-                    // It serves again (it comes before whatever served):
-                    // what the later sources last said is stale.
-                    for later in &mut self.entries[i + 1..] {
-                        (later.failures, later.failing_since, later.retry_at) = (0, None, None);
-                    }
-                }
-            }
+            // What the other sources last said stands: a source left keeps
+            // its record until it answers itself.
+            None => (e.failures, e.failing_since, e.retry_at) = (0, None, None),
             Some(why) => {
                 e.failures = e.failures.saturating_add(1);
                 e.last_error = Some(why);
                 if e.failures >= threshold {
                     e.failing_since.get_or_insert(now);
-                    let wait = if others_healthy {
+                    let wait = if others_answering {
                         probe_interval
                     } else {
                         backoff(e.failures - threshold)
@@ -286,10 +293,11 @@ impl<K: PartialEq + Clone> Pool<K> {
         }
     }
 
-    /// With no healthy source none is on probation: each failing source's
-    /// next try is at most its own backoff away.
+    /// With no source answering (every one failing, or the one serving
+    /// failed its last poll) none is on probation: each left source's next
+    /// try is at most its own backoff away.
     fn settle(&mut self, now: SystemTime) {
-        if self.serving().is_some() {
+        if (0..self.entries.len()).any(|i| self.answering(i)) {
             return;
         }
         let threshold = self.threshold;
@@ -418,6 +426,109 @@ impl<K: PartialEq + Clone> Pool<K> {
     }
 }
 
+/// The pools of one scanner's chains, and where their state goes: each
+/// chain's health (`/status`, `/metrics`) and, on a change of serving
+/// source, the admins ([`announce`]). Every chain of a scanner has a pool,
+/// one of a single source included: so a chain whose only source keeps
+/// failing is "no working source" in `/status`, and the admins hear of it.
+pub struct Pools<K> {
+    /// The scanner's child name, in log lines.
+    actor: &'static str,
+    pools: RefCell<HashMap<u64, Pool<K>>>,
+    health: Arc<Health>,
+    alerts: Arc<Alerts>,
+}
+
+impl<K: PartialEq + Clone> Pools<K> {
+    /// `pools`: (chain id, its pool).
+    pub fn new(
+        actor: &'static str,
+        pools: impl IntoIterator<Item = (u64, Pool<K>)>,
+        health: Arc<Health>,
+        alerts: Arc<Alerts>,
+    ) -> Self {
+        Pools {
+            actor,
+            pools: RefCell::new(pools.into_iter().collect()),
+            health,
+            alerts,
+        }
+    }
+
+    /// The source for this poll of `chain`: the first healthy or due one,
+    /// skipping those `excluded` says; `None`: no call for the chain this
+    /// poll. `pauses`: each source's pause as its provider has it now.
+    pub fn choose(
+        &self,
+        chain: &Chain,
+        pauses: &[(K, Option<Pause>)],
+        excluded: impl Fn(&K) -> bool,
+    ) -> Option<K> {
+        let mut chosen = None;
+        self.update(chain, pauses, |pool, now| {
+            chosen = pool.choose(now, excluded);
+        });
+        if chosen.is_none() {
+            tracing::debug!(
+                actor = self.actor,
+                chain = chain.name,
+                "no source due: the chain waits for its next poll"
+            );
+        }
+        chosen
+    }
+
+    /// Tells `chain`'s pool how its poll on `key` went: `out` (the frame
+    /// says whether the source served it), `latency` its wall time.
+    pub fn record<E>(
+        &self,
+        chain: &Chain,
+        key: &K,
+        out: &ChainSummary<E>,
+        latency: Duration,
+        pauses: &[(K, Option<Pause>)],
+    ) {
+        let report = Report {
+            calls: out.calls,
+            errors: out.errors.len() as u64,
+            latency,
+            failure: out.source_failed.clone(),
+        };
+        self.update(chain, pauses, |pool, now| pool.record(key, report, now));
+    }
+
+    /// Applies `pauses` and `change` to `chain`'s pool, then publishes its
+    /// state and announces a change of serving source.
+    fn update(
+        &self,
+        chain: &Chain,
+        pauses: &[(K, Option<Pause>)],
+        change: impl FnOnce(&mut Pool<K>, SystemTime),
+    ) {
+        let mut pools = self.pools.borrow_mut();
+        let Some(pool) = pools.get_mut(&chain.id) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let before = pool.serving();
+        for (key, pause) in pauses {
+            pool.pause(key, pause.clone(), now);
+        }
+        change(pool, now);
+        let switch = pool.switch_from(before);
+        let (line, sources) = (pool.describe(), pool.status(now));
+        let probe_interval = pool.probe_interval();
+        drop(pools);
+        self.health.chain(chain.id, |h| {
+            h.provider = Some(line);
+            h.sources = sources;
+        });
+        if let Some(switch) = switch {
+            announce(&self.alerts, self.actor, chain, &switch, probe_interval);
+        }
+    }
+}
+
 /// Tells the log and the admins about a change of a chain's serving source,
 /// once per change (`actor` names the scanner in the log):
 ///
@@ -455,7 +566,7 @@ pub fn announce(
             alerts.raise(
                 &down,
                 format!(
-                    "{}: no working source ({why}). Each is retried every few seconds; \
+                    "{}: no working source ({why}). Retried every few seconds; \
                      scanning resumes at the first correct answer, nothing is lost.",
                     chain.display
                 ),
@@ -637,10 +748,40 @@ mod tests {
         assert_eq!((s.from, s.to.as_deref()), (None, Some("A")));
         assert_eq!(choose(&p, at + 1), Some(0));
         assert_eq!(p.describe(), "A");
-        // B was not asked since: assumed healthy, next in line again.
+        // B was not asked since: it keeps its record (not assumed to work),
+        // and is tried at once when A fails again.
+        assert!(!p.status(t(at + 1))[1].state.starts_with("standby"));
         fail(&mut p, 0, at + 1);
+        let before = p.serving();
         fail(&mut p, 0, at + 2);
+        assert_eq!(p.switch_from(before).and_then(|s| s.to), None);
         assert_eq!(choose(&p, at + 3), Some(1));
+    }
+
+    /// Found by review: a fallback that never answers (a timeout each
+    /// poll) kept counting as serving until its threshold, so the first
+    /// source waited a whole probe interval after it had recovered.
+    #[test]
+    fn the_serving_fallback_failing_once_brings_the_first_back_after_its_backoff() {
+        let mut p = pool();
+        fail(&mut p, 0, 0);
+        fail(&mut p, 0, 0); // A left; B answers (untried): A waits for its probe
+        assert_eq!(choose(&p, 1), Some(1));
+        fail(&mut p, 1, 15_000); // B timed out once: nobody answers now
+        assert_eq!(p.serving(), Some(1), "B is not left after one failure");
+        assert_eq!(choose(&p, 15_000 + 499), Some(1));
+        assert_eq!(choose(&p, 15_000 + 500), Some(0), "A after its backoff");
+        let before = p.serving();
+        answer(&mut p, 0, 15_500);
+        let s = p.switch_from(before).expect("back on A");
+        assert_eq!((s.from.as_deref(), s.to.as_deref()), (Some("B"), Some("A")));
+        // A failing again: B's failure is remembered, it is not a fresh
+        // standby, and A is not put on probation behind it.
+        fail(&mut p, 0, 16_000);
+        fail(&mut p, 0, 16_001);
+        assert_eq!(p.status(t(16_001))[1].failures, 1);
+        assert_eq!(choose(&p, 16_002), Some(1));
+        assert!(p.entries[0].retry_at.unwrap() <= t(16_001) + BACKOFF_FIRST);
     }
 
     #[test]

@@ -12,9 +12,10 @@ use std::cell::Cell;
 use std::future::Future;
 use std::time::Duration;
 
-use super::http::Transport;
-use super::kind::Classify;
+use super::http::{Transport, scrub};
+use super::kind::{Cause, Classify, Kind};
 use super::limiter::Limiter;
+use crate::config::Secret;
 use crate::metrics::ProviderHandles;
 
 /// What the retry loop does with a failed call.
@@ -36,6 +37,10 @@ pub enum Disposition {
 pub struct RetryPolicy {
     /// Tries for 5xx, timeouts, broken bodies, other transient answers.
     pub transient_tries: u32,
+    /// Of those, tries that may end in a timeout: each costs a whole
+    /// client timeout, so a source in a pool with another to move to (a
+    /// fallback) waits for one only ([`RetryPolicy::fallback`]).
+    pub timeout_tries: u32,
     pub transient_backoff: Duration,
     /// Tries for rate-limit answers (Etherscan NOTOK "rate limit", HTTP 429).
     pub rate_limit_tries: u32,
@@ -49,6 +54,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             transient_tries: 3,
+            timeout_tries: 3,
             transient_backoff: Duration::from_millis(500),
             rate_limit_tries: 4,
             rate_limit_backoff: Duration::from_secs(1),
@@ -58,6 +64,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// This policy for a source that is never the first of its pool: a
+    /// call that got no answer in time is not tried again within the poll
+    /// (the pool tries another source at the next one), so a host that
+    /// accepts and never answers holds a poll for one timeout, not three.
+    pub fn fallback(self) -> Self {
+        RetryPolicy {
+            timeout_tries: 1,
+            ..self
+        }
+    }
+
     /// The wait before retry number `retry` (1-based), doubling from `base`,
     /// never above `max_backoff`.
     pub fn backoff(&self, base: Duration, retry: u32) -> Duration {
@@ -65,27 +82,42 @@ impl RetryPolicy {
             .min(self.max_backoff)
     }
 
-    /// The wait before the next try of a call that failed with
-    /// `disposition`, counting tries in `tries` (transient, rate-limited);
-    /// `None`: do not try again within this poll.
-    pub fn next_wait(&self, disposition: Disposition, tries: &mut (u32, u32)) -> Option<Duration> {
-        match disposition {
+    /// The wait before the next try of a call that failed with `kind`,
+    /// counting tries in `tries`; `None`: do not try again within this poll.
+    pub fn next_wait(&self, kind: Kind, tries: &mut Tries) -> Option<Duration> {
+        if kind == Kind::Transient(Cause::Timeout) {
+            tries.timeouts += 1;
+            if tries.timeouts >= self.timeout_tries {
+                return None;
+            }
+        }
+        match kind.disposition() {
             Disposition::BackOff(Some(wait)) if wait > self.max_backoff => None,
             Disposition::BackOff(asked) => {
-                tries.1 += 1;
-                (tries.1 < self.rate_limit_tries).then(|| {
-                    let ours = self.backoff(self.rate_limit_backoff, tries.1);
+                tries.rate_limited += 1;
+                (tries.rate_limited < self.rate_limit_tries).then(|| {
+                    let ours = self.backoff(self.rate_limit_backoff, tries.rate_limited);
                     asked.map_or(ours, |w| w.max(ours).min(self.max_backoff))
                 })
             }
             Disposition::Retry => {
-                tries.0 += 1;
-                (tries.0 < self.transient_tries)
-                    .then(|| self.backoff(self.transient_backoff, tries.0))
+                tries.transient += 1;
+                (tries.transient < self.transient_tries)
+                    .then(|| self.backoff(self.transient_backoff, tries.transient))
             }
             Disposition::Split | Disposition::GiveUp => None,
         }
     }
+}
+
+/// The failed tries of one call so far, by what they met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tries {
+    /// Transient and malformed answers (timeouts included).
+    pub transient: u32,
+    /// Of those, timeouts.
+    pub timeouts: u32,
+    pub rate_limited: u32,
 }
 
 /// Requests sent and failed so far by one client, every try included.
@@ -129,6 +161,8 @@ pub struct Caller {
     handles: ProviderHandles,
     calls: Cell<u64>,
     errors: Cell<u64>,
+    /// The provider's key, scrubbed from every answer before it is parsed.
+    secret: Option<Secret>,
 }
 
 impl Caller {
@@ -146,7 +180,16 @@ impl Caller {
             handles,
             calls: Cell::new(0),
             errors: Cell::new(0),
+            secret: None,
         }
+    }
+
+    /// Scrubs `secret` (the provider's key) from every answer before it is
+    /// parsed ([`scrub`]): an answer echoing the request cannot carry the
+    /// key into an error, a log line, `/status` or an alert.
+    pub fn scrubbing(mut self, secret: &Secret) -> Self {
+        self.secret = Some(secret.clone());
+        self
     }
 
     /// Requests sent and failed so far, every try included.
@@ -179,13 +222,22 @@ impl Caller {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<(u16, Vec<u8>), Transport>>,
     {
-        let mut tries = (0u32, 0u32);
+        let mut tries = Tries::default();
         loop {
             self.limiter.acquire().await;
             self.calls.set(self.calls.get() + 1);
             hooks.sending();
             let result = match send().await {
-                Ok((status, body)) => parse(status, &body),
+                Ok((status, body)) => {
+                    let key = self
+                        .secret
+                        .as_ref()
+                        .map_or(&[][..], |s| s.expose().as_bytes());
+                    match scrub(&body, key) {
+                        Some(clean) => parse(status, &clean),
+                        None => parse(status, &body),
+                    }
+                }
                 Err(t) => Err(E::from(t)),
             };
             let outcome = match &result {
@@ -201,8 +253,9 @@ impl Caller {
                 Err(e) => e,
             };
             self.errors.set(self.errors.get() + 1);
-            let disposition = error.kind().disposition();
-            let wait = self.policy.next_wait(disposition, &mut tries);
+            let kind = error.kind();
+            let disposition = kind.disposition();
+            let wait = self.policy.next_wait(kind, &mut tries);
             let refused = match disposition {
                 Disposition::GiveUp => true,
                 Disposition::BackOff(Some(w)) => w > self.policy.max_backoff,
@@ -237,17 +290,32 @@ mod tests {
     #[test]
     fn tries_are_bounded_per_kind() {
         let p = RetryPolicy::default();
-        let mut tries = (0, 0);
-        let waits: Vec<_> = (0..5)
-            .map(|_| p.next_wait(Disposition::Retry, &mut tries))
-            .collect();
+        let mut tries = Tries::default();
+        let status = Kind::Transient(Cause::Status);
+        let waits: Vec<_> = (0..5).map(|_| p.next_wait(status, &mut tries)).collect();
         assert_eq!(waits.iter().filter(|w| w.is_some()).count(), 2);
-        assert_eq!(p.next_wait(Disposition::Split, &mut tries), None);
-        assert_eq!(p.next_wait(Disposition::GiveUp, &mut tries), None);
+        assert_eq!(p.next_wait(Kind::TooLarge, &mut tries), None);
+        assert_eq!(p.next_wait(Kind::RejectedKey, &mut tries), None);
         assert!(
-            p.next_wait(Disposition::BackOff(None), &mut tries)
+            p.next_wait(Kind::RateLimited { wait: None }, &mut tries)
                 .is_some()
         );
+    }
+
+    /// A fallback waits for one timeout per call, not three; other
+    /// transient failures are retried as usual.
+    #[test]
+    fn a_fallback_is_not_waited_for_twice() {
+        let timeout = Kind::Transient(Cause::Timeout);
+        let (primary, fallback) = (RetryPolicy::default(), RetryPolicy::default().fallback());
+        let mut tries = Tries::default();
+        assert!(primary.next_wait(timeout, &mut tries).is_some());
+        let mut tries = Tries::default();
+        assert_eq!(fallback.next_wait(timeout, &mut tries), None);
+        let mut tries = Tries::default();
+        let status = Kind::Transient(Cause::Status);
+        assert!(fallback.next_wait(status, &mut tries).is_some());
+        assert_eq!(fallback.next_wait(timeout, &mut tries), None);
     }
 
     /// A provider asking for a wait is waited at least that long; one
@@ -255,16 +323,58 @@ mod tests {
     #[test]
     fn a_wait_the_provider_names_is_honoured_or_left_to_the_next_poll() {
         let p = RetryPolicy::default();
-        let mut tries = (0, 0);
+        let mut tries = Tries::default();
         let asked = Duration::from_secs(3);
-        assert_eq!(
-            p.next_wait(Disposition::BackOff(Some(asked)), &mut tries),
-            Some(asked)
-        );
+        let limited = |wait| Kind::RateLimited { wait: Some(wait) };
+        assert_eq!(p.next_wait(limited(asked), &mut tries), Some(asked));
         let long = Duration::from_secs(30);
-        assert_eq!(
-            p.next_wait(Disposition::BackOff(Some(long)), &mut tries),
-            None
-        );
+        assert_eq!(p.next_wait(limited(long), &mut tries), None);
+    }
+
+    /// Every provider's answers are scrubbed of its key before they are
+    /// parsed: an answer echoing the request (a debug page listing the
+    /// headers, an error quoting the URL) never carries the key into the
+    /// error the parser builds, whatever the provider.
+    #[actix_rt::test]
+    async fn an_answer_echoing_the_key_is_scrubbed_before_it_is_parsed() {
+        /// A refusal quoting the answer in its text, as our parsers' are.
+        #[derive(Debug, thiserror::Error)]
+        #[error("refused: {0}")]
+        struct Refused(String);
+        impl Classify for Refused {
+            fn kind(&self) -> Kind {
+                Kind::RejectedKey
+            }
+        }
+        impl From<Transport> for Refused {
+            fn from(t: Transport) -> Self {
+                Refused(t.to_string())
+            }
+        }
+        struct Quiet;
+        impl Hooks<Refused> for Quiet {}
+        let key = Secret::new("tron-SECRET-5b2d");
+        let echo = b"<html>TRON-PRO-API-KEY: tron-SECRET-5b2d</html>".to_vec();
+        let parse = |_: u16, body: &[u8]| -> Result<(), Refused> {
+            Err(Refused(String::from_utf8_lossy(body).into_owned()))
+        };
+        let call = |caller: Caller| {
+            let echo = echo.clone();
+            async move {
+                let send = || {
+                    let echo = echo.clone();
+                    async move { Ok((401, echo)) }
+                };
+                let error = caller.call("events", &Quiet, send, parse).await;
+                error.unwrap_err().to_string()
+            }
+        };
+        let policy = RetryPolicy::default();
+        let plain = Caller::new("tron", 100, policy, ProviderHandles::default());
+        assert!(call(plain).await.contains("tron-SECRET-5b2d"));
+        let scrubbing = Caller::new("tron", 100, policy, ProviderHandles::default());
+        let error = call(scrubbing.scrubbing(&key)).await;
+        assert!(!error.contains("SECRET"), "{error}");
+        assert!(error.contains("TRON-PRO-API-KEY: [redacted]"), "{error}");
     }
 }

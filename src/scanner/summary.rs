@@ -65,6 +65,11 @@ pub struct ChainSummary<E> {
     /// Cursor per token contract after the poll (unchanged ones included).
     pub cursors: Vec<(Address, u64)>,
     pub errors: Vec<E>,
+    /// The source did not serve this poll, and why: its head failed or lay
+    /// behind the cursor, or a provider-wide failure ended the chain's poll
+    /// (the frame decides; a database failure is not the source's). What
+    /// the chain's [pool](super::pool) counts against the source.
+    pub source_failed: Option<String>,
 }
 
 impl<E> Default for ChainSummary<E> {
@@ -82,6 +87,7 @@ impl<E> Default for ChainSummary<E> {
             notifications: 0,
             cursors: Vec::new(),
             errors: Vec::new(),
+            source_failed: None,
         }
     }
 }

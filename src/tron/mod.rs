@@ -60,16 +60,18 @@ pub mod scan;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::{Actor, AtomicResponse, Context, Handler, Message, WrapFuture};
 
 use crate::db::DbError;
+use crate::db::cursors::Cursors;
 use crate::domain::{Address, Chain, ChainKind, Token, Transfer};
 use crate::scanner;
 use crate::scanner::kind::{Classify, Kind};
 use crate::scanner::pause::skip_poll;
 use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
+use crate::scanner::pool::{Pool, Pools, SINGLE_SOURCE_THRESHOLD};
 use crate::scanner::retry::RetryPolicy;
 use crate::supervisor::{ChildGuard, Control, obey};
 
@@ -144,9 +146,25 @@ impl TronActor {
             options.suspension,
         );
         let chain = deps.config.chains().into_iter().find(is_tron);
+        // TronGrid alone: its pool says "no working source" when it keeps
+        // failing, once, to the admins and in `/status`.
+        let pools = Pools::new(
+            "tron",
+            chain.iter().map(|c| {
+                let pool = Pool::new(
+                    vec![((), "TronGrid".into())],
+                    SINGLE_SOURCE_THRESHOLD,
+                    Duration::ZERO,
+                );
+                (c.id, pool)
+            }),
+            deps.health.clone(),
+            deps.alerts.clone(),
+        );
         TronActor {
             scanner: Rc::new(Scanner {
                 chain,
+                pools,
                 client,
                 // No block bound: TronGrid's work per poll is bounded by
                 // its page budget (`MAX_PAGES_PER_POLL`).
@@ -206,6 +224,8 @@ struct Scanner {
     deps: Deps,
     /// The Tron chain with its tokens (`None`: not configured; polls do nothing).
     chain: Option<Chain>,
+    /// The chain's pool: TronGrid alone.
+    pools: Pools<()>,
     client: TronClient,
     /// The poll's frame: watched set, deep cursors.
     frame: Frame,
@@ -303,7 +323,7 @@ impl Scanner {
 }
 
 /// TronGrid as the poll frame's source of the Tron chain.
-struct Grid<'a>(&'a Scanner);
+struct Grid<'a>(&'a Scanner, Instant);
 
 impl poll::Source for Grid<'_> {
     type Error = ScanError;
@@ -414,8 +434,13 @@ impl poll::Scanner for Scanner {
         }
     }
 
-    fn source(&self, _: &Chain) -> Option<Grid<'_>> {
-        Some(Grid(self))
+    fn source(&self, chain: &Chain) -> Option<Grid<'_>> {
+        self.pools.choose(chain, &[], |_| false)?;
+        Some(Grid(self, Instant::now()))
+    }
+
+    fn chain_done(&self, chain: &Chain, grid: &Grid<'_>, _: &Cursors, out: &ChainSummary) {
+        (self.pools).record(chain, &(), out, grid.1.elapsed(), &[]);
     }
 }
 

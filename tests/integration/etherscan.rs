@@ -100,6 +100,7 @@ fn usdc() -> Address {
 fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         transient_tries: 3,
+        timeout_tries: 3,
         transient_backoff: Duration::from_millis(20),
         rate_limit_tries: 3,
         rate_limit_backoff: Duration::from_millis(50),

@@ -32,6 +32,7 @@ const TRON_KEY: &str = "tron-redirect-SECRET-9b7c";
 fn retry() -> RetryPolicy {
     RetryPolicy {
         transient_tries: 2,
+        timeout_tries: 2,
         transient_backoff: Duration::from_millis(10),
         rate_limit_tries: 2,
         rate_limit_backoff: Duration::from_millis(10),

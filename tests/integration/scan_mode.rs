@@ -132,6 +132,7 @@ impl Harness {
         let s = shared.clone();
         let retry = RetryPolicy {
             transient_tries: 2,
+            timeout_tries: 2,
             transient_backoff: Duration::from_millis(10),
             rate_limit_tries: 2,
             rate_limit_backoff: Duration::from_millis(10),

@@ -356,3 +356,41 @@ async fn restart_and_panic_of_tron_without_tron_are_refused_clearly() {
         assert!(reply.contains("monitor.chains"), "{command}: {reply}");
     }
 }
+
+/// Regression (issue 17 review): TronGrid is a chain's only source, and a
+/// lasting failure of any kind must reach the admins. Before, only a
+/// rejected key did; a TronGrid answering 502 for minutes left `/status`
+/// saying "ok" and told no one. Now the chain's pool of one says "no working
+/// source" after three failed polls (alert and `/status`), tells the admins
+/// once when TronGrid answers again, and the transfer made during the outage
+/// is delivered once.
+#[actix_rt::test]
+async fn a_lasting_tron_outage_tells_the_admins_and_recovers_without_loss() {
+    let (w, tron) = world(fast(), TRON_KEY).await;
+    let (wallet, payer) = (taddr('a'), taddr('1'));
+    watch(&w, &wallet).await;
+    let before = tron.inject(&payer, &wallet, 1_000_000);
+    w.wait_messages(ALICE, &before.txid, 1).await;
+
+    tron.set_fault(Some(Fault::ServerError(502)));
+    let during = tron.inject(&payer, &wallet, 2_000_000);
+    wait_long(&w, ADMIN, "no working source", Duration::from_secs(30)).await;
+    let status = w.say(ADMIN, "/status").await;
+    assert!(status.contains("no working source"), "{status}");
+
+    tron.set_fault(None);
+    w.wait_messages(ALICE, &during.txid, 1).await;
+    wait_long(&w, ADMIN, "TronGrid answers again", Duration::from_secs(30)).await;
+    let status = w.say(ADMIN, "/status").await;
+    assert!(!status.contains("no working source"), "{status}");
+    let told = |needle: &str| {
+        w.bot
+            .sent_to(ADMIN)
+            .iter()
+            .filter(|m| m.text.contains(needle) && !m.text.contains("Restarts in window"))
+            .count()
+    };
+    assert_eq!(told("no working source"), 1);
+    assert_eq!(told("TronGrid answers again"), 1);
+    w.assert_delivered_once(ALICE, [&before.txid, &during.txid]);
+}

@@ -59,7 +59,12 @@ impl BlockscoutClient {
                 .filter_map(|c| Some((c.id, config.url(c)?)))
                 .collect(),
             timeout,
-            caller: Caller::new("blockscout", config.requests_per_second, retry, handles),
+            caller: Caller::new(
+                "blockscout",
+                config.requests_per_second,
+                retry.fallback(),
+                handles,
+            ),
         }
     }
 
