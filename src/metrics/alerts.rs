@@ -52,6 +52,12 @@ impl Alerts {
         book.active.retain(|a| a.key != key);
     }
 
+    /// Is the incident `key` active (raised and not resolved)?
+    pub fn is_active(&self, key: &str) -> bool {
+        let book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+        book.active.iter().any(|a| a.key == key)
+    }
+
     /// The incidents not resolved yet, oldest first.
     pub fn active_alerts(&self) -> Vec<Alert> {
         let book = self.book.lock().unwrap_or_else(|e| e.into_inner());

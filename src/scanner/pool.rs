@@ -104,6 +104,10 @@ pub struct Switch {
     pub first: String,
     /// Why: the reason of the source left (or, with `to: None`, of each).
     pub why: String,
+    /// Every source is paused by its provider (daily cap, rejected key):
+    /// each pause has told the admins why, so "no working source" adds
+    /// nothing for them.
+    pub all_paused: bool,
 }
 
 /// One source's state, for `/status` and `/metrics`.
@@ -344,6 +348,7 @@ impl<K: PartialEq + Clone> Pool<K> {
                 .map(|e| e.name.clone())
                 .unwrap_or_default(),
             why,
+            all_paused: self.entries.iter().all(|e| e.pause.is_some()),
         })
     }
 
@@ -534,9 +539,10 @@ impl<K: PartialEq + Clone> Pools<K> {
 ///
 /// - first source → a later one: "the first keeps failing, moved to …",
 ///   alert `<first>:fallback:<chain>` (active until the first serves again);
-/// - → none: "no working source", alert `pool:<chain>:no-source`;
-/// - none → one: a one-off "works again" notice (both alerts end when the
-///   first serves);
+/// - → none: "no working source", alert `pool:<chain>:no-source` (not
+///   when every source is paused: each pause alerted with its reason);
+/// - none → one: a one-off "works again" notice if "no working source"
+///   was told (both alerts end when the first serves);
 /// - a later one → the first: a one-off "back on the first" notice.
 pub fn announce(
     alerts: &Alerts,
@@ -563,6 +569,10 @@ pub fn announce(
                 reason = why,
                 "no working source: each is retried with a short backoff"
             );
+            if switch.all_paused {
+                // Each pause's own alert says why and until when.
+                return;
+            }
             alerts.raise(
                 &down,
                 format!(
@@ -579,9 +589,14 @@ pub fn announce(
                 source = to,
                 "a source works again"
             );
+            let was_down = alerts.is_active(&down);
             alerts.resolve(&down);
             if to == first {
                 alerts.resolve(&fallback);
+            }
+            if !was_down {
+                // Told nothing (every source was paused): nothing to end.
+                return;
             }
             notice(
                 format!("{down}:again"),
@@ -842,5 +857,56 @@ mod tests {
         assert_eq!(p.status(t(tomorrow))[0].calls_total, 3);
         answer(&mut p, 0, tomorrow);
         assert_eq!(p.status(t(tomorrow))[0].calls_today, 3);
+    }
+
+    /// A pool whose every source is paused (a pool of one whose key was
+    /// rejected, say) says so in `/status` but raises no second alert: the
+    /// pause told the admins why and until when. Its lifting ends nothing
+    /// that was not told. A failing source does alert, once, and its
+    /// recovery is told.
+    #[test]
+    fn a_pool_of_paused_sources_leaves_the_telling_to_the_pauses() {
+        let chain = Chain::by_id(1).expect("Ethereum");
+        let alerts = Alerts::default();
+        let mut p = Pool::new(vec![(0u8, "Etherscan".into())], 3, PROBE);
+        let pause = Pause {
+            reason: "API key rejected".into(),
+            until: t(300_000),
+        };
+        let told = |p: &Pool<u8>, before| {
+            if let Some(switch) = p.switch_from(before) {
+                announce(&alerts, "etherscan", &chain, &switch, PROBE);
+            }
+        };
+        let before = p.serving();
+        p.pause(&0, Some(pause), t(0));
+        told(&p, before);
+        assert!(
+            p.describe()
+                .starts_with("no working source (Etherscan: paused")
+        );
+        let before = p.serving();
+        p.pause(&0, None, t(300_000));
+        answer(&mut p, 0, 300_000);
+        told(&p, before);
+        assert_eq!(alerts.take_undelivered(), []);
+
+        for at in 0..3 {
+            let before = p.serving();
+            fail(&mut p, 0, 400_000 + at);
+            told(&p, before);
+        }
+        let before = p.serving();
+        answer(&mut p, 0, 500_000);
+        told(&p, before);
+        let keys: Vec<_> = alerts
+            .take_undelivered()
+            .into_iter()
+            .map(|a| a.key)
+            .collect();
+        assert_eq!(
+            keys,
+            ["pool:ethereum:no-source", "pool:ethereum:no-source:again"]
+        );
     }
 }
