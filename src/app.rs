@@ -18,6 +18,7 @@ use crate::etherscan::{EtherscanActor, Poll};
 use crate::http::{HttpActor, HttpState};
 use crate::instruments::Instruments;
 use crate::metrics::{Alerts, Counters, Health, Pauses, ProviderHandles};
+use crate::scanner::handles::ScannerHandles;
 use crate::scanner::record::Recorder;
 use crate::supervisor::{
     ChildRef, ChildSpec, EventKind, Exit, Policy, Restart, Shutdown, Supervisor, SupervisorHandle,
@@ -138,11 +139,19 @@ impl Shared {
     /// What every provider client reports to (the scanners' clients, and
     /// `preflight`'s).
     pub fn provider_handles(&self) -> ProviderHandles {
-        ProviderHandles {
-            instruments: self.instruments.clone(),
+        self.scanner_handles().provider()
+    }
+
+    /// What every scanner child is handed besides its config and key.
+    fn scanner_handles(&self) -> ScannerHandles {
+        ScannerHandles {
+            db: self.db.clone(),
+            record: self.recorder(),
+            health: self.health.clone(),
             pauses: self.pauses.clone(),
             alerts: self.alerts.clone(),
             counters: self.counters.clone(),
+            instruments: self.instruments.clone(),
         }
     }
 
@@ -164,13 +173,7 @@ impl Shared {
             // `Shared::new` requires the key when there is an EVM chain,
             // and this child exists only then.
             key: (self.secrets.etherscan_key.clone()).unwrap_or_else(|| Secret::new(String::new())),
-            db: self.db.clone(),
-            record: self.recorder(),
-            health: self.health.clone(),
-            pauses: self.pauses.clone(),
-            alerts: self.alerts.clone(),
-            counters: self.counters.clone(),
-            instruments: self.instruments.clone(),
+            scanner: self.scanner_handles(),
         }
     }
 
@@ -179,13 +182,7 @@ impl Shared {
         crate::tron::Deps {
             config: self.config.clone(),
             key: self.secrets.tron_key.clone(),
-            db: self.db.clone(),
-            record: self.recorder(),
-            health: self.health.clone(),
-            pauses: self.pauses.clone(),
-            alerts: self.alerts.clone(),
-            counters: self.counters.clone(),
-            instruments: self.instruments.clone(),
+            scanner: self.scanner_handles(),
         }
     }
 

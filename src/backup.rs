@@ -210,17 +210,26 @@ fn create_private(path: &Path) -> Result<(), BackupError> {
 mod tests {
     use super::*;
 
-    /// A symlink at OUT (even one pointing nowhere) is something a rename
-    /// would silently replace: the backup refuses it like an existing file.
-    #[test]
-    fn a_dangling_symlink_at_the_destination_is_not_replaced() {
+    /// A database holding one row `x` in table `t`, in a fresh directory;
+    /// returns (the directory, the database, the backup's destination).
+    fn a_database(x: i64) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("monitor.db");
         Connection::open(&db)
             .unwrap()
-            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .execute_batch(&format!(
+                "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES ({x});"
+            ))
             .unwrap();
         let out = dir.path().join("backup.db");
+        (dir, db, out)
+    }
+
+    /// A symlink at OUT (even one pointing nowhere) is something a rename
+    /// would silently replace: the backup refuses it like an existing file.
+    #[test]
+    fn a_dangling_symlink_at_the_destination_is_not_replaced() {
+        let (dir, db, out) = a_database(1);
         std::os::unix::fs::symlink(dir.path().join("elsewhere/target.db"), &out).unwrap();
         let err = backup(&db, &out, Duration::from_secs(5)).unwrap_err();
         assert!(matches!(err, BackupError::Exists(_)), "{err}");
@@ -230,13 +239,7 @@ mod tests {
 
     #[test]
     fn a_backup_lands_at_the_destination_without_a_partial_left() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("monitor.db");
-        Connection::open(&db)
-            .unwrap()
-            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7);")
-            .unwrap();
-        let out = dir.path().join("backup.db");
+        let (_dir, db, out) = a_database(7);
         backup(&db, &out, Duration::from_secs(5)).unwrap();
         let x: i64 = Connection::open(&out)
             .unwrap()
@@ -251,13 +254,7 @@ mod tests {
     /// left as it was.
     #[test]
     fn an_existing_partial_is_refused_and_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("monitor.db");
-        Connection::open(&db)
-            .unwrap()
-            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
-            .unwrap();
-        let out = dir.path().join("backup.db");
+        let (dir, db, out) = a_database(1);
         let partial = with_suffix(&out, ".partial");
         std::fs::write(&partial, "another backup in progress").unwrap();
         let err = backup(&db, &out, Duration::from_secs(5)).unwrap_err();

@@ -130,7 +130,7 @@ impl EtherscanActor {
         let client = EtherscanClient::new(
             &deps.config.etherscan,
             deps.key.clone(),
-            deps.provider(),
+            deps.scanner.provider(),
             retry,
         );
         let chains = deps.config.evm_chains();
@@ -138,7 +138,7 @@ impl EtherscanActor {
             &deps.config.blockscout,
             &deps.config.etherscan,
             &chains,
-            deps.provider(),
+            deps.scanner.provider(),
             retry,
         );
         let pools = Pools::new(
@@ -147,8 +147,8 @@ impl EtherscanActor {
                 let pool = sources::new_pool(&deps.config.blockscout, fallback.serves(c));
                 (c.id, pool)
             }),
-            deps.health.clone(),
-            deps.alerts.clone(),
+            deps.scanner.health.clone(),
+            deps.scanner.alerts.clone(),
         );
         EtherscanActor {
             scanner: Rc::new(Scanner {
@@ -158,7 +158,7 @@ impl EtherscanActor {
                 pools,
                 quota: RefCell::default(),
                 frame: Frame::new(
-                    deps.frame(),
+                    deps.scanner.frame(),
                     "etherscan",
                     deps.config.etherscan.max_blocks_per_poll,
                 ),
@@ -385,13 +385,13 @@ impl poll::Scanner for Scanner {
     /// The daily call budget, then Etherscan's pause: a paused Etherscan
     /// still polls the chains that have a fallback.
     async fn gate(&self) -> Gate {
-        Counters::add(&self.deps.counters.polls, 1);
+        Counters::add(&self.deps.scanner.counters.polls, 1);
         if let Some(line) = self.budget_gate().await {
             return Gate::Paused(line);
         }
         let paused = skip_poll(
-            &self.deps.pauses,
-            &self.deps.counters,
+            &self.deps.scanner.pauses,
+            &self.deps.scanner.counters,
             pause::PROVIDER,
             "etherscan",
         );

@@ -106,6 +106,7 @@ impl Scanner {
             );
         }
         self.deps
+            .scanner
             .health
             .chain(chain.id, |h| h.scan_mode = Some(line));
         mode.method

@@ -38,7 +38,7 @@ impl Scanner {
         let now = SystemTime::now();
         let day = utc_day(now);
         if self.quota.borrow().day != Some(day) {
-            match self.deps.db.exec(GetCalls { day }).await {
+            match self.deps.scanner.db.exec(GetCalls { day }).await {
                 Ok(rows) => {
                     let mut q = self.quota.borrow_mut();
                     q.used = rows.into_iter().collect();
@@ -55,7 +55,7 @@ impl Scanner {
             let used = q.used.get(pause::PROVIDER).copied().unwrap_or(0);
             (used, q.per_poll, q.last_poll)
         };
-        let (alerts, pauses) = (&self.deps.alerts, &self.deps.pauses);
+        let (alerts, pauses) = (&self.deps.scanner.alerts, &self.deps.scanner.pauses);
         match budget::verdict(used, limit, per_poll, now) {
             Verdict::Normal => alerts.resolve(STRETCH_ALERT),
             Verdict::Spent => {
@@ -119,7 +119,7 @@ impl Scanner {
             (pause::PROVIDER, etherscan),
             (blockscout::PROVIDER, blockscout),
         ];
-        match self.deps.db.exec(RecordCalls { day, calls }).await {
+        match self.deps.scanner.db.exec(RecordCalls { day, calls }).await {
             Ok(rows) => {
                 let mut q = self.quota.borrow_mut();
                 q.used = rows.into_iter().collect();
@@ -152,6 +152,6 @@ impl Scanner {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        self.deps.health.set_calls_today(line);
+        self.deps.scanner.health.set_calls_today(line);
     }
 }

@@ -67,10 +67,15 @@ impl Scanner {
     /// Etherscan's provider-wide pause, as the pool takes it (Blockscout
     /// has no pause of its own: its failures are counted).
     fn pauses(&self) -> [(Provider, Option<Pause>); 1] {
-        let pause = self.deps.pauses.paused(pause::PROVIDER).map(|p| Pause {
-            reason: p.reason,
-            until: p.next_probe,
-        });
+        let pause = self
+            .deps
+            .scanner
+            .pauses
+            .paused(pause::PROVIDER)
+            .map(|p| Pause {
+                reason: p.reason,
+                until: p.next_probe,
+            });
         [(Provider::Etherscan, pause)]
     }
 }

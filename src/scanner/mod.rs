@@ -20,6 +20,7 @@
 //!   ([`retry::Caller`]): limiter, counts, outcome label, and back off /
 //!   retry / split / give up decided from the kind, within a bounded
 //!   policy;
+//! - [`handles`]: what every scanner child is handed besides its config and key;
 //! - [`pause`]: no call while the provider is paused (daily cap, key);
 //! - [`pool`]: a chain's ordered sources (providers) and their health:
 //!   which one serves a poll, moving on, probing, moving back;
@@ -58,6 +59,7 @@
 
 pub mod budget;
 pub mod cursor;
+pub mod handles;
 pub mod http;
 pub mod kind;
 pub mod limiter;

@@ -141,7 +141,7 @@ impl TronActor {
         let client = TronClient::new(
             &deps.config.tron,
             deps.key.clone(),
-            deps.provider(),
+            deps.scanner.provider(),
             options.retry,
             options.suspension,
         );
@@ -158,8 +158,8 @@ impl TronActor {
                 );
                 (c.id, pool)
             }),
-            deps.health.clone(),
-            deps.alerts.clone(),
+            deps.scanner.health.clone(),
+            deps.scanner.alerts.clone(),
         );
         TronActor {
             scanner: Rc::new(Scanner {
@@ -168,7 +168,7 @@ impl TronActor {
                 client,
                 // No block bound: TronGrid's work per poll is bounded by
                 // its page budget (`MAX_PAGES_PER_POLL`).
-                frame: Frame::new(deps.frame(), "tron", u64::MAX),
+                frame: Frame::new(deps.scanner.frame(), "tron", u64::MAX),
                 deps,
                 head: Cell::new(None),
                 times: RefCell::new(VecDeque::new()),
@@ -383,7 +383,12 @@ impl poll::Source for Grid<'_> {
         if let Some(done) = scan.scanned_to {
             scanner.remember(done, scan.next_min_timestamp);
         }
-        decode::alert_if_undecodable(&scanner.deps.alerts, token, scan.events, scan.rejected);
+        decode::alert_if_undecodable(
+            &scanner.deps.scanner.alerts,
+            token,
+            scan.events,
+            scan.rejected,
+        );
         Found {
             transfers: scan.transfers,
             scanned_to: scan.scanned_to,
@@ -424,8 +429,8 @@ impl poll::Scanner for Scanner {
             return Gate::Idle;
         }
         match skip_poll(
-            &self.deps.pauses,
-            &self.deps.counters,
+            &self.deps.scanner.pauses,
+            &self.deps.scanner.counters,
             pause::PROVIDER,
             "tron",
         ) {

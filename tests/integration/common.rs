@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use usdt_monitor::domain::{Address, Amount, TokenSymbol};
 use usdt_monitor::sim::botapi::{SentMessage, SimBotApi, SimBotOptions};
 use usdt_monitor::sim::etherscan::{SimEtherscan, SimEtherscanOptions};
+use usdt_monitor::sim::tron::{SimTronGrid, SimTronGridOptions};
 
 pub const ES_KEY: &str = "es-SECRET-key-7f3a9c";
 pub const TG_TOKEN: &str = "987654:tg-SECRET-token-c4f1e2";
@@ -302,4 +303,35 @@ pub fn stopped_actors(log: &str) -> Vec<String> {
 /// Open descriptors of another process.
 pub fn descriptors_of(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// The simulated TronGrid of the Tron tests: a block every 200 ms, solid
+/// blocks 3 behind, `key` its only valid key.
+pub fn fast_tron(key: &str) -> SimTronGridOptions {
+    SimTronGridOptions {
+        valid_keys: vec![key.into()],
+        block_time: Some(Duration::from_millis(200)),
+        solid_lag: 3,
+        ..SimTronGridOptions::default()
+    }
+}
+
+/// A world watching Ethereum and Tron through a simulated TronGrid started
+/// with `sim`, the daemon (not started yet) given `key` as
+/// TRONGRID_API_KEY and `more` appended to its config.
+pub async fn tron_world(sim: SimTronGridOptions, key: &str, more: &str) -> (World, SimTronGrid) {
+    let tron = SimTronGrid::start(sim)
+        .await
+        .expect("simulated TronGrid starts");
+    let w = World::new(Tweaks {
+        chains: Some(r#"["ethereum", "tron"]"#),
+        extra: format!(
+            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n{more}",
+            tron.base_url()
+        ),
+        env: vec![("TRONGRID_API_KEY".into(), key.into())],
+        ..Tweaks::default()
+    })
+    .await;
+    (w, tron)
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::common::*;
-use usdt_monitor::sim::tron::{EventShape, SimTronGrid, SimTronGridOptions};
+use usdt_monitor::sim::tron::{EventShape, SimTronGrid};
 
 const ALICE: i64 = 601;
 const TRON_KEY: &str = "tron-SECRET-key-5b2d8e";
@@ -17,26 +17,11 @@ const TRON_USDC: &str = "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8";
 /// Ethereum and Tron (with Tron USDC added as a contract), `more` appended
 /// to the config, the daemon started.
 async fn tron_world(more: &str) -> (World, SimTronGrid) {
-    let tron = SimTronGrid::start(SimTronGridOptions {
-        valid_keys: vec![TRON_KEY.into()],
-        block_time: Some(Duration::from_millis(200)),
-        solid_lag: 3,
-        ..SimTronGridOptions::default()
-    })
-    .await
-    .expect("simulated TronGrid starts");
-    let mut w = World::new(Tweaks {
-        chains: Some(r#"["ethereum", "tron"]"#),
-        extra: format!(
-            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n\
-             [[monitor.contracts]]\nchain = \"tron\"\nsymbol = \"USDC\"\ncontract = \"{TRON_USDC}\"\n\
-             decimals = 6\n{more}",
-            tron.base_url()
-        ),
-        env: vec![("TRONGRID_API_KEY".into(), TRON_KEY.into())],
-        ..Tweaks::default()
-    })
-    .await;
+    let usdc = format!(
+        "[[monitor.contracts]]\nchain = \"tron\"\nsymbol = \"USDC\"\ncontract = \"{TRON_USDC}\"\n\
+         decimals = 6\n{more}"
+    );
+    let (mut w, tron) = crate::common::tron_world(fast_tron(TRON_KEY), TRON_KEY, &usdc).await;
     w.start_daemon();
     (w, tron)
 }

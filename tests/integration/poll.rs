@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use usdt_monitor::domain::{Address, TokenSymbol};
-use usdt_monitor::sim::tron::{self, SimTronGrid, SimTronGridOptions};
+use usdt_monitor::sim::tron::{self, SimTronGrid};
 
 const ALICE: i64 = 701;
 const TRON_KEY: &str = "tron-SECRET-key-9c1d4e";
@@ -28,25 +28,7 @@ const TRON_USDC_DIGIT: char = 'c';
 /// Ethereum and Tron (block every 200 ms, solid 3 behind); `more` is
 /// appended to the config.
 async fn world(more: &str) -> (World, SimTronGrid) {
-    let tron = SimTronGrid::start(SimTronGridOptions {
-        valid_keys: vec![TRON_KEY.into()],
-        block_time: Some(Duration::from_millis(200)),
-        solid_lag: 3,
-        ..SimTronGridOptions::default()
-    })
-    .await
-    .expect("simulated TronGrid starts");
-    let w = World::new(Tweaks {
-        chains: Some(r#"["ethereum", "tron"]"#),
-        extra: format!(
-            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n{more}",
-            tron.base_url()
-        ),
-        env: vec![("TRONGRID_API_KEY".into(), TRON_KEY.into())],
-        ..Tweaks::default()
-    })
-    .await;
-    (w, tron)
+    tron_world(fast_tron(TRON_KEY), TRON_KEY, more).await
 }
 
 /// ALICE watches `eth` on Ethereum and `trx` (base58) on Tron.

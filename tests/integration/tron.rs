@@ -20,31 +20,14 @@ async fn world(sim: SimTronGridOptions, key: &str) -> (World, SimTronGrid) {
 
 /// As [`world`], with `more` appended to the config text.
 async fn world_with(sim: SimTronGridOptions, key: &str, more: &str) -> (World, SimTronGrid) {
-    let tron = SimTronGrid::start(sim)
-        .await
-        .expect("simulated TronGrid starts");
-    let mut w = World::new(Tweaks {
-        chains: Some(r#"["ethereum", "tron"]"#),
-        extra: format!(
-            "\n[tron]\napi_url = \"{}\"\nrequests_per_second = 50\nrequest_timeout = \"2s\"\n{more}",
-            tron.base_url()
-        ),
-        env: vec![("TRONGRID_API_KEY".into(), key.into())],
-        ..Tweaks::default()
-    })
-    .await;
+    let (mut w, tron) = tron_world(sim, key, more).await;
     w.start_daemon();
     (w, tron)
 }
 
 /// The simulated TronGrid of these tests: a block every 200 ms, solid 3 behind.
 fn fast() -> SimTronGridOptions {
-    SimTronGridOptions {
-        valid_keys: vec![TRON_KEY.into()],
-        block_time: Some(Duration::from_millis(200)),
-        solid_lag: 3,
-        ..SimTronGridOptions::default()
-    }
+    fast_tron(TRON_KEY)
 }
 
 /// A Tron address for a test: the 20-byte id `digit` repeated, in base58.
