@@ -173,6 +173,12 @@ impl EtherscanClient {
         }
     }
 
+    /// While `on`, this client's calls probe Etherscan for a chain whose
+    /// pool has left it ([`Caller::probing`]).
+    pub fn probing(&self, on: bool) {
+        self.caller.probing(on);
+    }
+
     /// Requests sent so far by this client, every retry included.
     pub fn calls_sent(&self) -> u64 {
         self.caller.counts().calls

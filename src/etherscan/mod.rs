@@ -250,6 +250,15 @@ impl Failure for ScanError {
         self.api().map(Classify::kind)
     }
 
+    /// A rejected key and the daily cap pause Etherscan with an alert; a
+    /// chain the plan does not cover (the only refusal) has its own.
+    fn told(&self) -> bool {
+        matches!(
+            self.kind(),
+            Some(Kind::RejectedKey | Kind::Paused | Kind::Refused)
+        )
+    }
+
     fn head_behind(chain: &Chain, head: u64, cursor: u64) -> Self {
         ScanError::HeadBehind {
             chain: chain.name,

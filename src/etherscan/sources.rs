@@ -43,8 +43,12 @@ impl Scanner {
         let chosen = self.pools.choose(chain, &self.pauses(), |p| {
             primary_down && *p == Provider::Etherscan
         })?;
+        let probe = self.pools.probing(chain, &chosen);
         Some(match chosen {
-            Provider::Etherscan => Source::Etherscan(&self.client),
+            Provider::Etherscan => {
+                self.client.probing(probe);
+                Source::Etherscan(&self.client)
+            }
             Provider::Blockscout => Source::Blockscout(&self.fallback),
         })
     }

@@ -138,31 +138,55 @@ fn map_payload_error(e: PayloadError, timeout: Duration, max_body: usize) -> Tra
     }
 }
 
-/// `body` with every occurrence of `secret` replaced by `[redacted]`, or
-/// `None` when it holds none. An answer may echo the request — a proxy's
-/// error page or a NOTOK reason quoting the URL (Etherscan's `apikey`), a
-/// debug page listing the request headers (TronGrid's `TRON-PRO-API-KEY`)
-/// — and the parsers quote answers in their errors (clipped, which could
-/// leave part of a key). [`Caller`](super::retry::Caller) scrubs every
-/// answer before its provider parses it, so no error, log line, `/status`
-/// or alert built from an answer carries a key.
+/// The shortest run of a key's characters that [`scrub`] removes: any 8
+/// consecutive characters of the key (or the whole key, if shorter).
+pub const SCRUB_RUN: usize = 8;
+
+/// `body` with every run of at least [`SCRUB_RUN`] characters that appears
+/// in `secret` replaced by `[redacted]`, or `None` when it holds none. An
+/// answer may echo the request — a proxy's error page or a NOTOK reason
+/// quoting the URL (Etherscan's `apikey`), a debug page listing the request
+/// headers (TronGrid's `TRON-PRO-API-KEY`) — whole, or clipped ("apikey=
+/// ABCDEF1234…"), or with the middle elided; the parsers quote answers in
+/// their errors. [`Caller`](super::retry::Caller) builds every error from a
+/// scrubbed answer, so no error, log line, `/status` or alert carries a key
+/// or a recognisable part of one.
+///
+/// Cost: about `body.len() × secret.len()` byte comparisons; it runs only
+/// for an answer that failed to parse.
 pub fn scrub(body: &[u8], secret: &[u8]) -> Option<Vec<u8>> {
     const MARK: &[u8] = b"[redacted]";
-    if secret.is_empty() || body.len() < secret.len() {
+    let min = secret.len().min(SCRUB_RUN);
+    if min == 0 || body.len() < min {
         return None;
     }
-    let first = body.windows(secret.len()).position(|w| w == secret)?;
+    // The longest run at `body[i..]` that appears in `secret`.
+    let run = |i: usize| {
+        (0..secret.len())
+            .map(|p| {
+                (body[i..].iter())
+                    .zip(&secret[p..])
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
     let mut out = Vec::with_capacity(body.len());
-    out.extend_from_slice(&body[..first]);
-    out.extend_from_slice(MARK);
-    let mut rest = &body[first + secret.len()..];
-    while let Some(i) = rest.windows(secret.len()).position(|w| w == secret) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(MARK);
-        rest = &rest[i + secret.len()..];
+    let (mut i, mut found) = (0, false);
+    while i < body.len() {
+        match run(i) {
+            n if n >= min => {
+                out.extend_from_slice(MARK);
+                (i, found) = (i + n, true);
+            }
+            _ => {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
     }
-    out.extend_from_slice(rest);
-    Some(out)
+    found.then_some(out)
 }
 
 #[cfg(test)]
@@ -179,5 +203,37 @@ mod tests {
         );
         assert!(!e.to_string().contains("SECRET"));
         assert_eq!(Transport::Redirect(307).kind(), Kind::Malformed);
+    }
+
+    /// A key echoed whole, clipped at the end ("…"), cut at the front or
+    /// with its middle elided loses every run of 8 of its characters; text
+    /// that shares fewer with it stays.
+    #[test]
+    fn a_key_echoed_whole_or_in_part_is_scrubbed() {
+        let key = b"ABCDEF1234567890SECRETKEY1234567890X";
+        let cases: [(&[u8], &[u8]); 5] = [
+            (
+                b"apikey=ABCDEF1234567890SECRETKEY1234567890X&x",
+                b"apikey=[redacted]&x",
+            ),
+            (
+                b"apikey=ABCDEF1234567890SECRETKEY1234...",
+                b"apikey=[redacted]...",
+            ),
+            (b"...567890SECRETKEY1234567890X done", b"...[redacted] done"),
+            (
+                b"key ABCDEF1234\xe2\x80\xa67890X",
+                b"key [redacted]\xe2\x80\xa67890X",
+            ),
+            (b"a: ABCDEF1 b: ABCDEF12", b"a: ABCDEF1 b: [redacted]"),
+        ];
+        for (body, want) in cases {
+            let got = scrub(body, key).expect("a run of the key");
+            assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+        }
+        assert_eq!(scrub(b"ABCDEF1 1234567 SECRETK", key), None);
+        // A key shorter than the run is matched whole.
+        assert_eq!(scrub(b"k=abc;", b"abc").unwrap(), b"k=[redacted];".to_vec());
+        assert_eq!(scrub(b"k=ab;", b"abc"), None);
     }
 }

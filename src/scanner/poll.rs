@@ -76,7 +76,7 @@ use std::sync::Arc;
 use super::cursor;
 use super::kind::Kind;
 use super::record::{Recorder, record};
-use super::summary::{ChainSummary, PollSummary, report};
+use super::summary::{ChainSummary, PollSummary, SourceFailure, report};
 use super::watched::Watched;
 use crate::db::cursors::{Cursors, Floors, GetCursors, GetFloors};
 use crate::db::{DbError, DbRef};
@@ -148,12 +148,26 @@ pub trait Failure: Display + Debug + Sized {
     /// no call's (a block that cannot be paged, rows matching no log): it
     /// concerns its token only.
     fn kind(&self) -> Option<Kind>;
+    /// Did the provider tell the admins of this failure itself (its own
+    /// alert: a rejected key, a daily cap, a chain its plan does not
+    /// cover)? Then the chain's pool adds none for it.
+    fn told(&self) -> bool {
+        false
+    }
     /// The head read is below the stored cursor of the chain.
     fn head_behind(chain: &Chain, head: u64, cursor: u64) -> Self;
     /// The poll's result could not be recorded.
     fn record(chain: &Chain, source: DbError) -> Self;
     /// `what` could not be read from the database.
     fn load(what: &'static str, source: DbError) -> Self;
+}
+
+/// `e` as the chain's pool counts it against the source.
+fn failure(e: &impl Failure) -> SourceFailure {
+    SourceFailure {
+        why: e.to_string(),
+        told: e.told(),
+    }
 }
 
 /// Does `e` end the chain's poll, rather than hold its token only? (The
@@ -361,7 +375,7 @@ impl Frame {
         let head = match source.head(chain).await {
             Ok(h) => h,
             Err(e) => {
-                out.source_failed = Some(e.to_string());
+                out.source_failed = Some(failure(&e));
                 out.errors.push(e);
                 out.cursors = cursor::stored_cursors(chain, stored);
                 return;
@@ -386,7 +400,7 @@ impl Frame {
                 "head behind the cursor; nothing moves"
             );
             let e = P::Error::head_behind(chain, head.number, c);
-            out.source_failed = Some(e.to_string());
+            out.source_failed = Some(failure(&e));
             out.errors.push(e);
             out.cursors = cursor::stored_cursors(chain, stored);
             return;
@@ -539,7 +553,7 @@ impl Frame {
         out: &mut ChainSummary<E>,
     ) -> Flow {
         let flow = if ends_chain_poll(&e) {
-            out.source_failed = Some(e.to_string());
+            out.source_failed = Some(failure(&e));
             Flow::Stop
         } else {
             Flow::Next

@@ -71,6 +71,8 @@ pub struct Report {
     /// `Some(why)`: the poll failed in a way retries cannot fix (the
     /// caller's classification); `None`: the source answered.
     pub failure: Option<String>,
+    /// The provider told the admins of that failure itself.
+    pub told: bool,
 }
 
 /// One source and its health.
@@ -85,6 +87,8 @@ struct Entry<K> {
     /// While left: the earliest next poll (probe or backoff).
     retry_at: Option<SystemTime>,
     last_error: Option<String>,
+    /// The provider told the admins of `last_error` itself.
+    told: bool,
     last_latency: Option<Duration>,
     pause: Option<Pause>,
     /// The UTC day (days since the epoch) of the `_today` counts.
@@ -104,10 +108,13 @@ pub struct Switch {
     pub first: String,
     /// Why: the reason of the source left (or, with `to: None`, of each).
     pub why: String,
-    /// Every source is paused by its provider (daily cap, rejected key):
-    /// each pause has told the admins why, so "no working source" adds
-    /// nothing for them.
-    pub all_paused: bool,
+    /// Every source is paused by its provider (daily cap, rejected key) or
+    /// failed in a way its provider told the admins of (a chain the plan
+    /// does not cover): "no working source" adds nothing for them.
+    pub all_told: bool,
+    /// The source left (`from`, when the pool moved on) is paused until
+    /// then: its next probe, rather than every `probe_interval`.
+    pub from_paused_until: Option<SystemTime>,
 }
 
 /// One source's state, for `/status` and `/metrics`.
@@ -191,6 +198,7 @@ impl<K: PartialEq + Clone> Pool<K> {
                 failing_since: None,
                 retry_at: None,
                 last_error: None,
+                told: false,
                 last_latency: None,
                 pause: None,
                 day: 0,
@@ -275,6 +283,7 @@ impl<K: PartialEq + Clone> Pool<K> {
             Some(why) => {
                 e.failures = e.failures.saturating_add(1);
                 e.last_error = Some(why);
+                e.told = report.told;
                 if e.failures >= threshold {
                     e.failing_since.get_or_insert(now);
                     let wait = if others_answering {
@@ -348,7 +357,13 @@ impl<K: PartialEq + Clone> Pool<K> {
                 .map(|e| e.name.clone())
                 .unwrap_or_default(),
             why,
-            all_paused: self.entries.iter().all(|e| e.pause.is_some()),
+            all_told: self
+                .entries
+                .iter()
+                .all(|e| e.pause.is_some() || (e.failures > 0 && e.told)),
+            from_paused_until: before
+                .and_then(|b| self.entries[b].pause.as_ref())
+                .map(|p| p.until),
         })
     }
 
@@ -483,6 +498,16 @@ impl<K: PartialEq + Clone> Pools<K> {
         chosen
     }
 
+    /// Is a poll of `chain` on `key` a probe: another source serves the
+    /// chain while `key`'s, left, is due? (Its calls need no patience.)
+    pub fn probing(&self, chain: &Chain, key: &K) -> bool {
+        let pools = self.pools.borrow();
+        let Some(pool) = pools.get(&chain.id) else {
+            return false;
+        };
+        pool.serving().is_some_and(|i| pool.entries[i].key != *key)
+    }
+
     /// Tells `chain`'s pool how its poll on `key` went: `out` (the frame
     /// says whether the source served it), `latency` its wall time.
     pub fn record<E>(
@@ -497,7 +522,8 @@ impl<K: PartialEq + Clone> Pools<K> {
             calls: out.calls,
             errors: out.errors.len() as u64,
             latency,
-            failure: out.source_failed.clone(),
+            failure: out.source_failed.as_ref().map(|f| f.why.clone()),
+            told: out.source_failed.as_ref().is_some_and(|f| f.told),
         };
         self.update(chain, pauses, |pool, now| pool.record(key, report, now));
     }
@@ -569,8 +595,8 @@ pub fn announce(
                 reason = why,
                 "no working source: each is retried with a short backoff"
             );
-            if switch.all_paused {
-                // Each pause's own alert says why and until when.
+            if switch.all_told {
+                // Each source's own alert says why (and until when).
                 return;
             }
             alerts.raise(
@@ -595,7 +621,7 @@ pub fn announce(
                 alerts.resolve(&fallback);
             }
             if !was_down {
-                // Told nothing (every source was paused): nothing to end.
+                // Told nothing (each source's own alert spoke): nothing to end.
                 return;
             }
             notice(
@@ -632,15 +658,21 @@ pub fn announce(
                 "source left: scanning moved on"
             );
             if from == first {
-                alerts.raise(
-                    &fallback,
-                    format!(
+                let text = match switch.from_paused_until {
+                    Some(until) => format!(
+                        "{}: {first} is {why}; scanning moved to {to}. {first} is probed \
+                         at {} and takes over again when it answers.",
+                        chain.display,
+                        utc_hhmmss(until),
+                    ),
+                    None => format!(
                         "{}: {first} keeps failing ({why}); scanning moved to {to}. \
                          {first} is probed every {} and takes over again when it answers.",
                         chain.display,
                         humantime::format_duration(probe_interval),
                     ),
-                );
+                };
+                alerts.raise(&fallback, text);
             }
         }
     }

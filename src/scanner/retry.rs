@@ -163,6 +163,8 @@ pub struct Caller {
     errors: Cell<u64>,
     /// The provider's key, scrubbed from every answer before it is parsed.
     secret: Option<Secret>,
+    /// Calls probe a source its pool has left ([`probing`](Self::probing)).
+    probing: Cell<bool>,
 }
 
 impl Caller {
@@ -181,12 +183,22 @@ impl Caller {
             calls: Cell::new(0),
             errors: Cell::new(0),
             secret: None,
+            probing: Cell::new(false),
         }
     }
 
-    /// Scrubs `secret` (the provider's key) from every answer before it is
-    /// parsed ([`scrub`]): an answer echoing the request cannot carry the
-    /// key into an error, a log line, `/status` or an alert.
+    /// While `on`, calls probe a source the chain's pool has left while
+    /// another serves: a timeout is not waited for twice
+    /// ([`RetryPolicy::fallback`]), so a probe of a host that accepts and
+    /// never answers costs one timeout, not the policy's tries of it.
+    pub fn probing(&self, on: bool) {
+        self.probing.set(on);
+    }
+
+    /// Scrubs `secret` (the provider's key) from every answer that fails to
+    /// parse, before its error is built ([`scrub`]): an answer echoing the
+    /// request, whole or clipped, cannot carry the key into an error, a log
+    /// line, `/status` or an alert.
     pub fn scrubbing(mut self, secret: &Secret) -> Self {
         self.secret = Some(secret.clone());
         self
@@ -222,6 +234,11 @@ impl Caller {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<(u16, Vec<u8>), Transport>>,
     {
+        let policy = if self.probing.get() {
+            self.policy.fallback()
+        } else {
+            self.policy
+        };
         let mut tries = Tries::default();
         loop {
             self.limiter.acquire().await;
@@ -229,13 +246,17 @@ impl Caller {
             hooks.sending();
             let result = match send().await {
                 Ok((status, body)) => {
-                    let key = self
-                        .secret
-                        .as_ref()
-                        .map_or(&[][..], |s| s.expose().as_bytes());
-                    match scrub(&body, key) {
-                        Some(clean) => parse(status, &clean),
-                        None => parse(status, &body),
+                    // An error is built again from the answer scrubbed of
+                    // the key, if it holds any of it (answers that parse
+                    // are typed values, and cost nothing more).
+                    let result = parse(status, &body);
+                    let clean = || {
+                        let key = self.secret.as_ref()?.expose().as_bytes();
+                        scrub(&body, key)
+                    };
+                    match result {
+                        Err(_) => clean().map_or(result, |clean| parse(status, &clean)),
+                        ok => ok,
                     }
                 }
                 Err(t) => Err(E::from(t)),
@@ -255,10 +276,10 @@ impl Caller {
             self.errors.set(self.errors.get() + 1);
             let kind = error.kind();
             let disposition = kind.disposition();
-            let wait = self.policy.next_wait(kind, &mut tries);
+            let wait = policy.next_wait(kind, &mut tries);
             let refused = match disposition {
                 Disposition::GiveUp => true,
-                Disposition::BackOff(Some(w)) => w > self.policy.max_backoff,
+                Disposition::BackOff(Some(w)) => w > policy.max_backoff,
                 _ => false,
             };
             if refused {
@@ -376,5 +397,18 @@ mod tests {
         let error = call(scrubbing.scrubbing(&key)).await;
         assert!(!error.contains("SECRET"), "{error}");
         assert!(error.contains("TRON-PRO-API-KEY: [redacted]"), "{error}");
+        // Echoed cut short, as an error page clips a long URL.
+        let echo = b"GET /v1/events?key=tron-SECRET-5... 400".to_vec();
+        let send = || {
+            let echo = echo.clone();
+            async move { Ok((401, echo)) }
+        };
+        let clipped = Caller::new("tron", 100, policy, ProviderHandles::default());
+        let error = clipped
+            .scrubbing(&key)
+            .call("events", &Quiet, send, parse)
+            .await;
+        let error = error.unwrap_err().to_string();
+        assert!(!error.contains("SECRET"), "{error}");
     }
 }

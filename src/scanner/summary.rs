@@ -69,7 +69,18 @@ pub struct ChainSummary<E> {
     /// behind the cursor, or a provider-wide failure ended the chain's poll
     /// (the frame decides; a database failure is not the source's). What
     /// the chain's [pool](super::pool) counts against the source.
-    pub source_failed: Option<String>,
+    pub source_failed: Option<SourceFailure>,
+}
+
+/// Why a source did not serve a chain's poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFailure {
+    /// The failure's text (never a URL or a key).
+    pub why: String,
+    /// The provider told the admins of it itself (a rejected key, a daily
+    /// cap, a chain its plan does not cover: [`Failure::told`](super::poll::Failure::told)),
+    /// so the pool adds no alert of its own for it.
+    pub told: bool,
 }
 
 impl<E> Default for ChainSummary<E> {

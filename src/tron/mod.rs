@@ -71,7 +71,7 @@ use crate::scanner;
 use crate::scanner::kind::{Classify, Kind};
 use crate::scanner::pause::skip_poll;
 use crate::scanner::poll::{self, Failure, Found, Frame, Gate, Head, Pass};
-use crate::scanner::pool::{Pool, Pools, SINGLE_SOURCE_THRESHOLD};
+use crate::scanner::pool::{Pause, Pool, Pools, SINGLE_SOURCE_THRESHOLD};
 use crate::scanner::retry::RetryPolicy;
 use crate::supervisor::{ChildGuard, Control, obey};
 
@@ -264,6 +264,12 @@ impl Failure for ScanError {
         self.api().map(Classify::kind)
     }
 
+    /// A rejected key pauses TronGrid with an alert; nothing else of
+    /// TronGrid's is told by itself.
+    fn told(&self) -> bool {
+        self.kind() == Some(Kind::RejectedKey)
+    }
+
     fn head_behind(_: &Chain, head: u64, cursor: u64) -> Self {
         ScanError::HeadBehind { head, cursor }
     }
@@ -278,6 +284,18 @@ impl Failure for ScanError {
 }
 
 impl Scanner {
+    /// TronGrid's pause (rate-limit suspension, rejected key), as the
+    /// chain's pool takes it: a paused source is not counted as failing.
+    fn pauses(&self) -> [((), Option<Pause>); 1] {
+        let pause = (self.deps.scanner.pauses)
+            .paused(pause::PROVIDER)
+            .map(|p| Pause {
+                reason: p.reason,
+                until: p.next_probe,
+            });
+        [((), pause)]
+    }
+
     /// Remembers that every block after `block` is at least `ts` ms.
     fn remember(&self, block: u64, ts: u64) {
         let mut times = self.times.borrow_mut();
@@ -440,12 +458,12 @@ impl poll::Scanner for Scanner {
     }
 
     fn source(&self, chain: &Chain) -> Option<Grid<'_>> {
-        self.pools.choose(chain, &[], |_| false)?;
+        self.pools.choose(chain, &self.pauses(), |_| false)?;
         Some(Grid(self, Instant::now()))
     }
 
     fn chain_done(&self, chain: &Chain, grid: &Grid<'_>, _: &Cursors, out: &ChainSummary) {
-        (self.pools).record(chain, &(), out, grid.1.elapsed(), &[]);
+        (self.pools).record(chain, &(), out, grid.1.elapsed(), &self.pauses());
     }
 }
 

@@ -851,3 +851,117 @@ fn sample(text: &str, key: &str) -> f64 {
         .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
         .unwrap_or(0.0)
 }
+
+/// The alerts taken so far: (key, text).
+fn alerts(h: &Harness) -> Vec<(String, String)> {
+    let taken = h.shared.alerts.take_undelivered();
+    taken.into_iter().map(|a| (a.key, a.text)).collect()
+}
+
+/// Regression (issue 17 break test): a chain the key's plan does not
+/// cover ("Free API access is not supported for this chain"), with no
+/// fallback. Etherscan tells the admins itself ("That chain is not
+/// scanned"); the pool of one added "no working source … retried every few
+/// seconds" for the same cause. Now the admins get the one alert.
+#[actix_rt::test]
+async fn a_chain_the_plan_refuses_is_told_once() {
+    let h = Harness::start_with(|c| {
+        c.blockscout.urls.insert("ethereum".into(), String::new());
+    })
+    .await;
+    h.poll().await;
+    let _ = alerts(&h);
+    h.sim.set_fault(Some(Fault::PaidChain(1)));
+    let mut got = Vec::new();
+    // Past the threshold of three, each poll after the pool's backoff.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !h.provider().starts_with("no working source") {
+        assert!(Instant::now() < deadline, "{}", h.provider());
+        h.poll().await;
+        got.extend(alerts(&h));
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..3 {
+        h.poll().await;
+        got.extend(alerts(&h));
+    }
+    let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["etherscan:unsupported-chain:ethereum"], "{got:#?}");
+}
+
+/// Regression (issue 17 break test): Etherscan paused by the daily cap
+/// (or a rejected key) on a chain with a fallback. The "moved to
+/// Blockscout" alert promised a probe "every 300ms" (the pool's interval)
+/// while the pause probes at its own time (here an hour away). Now it names
+/// the pause's probe time.
+#[actix_rt::test]
+async fn a_paused_first_source_left_is_said_to_be_probed_when_its_pause_ends() {
+    for fault in [Fault::DailyCap, Fault::InvalidKey] {
+        let h = Harness::start().await;
+        h.poll().await;
+        let _ = alerts(&h);
+        h.sim.set_fault(Some(fault.clone()));
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            h.poll().await;
+            got.extend(alerts(&h));
+        }
+        assert!(h.provider().starts_with("Blockscout"), "{}", h.provider());
+        let moved: Vec<_> = got
+            .iter()
+            .filter(|(k, _)| k == "etherscan:fallback:ethereum")
+            .collect();
+        assert_eq!(moved.len(), 1, "{fault:?}: {got:#?}");
+        let text = &moved[0].1;
+        assert!(text.contains("Etherscan is paused"), "{text}");
+        assert!(text.contains("is probed at"), "{text}");
+        assert!(!text.contains("every"), "{text}");
+    }
+}
+
+/// Regression (issue 17 break test): Etherscan's host accepts connections
+/// and never answers while Blockscout serves. Each probe of Etherscan used
+/// the primary's patience (a try per `timeout_tries`, each a whole
+/// timeout: 3 × 15 s with the defaults, every probe interval, holding the
+/// scanner). Now a probe waits for one timeout.
+#[actix_rt::test]
+async fn a_probe_of_a_blackholed_first_source_costs_one_timeout() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Accepts and counts every connection; never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    let h = Harness::start_with(|c| {
+        c.etherscan.base_url = dead;
+        c.etherscan.request_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !h.provider().starts_with("Blockscout") {
+        assert!(Instant::now() < deadline, "{}", h.provider());
+        h.poll().await;
+    }
+    // Polls until one of them probed Etherscan (the probe interval is
+    // 300 ms): it made one connection, not one per timeout try.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let before = accepted.load(Ordering::SeqCst);
+        h.poll().await;
+        let tries = accepted.load(Ordering::SeqCst) - before;
+        if tries > 0 {
+            assert_eq!(tries, 1, "a probe waits for one timeout");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no probe of Etherscan");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}

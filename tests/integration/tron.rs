@@ -377,3 +377,66 @@ async fn a_lasting_tron_outage_tells_the_admins_and_recovers_without_loss() {
     assert_eq!(told("TronGrid answers again"), 1);
     w.assert_delivered_once(ALICE, [&before.txid, &during.txid]);
 }
+
+/// Regression (issue 17 break test): TronGrid rejecting the key. The pause
+/// alerts once ("fix TRONGRID_API_KEY") and probes every 5 minutes; each
+/// refused probe counted against the chain's pool of one, which did not
+/// know TronGrid was paused, so the third raised a second alert for the
+/// same cause ("no working source … retried every few seconds", which it
+/// was not). In-process, so that the test moves each probe to now.
+#[actix_rt::test]
+async fn a_rejected_key_is_told_once_across_its_probes() {
+    use usdt_monitor::app::{self, Shared};
+    use usdt_monitor::config::{Config, Secret, Secrets};
+    use usdt_monitor::scanner::retry::RetryPolicy;
+    use usdt_monitor::supervisor::{ChildSpec, Restart, Supervisor};
+    use usdt_monitor::tron::{Poll, TronActor, TronOptions};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = SimTronGrid::start(fast()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.tron.api_url = sim.base_url();
+    config.tron.requests_per_second = 100;
+    config.monitor.chains = vec!["tron".into()];
+    config.monitor.poll_interval = Duration::from_secs(3600);
+    config.database.path = dir.path().join("monitor.db");
+    let secrets = Secrets {
+        telegram_token: Secret::new("unused"),
+        etherscan_key: None,
+        tron_key: Some(Secret::new(TRON_KEY)),
+    };
+    let shared = Shared::new(config, secrets).unwrap();
+    usdt_monitor::db::connection::prepare(&shared.db_settings()).unwrap();
+    let db = app::child_specs(&shared)
+        .into_iter()
+        .find(|s| s.name == "db")
+        .unwrap();
+    let s: Shared = shared.clone();
+    let scanner = ChildSpec::actor("tron", shared.tron.clone(), move |guard| {
+        let options = TronOptions {
+            retry: RetryPolicy {
+                transient_backoff: Duration::from_millis(10),
+                ..RetryPolicy::default()
+            },
+            suspension: Duration::from_millis(50),
+        };
+        TronActor::with_options(s.tron_deps(), guard, options)
+    })
+    .restart(Restart::Permanent);
+    let _sup = Supervisor::start(vec![db, scanner], app::policy(&shared.config));
+    let poll = || async { shared.tron.call(Poll).await.unwrap() };
+
+    let _ = poll().await; // cursors start at the solid head
+    sim.set_fault(Some(Fault::InvalidKey));
+    let mut keys = Vec::new();
+    for _ in 0..6 {
+        let _ = poll().await;
+        keys.extend(shared.alerts.take_undelivered().into_iter().map(|a| a.key));
+        // The probe is due now rather than in 5 minutes.
+        let mut pause = shared.pauses.paused("TronGrid").expect("paused");
+        pause.next_probe = std::time::SystemTime::now();
+        shared.pauses.pause(pause);
+    }
+    assert_eq!(keys, ["tron:invalid-key"]);
+}
