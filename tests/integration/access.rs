@@ -256,11 +256,19 @@ async fn allowlist_refuses_a_stranger_once_per_message_and_stores_nothing() {
     let group = -7001;
     let id = w.sim.bot_in_group(group, BOB, "left", "member");
     w.message(group, "This bot is private", 1).await;
-    w.sim
-        .wait_for(WAIT, |_| w.sim.confirmed_offset() > id)
-        .await
-        .ok();
+    until("the update is handled", || async {
+        w.sim.confirmed_offset() > id
+    })
+    .await;
     assert_eq!(w.access(group).await, None, "no group row");
+    // Nor a side door: blocking and unblocking the bot stores nothing.
+    w.sim.chat_member(BOB, "kicked");
+    let id = w.sim.chat_member(BOB, "member");
+    until("the updates are handled", || async {
+        w.sim.confirmed_offset() > id
+    })
+    .await;
+    assert_eq!(w.access(BOB).await, None, "still no chat row");
 
     // The listed user is served as always.
     let r = w.say(ALICE, "/start").await;
