@@ -122,6 +122,39 @@ pub struct TelegramConfig {
     /// since …"), counted in `/status` and `/metrics`. Webhooks still get
     /// every transfer.
     pub max_pending_per_chat: u32,
+    /// Who may use the bot: `open` (anyone), `allowlist` (only the user
+    /// and chat ids in `allowed`) or `approval` (a new chat waits until an
+    /// admin presses Approve). Admins are always allowed.
+    pub registration: Registration,
+    /// `registration = "allowlist"`: the user ids and chat ids (a group's
+    /// negative id) that may use the bot.
+    pub allowed: Vec<i64>,
+    /// The most chats the bot keeps (denied ones aside); a new chat past it
+    /// is refused with a clear reply and nothing is stored for it.
+    pub max_chats: u32,
+}
+
+/// `telegram.registration`: who may use the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone who finds the bot.
+    Open,
+    /// Only the user and chat ids in `telegram.allowed` (and the admins).
+    Allowlist,
+    /// A new chat waits until an admin approves it.
+    Approval,
+}
+
+impl Registration {
+    /// The name `config.toml` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Open => "open",
+            Registration::Allowlist => "allowlist",
+            Registration::Approval => "approval",
+        }
+    }
 }
 
 impl Default for TelegramConfig {
@@ -139,6 +172,9 @@ impl Default for TelegramConfig {
             combine_after: 3,
             combine_window: Duration::from_secs(2),
             max_pending_per_chat: 200,
+            registration: Registration::Open,
+            allowed: Vec::new(),
+            max_chats: 10_000,
         }
     }
 }
@@ -189,7 +225,13 @@ pub struct MonitorConfig {
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     pub confirmations: u64,
+    /// Addresses one user may watch, counted across their private chat,
+    /// the groups they brought the bot into and every address they added
+    /// anywhere (one address on several chains counts once).
     pub max_addresses_per_user: u32,
+    /// Subscriptions (address × chain) the bot keeps in all; an `/add`
+    /// past it is refused with a clear reply and stores nothing.
+    pub max_subscriptions: u32,
     /// Per chain name: how many blocks behind the safe head every block is
     /// scanned a second time (the deep pass), for an explorer index that
     /// trails its head; 0 turns the deep pass off. Chains not named keep
@@ -249,6 +291,7 @@ impl Default for MonitorConfig {
             poll_interval: Duration::from_secs(15),
             confirmations: 2,
             max_addresses_per_user: 50,
+            max_subscriptions: 100_000,
             rescan_depth: BTreeMap::new(),
             scan_mode: ScanMode::Auto,
             scan_mode_recheck: crate::etherscan::mode::DECIDE_EVERY,

@@ -378,3 +378,52 @@ fn blockscout_url_with_credentials_is_refused() {
         Some("https://x.example/@v1/api")
     );
 }
+
+#[test]
+fn registration_defaults_to_open_and_each_mode_is_checked() {
+    let c = parse("").unwrap();
+    assert_eq!(c.telegram.registration, Registration::Open);
+    assert!(c.telegram.allowed.is_empty());
+    assert_eq!(c.telegram.max_chats, 10_000);
+    assert_eq!(c.monitor.max_subscriptions, 100_000);
+
+    let c = parse("[telegram]\nregistration = \"allowlist\"\nallowed = [42, -1001]\n").unwrap();
+    assert_eq!(c.telegram.registration, Registration::Allowlist);
+    assert_eq!(c.telegram.allowed, vec![42, -1001]);
+    let c = parse("[telegram]\nregistration = \"approval\"\nadmins = [7]\n").unwrap();
+    assert_eq!(c.telegram.registration, Registration::Approval);
+
+    let cases = [
+        // Nobody could ever use the bot.
+        (
+            "[telegram]\nregistration = \"allowlist\"",
+            "telegram.allowed",
+        ),
+        // Nobody could approve a chat.
+        ("[telegram]\nregistration = \"approval\"", "telegram.admins"),
+        // A list that would be silently ignored.
+        ("[telegram]\nallowed = [5]", "telegram.allowed"),
+        (
+            "[telegram]\nregistration = \"allowlist\"\nallowed = [0]",
+            "telegram.allowed",
+        ),
+        ("[telegram]\nregistration = \"invite\"", "registration"),
+        ("[telegram]\nmax_chats = 0", "telegram.max_chats"),
+        ("[telegram]\nmax_chats = 20000000", "telegram.max_chats"),
+        (
+            "[monitor]\nmax_addresses_per_user = 60\nmax_subscriptions = 50",
+            "monitor.max_subscriptions",
+        ),
+        (
+            "[monitor]\nmax_subscriptions = 200000000",
+            "monitor.max_subscriptions",
+        ),
+    ];
+    for (text, key) in cases {
+        let e = error_of(text);
+        assert!(
+            e.contains(key),
+            "{text:?} gave {e:?}, expected it to name {key}"
+        );
+    }
+}

@@ -14,6 +14,54 @@ const MIN_DATABASE_SIZE: u64 = 64 * 1024;
 /// any useful sense.
 const MIN_PENDING_PER_CHAT: u32 = 10;
 const MAX_PENDING_PER_CHAT: u32 = 100_000;
+/// The most `telegram.max_chats` and `monitor.max_subscriptions` accept:
+/// far beyond what one SQLite file and one bot serve well.
+const MAX_CHATS: u32 = 10_000_000;
+const MAX_SUBSCRIPTIONS: u32 = 100_000_000;
+
+/// `telegram.registration`, `telegram.allowed`, `telegram.max_chats`: a
+/// mode somebody can use, ids that can be Telegram ids, a sane cap.
+fn registration(c: &Config) -> Result<(), Problem> {
+    use super::Registration;
+    let t = &c.telegram;
+    if t.allowed.contains(&0) {
+        return Err(bad(
+            "telegram.allowed",
+            "0 is not a Telegram user or chat id",
+        ));
+    }
+    match t.registration {
+        Registration::Allowlist if t.allowed.is_empty() && t.admins.is_empty() => {
+            return Err(bad(
+                "telegram.allowed",
+                "is empty and telegram.admins too: registration = \"allowlist\" would let nobody use the bot",
+            ));
+        }
+        Registration::Approval if t.admins.is_empty() => {
+            return Err(bad(
+                "telegram.admins",
+                "must name at least one admin with registration = \"approval\" (nobody could approve a chat)",
+            ));
+        }
+        Registration::Open | Registration::Approval if !t.allowed.is_empty() => {
+            return Err(bad(
+                "telegram.allowed",
+                format!(
+                    "is only read with registration = \"allowlist\" (it is {:?}): remove it or change the mode",
+                    t.registration.as_str()
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if !(1..=MAX_CHATS).contains(&t.max_chats) {
+        return Err(bad(
+            "telegram.max_chats",
+            format!("must be between 1 and {MAX_CHATS}"),
+        ));
+    }
+    Ok(())
+}
 
 fn bad(key: &str, problem: impl Into<String>) -> Problem {
     (key.to_string(), problem.into())
@@ -201,6 +249,8 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         ));
     }
 
+    registration(c)?;
+
     let e = &c.etherscan;
     url("etherscan.base_url", &e.base_url)?;
     at_least_one(
@@ -269,6 +319,15 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
         "monitor.max_addresses_per_user",
         m.max_addresses_per_user.into(),
     )?;
+    if !(m.max_addresses_per_user..=MAX_SUBSCRIPTIONS).contains(&m.max_subscriptions) {
+        return Err(bad(
+            "monitor.max_subscriptions",
+            format!(
+                "must be between monitor.max_addresses_per_user ({}) and {MAX_SUBSCRIPTIONS}",
+                m.max_addresses_per_user
+            ),
+        ));
+    }
 
     let d = &c.database;
     if d.path.as_os_str().is_empty() {

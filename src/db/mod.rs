@@ -11,6 +11,7 @@
 //! A request is any type implementing [`DbRequest`]; wrap it in [`Db`] and
 //! send it through the supervisor's [`ChildRef`], or call [`DbRef::exec`].
 
+pub mod access;
 pub mod anchor;
 pub mod budget;
 pub mod chats;
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod spam;
 pub mod stats;
 pub mod subscriptions;
+pub mod volume;
 pub mod webhooks;
 
 use std::path::PathBuf;

@@ -51,7 +51,9 @@ impl OutboxItem {
     }
 }
 
-/// Pending rows whose next attempt is due, to active chats, fairly: each
+/// Pending rows whose next attempt is due, to active chats, fairly (a
+/// chat waiting for approval, or denied, gets only the bot's own notices,
+/// `kind = 'alert'`): each
 /// chat's oldest `per_chat` rows at most, taken round robin (every chat's
 /// first row, then every chat's second, ...), admin alerts before
 /// everything else, `limit` rows in all. A chat with a burst of thousands
@@ -82,6 +84,7 @@ impl DbRequest for DueNotifications {
                  JOIN chats c ON c.chat_id = o.chat_id
                  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
                    AND o.folded_into IS NULL
+                   AND (c.access = 'approved' OR o.kind = 'alert')
              )
              SELECT id, chat_id, text, attempts, lost_answers, refusals, no_rights,
                     reply_markup, kind

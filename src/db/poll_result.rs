@@ -299,10 +299,13 @@ struct Sub {
 }
 
 /// Every subscription (active chats or not: the verdict decides
-/// `transfers.flagged` for everyone) watching either side.
+/// `transfers.flagged` for everyone) watching either side. A chat not
+/// approved (`chats.access`: waiting for an admin, or denied) counts as
+/// inactive: it is sent nothing.
 fn subscribers(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<Sub>, DbError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT s.chat_id, s.address, s.label, c.active, c.spam_mode, s.id,
+        "SELECT s.chat_id, s.address, s.label, c.active = 1 AND c.access = 'approved',
+                c.spam_mode, s.id,
                 s.min_amount, s.direction, s.muted_until
          FROM subscriptions s
          JOIN chats c ON c.chat_id = s.chat_id

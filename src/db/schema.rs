@@ -253,6 +253,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_folded_into ON outbox (folded_into) WHERE folded_into IS NOT NULL;
     CREATE INDEX outbox_pending_by_chat ON outbox (chat_id, id) WHERE state = 'pending';
     "#,
+    // 12 (issue 20, who may use the bot): `chats.access`: 'approved' (may
+    // use the bot, gets notifications), 'pending' (asked, waits for an
+    // admin: `telegram.registration = "approval"`) or 'denied'; every chat
+    // existing at this migration is approved. `access_by`, `access_at`: the
+    // admin who decided and when (NULL: never decided). `chats.owner`: the
+    // user a chat counts for under `monitor.max_addresses_per_user` (a
+    // private chat: its user; a group: whoever asked for it or added its
+    // first address). `subscriptions.added_by`: the user who added it
+    // (NULL: before this migration, in a group). `outbox_by_age` answers
+    // "rows per chat over the last day" (`src/db/volume.rs`) from the index.
+    r#"
+    ALTER TABLE chats ADD COLUMN access TEXT NOT NULL DEFAULT 'approved'
+        CHECK (access IN ('approved', 'pending', 'denied'));
+    ALTER TABLE chats ADD COLUMN access_by INTEGER;
+    ALTER TABLE chats ADD COLUMN access_at INTEGER;
+    ALTER TABLE chats ADD COLUMN owner INTEGER;
+    ALTER TABLE subscriptions ADD COLUMN added_by INTEGER;
+    UPDATE chats SET owner = chat_id WHERE chat_id > 0;
+    UPDATE subscriptions SET added_by = chat_id WHERE chat_id > 0;
+    CREATE INDEX chats_by_owner ON chats (owner) WHERE owner IS NOT NULL;
+    CREATE INDEX subscriptions_by_adder ON subscriptions (added_by) WHERE added_by IS NOT NULL;
+    CREATE INDEX outbox_by_age ON outbox (created_at, chat_id, kind);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -389,10 +412,11 @@ mod tests {
                 (42, "uncertain".into(), 3, 0, 0, 0, 0)
             ]
         );
-        // Migrations 5 and 11 add indexes on top of the rebuilt ones.
+        // Migrations 5, 11 and 12 add indexes on top of the rebuilt ones.
         assert_eq!(
             indexes,
             [
+                "outbox_by_age",
                 "outbox_by_state_age",
                 "outbox_by_transfer",
                 "outbox_due",
@@ -402,5 +426,60 @@ mod tests {
                 "outbox_undigested"
             ]
         );
+    }
+
+    /// A version 11 database with chats and subscriptions upgrades in
+    /// place: every existing chat is approved (nothing a user has is lost),
+    /// a private chat is its user's, a private subscription its user's.
+    #[test]
+    fn migration_12_approves_every_existing_chat_and_records_owners() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DbSettings {
+            path: dir.path().join("v11.db"),
+            busy_timeout: std::time::Duration::from_secs(5),
+            max_size: None,
+        };
+        connection::with_transaction(&settings, true, |tx| {
+            for sql in &MIGRATIONS[..11] {
+                tx.execute_batch(sql)?;
+            }
+            tx.pragma_update(None, "user_version", 11)?;
+            tx.execute_batch(
+                "INSERT INTO chats (chat_id, created_at, active) VALUES (7, 0, 1), (-55, 0, 0);
+                 INSERT INTO subscriptions (chat_id, chain_id, address, created_at)
+                 VALUES (7, 1, '0x1111111111111111111111111111111111111111', 0),
+                        (-55, 1, '0x2222222222222222222222222222222222222222', 0);",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        connection::prepare(&settings).unwrap();
+        let (chats, subs, version) = connection::with_transaction(&settings, true, |tx| {
+            let chats: Vec<(i64, String, Option<i64>, bool)> = tx
+                .prepare("SELECT chat_id, access, owner, active FROM chats ORDER BY chat_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            let subs: Vec<(i64, Option<i64>)> = tx
+                .prepare("SELECT chat_id, added_by FROM subscriptions ORDER BY chat_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            // The new check refuses an unknown state.
+            let refused = tx
+                .execute("UPDATE chats SET access = 'maybe' WHERE chat_id = 7", [])
+                .is_err();
+            assert!(refused, "access is checked");
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok((chats, subs, version))
+        })
+        .unwrap();
+        assert_eq!(
+            chats,
+            vec![
+                (-55, "approved".to_string(), None, false),
+                (7, "approved".to_string(), Some(7), true)
+            ]
+        );
+        assert_eq!(subs, vec![(-55, None), (7, Some(7))]);
+        assert_eq!(version, VERSION);
     }
 }

@@ -444,7 +444,7 @@ fn a_migrated_group_moves_everything_to_its_new_id() {
 }
 
 /// A database as an older release left it — in rollback-journal mode and
-/// two schema versions behind, with the plain address indexes and cursors
+/// four schema versions behind, with the plain address indexes and cursors
 /// without a floor — is put
 /// in WAL mode and migrated by the first `prepare`, keeps its rows, and every
 /// later per-message connection finds WAL without setting it.
@@ -460,10 +460,14 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
          CREATE INDEX transfers_by_from ON transfers (chain_id, from_addr);
          CREATE INDEX transfers_by_to ON transfers (chain_id, to_addr);
          ALTER TABLE cursors DROP COLUMN first_block;
+         DROP INDEX outbox_by_age; DROP INDEX chats_by_owner; DROP INDEX subscriptions_by_adder;
+         ALTER TABLE chats DROP COLUMN access; ALTER TABLE chats DROP COLUMN access_by;
+         ALTER TABLE chats DROP COLUMN access_at; ALTER TABLE chats DROP COLUMN owner;
+         ALTER TABLE subscriptions DROP COLUMN added_by;
          DROP INDEX outbox_folded_into; DROP INDEX outbox_pending_by_chat;
          ALTER TABLE outbox DROP COLUMN folded_into; ALTER TABLE outbox DROP COLUMN kind;
          PRAGMA user_version = {};",
-        schema::VERSION - 3
+        schema::VERSION - 4
     ))
     .unwrap();
     conn.close().unwrap();

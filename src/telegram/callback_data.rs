@@ -12,6 +12,11 @@
 //! | `r1:<id>`       | `Remove` (in `/list`)     | asks for a confirmation     |
 //! | `y1:<id>`       | `Yes, remove`             | removes the address         |
 //! | `n1:<id>`       | `Cancel`                  | keeps it                    |
+//! | `ok1:<chat>`    | `✅ Approve` (admins)     | lets a waiting chat in      |
+//! | `no1:<chat>`    | `❌ Deny` (admins)        | refuses it                  |
+//!
+//! A `<chat>` is a chat id: a group's is negative (`-` then digits, no
+//! leading zero, never 0).
 //!
 //! The `1` is the format version: a later format gets a new digit, and old
 //! buttons still in chats are answered as out of date.
@@ -33,6 +38,10 @@ pub enum Action {
     Remove(i64),
     /// Keep it.
     Cancel(i64),
+    /// An admin lets the chat (a chat id) waiting for approval in.
+    Approve(i64),
+    /// An admin refuses it.
+    Deny(i64),
 }
 
 impl Action {
@@ -43,6 +52,8 @@ impl Action {
             Action::AskRemove(id) => format!("r1:{id}"),
             Action::Remove(id) => format!("y1:{id}"),
             Action::Cancel(id) => format!("n1:{id}"),
+            Action::Approve(chat) => format!("ok1:{chat}"),
+            Action::Deny(chat) => format!("no1:{chat}"),
         }
     }
 
@@ -55,6 +66,17 @@ impl Action {
         let mut parts = data.split(':');
         let op = parts.next()?;
         let id = parts.next()?;
+        if matches!(op, "ok1" | "no1") {
+            let chat = chat_id(id)?;
+            if parts.next().is_some() {
+                return None;
+            }
+            return Some(if op == "ok1" {
+                Action::Approve(chat)
+            } else {
+                Action::Deny(chat)
+            });
+        }
         // Digits only: no sign, no `+`, no leading zero, fits an i64, > 0.
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || id.starts_with('0') {
             return None;
@@ -74,6 +96,16 @@ impl Action {
     }
 }
 
+/// A chat id as a button carries it: an optional `-`, then digits without
+/// a leading zero, not 0, fitting an i64.
+fn chat_id(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    s.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +118,10 @@ mod tests {
                 Action::AskRemove(id),
                 Action::Remove(id),
                 Action::Cancel(id),
+                Action::Approve(id),
+                Action::Approve(-id),
+                Action::Deny(id),
+                Action::Deny(-id),
             ] {
                 let data = a.encode();
                 assert!(data.len() <= MAX_LEN && data.len() <= 64, "{data}");
@@ -115,6 +151,22 @@ mod tests {
             "m1:7\u{200B}:24h",
             "<b>m1:7:24h</b>",
             &"m1:1".repeat(20),
+            "ok1",
+            "ok1:",
+            "ok1:-",
+            "ok1:0",
+            "ok1:-0",
+            "ok1:--5",
+            "ok1:+5",
+            "ok1:05",
+            "ok1:-05",
+            "ok1:5:x",
+            "ok1:5:",
+            "ok2:5",
+            "no1:5 ",
+            "no1:-99999999999999999999",
+            "no1:1e3",
+            "OK1:5",
         ] {
             assert_eq!(Action::decode(data), None, "{data:?}");
         }

@@ -1,6 +1,7 @@
 //! Button presses (`callback_query` updates): validated like any outside
 //! input ([`super::callback_data`]), checked with
-//! [`may_change_settings`], applied, and always answered with
+//! [`may_change_settings`] (an access request's Approve / Deny: by
+//! [`super::access::decide`]), applied, and always answered with
 //! `answerCallbackQuery` saying what happened — Telegram shows a spinner on
 //! the button until then, and refuses an answer that comes too late ("query
 //! is too old"). The answer is never paced and never waits for a message:
@@ -99,6 +100,15 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
         return (STALE.into(), true);
     };
     let chat = press.chat_id;
+    if let Action::Approve(asking) | Action::Deny(asking) = action {
+        let approve = matches!(action, Action::Approve(_));
+        let (text, alert, decided) =
+            super::access::decide(core, press.user_id, chat, asking, approve).await;
+        if let Some(decided) = decided {
+            edit(core, chat, message_id, &decided).await;
+        }
+        return (text, alert);
+    }
     match may_change_settings(core, chat, press.user_id).await {
         Permission::Allowed => {}
         Permission::NotAdmin => return (strip_tags(&refused()), true),
@@ -196,6 +206,8 @@ async fn act(core: &Core, press: &Press) -> (String, bool) {
             Ok(None) => (STALE.into(), true),
             Err(e) => failed(e),
         },
+        // Handled above.
+        Action::Approve(_) | Action::Deny(_) => (STALE.into(), true),
     }
 }
 

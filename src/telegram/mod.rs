@@ -1,6 +1,6 @@
 //! The bot: one actor that talks to the Telegram Bot API.
 //!
-//! [`TelegramActor`] runs five loops on its own Arbiter, all inside the
+//! [`TelegramActor`] runs six loops on its own Arbiter, all inside the
 //! actor's context so that they die with it (a panic, a restart):
 //!
 //! * [`updates`]: long-polls `getUpdates`, handles commands
@@ -14,7 +14,11 @@
 //! * [`delivery::alerts`]: turns [`Alerts`](crate::metrics::Alerts) into
 //!   outbox rows for every admin, once per incident;
 //! * [`digest`]: the daily summary of held-back transfers for chats that
-//!   chose `/spam digest`.
+//!   chose `/spam digest`;
+//! * [`storage`]: tells the admins when one chat makes most of the
+//!   database's growth.
+//!
+//! Who may use the bot at all is decided by [`access`].
 //!
 //! Every message, whatever its kind, is paced by one [`pacing::Pacer`].
 //!
@@ -24,6 +28,7 @@
 //! wire finish and are marked, and whatever was not sent stays queued in the
 //! database for the next start.
 
+pub mod access;
 pub mod bot;
 pub mod callback_data;
 pub mod callbacks;
@@ -38,6 +43,7 @@ pub mod pacing;
 pub mod permission;
 pub mod replies;
 pub mod split;
+pub mod storage;
 pub mod updates;
 
 use std::cell::RefCell;
@@ -352,6 +358,7 @@ impl Actor for TelegramActor {
         self.spawn_loop(ctx, "replies", outgoing::run(core.clone()));
         self.spawn_loop(ctx, "delivery", delivery::run(core.clone()));
         self.spawn_loop(ctx, "alerts", delivery::alerts(core.clone()));
+        self.spawn_loop(ctx, "storage", storage::watch(core.clone()));
         self.spawn_loop(ctx, "digest", digest::run(core));
     }
 }

@@ -160,8 +160,105 @@ pub fn already_watching(kind: ChainKind, address: &Address, chains: &[Chain]) ->
 
 pub fn limit_reached(limit: u32) -> String {
     format!(
-        "🚫 You already watch {limit} addresses, the most allowed per user. /remove one to add another."
+        "🚫 You already watch {limit} addresses, the most allowed per user (counted across your \
+         private chat, the groups you brought me into and the addresses you added in groups). \
+         /remove one to add another."
     )
+}
+
+/// `/add` past `monitor.max_subscriptions`: the bot as a whole is full.
+pub fn subscriptions_full() -> String {
+    "🚫 This bot watches as many addresses as its operator allows, so it cannot take another \
+     one now. Nothing was added; please try again later."
+        .into()
+}
+
+/// `registration = "allowlist"`, to anyone not listed.
+pub fn private_bot() -> String {
+    "🔒 This bot is private: only the people and groups its operator lists may use it. \
+     Nothing was stored about you."
+        .into()
+}
+
+/// A new chat past `telegram.max_chats`.
+pub fn bot_full() -> String {
+    "🚫 This bot serves as many chats as its operator allows and cannot take a new one now. \
+     Nothing was stored; please try again later."
+        .into()
+}
+
+/// `registration = "approval"`: a new chat's request went to the admins.
+pub fn approval_requested() -> String {
+    "⏳ This bot's operator approves each new chat. Your request has been sent; I will tell \
+     you here as soon as it is decided."
+        .into()
+}
+
+/// `registration = "approval"`: a command from a new chat that has not
+/// asked yet.
+pub fn approval_needed() -> String {
+    "⏳ This bot's operator approves each new chat. Send /start to ask for access.".into()
+}
+
+/// A command from a chat waiting for approval.
+pub fn waiting_for_approval() -> String {
+    "⏳ Your request is waiting for approval by the bot's operator. I will tell you here as \
+     soon as it is decided; until then I watch nothing for this chat."
+        .into()
+}
+
+/// A command from a chat an admin denied.
+pub fn access_denied() -> String {
+    "🚫 The bot's operator denied access to this chat. I watch nothing for it.".into()
+}
+
+/// Sent to the chat that asked, once an admin approved it.
+pub fn access_approved_notice() -> String {
+    "✅ Your request was approved: you can use the bot now. Start with /add \
+     <code>&lt;address&gt;</code> [label]; /help lists everything I can do."
+        .into()
+}
+
+/// Sent to the chat that asked, once an admin denied it.
+pub fn access_denied_notice() -> String {
+    "🚫 Your request was denied by the bot's operator. I will watch nothing for this chat.".into()
+}
+
+/// The message each admin gets for a chat asking for access (HTML).
+pub fn access_request(
+    chat_id: i64,
+    user_id: i64,
+    title: Option<&str>,
+    username: Option<&str>,
+    first_name: Option<&str>,
+) -> String {
+    let who = match (first_name, username) {
+        (Some(n), Some(u)) => format!("{} (@{})", escape_html(n), escape_html(u)),
+        (Some(n), None) => escape_html(n),
+        (None, Some(u)) => format!("@{}", escape_html(u)),
+        (None, None) => "a user".into(),
+    };
+    let chat = match title {
+        Some(t) if chat_id < 0 => format!(
+            "the group <b>{}</b> (chat <code>{chat_id}</code>)",
+            escape_html(t)
+        ),
+        _ if chat_id < 0 => format!("a group (chat <code>{chat_id}</code>)"),
+        _ => format!("a private chat (<code>{chat_id}</code>)"),
+    };
+    format!(
+        "🙋 <b>Access request</b>\n{who} (user <code>{user_id}</code>) asks to use the bot in \
+         {chat}. Until you decide, the chat can add nothing and gets no notifications."
+    )
+}
+
+/// The request's text once decided (the buttons are gone).
+pub fn access_decided(chat_id: i64, approve: bool) -> String {
+    if approve {
+        format!("✅ Chat <code>{chat_id}</code> approved: it can use the bot now.")
+    } else {
+        format!("🚫 Chat <code>{chat_id}</code> denied: it gets nothing.")
+    }
 }
 
 pub fn chain_not_watched(chain: &str, configured: &[Chain]) -> String {

@@ -27,6 +27,7 @@ use teloxide_core::prelude::Requester;
 use teloxide_core::types::{AllowedUpdate, BotCommand, Update, UpdateKind};
 
 use super::Core;
+use super::access::{self, Arrival, Gate};
 use super::bot::TgError;
 use super::callbacks;
 use super::commands::parse::Kind;
@@ -35,6 +36,7 @@ use super::outgoing::Job;
 use rusqlite::Transaction;
 
 use super::groups;
+use crate::db::access::{Applicant, ChatAccess};
 use crate::db::chats::ChatKind;
 use crate::db::meta::{self, GetMeta};
 use crate::db::{DbError, DbRequest};
@@ -255,6 +257,8 @@ enum Event {
         active: bool,
         /// For a group: its kind and title, registered when the bot is in.
         group: Option<(ChatKind, Option<String>)>,
+        /// Who changed the bot's status (in a group: who added it).
+        by: i64,
     },
     /// The group became a supergroup (see [`groups`](super::groups)).
     Migrated {
@@ -326,12 +330,14 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
             } else {
                 return None;
             };
+            let by = i64::try_from(m.from.id.0).unwrap_or(m.chat.id.0);
             Some((
                 m.chat.id.0,
                 Event::Member {
                     chat_id: m.chat.id.0,
                     active,
                     group,
+                    by,
                 },
             ))
         }
@@ -346,6 +352,33 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
                 "update kind not handled; ignored"
             );
             None
+        }
+    }
+}
+
+/// The bot was added to a group by user `by`: the group passes the access
+/// gate like a `/start` from `by` (see [`access`]); refused, it is told
+/// why and stored only if it was known before.
+async fn added_to_group(core: &Core, chat_id: i64, kind: ChatKind, title: Option<String>, by: i64) {
+    let who = Applicant {
+        chat_id,
+        user_id: by,
+        kind,
+        title: title.clone(),
+        username: None,
+        first_name: None,
+    };
+    match access::gate(core, who, Arrival::AddedToGroup).await {
+        Gate::Go | Gate::Quiet => {
+            core.register_group(chat_id, kind, title).await;
+        }
+        Gate::Refuse(text) => {
+            core.outgoing
+                .push(chat_id, Job::Send { text, markup: None });
+            let known = core.deps.db.exec(ChatAccess(chat_id)).await;
+            if matches!(known, Ok(Some(_))) {
+                core.register_group(chat_id, kind, title).await;
+            }
         }
     }
 }
@@ -374,13 +407,20 @@ async fn handle_batch(core: &Core, updates: Vec<Update>) -> Vec<(i64, After)> {
                     chat_id,
                     active: true,
                     group: Some((kind, title)),
-                } => {
-                    core.register_group(chat_id, kind, title).await;
-                }
+                    by,
+                } => added_to_group(core, chat_id, kind, title, by).await,
                 Event::Member {
                     chat_id, active, ..
-                } => core.set_active(chat_id, active).await,
-                Event::Migrated { from, to } => core.migrate(from, to).await,
+                } => {
+                    if access::known_or_open(core, chat_id).await {
+                        core.set_active(chat_id, active).await
+                    }
+                }
+                Event::Migrated { from, to } => {
+                    if access::known_or_open(core, from).await {
+                        core.migrate(from, to).await
+                    }
+                }
             }
         }
         afters

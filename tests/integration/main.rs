@@ -10,6 +10,7 @@ mod alone;
 mod common;
 mod pool;
 
+mod access;
 mod alerts;
 mod chaos;
 mod cli;

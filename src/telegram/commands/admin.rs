@@ -13,12 +13,13 @@ use super::After;
 use super::parse::Command;
 use crate::db::outbox::OutboxCounts;
 use crate::db::stats::GetStats;
+use crate::db::volume::{ChatVolumes, database_bytes};
 use crate::db::webhooks::WebhookCounts;
 use crate::domain::Chain;
 use crate::metrics::{self, Counters};
 use crate::notification::escape_html;
 use crate::supervisor::{GetStatus, PanicChild, RestartChild, SupervisorError};
-use crate::telegram::{Core, replies};
+use crate::telegram::{Core, replies, storage};
 use crate::ticker::{Pause, Resume};
 
 /// The longest any one call of an admin command may take.
@@ -170,6 +171,13 @@ async fn status(core: &Core) -> String {
             }
         )
     );
+    let volumes = bounded(deps.db.exec(ChatVolumes {
+        since: crate::db::now_secs() - storage::WINDOW_SECS,
+        top: storage::TOP_CHATS,
+    }))
+    .await
+    .and_then(Result::ok);
+    s += &storage::status_line(database_bytes(&deps.config.database.path), volumes.as_ref());
     if !deps.webhooks.is_empty() {
         let sinks = &deps.webhooks.sinks;
         let request = WebhookCounts {

@@ -10,6 +10,10 @@
 //! get admin replies in their private chat only (they show other chats'
 //! ids and failure texts); in a group they are told to ask there.
 //!
+//! Before anything else (the command limit aside), the chat passes the
+//! access gate ([`access`](super::access)): `telegram.registration` and
+//! `telegram.max_chats`.
+//!
 //! The command limit counts per member of a chat (chat, user): in a
 //! private chat that is the chat, in a group one member's flood leaves the
 //! others' budget alone.
@@ -22,9 +26,11 @@ pub mod user;
 
 use std::time::Instant;
 
+use super::access::{self, Arrival, Gate};
 use super::outgoing::Job;
 use super::permission::{Permission, may_change_settings};
 use super::{Core, replies};
+use crate::db::access::Applicant;
 use crate::db::chats::ChatKind;
 use crate::metrics::Counters;
 use limit::Verdict;
@@ -80,6 +86,28 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
     }
     Counters::add(&core.deps.counters.commands, 1);
     let parsed = msg.text.as_deref().map_or(Parsed::Unknown, parse::parse);
+    // Who may use the bot (`telegram.registration`, `telegram.max_chats`).
+    let arrival = match &parsed {
+        Parsed::Command(Command::Start) => Arrival::Start,
+        Parsed::Command(Command::Help) => Arrival::Help,
+        _ => Arrival::Other,
+    };
+    let who = Applicant {
+        chat_id: msg.chat_id,
+        user_id: msg.user_id,
+        kind: msg.kind,
+        title: msg.title.clone(),
+        username: msg.username.clone(),
+        first_name: msg.first_name.clone(),
+    };
+    match access::gate(core, who, arrival).await {
+        Gate::Go => {}
+        Gate::Refuse(text) => {
+            reply(core, msg.chat_id, &text).await;
+            return None;
+        }
+        Gate::Quiet => return None,
+    }
     let (text, after) = match parsed {
         Parsed::Unknown => (replies::hint(), None),
         Parsed::Invalid { kind, .. } if kind.is_admin() && !admin => (replies::hint(), None),

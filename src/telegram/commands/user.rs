@@ -104,16 +104,20 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
             if chains.is_empty() {
                 return replies::kind_not_watched(*kind, &core.chains);
             }
-            let limit = core.deps.config.monitor.max_addresses_per_user;
+            let monitor = &core.deps.config.monitor;
+            let limit = monitor.max_addresses_per_user;
             let request = AddWatch {
                 chat_id: chat,
+                user_id: msg.user_id,
                 address: address.clone(),
                 label: label.clone(),
                 chain_ids: chains.iter().map(|c| c.id).collect(),
                 limit,
+                max_subscriptions: monitor.max_subscriptions,
             };
             match db.exec(request).await {
                 Ok(AddWatchOutcome::LimitReached) => replies::limit_reached(limit),
+                Ok(AddWatchOutcome::Full) => replies::subscriptions_full(),
                 Ok(AddWatchOutcome::Done { added, already }) => {
                     let pick = |ids: &[u64]| -> Vec<Chain> {
                         chains
@@ -185,38 +189,81 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
 /// `/add`: watch one address on several chains, atomically.
 ///
 /// `max_addresses_per_user` counts distinct *addresses*: watching one
-/// address on every configured chain uses one slot. The limit is checked
-/// before anything is written, so a refused command stores nothing.
+/// address on every configured chain uses one slot. It is counted for the
+/// user, across every chat that is theirs — their private chat, the chats
+/// they own (`chats.owner`: a group they asked for or added the first
+/// address to), every address they added anywhere — together with the
+/// chat's own addresses: a user does not multiply it by creating groups.
+/// `max_subscriptions` bounds the subscriptions of all chats together.
+/// Both are checked before anything is written, so a refused command
+/// stores nothing.
 pub struct AddWatch {
     pub chat_id: i64,
+    /// Who sends the `/add` (in a group: the member; an anonymous
+    /// administrator writes as the group).
+    pub user_id: i64,
     pub address: Address,
     pub label: Option<String>,
     pub chain_ids: Vec<u64>,
     pub limit: u32,
+    /// `monitor.max_subscriptions`.
+    pub max_subscriptions: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddWatchOutcome {
-    Done { added: Vec<u64>, already: Vec<u64> },
+    Done {
+        added: Vec<u64>,
+        already: Vec<u64>,
+    },
+    /// The user (or the chat) watches `limit` addresses already.
     LimitReached,
+    /// The bot keeps `max_subscriptions` already.
+    Full,
 }
+
+/// The chats and subscriptions counted for `?1` (the user) in `?2` (the
+/// chat), as a `WHERE` clause on `subscriptions`.
+const COUNTED_FOR_USER: &str = "(chat_id = ?2 OR chat_id = ?1 OR added_by = ?1
+     OR chat_id IN (SELECT chat_id FROM chats WHERE owner = ?1))";
 
 impl DbRequest for AddWatch {
     type Output = AddWatchOutcome;
     fn run(self, tx: &Transaction<'_>) -> Result<AddWatchOutcome, DbError> {
-        let watched: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE chat_id = ?1 AND address = ?2)",
-            params![self.chat_id, self.address.as_str()],
+        let counted: bool = tx.query_row(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE {COUNTED_FOR_USER} AND address = ?3)"
+            ),
+            params![self.user_id, self.chat_id, self.address.as_str()],
             |r| r.get(0),
         )?;
-        if !watched {
+        if !counted {
             let count: i64 = tx.query_row(
-                "SELECT count(DISTINCT address) FROM subscriptions WHERE chat_id = ?1",
-                [self.chat_id],
+                &format!(
+                    "SELECT count(DISTINCT address) FROM subscriptions WHERE {COUNTED_FOR_USER}"
+                ),
+                params![self.user_id, self.chat_id],
                 |r| r.get(0),
             )?;
             if count >= i64::from(self.limit) {
                 return Ok(AddWatchOutcome::LimitReached);
+            }
+        }
+        let mut new_rows = 0i64;
+        for &chain_id in &self.chain_ids {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM subscriptions
+                 WHERE chat_id = ?1 AND chain_id = ?2 AND address = ?3)",
+                params![self.chat_id, chain_id as i64, self.address.as_str()],
+                |r| r.get(0),
+            )?;
+            new_rows += i64::from(!exists);
+        }
+        if new_rows > 0 {
+            let total: i64 =
+                tx.query_row("SELECT count(*) FROM subscriptions", [], |r| r.get(0))?;
+            if total + new_rows > i64::from(self.max_subscriptions) {
+                return Ok(AddWatchOutcome::Full);
             }
         }
         let (mut added, mut already) = (Vec::new(), Vec::new());
@@ -236,6 +283,19 @@ impl DbRequest for AddWatch {
                     return Err(DbError::Corrupt("unexpected subscription limit".into()));
                 }
             }
+        }
+        if !added.is_empty() {
+            tx.execute(
+                "UPDATE subscriptions SET added_by = ?1
+                 WHERE chat_id = ?2 AND address = ?3 AND added_by IS NULL",
+                params![self.user_id, self.chat_id, self.address.as_str()],
+            )?;
+            // A chat nobody owns yet (a group registered before, or in the
+            // open mode) becomes the first adder's.
+            tx.execute(
+                "UPDATE chats SET owner = ?1 WHERE chat_id = ?2 AND owner IS NULL",
+                params![self.user_id, self.chat_id],
+            )?;
         }
         Ok(AddWatchOutcome::Done { added, already })
     }

@@ -1,0 +1,337 @@
+//! Who may use the bot: a chat's access state (`chats.access`), the gate a
+//! new chat passes (`telegram.registration`, `telegram.max_chats`) and an
+//! admin's decision on a chat waiting for approval.
+//!
+//! Facts only: the words (the request the admins read, the notice the
+//! requester gets) are made by the bot and handed in.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::chats::{self, ChatKind};
+use super::{DbError, DbRequest, now_secs};
+
+/// A chat's access state, as `chats.access` stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// May use the bot and gets notifications.
+    Approved,
+    /// Asked; waits for an admin (`registration = "approval"`).
+    Pending,
+    /// An admin said no.
+    Denied,
+}
+
+impl Access {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Approved => "approved",
+            Access::Pending => "pending",
+            Access::Denied => "denied",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Access, DbError> {
+        match s {
+            "approved" => Ok(Access::Approved),
+            "pending" => Ok(Access::Pending),
+            "denied" => Ok(Access::Denied),
+            other => Err(DbError::Corrupt(format!("unknown chat access {other:?}"))),
+        }
+    }
+}
+
+/// A chat's stored access, `None` for a chat the bot does not know.
+pub fn access_of(tx: &Transaction<'_>, chat_id: i64) -> Result<Option<Access>, DbError> {
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT access FROM chats WHERE chat_id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    stored.as_deref().map(Access::parse).transpose()
+}
+
+/// Reads one chat's access (`None`: unknown chat).
+pub struct ChatAccess(pub i64);
+
+impl DbRequest for ChatAccess {
+    type Output = Option<Access>;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<Option<Access>, DbError> {
+        access_of(tx, self.0)
+    }
+}
+
+/// What a new chat asking for approval leaves behind: one message with
+/// Approve / Deny buttons for each admin, queued in the outbox like an
+/// admin alert (durable: a restart loses none).
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    pub admins: Vec<i64>,
+    /// The message's HTML text.
+    pub text: String,
+    /// Its inline keyboard (`reply_markup` JSON).
+    pub markup: String,
+}
+
+/// The chat whose command (or whose adding the bot) is being admitted.
+#[derive(Debug, Clone)]
+pub struct Applicant {
+    pub chat_id: i64,
+    /// The user asking (in a group: who sent the command or added the bot).
+    pub user_id: i64,
+    pub kind: ChatKind,
+    pub title: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+}
+
+/// The gate a chat passes before a command is handled (admins, and with
+/// `registration = "allowlist"` the ids not listed, are decided by the
+/// bot before this). A known chat gets its stored state; a chat the bot
+/// does not know yet is refused past `max_chats` (denied chats do not
+/// count), admitted without a write when no approval is needed (the
+/// command's handler registers it, as always), and with `approval`
+/// registered as pending with the admins' request queued in the same
+/// transaction — only when `request` is given (a `/start`, the bot added
+/// to a group); otherwise nothing is stored.
+pub struct Admit {
+    pub who: Applicant,
+    pub max_chats: u32,
+    /// `Some` with `registration = "approval"`.
+    pub approval: Option<Option<ApprovalRequest>>,
+}
+
+/// The gate's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// May use the bot.
+    Admitted,
+    /// Waits for an admin; `new`: the request was queued just now.
+    Pending { new: bool },
+    /// An admin said no.
+    Denied,
+    /// Approval needed and not asked for (no `/start` yet): nothing stored.
+    NotRequested,
+    /// `telegram.max_chats` reached: nothing stored.
+    Full,
+}
+
+impl DbRequest for Admit {
+    type Output = Admission;
+    fn run(self, tx: &Transaction<'_>) -> Result<Admission, DbError> {
+        let who = &self.who;
+        match access_of(tx, who.chat_id)? {
+            Some(Access::Approved) => return Ok(Admission::Admitted),
+            Some(Access::Pending) => return Ok(Admission::Pending { new: false }),
+            Some(Access::Denied) => return Ok(Admission::Denied),
+            None => {}
+        }
+        let chats: i64 = tx.query_row(
+            "SELECT count(*) FROM chats WHERE access <> 'denied'",
+            [],
+            |r| r.get(0),
+        )?;
+        if chats >= i64::from(self.max_chats) {
+            return Ok(Admission::Full);
+        }
+        let request = match self.approval {
+            None => return Ok(Admission::Admitted),
+            Some(None) => return Ok(Admission::NotRequested),
+            Some(Some(request)) => request,
+        };
+        let now = now_secs();
+        let kind = (who.kind != ChatKind::Private).then_some(who.kind.as_str());
+        tx.execute(
+            "INSERT INTO chats (chat_id, username, first_name, active, created_at, kind, title,
+                 access, owner)
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 'pending', ?7)",
+            params![
+                who.chat_id,
+                who.username,
+                who.first_name,
+                now,
+                kind,
+                who.title,
+                who.user_id
+            ],
+        )?;
+        for admin in request.admins {
+            chats::ensure(tx, admin)?;
+            tx.execute(
+                "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at,
+                     created_at, kind, reply_markup)
+                 VALUES (?1, NULL, ?2, 'pending', ?3, ?3, 'alert', ?4)",
+                params![admin, request.text, now, request.markup],
+            )?;
+        }
+        Ok(Admission::Pending { new: true })
+    }
+}
+
+/// An admin's Approve or Deny on a pending chat. Only a pending chat is
+/// decided (a second press, another admin's copy of the request, a forged
+/// chat id change nothing); the requester's `notice` is queued in the
+/// outbox in the same transaction (durable, and delivered to a denied chat
+/// too: it is the one message such a chat gets).
+pub struct DecideAccess {
+    pub chat_id: i64,
+    pub approve: bool,
+    /// The admin deciding.
+    pub by: i64,
+    /// The HTML message for the chat that asked.
+    pub notice: String,
+}
+
+/// What became of a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Decided now.
+    Decided,
+    /// Decided before (by this or another admin): nothing changed.
+    Already(Access),
+    /// No such chat: nothing changed.
+    Unknown,
+}
+
+impl DbRequest for DecideAccess {
+    type Output = Decision;
+    fn run(self, tx: &Transaction<'_>) -> Result<Decision, DbError> {
+        let access = if self.approve {
+            Access::Approved
+        } else {
+            Access::Denied
+        };
+        let now = now_secs();
+        let changed = tx.execute(
+            "UPDATE chats SET access = ?2, access_by = ?3, access_at = ?4
+             WHERE chat_id = ?1 AND access = 'pending'",
+            params![self.chat_id, access.as_str(), self.by, now],
+        )?;
+        if changed == 0 {
+            return Ok(match access_of(tx, self.chat_id)? {
+                Some(a) => Decision::Already(a),
+                None => Decision::Unknown,
+            });
+        }
+        tx.execute(
+            "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at, created_at,
+                 kind)
+             VALUES (?1, NULL, ?2, 'pending', ?3, ?3, 'alert')",
+            params![self.chat_id, self.notice, now],
+        )?;
+        Ok(Decision::Decided)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{DbSettings, connection};
+
+    fn db() -> (tempfile::TempDir, DbSettings) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DbSettings {
+            path: dir.path().join("a.db"),
+            busy_timeout: std::time::Duration::from_secs(5),
+            max_size: None,
+        };
+        connection::prepare(&settings).unwrap();
+        (dir, settings)
+    }
+
+    fn run<R: DbRequest>(settings: &DbSettings, r: R) -> R::Output {
+        connection::with_transaction(settings, true, |tx| r.run(tx)).unwrap()
+    }
+
+    fn who(chat_id: i64) -> Applicant {
+        Applicant {
+            chat_id,
+            user_id: 5,
+            kind: ChatKind::Group,
+            title: Some("T".into()),
+            username: None,
+            first_name: None,
+        }
+    }
+
+    fn request() -> ApprovalRequest {
+        ApprovalRequest {
+            admins: vec![1, 2],
+            text: "asks".into(),
+            markup: "{}".into(),
+        }
+    }
+
+    fn outbox(settings: &DbSettings) -> Vec<(i64, String)> {
+        connection::with_transaction(settings, false, |tx| {
+            Ok(tx
+                .prepare("SELECT chat_id, text FROM outbox ORDER BY id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_new_chat_asks_once_and_is_decided_once() {
+        let (_dir, s) = db();
+        let admit = |approval| Admit {
+            who: who(-9),
+            max_chats: 10,
+            approval,
+        };
+        assert_eq!(run(&s, admit(Some(None))), Admission::NotRequested);
+        assert_eq!(run(&s, ChatAccess(-9)), None, "nothing stored");
+        assert_eq!(
+            run(&s, admit(Some(Some(request())))),
+            Admission::Pending { new: true }
+        );
+        assert_eq!(
+            run(&s, admit(Some(Some(request())))),
+            Admission::Pending { new: false }
+        );
+        assert_eq!(outbox(&s), vec![(1, "asks".into()), (2, "asks".into())]);
+        let decide = |chat_id, approve| DecideAccess {
+            chat_id,
+            approve,
+            by: 1,
+            notice: "ok".into(),
+        };
+        assert_eq!(run(&s, decide(-10, true)), Decision::Unknown);
+        assert_eq!(run(&s, decide(-9, false)), Decision::Decided);
+        assert_eq!(run(&s, decide(-9, true)), Decision::Already(Access::Denied));
+        assert_eq!(run(&s, ChatAccess(-9)), Some(Access::Denied));
+        assert_eq!(outbox(&s).len(), 3, "one notice");
+        assert_eq!(run(&s, admit(None)), Admission::Denied);
+    }
+
+    #[test]
+    fn past_max_chats_a_new_chat_is_refused_and_nothing_stored() {
+        let (_dir, s) = db();
+        run(
+            &s,
+            super::super::chats::SetChatActive {
+                chat_id: 3,
+                active: true,
+            },
+        );
+        let admit = Admit {
+            who: who(-9),
+            max_chats: 1,
+            approval: Some(Some(request())),
+        };
+        assert_eq!(run(&s, admit), Admission::Full);
+        assert_eq!(run(&s, ChatAccess(-9)), None);
+        assert!(outbox(&s).is_empty());
+        // A known chat is not counted against itself.
+        let known = Admit {
+            who: who(3),
+            max_chats: 1,
+            approval: None,
+        };
+        assert_eq!(run(&s, known), Admission::Admitted);
+    }
+}

@@ -1,0 +1,228 @@
+//! Who may use the bot (`telegram.registration`), decided before a command
+//! is handled, when the bot is added to a group, and by the admins'
+//! Approve / Deny buttons.
+//!
+//! * Admins are always allowed, in any chat.
+//! * `open`: anyone, up to `telegram.max_chats` chats.
+//! * `allowlist`: a chat whose id, or whose sender's user id, is in
+//!   `telegram.allowed`; anyone else gets one reply and nothing is stored.
+//! * `approval`: a chat the bot does not know asks with `/start` (or by
+//!   adding the bot to a group: the user who added it asks). The chat is
+//!   stored as pending and one message with Approve / Deny buttons is
+//!   queued in the outbox for every admin, in one transaction
+//!   ([`Admit`]); until an admin decides, the chat's commands other than
+//!   `/help` are answered "waiting for approval", and it gets no
+//!   notifications. The decision ([`DecideAccess`]) is told to the chat
+//!   through the outbox too.
+//!
+//! The state is in `chats.access` (`src/db/access.rs`); the words are here
+//! and in [`replies`].
+
+use super::callback_data::Action;
+use super::{Core, replies};
+use crate::config::Registration;
+use crate::db::access::{
+    Access, Admission, Admit, Applicant, ApprovalRequest, ChatAccess, DecideAccess, Decision,
+};
+
+/// Whether a chat may go on, or the one reply it gets instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Handle the command.
+    Go,
+    /// Answer this and stop.
+    Refuse(String),
+    /// Say nothing and stop (the chat was told already).
+    Quiet,
+}
+
+/// How a chat came to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// `/start`: asks for access when approval is needed.
+    Start,
+    /// `/help`: answered whatever the chat's state.
+    Help,
+    /// Any other command or message.
+    Other,
+    /// The bot was added to a group: asks like `/start`.
+    AddedToGroup,
+}
+
+/// The gate for one chat and user (see the module doc).
+pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
+    let t = &core.deps.config.telegram;
+    if core.is_admin(who.user_id) {
+        return Gate::Go;
+    }
+    if t.registration == Registration::Allowlist
+        && !t.allowed.contains(&who.chat_id)
+        && !t.allowed.contains(&who.user_id)
+    {
+        tracing::info!(
+            actor = "telegram",
+            chat = who.chat_id,
+            "refused: not on telegram.allowed"
+        );
+        return Gate::Refuse(replies::private_bot());
+    }
+    let asks = matches!(arrival, Arrival::Start | Arrival::AddedToGroup);
+    let approval = (t.registration == Registration::Approval).then(|| {
+        asks.then(|| ApprovalRequest {
+            admins: t.admins.clone(),
+            text: replies::access_request(
+                who.chat_id,
+                who.user_id,
+                who.title.as_deref(),
+                who.username.as_deref(),
+                who.first_name.as_deref(),
+            ),
+            markup: decision_keyboard(who.chat_id),
+        })
+    });
+    let chat = who.chat_id;
+    let request = Admit {
+        who,
+        max_chats: t.max_chats,
+        approval,
+    };
+    let admission = match core.deps.db.exec(request).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(actor = "telegram", chat, error = %e, "cannot check a chat's access");
+            return Gate::Refuse(replies::try_later());
+        }
+    };
+    let help = arrival == Arrival::Help;
+    match admission {
+        Admission::Admitted => Gate::Go,
+        Admission::Full => {
+            tracing::warn!(
+                actor = "telegram",
+                chat,
+                "refused a new chat: telegram.max_chats reached"
+            );
+            Gate::Refuse(replies::bot_full())
+        }
+        Admission::Pending { new: true } => {
+            tracing::info!(actor = "telegram", chat, "a new chat asks for approval");
+            core.deps.outbox_ready.notify_one();
+            Gate::Refuse(replies::approval_requested())
+        }
+        Admission::NotRequested | Admission::Pending { .. } | Admission::Denied if help => Gate::Go,
+        // Re-adding the bot to a waiting or denied group: told before.
+        Admission::Pending { .. } | Admission::Denied if arrival == Arrival::AddedToGroup => {
+            Gate::Quiet
+        }
+        Admission::NotRequested => Gate::Refuse(replies::approval_needed()),
+        Admission::Pending { .. } => Gate::Refuse(replies::waiting_for_approval()),
+        Admission::Denied => Gate::Refuse(replies::access_denied()),
+    }
+}
+
+/// The Approve / Deny keyboard under an access request.
+fn decision_keyboard(chat: i64) -> String {
+    serde_json::json!({ "inline_keyboard": [[
+        { "text": "✅ Approve", "callback_data": Action::Approve(chat).encode() },
+        { "text": "❌ Deny", "callback_data": Action::Deny(chat).encode() },
+    ]] })
+    .to_string()
+}
+
+/// Whether a `my_chat_member` update or a migration may touch `chat`'s
+/// row: always with `open`; otherwise only a chat the bot knows (so that
+/// no side door stores a chat the gate never admitted).
+pub async fn known_or_open(core: &Core, chat: i64) -> bool {
+    if core.deps.config.telegram.registration == Registration::Open {
+        return true;
+    }
+    match core.deps.db.exec(ChatAccess(chat)).await {
+        Ok(access) => access.is_some(),
+        Err(e) => {
+            tracing::error!(actor = "telegram", chat, error = %e, "cannot check a chat's access");
+            false
+        }
+    }
+}
+
+/// An admin's press of Approve or Deny under an access request. Decided
+/// only by an admin, in their private chat with the bot (where the request
+/// was sent), and only for a chat that waits: anything else changes
+/// nothing and says so. Returns the press's answer and whether to show it
+/// as an alert; `edit`: the request's new text, once decided.
+pub async fn decide(
+    core: &Core,
+    presser: i64,
+    in_chat: i64,
+    chat: i64,
+    approve: bool,
+) -> (String, bool, Option<String>) {
+    if !core.is_admin(presser) || in_chat != presser {
+        tracing::warn!(
+            actor = "telegram",
+            user = presser,
+            chat = in_chat,
+            "an access decision pressed by someone not an admin, or outside an admin's chat"
+        );
+        return (
+            "Only the bot's operators decide access, in their private chat with me. Nothing was changed."
+                .into(),
+            true,
+            None,
+        );
+    }
+    let notice = if approve {
+        replies::access_approved_notice()
+    } else {
+        replies::access_denied_notice()
+    };
+    let request = DecideAccess {
+        chat_id: chat,
+        approve,
+        by: presser,
+        notice,
+    };
+    match core.deps.db.exec(request).await {
+        Ok(Decision::Decided) => {
+            tracing::info!(
+                actor = "telegram",
+                chat,
+                approve,
+                admin = presser,
+                "access decided"
+            );
+            core.deps.outbox_ready.notify_one();
+            let answer = if approve { "Approved." } else { "Denied." };
+            (
+                answer.into(),
+                false,
+                Some(replies::access_decided(chat, approve)),
+            )
+        }
+        Ok(Decision::Already(access)) => {
+            let state = match access {
+                Access::Approved => "approved",
+                Access::Denied => "denied",
+                Access::Pending => "pending",
+            };
+            (
+                format!("This chat was already {state}. Nothing was changed."),
+                true,
+                None,
+            )
+        }
+        Ok(Decision::Unknown) => (
+            "No chat asked for this (or it is out of date). Nothing was changed.".into(),
+            true,
+            None,
+        ),
+        Err(e) => {
+            tracing::error!(actor = "telegram", chat, error = %e, "cannot record an access decision");
+            (
+                "Something went wrong on my side; please try again in a minute.".into(),
+                true,
+                None,
+            )
+        }
+    }
+}
