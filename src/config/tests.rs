@@ -401,6 +401,12 @@ fn registration_defaults_to_open_and_each_mode_is_checked() {
         ),
         // Nobody could approve a chat.
         ("[telegram]\nregistration = \"approval\"", "telegram.admins"),
+        // A group's id, or 0, is no person who could press Approve.
+        (
+            "[telegram]\nregistration = \"approval\"\nadmins = [-1001234567890]",
+            "telegram.admins",
+        ),
+        ("[telegram]\nadmins = [0]", "telegram.admins"),
         // A list that would be silently ignored.
         ("[telegram]\nallowed = [5]", "telegram.allowed"),
         (

@@ -24,6 +24,15 @@ const MAX_SUBSCRIPTIONS: u32 = 100_000_000;
 fn registration(c: &Config) -> Result<(), Problem> {
     use super::Registration;
     let t = &c.telegram;
+    if let Some(id) = t.admins.iter().find(|&&id| id <= 0) {
+        return Err(bad(
+            "telegram.admins",
+            format!(
+                "{id} is not a Telegram user id (user ids are positive; a group's is negative): \
+                 an admin must be a person who can press Approve in a private chat"
+            ),
+        ));
+    }
     if t.allowed.contains(&0) {
         return Err(bad(
             "telegram.allowed",

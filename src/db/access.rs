@@ -313,9 +313,10 @@ mod tests {
         let (_dir, s) = db();
         run(
             &s,
-            super::super::chats::SetChatActive {
+            super::super::chats::UpsertChat {
                 chat_id: 3,
-                active: true,
+                username: None,
+                first_name: None,
             },
         );
         let admit = Admit {

@@ -37,7 +37,10 @@ pub struct SetChatActive {
 impl DbRequest for SetChatActive {
     type Output = bool;
     fn run(self, tx: &Transaction<'_>) -> Result<bool, DbError> {
-        ensure(tx, self.chat_id)?;
+        // Only a chat the bot registered (through the access gate) has a
+        // state to change: a stranger blocking and unblocking the bot
+        // creates no row, so it cannot get past `telegram.max_chats` or the
+        // registration mode that way.
         let changed = tx.execute(
             "UPDATE chats SET active = ?2 WHERE chat_id = ?1 AND active <> ?2",
             params![self.chat_id, self.active],
@@ -122,7 +125,16 @@ impl DbRequest for MigrateChat {
         if self.from == self.to {
             return Ok(0);
         }
-        ensure(tx, self.from)?;
+        // A group the bot never registered has nothing to move, and its
+        // supergroup registers through the access gate like any chat.
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM chats WHERE chat_id = ?1)",
+            [self.from],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Ok(0);
+        }
         ensure(tx, self.to)?;
         // Every settings column of the chat, whatever later migrations add.
         let columns = column_names(tx, "chats")?

@@ -109,7 +109,11 @@ pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
             core.deps.outbox_ready.notify_one();
             Gate::Refuse(replies::approval_requested())
         }
-        Admission::NotRequested | Admission::Pending { .. } | Admission::Denied if help => Gate::Go,
+        // Answered here: the command path would register the chat (a
+        // group's row), and a row the gate did not admit must not exist.
+        Admission::NotRequested | Admission::Pending { .. } | Admission::Denied if help => {
+            Gate::Refuse(replies::help(&core.chains, false))
+        }
         // Re-adding the bot to a waiting or denied group: told before.
         Admission::Pending { .. } | Admission::Denied if arrival == Arrival::AddedToGroup => {
             Gate::Quiet

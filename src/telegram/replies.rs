@@ -307,19 +307,16 @@ pub fn not_watching(kind: ChainKind, address: &Address) -> String {
     )
 }
 
-/// The watched addresses, one line each, with their chains.
-pub fn list(subs: &[Subscription], limit: u32, now: i64) -> String {
+/// `/list`'s text: the watched addresses, one line each, with their
+/// chains; `used` of `limit` addresses counted against the sender (across
+/// their chats, as `/add` counts them).
+pub fn list(subs: &[Subscription], used: u64, limit: u32, now: i64) -> String {
     if subs.is_empty() {
         return "You are not watching any address yet. Add one with /add <code>&lt;address&gt;</code> [label]."
             .into();
     }
     let rows = list_rows(subs);
-    let addresses = {
-        let mut a: Vec<(ChainKind, &Address)> = rows.iter().map(|r| (r.kind, r.address)).collect();
-        a.dedup();
-        a.len()
-    };
-    let mut out = format!("<b>Watched addresses</b> ({addresses} of {limit})\n");
+    let mut out = format!("<b>Watched addresses</b> ({used} of {limit})\n");
     for r in rows {
         out += &format!(
             "• {} — {}\n   {}\n",

@@ -469,9 +469,12 @@ async fn the_address_cap_counts_per_user_across_private_chat_and_groups() {
     let r = w.ask(g2, ALICE, &format!("/add {}", addr('c'))).await;
     assert!(r.contains("most allowed per user"), "{r}");
     assert_eq!(w.watched_by(g2).await, 0);
-    // Nor in her private chat.
+    // Nor in her private chat, whose /list counts what she watches in
+    // all her chats, not the one address watched there.
     let r = w.say(ALICE, &format!("/add {}", addr('c'))).await;
     assert!(r.contains("most allowed per user"), "{r}");
+    let r = w.say(ALICE, "/list").await;
+    assert!(r.contains("(2 of 2)"), "{r}");
     // An address she watches already takes no new slot.
     let r = w.ask(g2, ALICE, &format!("/add {}", addr('a'))).await;
     assert!(!r.contains("🚫"), "{r}");
@@ -562,5 +565,49 @@ async fn admins_are_told_once_when_one_chat_dominates_the_growth() {
         .filter(|m| m.text.contains("makes most of the database"))
         .count();
     assert_eq!(alerts, 1, "told once");
+    w.stop().await;
+}
+
+/// Regression (issue 20 break test): `/help` in a group the bot never
+/// registered (its join was missed, or refused while the bot was full) went
+/// down the command path, which stores the group — approved, by the
+/// column's default — so the group could `/add` and be notified without an
+/// admin's word. Now `/help` is answered at the gate and nothing is stored.
+#[actix_rt::test]
+async fn help_in_an_unknown_group_stores_nothing_under_approval() {
+    let w = World::start(|c| c.telegram.registration = Registration::Approval).await;
+    let group = -8802;
+    w.sim.set_member(group, CAROL, "creator");
+    let r = w.ask(group, CAROL, "/help").await;
+    assert!(r.contains("/add"), "{r}");
+    assert_eq!(w.access(group).await, None);
+    let r = w.ask(group, CAROL, &format!("/add {}", addr('c'))).await;
+    assert!(!r.contains("Now watching"), "{r}");
+    assert_eq!(w.watched_by(group).await, 0);
+    w.stop().await;
+}
+
+/// Regression (issue 20 break test): a stranger refused because the bot is
+/// full blocked and unblocked it; the `my_chat_member` update stored the
+/// chat (approved by the column's default), and from then on the gate took
+/// it for a known chat: `telegram.max_chats` was passed by two taps. Now
+/// only a chat the gate admitted has a row whose state such updates change.
+#[actix_rt::test]
+async fn blocking_and_unblocking_the_bot_does_not_get_past_max_chats() {
+    let w = World::start(|c| c.telegram.max_chats = 2).await;
+    w.say(ALICE, "/start").await;
+    w.say(BOB, "/start").await;
+    let r = w.say(CAROL, "/start").await;
+    assert!(r.contains("as many chats"), "{r}");
+    w.sim.chat_member(CAROL, "kicked");
+    let update = w.sim.chat_member(CAROL, "member");
+    until("the update is handled", || async {
+        w.sim.confirmed_offset() > update
+    })
+    .await;
+    assert_eq!(w.access(CAROL).await, None);
+    let r = w.say(CAROL, &format!("/add {}", addr('c'))).await;
+    assert!(r.contains("as many chats"), "{r}");
+    assert_eq!(w.watched_by(CAROL).await, 0);
     w.stop().await;
 }

@@ -17,7 +17,7 @@ use crate::telegram::{Core, replies};
 
 pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) -> Reply {
     if let Command::List = command {
-        return list(core, msg.chat_id, &command).await;
+        return list(core, msg, &command).await;
     }
     answer(core, msg, command, admin).await.into()
 }
@@ -27,14 +27,25 @@ pub async fn handle(core: &Core, msg: &Incoming, command: Command, admin: bool) 
 const MAX_LIST_BUTTON_ROWS: usize = 50;
 
 /// `/list`: the text, and per address `Remove` / `Mute 24h` buttons.
-async fn list(core: &Core, chat: i64, command: &Command) -> Reply {
+async fn list(core: &Core, msg: &Incoming, command: &Command) -> Reply {
     use crate::telegram::callback_data::Action;
+    let chat = msg.chat_id;
     let subs = match core.deps.db.exec(ListSubscriptions { chat_id: chat }).await {
         Ok(subs) => subs,
         Err(e) => return db_failed(command, &e).into(),
     };
+    // What counts against the sender's limit when they add here: their
+    // addresses across their chats, this chat's included (as `/add` counts).
+    let counted = CountedAddresses {
+        user_id: msg.user_id,
+        chat_id: chat,
+    };
+    let used = match core.deps.db.exec(counted).await {
+        Ok(used) => used,
+        Err(e) => return db_failed(command, &e).into(),
+    };
     let limit = core.deps.config.monitor.max_addresses_per_user;
-    let text = replies::list(&subs, limit, crate::db::now_secs());
+    let text = replies::list(&subs, used, limit, crate::db::now_secs());
     let mut rows: Vec<serde_json::Value> = Vec::new();
     // One row per address as a person reads it: the same 20 bytes on EVM
     // chains and on Tron are two addresses, with a row each.
@@ -226,6 +237,26 @@ pub enum AddWatchOutcome {
 /// chat), as a `WHERE` clause on `subscriptions`.
 const COUNTED_FOR_USER: &str = "(chat_id = ?2 OR chat_id = ?1 OR added_by = ?1
      OR chat_id IN (SELECT chat_id FROM chats WHERE owner = ?1))";
+
+/// The distinct addresses counted against `user_id`'s limit when they add
+/// one in `chat_id` ([`AddWatch`]'s count).
+pub struct CountedAddresses {
+    pub user_id: i64,
+    pub chat_id: i64,
+}
+
+impl DbRequest for CountedAddresses {
+    type Output = u64;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<u64, DbError> {
+        let count: i64 = tx.query_row(
+            &format!("SELECT count(DISTINCT address) FROM subscriptions WHERE {COUNTED_FOR_USER}"),
+            params![self.user_id, self.chat_id],
+            |r| r.get(0),
+        )?;
+        Ok(count.max(0) as u64)
+    }
+}
 
 impl DbRequest for AddWatch {
     type Output = AddWatchOutcome;
