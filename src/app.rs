@@ -373,6 +373,7 @@ pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
     // TLS for both HTTP clients: rustls selects no crypto provider itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
     crate::db::connection::prepare(&shared.db_settings())?;
+    store_access_policy(shared)?;
     if let Some(addr) = shared.config.http.listen_addr()
         && shared.http_listener.get().is_none()
     {
@@ -390,6 +391,18 @@ pub fn start(shared: &Shared) -> Result<SupervisorHandle, StartError> {
         database.prune_interval,
     ));
     Ok(handle)
+}
+
+/// Tells the database the access policy it applies to notifications
+/// (`telegram.registration = "allowlist"`: who is listed), before any
+/// child runs, so that no notification reaches a chat the gate refuses.
+fn store_access_policy(shared: &Shared) -> Result<(), DbError> {
+    let t = &shared.config.telegram;
+    let allowlist = (t.registration == crate::config::Registration::Allowlist)
+        .then(|| t.allowed.iter().chain(&t.admins).copied().collect());
+    crate::db::connection::with_transaction(&shared.db_settings(), true, |tx| {
+        crate::db::DbRequest::run(crate::db::access::StorePolicy { allowlist }, tx)
+    })
 }
 
 /// Runs the daemon until `shutdown` resolves (then stops it in order) or

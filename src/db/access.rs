@@ -41,6 +41,71 @@ impl Access {
     }
 }
 
+/// SQL condition: chat `c` (a `chats` row) is sent notifications. It must
+/// be approved, and while `telegram.registration = "allowlist"` (meta
+/// `registration`, written at start by [`StorePolicy`]) listed, or owned
+/// by a listed user: switching to the allowlist stops the notifications of
+/// a chat approved before and not listed, whose commands the gate now
+/// refuses (it could not even `/remove`). Switching back restores them.
+pub const NOTIFIED: &str = "(c.access = 'approved' AND (
+        NOT EXISTS (SELECT 1 FROM meta WHERE key = 'registration' AND value = 'allowlist')
+        OR c.chat_id IN (SELECT id FROM allowlist)
+        OR c.owner IN (SELECT id FROM allowlist)))";
+
+/// The access policy the database applies to notifications ([`NOTIFIED`]):
+/// `Some(ids)` with `telegram.registration = "allowlist"` (the ids of
+/// `telegram.allowed` and `telegram.admins`), `None` otherwise. Written at
+/// every start, before any child runs.
+pub struct StorePolicy {
+    pub allowlist: Option<Vec<i64>>,
+}
+
+impl DbRequest for StorePolicy {
+    type Output = ();
+    fn run(self, tx: &Transaction<'_>) -> Result<(), DbError> {
+        tx.execute("DELETE FROM allowlist", [])?;
+        match self.allowlist {
+            Some(ids) => {
+                super::meta::set(tx, "registration", "allowlist")?;
+                let mut insert = tx.prepare("INSERT OR IGNORE INTO allowlist (id) VALUES (?1)")?;
+                for id in ids {
+                    insert.execute([id])?;
+                }
+            }
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = 'registration'", [])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Requests one user may have waiting for a decision at once: more are
+/// refused ([`Admission::TooManyRequests`]), so that one account cannot
+/// fill `telegram.max_chats` with groups it asks for.
+pub const MAX_PENDING_PER_USER: i64 = 3;
+
+/// The chat a chat id names now: itself, or the supergroup it became
+/// (`chats.migrated_to`, followed a few hops at most).
+fn current_id(tx: &Transaction<'_>, chat_id: i64) -> Result<i64, DbError> {
+    let mut chat = chat_id;
+    for _ in 0..4 {
+        let next: Option<i64> = tx
+            .query_row(
+                "SELECT migrated_to FROM chats WHERE chat_id = ?1",
+                [chat],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        match next {
+            Some(next) if next != chat => chat = next,
+            _ => break,
+        }
+    }
+    Ok(chat)
+}
+
 /// A chat's stored access, `None` for a chat the bot does not know.
 pub fn access_of(tx: &Transaction<'_>, chat_id: i64) -> Result<Option<Access>, DbError> {
     let stored: Option<String> = tx
@@ -107,8 +172,9 @@ pub struct Admit {
 /// The gate's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
-    /// May use the bot.
-    Admitted,
+    /// May use the bot; `new`: a chat the bot did not know (there was
+    /// room for it under `telegram.max_chats`).
+    Admitted { new: bool },
     /// Waits for an admin; `new`: the request was queued just now.
     Pending { new: bool },
     /// An admin said no.
@@ -117,6 +183,9 @@ pub enum Admission {
     NotRequested,
     /// `telegram.max_chats` reached: nothing stored.
     Full,
+    /// The user asking has [`MAX_PENDING_PER_USER`] requests waiting
+    /// already: nothing stored.
+    TooManyRequests,
 }
 
 impl DbRequest for Admit {
@@ -124,7 +193,7 @@ impl DbRequest for Admit {
     fn run(self, tx: &Transaction<'_>) -> Result<Admission, DbError> {
         let who = &self.who;
         match access_of(tx, who.chat_id)? {
-            Some(Access::Approved) => return Ok(Admission::Admitted),
+            Some(Access::Approved) => return Ok(Admission::Admitted { new: false }),
             Some(Access::Pending) => return Ok(Admission::Pending { new: false }),
             Some(Access::Denied) => return Ok(Admission::Denied),
             None => {}
@@ -138,10 +207,18 @@ impl DbRequest for Admit {
             return Ok(Admission::Full);
         }
         let request = match self.approval {
-            None => return Ok(Admission::Admitted),
+            None => return Ok(Admission::Admitted { new: true }),
             Some(None) => return Ok(Admission::NotRequested),
             Some(Some(request)) => request,
         };
+        let waiting: i64 = tx.query_row(
+            "SELECT count(*) FROM chats WHERE access = 'pending' AND owner = ?1",
+            [who.user_id],
+            |r| r.get(0),
+        )?;
+        if waiting >= MAX_PENDING_PER_USER {
+            return Ok(Admission::TooManyRequests);
+        }
         let now = now_secs();
         let kind = (who.kind != ChatKind::Private).then_some(who.kind.as_str());
         tx.execute(
@@ -171,7 +248,8 @@ impl DbRequest for Admit {
     }
 }
 
-/// An admin's Approve or Deny on a pending chat. Only a pending chat is
+/// An admin's Approve or Deny on a pending chat (a group that became a
+/// supergroup since it asked: the supergroup). Only a pending chat is
 /// decided (a second press, another admin's copy of the request, a forged
 /// chat id change nothing); the requester's `notice` is queued in the
 /// outbox in the same transaction (durable, and delivered to a denied chat
@@ -205,13 +283,14 @@ impl DbRequest for DecideAccess {
             Access::Denied
         };
         let now = now_secs();
+        let chat_id = current_id(tx, self.chat_id)?;
         let changed = tx.execute(
             "UPDATE chats SET access = ?2, access_by = ?3, access_at = ?4
              WHERE chat_id = ?1 AND access = 'pending'",
-            params![self.chat_id, access.as_str(), self.by, now],
+            params![chat_id, access.as_str(), self.by, now],
         )?;
         if changed == 0 {
-            return Ok(match access_of(tx, self.chat_id)? {
+            return Ok(match access_of(tx, chat_id)? {
                 Some(a) => Decision::Already(a),
                 None => Decision::Unknown,
             });
@@ -220,7 +299,7 @@ impl DbRequest for DecideAccess {
             "INSERT INTO outbox (chat_id, transfer_id, text, state, next_attempt_at, created_at,
                  kind)
              VALUES (?1, NULL, ?2, 'pending', ?3, ?3, 'alert')",
-            params![self.chat_id, self.notice, now],
+            params![chat_id, self.notice, now],
         )?;
         Ok(Decision::Decided)
     }
@@ -309,6 +388,105 @@ mod tests {
     }
 
     #[test]
+    fn a_user_has_at_most_three_requests_waiting() {
+        let (_dir, s) = db();
+        let admit = |chat_id| Admit {
+            who: who(chat_id),
+            max_chats: 100,
+            approval: Some(Some(request())),
+        };
+        for chat in [-1, -2, -3] {
+            assert_eq!(run(&s, admit(chat)), Admission::Pending { new: true });
+        }
+        assert_eq!(run(&s, admit(-4)), Admission::TooManyRequests);
+        assert_eq!(run(&s, ChatAccess(-4)), None, "nothing stored");
+        // One decided: room for another.
+        let decide = DecideAccess {
+            chat_id: -1,
+            approve: false,
+            by: 1,
+            notice: "no".into(),
+        };
+        assert_eq!(run(&s, decide), Decision::Decided);
+        assert_eq!(run(&s, admit(-4)), Admission::Pending { new: true });
+    }
+
+    #[test]
+    fn a_decision_follows_the_group_to_its_supergroup() {
+        let (_dir, s) = db();
+        let admit = Admit {
+            who: who(-9),
+            max_chats: 10,
+            approval: Some(Some(request())),
+        };
+        assert_eq!(run(&s, admit), Admission::Pending { new: true });
+        let moved = super::super::chats::MigrateChat {
+            from: -9,
+            to: -1009,
+        };
+        run(&s, moved);
+        assert_eq!(run(&s, ChatAccess(-1009)), Some(Access::Pending));
+        let decide = |approve| DecideAccess {
+            chat_id: -9,
+            approve,
+            by: 1,
+            notice: "ok".into(),
+        };
+        assert_eq!(run(&s, decide(true)), Decision::Decided);
+        assert_eq!(run(&s, ChatAccess(-1009)), Some(Access::Approved));
+        assert_eq!(run(&s, decide(false)), Decision::Already(Access::Approved));
+        assert_eq!(outbox(&s).last(), Some(&(-1009, "ok".to_string())));
+    }
+
+    /// Which chats [`NOTIFIED`] lets through, per stored policy.
+    #[test]
+    fn the_allowlist_in_force_decides_who_is_notified() {
+        let (_dir, s) = db();
+        connection::with_transaction(&s, true, |tx| {
+            tx.execute_batch(
+                "INSERT INTO chats (chat_id, active, created_at, access, owner) VALUES
+                     (10, 1, 0, 'approved', 10), (11, 1, 0, 'approved', 11),
+                     (-12, 1, 0, 'approved', 10), (-13, 1, 0, 'approved', 11),
+                     (14, 1, 0, 'pending', 14)",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let notified = |s: &DbSettings| -> Vec<i64> {
+            connection::with_transaction(s, false, |tx| {
+                Ok(tx
+                    .prepare(&format!(
+                        "SELECT chat_id FROM chats c WHERE {NOTIFIED} ORDER BY chat_id"
+                    ))?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?)
+            })
+            .unwrap()
+        };
+        assert_eq!(notified(&s), vec![-13, -12, 10, 11], "no policy: approved");
+        run(
+            &s,
+            StorePolicy {
+                allowlist: Some(vec![10, 14]),
+            },
+        );
+        assert_eq!(
+            notified(&s),
+            vec![-12, 10],
+            "listed, or owned by a listed user"
+        );
+        run(
+            &s,
+            StorePolicy {
+                allowlist: Some(vec![]),
+            },
+        );
+        assert_eq!(notified(&s), Vec::<i64>::new());
+        run(&s, StorePolicy { allowlist: None });
+        assert_eq!(notified(&s), vec![-13, -12, 10, 11], "switched back");
+    }
+
+    #[test]
     fn past_max_chats_a_new_chat_is_refused_and_nothing_stored() {
         let (_dir, s) = db();
         run(
@@ -333,6 +511,6 @@ mod tests {
             max_chats: 1,
             approval: None,
         };
-        assert_eq!(run(&s, known), Admission::Admitted);
+        assert_eq!(run(&s, known), Admission::Admitted { new: false });
     }
 }

@@ -110,8 +110,10 @@ impl DbRequest for RegisterGroup {
 /// old one's settings (every column of `chats`), and every row of every
 /// table keyed by `chat_id` (subscriptions, per-address settings, outbox
 /// rows whatever their state) moves to the new id; the old chat is left
-/// inactive. Rows the new chat already has (a unique key, e.g. the same
-/// address watched from both ids) stay with the old id. Idempotent: a
+/// inactive, pointing at the new one (`migrated_to`: a decision pressed
+/// under the old id's access request follows it). Rows the new chat
+/// already has (a unique key, e.g. the same address watched from both ids)
+/// stay with the old id. Idempotent: a
 /// second call for the same pair finds nothing to move. Returns how many
 /// rows moved.
 pub struct MigrateChat {
@@ -139,7 +141,12 @@ impl DbRequest for MigrateChat {
         // Every settings column of the chat, whatever later migrations add.
         let columns = column_names(tx, "chats")?
             .into_iter()
-            .filter(|c| !matches!(c.as_str(), "chat_id" | "created_at" | "active" | "kind"))
+            .filter(|c| {
+                !matches!(
+                    c.as_str(),
+                    "chat_id" | "created_at" | "active" | "kind" | "migrated_to"
+                )
+            })
             .collect::<Vec<_>>();
         if !columns.is_empty() {
             let list = columns.join(", ");
@@ -156,8 +163,8 @@ impl DbRequest for MigrateChat {
             [self.to],
         )?;
         tx.execute(
-            "UPDATE chats SET active = 0 WHERE chat_id = ?1",
-            [self.from],
+            "UPDATE chats SET active = 0, migrated_to = ?2 WHERE chat_id = ?1",
+            params![self.from, self.to],
         )?;
         let mut moved = 0;
         for table in tables_with_chat_id(tx)? {

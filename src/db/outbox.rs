@@ -14,6 +14,7 @@
 
 use rusqlite::{Transaction, params};
 
+use super::access::NOTIFIED;
 use super::{DbError, DbRequest, now_secs};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +53,8 @@ impl OutboxItem {
 }
 
 /// Pending rows whose next attempt is due, to active chats, fairly (a
-/// chat waiting for approval, or denied, gets only the bot's own notices,
-/// `kind = 'alert'`): each
+/// chat waiting for approval, denied, or not on the allowlist in force
+/// gets only the bot's own notices, `kind = 'alert'`: [`NOTIFIED`]): each
 /// chat's oldest `per_chat` rows at most, taken round robin (every chat's
 /// first row, then every chat's second, ...), admin alerts before
 /// everything else, `limit` rows in all. A chat with a burst of thousands
@@ -72,7 +73,7 @@ impl DbRequest for DueNotifications {
     type Output = Vec<OutboxItem>;
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
-        let mut stmt = tx.prepare_cached(
+        let mut stmt = tx.prepare_cached(&format!(
             "WITH due AS (
                  SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals,
                         o.no_rights, o.reply_markup, o.kind,
@@ -84,14 +85,14 @@ impl DbRequest for DueNotifications {
                  JOIN chats c ON c.chat_id = o.chat_id
                  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
                    AND o.folded_into IS NULL
-                   AND (c.access = 'approved' OR o.kind = 'alert')
+                   AND ({NOTIFIED} OR o.kind = 'alert')
              )
              SELECT id, chat_id, text, attempts, lost_answers, refusals, no_rights,
                     reply_markup, kind
              FROM due WHERE rank <= ?3
              ORDER BY kind = 'alert' DESC, rank, id
-             LIMIT ?2",
-        )?;
+             LIMIT ?2"
+        ))?;
         let per_chat = self.per_chat.max(1) as i64;
         let rows = stmt.query_map(params![now_secs(), self.limit as i64, per_chat], |r| {
             Ok((

@@ -58,6 +58,7 @@ use std::sync::Arc;
 
 use rusqlite::{Transaction, params};
 
+use super::access::NOTIFIED;
 use super::settings::Settings;
 use super::spam::{SpamPolicy, encode_flags, parse_mode};
 use super::{
@@ -300,17 +301,18 @@ struct Sub {
 
 /// Every subscription (active chats or not: the verdict decides
 /// `transfers.flagged` for everyone) watching either side. A chat not
-/// approved (`chats.access`: waiting for an admin, or denied) counts as
-/// inactive: it is sent nothing.
+/// approved (`chats.access`: waiting for an admin, or denied), or not on
+/// the allowlist in force ([`NOTIFIED`]), counts as inactive: it is sent
+/// nothing.
 fn subscribers(tx: &Transaction<'_>, t: &Transfer) -> Result<Vec<Sub>, DbError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT s.chat_id, s.address, s.label, c.active = 1 AND c.access = 'approved',
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT s.chat_id, s.address, s.label, c.active = 1 AND {NOTIFIED},
                 c.spam_mode, s.id,
                 s.min_amount, s.direction, s.muted_until
          FROM subscriptions s
          JOIN chats c ON c.chat_id = s.chat_id
-         WHERE s.chain_id = ?1 AND s.address IN (?2, ?3)",
-    )?;
+         WHERE s.chain_id = ?1 AND s.address IN (?2, ?3)"
+    ))?;
     let rows = stmt.query_map(
         params![t.chain_id as i64, t.from.as_str(), t.to.as_str()],
         |r| {

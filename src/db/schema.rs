@@ -276,6 +276,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX subscriptions_by_adder ON subscriptions (added_by) WHERE added_by IS NOT NULL;
     CREATE INDEX outbox_by_age ON outbox (created_at, chat_id, kind);
     "#,
+    // 13 (issue 20): `chats.migrated_to`: the supergroup a group became
+    // (an admin's Approve / Deny pressed under the old id's request
+    // decides the supergroup). `allowlist`: the ids of `telegram.allowed`
+    // and `telegram.admins`, written at every start while
+    // `telegram.registration = "allowlist"` (meta `registration`); a chat
+    // that is neither listed nor owned by a listed user is then sent no
+    // notification (`src/db/access.rs`, `NOTIFIED`), whatever it was
+    // approved under before.
+    r#"
+    ALTER TABLE chats ADD COLUMN migrated_to INTEGER;
+    CREATE TABLE allowlist (id INTEGER PRIMARY KEY);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -466,8 +466,9 @@ fn an_older_database_in_rollback_mode_gets_wal_and_migrates_on_first_prepare() {
          ALTER TABLE subscriptions DROP COLUMN added_by;
          DROP INDEX outbox_folded_into; DROP INDEX outbox_pending_by_chat;
          ALTER TABLE outbox DROP COLUMN folded_into; ALTER TABLE outbox DROP COLUMN kind;
+         ALTER TABLE chats DROP COLUMN migrated_to; DROP TABLE allowlist;
          PRAGMA user_version = {};",
-        schema::VERSION - 4
+        schema::VERSION - 5
     ))
     .unwrap();
     conn.close().unwrap();

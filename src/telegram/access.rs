@@ -94,17 +94,34 @@ pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
         }
     };
     let help = arrival == Arrival::Help;
+    let alerts = &core.deps.alerts;
     match admission {
-        Admission::Admitted => Gate::Go,
         Admission::Full => {
             tracing::warn!(
                 actor = "telegram",
                 chat,
                 "refused a new chat: telegram.max_chats reached"
             );
+            alerts.raise(FULL_ALERT, replies::bot_full_alert(t.max_chats));
             Gate::Refuse(replies::bot_full())
         }
+        Admission::TooManyRequests => {
+            tracing::info!(
+                actor = "telegram",
+                chat,
+                "refused a request: its user has too many waiting"
+            );
+            Gate::Refuse(replies::too_many_requests())
+        }
+        Admission::Admitted { new } => {
+            if new {
+                // Room again (chats were denied or removed): the alert ends.
+                alerts.resolve(FULL_ALERT);
+            }
+            Gate::Go
+        }
         Admission::Pending { new: true } => {
+            alerts.resolve(FULL_ALERT);
             tracing::info!(actor = "telegram", chat, "a new chat asks for approval");
             core.deps.outbox_ready.notify_one();
             Gate::Refuse(replies::approval_requested())
@@ -123,6 +140,11 @@ pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
         Admission::Denied => Gate::Refuse(replies::access_denied()),
     }
 }
+
+/// The admins' alert while new chats are refused for `telegram.max_chats`
+/// (raised at the first refusal, told once; ended by the next chat that
+/// gets in).
+const FULL_ALERT: &str = "access:full";
 
 /// The Approve / Deny keyboard under an access request.
 fn decision_keyboard(chat: i64) -> String {

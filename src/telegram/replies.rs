@@ -187,6 +187,25 @@ pub fn bot_full() -> String {
         .into()
 }
 
+/// The admins' alert: new chats are being refused for `telegram.max_chats`.
+pub fn bot_full_alert(max_chats: u32) -> String {
+    format!(
+        "🚫 <b>New chats are being refused</b>: the bot serves <code>telegram.max_chats</code> \
+         = {max_chats} chats (pending and approved). Raise it, or deny or remove chats; this \
+         alert ends when a new chat gets in."
+    )
+}
+
+/// A user asked for more chats than may wait at once
+/// ([`MAX_PENDING_PER_USER`](crate::db::access::MAX_PENDING_PER_USER)).
+pub fn too_many_requests() -> String {
+    format!(
+        "⏳ You have {} requests waiting for the operator's decision already. Nothing was \
+         stored; ask again once one of them is decided.",
+        crate::db::access::MAX_PENDING_PER_USER
+    )
+}
+
 /// `registration = "approval"`: a new chat's request went to the admins.
 pub fn approval_requested() -> String {
     "⏳ This bot's operator approves each new chat. Your request has been sent; I will tell \

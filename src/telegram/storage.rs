@@ -13,6 +13,7 @@ use std::rc::Rc;
 use super::Core;
 use crate::db::now_secs;
 use crate::db::volume::{ChatVolumes, Volumes};
+use crate::metrics::Alerts;
 use crate::notification::escape_html;
 
 /// The window the volumes are counted over.
@@ -65,19 +66,25 @@ pub async fn watch(core: Rc<Core>) {
                 continue;
             }
         };
-        let now = dominant(&volumes);
-        for chat in raised.clone() {
-            if now.map(|(c, _)| c) != Some(chat) {
-                core.deps.alerts.resolve(&alert_key(chat));
-                raised.remove(&chat);
-            }
+        check(&core.deps.alerts, &mut raised, &volumes);
+    }
+}
+
+/// One check: raises the dominating chat's alert (told once: raising an
+/// active alert does nothing), ends those of chats that stopped dominating.
+/// `raised`: the chats whose alert this loop raised.
+fn check(alerts: &Alerts, raised: &mut BTreeSet<i64>, volumes: &Volumes) {
+    let now = dominant(volumes);
+    raised.retain(|&chat| {
+        let still = now.map(|(c, _)| c) == Some(chat);
+        if !still {
+            alerts.resolve(&alert_key(chat));
         }
-        if let Some((chat, rows)) = now {
-            core.deps
-                .alerts
-                .raise(&alert_key(chat), alert_text(chat, rows, volumes.total));
-            raised.insert(chat);
-        }
+        still
+    });
+    if let Some((chat, rows)) = now {
+        alerts.raise(&alert_key(chat), alert_text(chat, rows, volumes.total));
+        raised.insert(chat);
     }
 }
 
@@ -142,6 +149,29 @@ mod tests {
             "half is not more"
         );
         assert_eq!(dominant(&volumes(900, &[(7, 900)])), None, "too few rows");
+    }
+
+    /// The loop checks every `prune_interval`: a chat that keeps
+    /// dominating is told once, a new incident (it stopped, then dominates
+    /// again) once more, and another chat's incident is its own.
+    #[test]
+    fn a_dominating_chat_is_told_once_per_incident() {
+        let alerts = Alerts::default();
+        let mut raised = BTreeSet::new();
+        let told = |alerts: &Alerts| alerts.take_undelivered().len();
+        for rows in [1000, 1200, 5000] {
+            check(&alerts, &mut raised, &volumes(rows + 100, &[(7, rows)]));
+        }
+        assert_eq!(told(&alerts), 1, "told once while it dominates");
+        check(&alerts, &mut raised, &volumes(5000, &[(7, 2000)]));
+        assert!(!alerts.is_active(&alert_key(7)), "ended");
+        assert_eq!(told(&alerts), 0);
+        check(&alerts, &mut raised, &volumes(5000, &[(7, 4000)]));
+        check(&alerts, &mut raised, &volumes(9000, &[(-5, 8000)]));
+        assert_eq!(told(&alerts), 2, "7 again, then -5");
+        assert!(!alerts.is_active(&alert_key(7)));
+        assert!(alerts.is_active(&alert_key(-5)));
+        assert_eq!(raised, BTreeSet::from([-5]));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The commands every user has: /start, /help, /add, /remove, /list, /spam
 //! (and, in [`super::settings`], /set, /mute, /unmute).
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::parse::{Command, SpamArg};
 use super::{Incoming, Reply, db_failed};
@@ -238,6 +238,27 @@ pub enum AddWatchOutcome {
 const COUNTED_FOR_USER: &str = "(chat_id = ?2 OR chat_id = ?1 OR added_by = ?1
      OR chat_id IN (SELECT chat_id FROM chats WHERE owner = ?1))";
 
+/// The user whose limit a command of `user_id` in `chat_id` counts
+/// against: the sender, or — for an anonymous administrator, who writes as
+/// the group itself (`user_id == chat_id`) — the group's owner
+/// (`chats.owner`: who asked for it or added its first address); a group
+/// nobody owns counts as its own user. Without this, one user would get a
+/// fresh limit in every group they administer anonymously.
+fn counted_user(tx: &Transaction<'_>, user_id: i64, chat_id: i64) -> Result<i64, DbError> {
+    if user_id != chat_id || chat_id > 0 {
+        return Ok(user_id);
+    }
+    let owner: Option<i64> = tx
+        .query_row(
+            "SELECT owner FROM chats WHERE chat_id = ?1",
+            [chat_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(owner.unwrap_or(chat_id))
+}
+
 /// The distinct addresses counted against `user_id`'s limit when they add
 /// one in `chat_id` ([`AddWatch`]'s count).
 pub struct CountedAddresses {
@@ -249,9 +270,10 @@ impl DbRequest for CountedAddresses {
     type Output = u64;
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<u64, DbError> {
+        let user = counted_user(tx, self.user_id, self.chat_id)?;
         let count: i64 = tx.query_row(
             &format!("SELECT count(DISTINCT address) FROM subscriptions WHERE {COUNTED_FOR_USER}"),
-            params![self.user_id, self.chat_id],
+            params![user, self.chat_id],
             |r| r.get(0),
         )?;
         Ok(count.max(0) as u64)
@@ -261,11 +283,12 @@ impl DbRequest for CountedAddresses {
 impl DbRequest for AddWatch {
     type Output = AddWatchOutcome;
     fn run(self, tx: &Transaction<'_>) -> Result<AddWatchOutcome, DbError> {
+        let user = counted_user(tx, self.user_id, self.chat_id)?;
         let counted: bool = tx.query_row(
             &format!(
                 "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE {COUNTED_FOR_USER} AND address = ?3)"
             ),
-            params![self.user_id, self.chat_id, self.address.as_str()],
+            params![user, self.chat_id, self.address.as_str()],
             |r| r.get(0),
         )?;
         if !counted {
@@ -273,7 +296,7 @@ impl DbRequest for AddWatch {
                 &format!(
                     "SELECT count(DISTINCT address) FROM subscriptions WHERE {COUNTED_FOR_USER}"
                 ),
-                params![self.user_id, self.chat_id],
+                params![user, self.chat_id],
                 |r| r.get(0),
             )?;
             if count >= i64::from(self.limit) {
@@ -319,14 +342,17 @@ impl DbRequest for AddWatch {
             tx.execute(
                 "UPDATE subscriptions SET added_by = ?1
                  WHERE chat_id = ?2 AND address = ?3 AND added_by IS NULL",
-                params![self.user_id, self.chat_id, self.address.as_str()],
+                params![user, self.chat_id, self.address.as_str()],
             )?;
             // A chat nobody owns yet (a group registered before, or in the
-            // open mode) becomes the first adder's.
-            tx.execute(
-                "UPDATE chats SET owner = ?1 WHERE chat_id = ?2 AND owner IS NULL",
-                params![self.user_id, self.chat_id],
-            )?;
+            // open mode) becomes the first adder's — a person's, not the
+            // group's own (an anonymous administrator is nobody in particular).
+            if user > 0 {
+                tx.execute(
+                    "UPDATE chats SET owner = ?1 WHERE chat_id = ?2 AND owner IS NULL",
+                    params![user, self.chat_id],
+                )?;
+            }
         }
         Ok(AddWatchOutcome::Done { added, already })
     }
