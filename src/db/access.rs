@@ -43,14 +43,34 @@ impl Access {
 
 /// SQL condition: chat `c` (a `chats` row) is sent notifications. It must
 /// be approved, and while `telegram.registration = "allowlist"` (meta
-/// `registration`, written at start by [`StorePolicy`]) listed, or owned
-/// by a listed user: switching to the allowlist stops the notifications of
-/// a chat approved before and not listed, whose commands the gate now
-/// refuses (it could not even `/remove`). Switching back restores them.
+/// `registration`, written at start by [`StorePolicy`]) listed (or the
+/// group it was before it became a supergroup is), owned by a listed user,
+/// or watching an address a listed user added there: switching to the
+/// allowlist stops the notifications of a chat approved before that has
+/// none of these, whose commands the gate now refuses (it could not even
+/// `/remove`). Switching back restores them.
 pub const NOTIFIED: &str = "(c.access = 'approved' AND (
         NOT EXISTS (SELECT 1 FROM meta WHERE key = 'registration' AND value = 'allowlist')
         OR c.chat_id IN (SELECT id FROM allowlist)
-        OR c.owner IN (SELECT id FROM allowlist)))";
+        OR c.owner IN (SELECT id FROM allowlist)
+        OR EXISTS (SELECT 1 FROM chats o
+                   WHERE o.migrated_to = c.chat_id AND o.chat_id IN (SELECT id FROM allowlist))
+        OR EXISTS (SELECT 1 FROM subscriptions a
+                   WHERE a.chat_id = c.chat_id AND a.added_by IN (SELECT id FROM allowlist))))";
+
+/// The ids a chat had before (a group's id, for the supergroup it became):
+/// an allowlist entry names the chat under any of them.
+pub struct FormerIds(pub i64);
+
+impl DbRequest for FormerIds {
+    type Output = Vec<i64>;
+    const WRITES: bool = false;
+    fn run(self, tx: &Transaction<'_>) -> Result<Vec<i64>, DbError> {
+        let mut stmt = tx.prepare("SELECT chat_id FROM chats WHERE migrated_to = ?1")?;
+        let ids = stmt.query_map([self.0], |r| r.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+}
 
 /// The access policy the database applies to notifications ([`NOTIFIED`]):
 /// `Some(ids)` with `telegram.registration = "allowlist"` (the ids of
@@ -155,13 +175,16 @@ pub struct Applicant {
 
 /// The gate a chat passes before a command is handled (admins, and with
 /// `registration = "allowlist"` the ids not listed, are decided by the
-/// bot before this). A known chat gets its stored state; a chat the bot
-/// does not know yet is refused past `max_chats` (denied chats do not
-/// count), admitted without a write when no approval is needed (the
-/// command's handler registers it, as always), and with `approval`
-/// registered as pending with the admins' request queued in the same
-/// transaction — only when `request` is given (a `/start`, the bot added
-/// to a group); otherwise nothing is stored.
+/// bot before this). A known chat gets its stored state (a chat still
+/// waiting from an earlier `approval` mode is approved when approval is no
+/// longer needed); a chat the bot does not know yet is refused past
+/// `max_chats` (denied chats, and a group's old id after it became a
+/// supergroup, do not count), registered approved in the same transaction
+/// when no approval is needed, and with `approval` registered as pending
+/// with the admins' request queued in the same transaction — only when
+/// `request` is given (a `/start`, the bot added to a group); otherwise
+/// nothing is stored. Its owner is the person asking (none for an
+/// anonymous administrator).
 pub struct Admit {
     pub who: Applicant,
     pub max_chats: u32,
@@ -194,37 +217,57 @@ impl DbRequest for Admit {
         let who = &self.who;
         match access_of(tx, who.chat_id)? {
             Some(Access::Approved) => return Ok(Admission::Admitted { new: false }),
+            // Asked under "approval", and the bot needs no approval any
+            // more ("open", or "allowlist" and the gate found it listed):
+            // it is in, like any chat now.
+            Some(Access::Pending) if self.approval.is_none() => {
+                tx.execute(
+                    "UPDATE chats SET access = 'approved' WHERE chat_id = ?1",
+                    [who.chat_id],
+                )?;
+                return Ok(Admission::Admitted { new: false });
+            }
             Some(Access::Pending) => return Ok(Admission::Pending { new: false }),
             Some(Access::Denied) => return Ok(Admission::Denied),
             None => {}
         }
+        // A group that became a supergroup is one chat, counted once.
         let chats: i64 = tx.query_row(
-            "SELECT count(*) FROM chats WHERE access <> 'denied'",
+            "SELECT count(*) FROM chats WHERE access <> 'denied' AND migrated_to IS NULL",
             [],
             |r| r.get(0),
         )?;
         if chats >= i64::from(self.max_chats) {
             return Ok(Admission::Full);
         }
-        let request = match self.approval {
-            None => return Ok(Admission::Admitted { new: true }),
+        let (access, request) = match self.approval {
+            None => (Access::Approved, None),
             Some(None) => return Ok(Admission::NotRequested),
-            Some(Some(request)) => request,
+            Some(Some(request)) => (Access::Pending, Some(request)),
         };
-        let waiting: i64 = tx.query_row(
-            "SELECT count(*) FROM chats WHERE access = 'pending' AND owner = ?1",
-            [who.user_id],
-            |r| r.get(0),
-        )?;
-        if waiting >= MAX_PENDING_PER_USER {
-            return Ok(Admission::TooManyRequests);
+        // A person asks; an anonymous administrator (the group itself) is
+        // nobody in particular.
+        let owner = (who.user_id != who.chat_id).then_some(who.user_id);
+        if request.is_some() {
+            let waiting: i64 = tx.query_row(
+                "SELECT count(*) FROM chats
+                 WHERE access = 'pending' AND owner = ?1 AND migrated_to IS NULL",
+                [who.user_id],
+                |r| r.get(0),
+            )?;
+            if waiting >= MAX_PENDING_PER_USER {
+                return Ok(Admission::TooManyRequests);
+            }
         }
+        // Stored here, in the transaction that counted: chats arriving
+        // together (one batch of updates is handled concurrently) cannot
+        // all pass the count before any of them is stored.
         let now = now_secs();
         let kind = (who.kind != ChatKind::Private).then_some(who.kind.as_str());
         tx.execute(
             "INSERT INTO chats (chat_id, username, first_name, active, created_at, kind, title,
                  access, owner)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, 'pending', ?7)",
+             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8)",
             params![
                 who.chat_id,
                 who.username,
@@ -232,9 +275,13 @@ impl DbRequest for Admit {
                 now,
                 kind,
                 who.title,
-                who.user_id
+                access.as_str(),
+                owner
             ],
         )?;
+        let Some(request) = request else {
+            return Ok(Admission::Admitted { new: true });
+        };
         for admin in request.admins {
             chats::ensure(tx, admin)?;
             tx.execute(

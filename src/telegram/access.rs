@@ -23,13 +23,15 @@ use super::{Core, replies};
 use crate::config::Registration;
 use crate::db::access::{
     Access, Admission, Admit, Applicant, ApprovalRequest, ChatAccess, DecideAccess, Decision,
+    FormerIds,
 };
 
 /// Whether a chat may go on, or the one reply it gets instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
-    /// Handle the command.
-    Go,
+    /// Handle the command; `new`: the chat was registered just now (its
+    /// first contact: "Welcome", not "Welcome back").
+    Go { new: bool },
     /// Answer this and stop.
     Refuse(String),
     /// Say nothing and stop (the chat was told already).
@@ -53,12 +55,9 @@ pub enum Arrival {
 pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
     let t = &core.deps.config.telegram;
     if core.is_admin(who.user_id) {
-        return Gate::Go;
+        return Gate::Go { new: false };
     }
-    if t.registration == Registration::Allowlist
-        && !t.allowed.contains(&who.chat_id)
-        && !t.allowed.contains(&who.user_id)
-    {
+    if t.registration == Registration::Allowlist && !listed(core, who.chat_id, who.user_id).await {
         tracing::info!(
             actor = "telegram",
             chat = who.chat_id,
@@ -118,7 +117,7 @@ pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
                 // Room again (chats were denied or removed): the alert ends.
                 alerts.resolve(FULL_ALERT);
             }
-            Gate::Go
+            Gate::Go { new }
         }
         Admission::Pending { new: true } => {
             alerts.resolve(FULL_ALERT);
@@ -138,6 +137,25 @@ pub async fn gate(core: &Core, who: Applicant, arrival: Arrival) -> Gate {
         Admission::NotRequested => Gate::Refuse(replies::approval_needed()),
         Admission::Pending { .. } => Gate::Refuse(replies::waiting_for_approval()),
         Admission::Denied => Gate::Refuse(replies::access_denied()),
+    }
+}
+
+/// `telegram.registration = "allowlist"`: the chat's id (or an id it had
+/// before it became a supergroup) or the sender's user id is listed.
+async fn listed(core: &Core, chat_id: i64, user_id: i64) -> bool {
+    let allowed = &core.deps.config.telegram.allowed;
+    if allowed.contains(&chat_id) || allowed.contains(&user_id) {
+        return true;
+    }
+    if chat_id > 0 {
+        return false;
+    }
+    match core.deps.db.exec(FormerIds(chat_id)).await {
+        Ok(ids) => ids.iter().any(|id| allowed.contains(id)),
+        Err(e) => {
+            tracing::error!(actor = "telegram", chat = chat_id, error = %e, "cannot read a chat's former ids");
+            false
+        }
     }
 }
 
@@ -192,6 +210,15 @@ pub async fn decide(
         );
         return (
             "Only the bot's operators decide access, in their private chat with me. Nothing was changed."
+                .into(),
+            true,
+            None,
+        );
+    }
+    let t = &core.deps.config.telegram;
+    if approve && t.registration == Registration::Allowlist && !listed(core, chat, chat).await {
+        return (
+            "The bot runs with registration = \"allowlist\" and this chat is not in telegram.allowed: approving would not let it in. Nothing was changed."
                 .into(),
             true,
             None,

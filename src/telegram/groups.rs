@@ -47,12 +47,6 @@ pub fn is_for_us(text: &str, me: &str) -> bool {
     }
 }
 
-/// Whether a group message was sent on behalf of the group itself: an
-/// anonymous administrator (`sender_chat` is the group).
-pub fn sent_as_the_group(m: &Message) -> bool {
-    m.sender_chat.as_ref().is_some_and(|c| c.id == m.chat.id)
-}
-
 /// The (old id, new id) pair a service message announces, if any.
 pub fn migration(m: &Message) -> Option<(i64, i64)> {
     if let Some(to) = m.migrate_to_chat_id() {

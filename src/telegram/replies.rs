@@ -175,8 +175,8 @@ pub fn subscriptions_full() -> String {
 
 /// `registration = "allowlist"`, to anyone not listed.
 pub fn private_bot() -> String {
-    "🔒 This bot is private: only the people and groups its operator lists may use it. \
-     Nothing was stored about you."
+    "🔒 This bot is private: only the people and groups its operator lists may use it, \
+     and this message was not handled."
         .into()
 }
 

@@ -293,16 +293,20 @@ fn classify(update: Update, me: &str) -> Option<(i64, Event)> {
                 return None;
             }
             let user = m.from.as_ref()?;
-            let user_id = if groups::sent_as_the_group(&m) {
-                m.chat.id.0
-            } else {
-                i64::try_from(user.id.0).ok()?
+            // Sent as a chat: an anonymous administrator (the group
+            // itself) or a channel; `from` is then a placeholder account
+            // Telegram shares between all such senders (Channel_Bot,
+            // GroupAnonymousBot), so the sender is the chat it names.
+            let user_id = match &m.sender_chat {
+                Some(sender) => sender.id.0,
+                None => i64::try_from(user.id.0).ok()?,
             };
             let incoming = Incoming {
                 chat_id: m.chat.id.0,
                 user_id,
                 username: user.username.clone(),
                 first_name: Some(user.first_name.clone()),
+                new_chat: false,
                 text,
                 kind,
                 title: m.chat.title().map(str::to_owned),
@@ -369,7 +373,7 @@ async fn added_to_group(core: &Core, chat_id: i64, kind: ChatKind, title: Option
         first_name: None,
     };
     match access::gate(core, who, Arrival::AddedToGroup).await {
-        Gate::Go | Gate::Quiet => {
+        Gate::Go { .. } | Gate::Quiet => {
             core.register_group(chat_id, kind, title).await;
         }
         Gate::Refuse(text) => {

@@ -49,6 +49,9 @@ pub struct Incoming {
     pub kind: ChatKind,
     /// A group's title.
     pub title: Option<String>,
+    /// The access gate registered the chat for this message (its first
+    /// contact with the bot).
+    pub new_chat: bool,
 }
 
 /// Something to do only after the reply went out and the update offset
@@ -61,7 +64,7 @@ pub enum After {
 }
 
 /// Handles one private message: answer it, and say what to do afterwards.
-pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
+pub async fn handle(core: &Core, mut msg: Incoming) -> Option<After> {
     let admin = core.is_admin(msg.user_id);
     // Per member, not per chat: in a group, one member's flood must not
     // use up the budget of the others (its administrators above all).
@@ -101,7 +104,7 @@ pub async fn handle(core: &Core, msg: Incoming) -> Option<After> {
         first_name: msg.first_name.clone(),
     };
     match access::gate(core, who, arrival).await {
-        Gate::Go => {}
+        Gate::Go { new } => msg.new_chat = new,
         Gate::Refuse(text) => {
             reply(core, msg.chat_id, &text).await;
             return None;
@@ -155,7 +158,7 @@ async fn in_group(core: &Core, msg: &Incoming, command: Command, admin: bool) ->
         .register_group(msg.chat_id, msg.kind, msg.title.clone())
         .await;
     if command == Command::Start {
-        return replies::greeting(new, &core.chains).into();
+        return replies::greeting(new || msg.new_chat, &core.chains).into();
     }
     if changes_settings(&command) {
         match may_change_settings(core, msg.chat_id, msg.user_id).await {

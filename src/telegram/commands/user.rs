@@ -87,7 +87,7 @@ async fn answer(core: &Core, msg: &Incoming, command: Command, admin: bool) -> S
                 Ok(new) => {
                     // Notifications held while the chat was inactive go now.
                     core.deps.outbox_ready.notify_one();
-                    replies::greeting(new, &core.chains)
+                    replies::greeting(new || msg.new_chat, &core.chains)
                 }
                 Err(e) => db_failed(&command, &e),
             }
