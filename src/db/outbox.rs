@@ -74,7 +74,8 @@ impl DbRequest for DueNotifications {
     const WRITES: bool = false;
     fn run(self, tx: &Transaction<'_>) -> Result<Vec<OutboxItem>, DbError> {
         let mut stmt = tx.prepare_cached(&format!(
-            "WITH due AS (
+            "WITH notified AS (SELECT c.chat_id FROM chats c WHERE c.active = 1 AND {NOTIFIED}),
+             due AS (
                  SELECT o.id, o.chat_id, o.text, o.attempts, o.lost_answers, o.refusals,
                         o.no_rights, o.reply_markup, o.kind,
                         ROW_NUMBER() OVER (
@@ -85,7 +86,7 @@ impl DbRequest for DueNotifications {
                  JOIN chats c ON c.chat_id = o.chat_id
                  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND c.active = 1
                    AND o.folded_into IS NULL
-                   AND ({NOTIFIED} OR o.kind = 'alert')
+                   AND (o.chat_id IN (SELECT chat_id FROM notified) OR o.kind = 'alert')
              )
              SELECT id, chat_id, text, attempts, lost_answers, refusals, no_rights,
                     reply_markup, kind
