@@ -451,16 +451,19 @@ impl poll::Scanner for Scanner {
     /// still polls the chains that have a fallback.
     async fn gate(&self) -> Gate {
         Counters::add(&self.deps.scanner.counters.polls, 1);
-        // Chains with another source (JSON-RPC endpoints, Blockscout) are
-        // polled while Etherscan is paused or out of budget.
-        let others =
-            (self.chains.iter()).any(|c| self.fallback.serves(c) || self.rpc.contains_key(&c.id));
+        // Chains with JSON-RPC endpoints are polled while Etherscan's call
+        // budget is stretched or spent (the budget is Etherscan's); without
+        // any, a stretched poll makes no call at all, as before.
+        let rpc = (self.chains.iter()).any(|c| self.rpc.contains_key(&c.id));
         let spent = self.budget_gate().await;
         if let Some(line) = &spent
-            && !others
+            && !rpc
         {
             return Gate::Paused(line.clone());
         }
+        // Chains with another source (JSON-RPC endpoints, Blockscout) are
+        // polled while Etherscan is paused.
+        let others = rpc || (self.chains.iter()).any(|c| self.fallback.serves(c));
         let paused = skip_poll(
             &self.deps.scanner.pauses,
             &self.deps.scanner.counters,
