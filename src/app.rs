@@ -88,7 +88,7 @@ impl Shared {
         let spam = SpamPolicy::from_config(&config.spam)
             .map_err(|e| StartError::Config(format!("[spam]: {e}")))?;
         let contracts = Arc::new(config.contracts());
-        if secrets.etherscan_key.is_none() && !config.evm_chains().is_empty() {
+        if secrets.etherscan_key.is_none() && !config.etherscan_only_chains().is_empty() {
             return Err(StartError::Config(
                 crate::config::missing_etherscan_key(&config).to_string(),
             ));

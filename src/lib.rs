@@ -34,6 +34,9 @@
 //!   its `/metrics` outcome). The Bot API client is built in
 //!   [`telegram::bot`], the webhook client in [`webhook`]; neither follows
 //!   redirects either.
+//! * [`rpc`] — JSON-RPC endpoints of EVM chains ("bring your own node",
+//!   `[rpc.<chain>]`): a provider of the EVM scanner's pools, first in each
+//!   chain's pool, with its own quirks only (range learning, finality tags).
 //! * [`domain`] — addresses, exact amounts, the chain registry, transfers.
 //! * [`notification`] — the text a subscriber reads; [`spam`] — address
 //!   poisoning and dust checks.
@@ -71,6 +74,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notification;
 pub mod preflight;
+pub mod rpc;
 pub mod scanner;
 pub mod sim;
 pub mod spam;

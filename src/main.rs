@@ -103,15 +103,18 @@ fn check_config(path: &std::path::Path, online: bool) -> ExitCode {
     let mut out = format!("# {} is valid. Effective configuration:\n", path.display());
     // URLs may carry credentials (user:password@, a key in the path or query).
     out += &config.redacted().to_toml();
-    let evm = !config.evm_chains().is_empty();
+    let evm = !config.etherscan_only_chains().is_empty();
     for (var, required) in [("TELEGRAM_BOT_TOKEN", true), ("ETHERSCAN_API_KEY", evm)] {
         let state = match (std::env::var_os(var), required) {
             (Some(_), _) => "set (value not shown)",
             (None, true) => "NOT SET (required by `run`)",
-            (None, false) => "not set (not needed: monitor.chains has no EVM chain)",
+            (None, false) => {
+                "not set (not needed: no chain of monitor.chains is read through Etherscan alone)"
+            }
         };
         out += &format!("# {var}: {state}\n");
     }
+    out += &rpc_report(&config);
     out += &webhook_report(&config);
     let (_, calls) = usdt_monitor::scanner::budget::estimate(&config);
     out += &format!("# Etherscan calls: at least {calls}\n");
@@ -179,6 +182,34 @@ fn backup(path: &std::path::Path, out: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `check-config`'s list of each chain's JSON-RPC endpoints: their hosts
+/// (an `env:NAME` entry's host when the variable is set), never a path,
+/// query or credential.
+fn rpc_report(config: &Config) -> String {
+    let mut out = String::new();
+    for chain in config.evm_chains() {
+        let Some(r) = config.rpc_of(&chain) else {
+            continue;
+        };
+        let mut shown = Vec::new();
+        for entry in &r.urls {
+            let one = usdt_monitor::config::RpcChainConfig {
+                urls: vec![entry.clone()],
+                ..r.clone()
+            };
+            match one.endpoints(chain.name) {
+                Ok(eps) => shown.extend(eps.into_iter().map(|e| match e.env {
+                    Some(var) => format!("{} (from {var})", e.host),
+                    None => e.host,
+                })),
+                Err(e) => shown.push(format!("NOT READY: {e}")),
+            }
+        }
+        out += &format!("# rpc.{}: {}\n", chain.name, shown.join(", "));
+    }
+    out
 }
 
 /// `check-config`'s list of webhook sinks: host, filters, retry schedule and

@@ -8,6 +8,7 @@
 
 pub mod blockscout;
 mod days;
+pub mod rpc;
 mod secrets;
 mod size;
 pub mod tron;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use blockscout::BlockscoutConfig;
+pub use rpc::{Confirmations, EndpointError, FinalityTag, RpcChainConfig, RpcEndpoint};
 pub use secrets::{
     ETHERSCAN_KEY_VAR, Secret, Secrets, TELEGRAM_TOKEN_VAR, TRONGRID_KEY_VAR,
     missing_etherscan_key, redact_url,
@@ -41,6 +43,9 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
+    /// An `env:NAME` entry of `[rpc.<chain>] urls` is unset or not a URL.
+    #[error("{0}")]
+    RpcEndpoint(#[from] rpc::EndpointError),
     #[error("{path}: `{key}` {problem}")]
     Invalid {
         path: PathBuf,
@@ -70,6 +75,8 @@ pub struct Config {
     pub blockscout: BlockscoutConfig,
     /// `[tron]`: TronGrid, when `monitor.chains` includes `tron`.
     pub tron: TronConfig,
+    /// `[rpc.<chain>]`: the chain's own JSON-RPC endpoints, read first.
+    pub rpc: BTreeMap<String, RpcChainConfig>,
     pub monitor: MonitorConfig,
     pub database: DatabaseConfig,
     pub supervisor: SupervisorConfig,
@@ -516,6 +523,34 @@ impl Config {
             .collect()
     }
 
+    /// `[rpc.<chain>]` of `chain`, if it has JSON-RPC endpoints.
+    pub fn rpc_of(&self, chain: &Chain) -> Option<&RpcChainConfig> {
+        self.rpc
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(chain.name))
+            .map(|(_, c)| c)
+    }
+
+    /// The configured EVM chains without `[rpc.<chain>]`: the ones that
+    /// need `ETHERSCAN_API_KEY` (a chain with RPC endpoints reads them
+    /// first and uses Etherscan only when a key is set).
+    pub fn etherscan_only_chains(&self) -> Vec<Chain> {
+        (self.evm_chains().into_iter())
+            .filter(|c| self.rpc_of(c).is_none())
+            .collect()
+    }
+
+    /// Reads every `env:NAME` endpoint of `[rpc.*]` (an error names the
+    /// variable, never a value).
+    pub fn check_rpc_env(&self) -> Result<(), ConfigError> {
+        for chain in self.evm_chains() {
+            if let Some(r) = self.rpc_of(&chain) {
+                r.endpoints(chain.name)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The configured chains Etherscan serves ([`Chain::is_evm`]): what the
     /// Etherscan scanner and its preflight loop over; Tron is scanned elsewhere.
     pub fn evm_chains(&self) -> Vec<Chain> {
@@ -556,6 +591,9 @@ impl Config {
         }
         for w in &mut c.webhooks {
             w.url = redact_url(&w.url);
+        }
+        for r in c.rpc.values_mut() {
+            r.urls = r.shown();
         }
         c
     }

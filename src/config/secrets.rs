@@ -37,8 +37,9 @@ impl fmt::Debug for Secret {
 pub struct Secrets {
     pub telegram_token: Secret,
     /// `ETHERSCAN_API_KEY`: required when `monitor.chains` has an EVM chain
-    /// (then always `Some`, see [`Secrets::from_env`]); `None` on a Tron-only
-    /// daemon, which starts no `etherscan` child.
+    /// without `[rpc.<chain>]` (then always `Some`, see
+    /// [`Secrets::from_env`]); optional when every EVM chain has RPC
+    /// endpoints; `None` on a Tron-only daemon.
     pub etherscan_key: Option<Secret>,
     /// `TRONGRID_API_KEY`, when set (optional).
     pub tron_key: Option<Secret>,
@@ -54,10 +55,15 @@ impl Secrets {
             Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
             _ => Err(ConfigError::MissingSecret(var)),
         };
+        config.check_rpc_env()?;
         Ok(Secrets {
             telegram_token: read(TELEGRAM_TOKEN_VAR)?,
-            etherscan_key: match config.evm_chains().is_empty() {
-                true => None,
+            etherscan_key: match config.etherscan_only_chains().is_empty() {
+                // Every EVM chain (if any) has its own JSON-RPC endpoints:
+                // the key is optional (Etherscan then follows them).
+                true => read(ETHERSCAN_KEY_VAR)
+                    .ok()
+                    .filter(|_| !config.evm_chains().is_empty()),
                 false => Some(read(ETHERSCAN_KEY_VAR).map_err(|_| missing_etherscan_key(config))?),
             },
             tron_key: read(TRONGRID_KEY_VAR).ok(),
@@ -68,7 +74,9 @@ impl Secrets {
 /// The error for a missing `ETHERSCAN_API_KEY`, naming the EVM chains of
 /// `config` that need it.
 pub fn missing_etherscan_key(config: &super::Config) -> ConfigError {
-    let chains: Vec<&str> = config.evm_chains().iter().map(|c| c.name).collect();
+    let chains: Vec<&str> = (config.etherscan_only_chains().iter())
+        .map(|c| c.name)
+        .collect();
     ConfigError::MissingEtherscanKey {
         chains: chains.join(", "),
     }

@@ -279,6 +279,7 @@ pub(super) fn validate(c: &Config) -> Result<(), Problem> {
     )?;
     at_least_one("etherscan.daily_limit", e.daily_limit)?;
     blockscout(c)?;
+    super::rpc::validate(&c.rpc)?;
 
     let t = &c.tron;
     url("tron.api_url", &t.api_url)?;

@@ -7,6 +7,7 @@ pub mod amount;
 pub mod chain;
 pub mod contracts;
 pub mod kind;
+pub mod log;
 pub mod transfer;
 pub mod tron;
 

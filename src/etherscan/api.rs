@@ -140,21 +140,8 @@ pub fn parse_block_number(status: u16, body: &[u8]) -> Result<u64, ApiError> {
     }
 }
 
-/// A hex quantity as Etherscan writes it: `0x…`, where `"0x"` alone is zero.
-pub fn parse_hex_u64(s: &str) -> Option<u64> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let hex = hex.trim_start_matches('0');
-    if hex.is_empty() {
-        return Some(0);
-    }
-    if hex.len() > 16 {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok()
-}
+/// Moved to the neutral [`crate::domain::log`] (shared with JSON-RPC).
+pub use crate::domain::log::parse_hex_u64;
 
 #[cfg(test)]
 mod tests {

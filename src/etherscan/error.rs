@@ -171,6 +171,9 @@ pub enum ScanError {
     },
     #[error("loading {what} from the database: {source}")]
     Load { what: &'static str, source: DbError },
+    /// A JSON-RPC endpoint's failure (named by its host).
+    #[error("{0}")]
+    Rpc(#[from] crate::rpc::RpcFailure),
 }
 
 impl ScanError {
@@ -182,7 +185,8 @@ impl ScanError {
             ScanError::Record { .. }
             | ScanError::Load { .. }
             | ScanError::HeadBehind { .. }
-            | ScanError::Unresolved { .. } => None,
+            | ScanError::Unresolved { .. }
+            | ScanError::Rpc(_) => None,
         }
     }
 }

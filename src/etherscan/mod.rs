@@ -141,10 +141,28 @@ impl EtherscanActor {
             deps.scanner.provider(),
             retry,
         );
+        let mut rpc = HashMap::new();
+        for c in &chains {
+            match crate::rpc::clients(&deps.config, c, &deps.scanner.provider(), retry) {
+                Ok(list) if !list.is_empty() => {
+                    rpc.insert(c.id, list);
+                }
+                Ok(_) => {}
+                // Checked at start (`Secrets::from_env`): names the variable only.
+                Err(e) => tracing::error!(actor = "etherscan", chain = c.name, error = %e,
+                    "JSON-RPC endpoints unusable; the chain is read without them"),
+            }
+        }
+        let has_key = !deps.key.expose().is_empty();
         let pools = Pools::new(
             "etherscan",
             chains.iter().map(|c| {
-                let pool = sources::new_pool(&deps.config.blockscout, fallback.serves(c));
+                let hosts: Vec<&str> = rpc
+                    .get(&c.id)
+                    .map(|l: &Vec<crate::rpc::RpcClient>| l.iter().map(|r| r.host()).collect())
+                    .unwrap_or_default();
+                let pool =
+                    sources::new_pool(&deps.config.blockscout, &hosts, has_key, fallback.serves(c));
                 (c.id, pool)
             }),
             deps.scanner.health.clone(),
@@ -155,6 +173,7 @@ impl EtherscanActor {
                 chains,
                 client,
                 fallback,
+                rpc,
                 pools,
                 quota: RefCell::default(),
                 frame: Frame::new(
@@ -229,6 +248,8 @@ struct Scanner {
     client: EtherscanClient,
     /// The fallback for chains that have a Blockscout instance.
     fallback: BlockscoutClient,
+    /// Each chain's JSON-RPC endpoints, in order (chains with `[rpc.<chain>]`).
+    rpc: HashMap<u64, Vec<crate::rpc::RpcClient>>,
     /// The provider pool of each chain: Etherscan, then Blockscout where
     /// the chain has an instance.
     pools: Pools<Provider>,
@@ -247,14 +268,18 @@ struct Scanner {
 
 impl Failure for ScanError {
     fn kind(&self) -> Option<Kind> {
-        self.api().map(Classify::kind)
+        match self {
+            ScanError::Rpc(f) => Some(f.kind()),
+            _ => self.api().map(Classify::kind),
+        }
     }
 
     /// A rejected key and the daily cap pause Etherscan with an alert; a
-    /// chain the plan does not cover (the only refusal) has its own.
+    /// chain the plan does not cover (the only refusal) has its own. A
+    /// JSON-RPC endpoint tells nobody itself: its pool does.
     fn told(&self) -> bool {
         matches!(
-            self.kind(),
+            self.api().map(Classify::kind),
             Some(Kind::RejectedKey | Kind::Paused | Kind::Refused)
         )
     }
@@ -292,6 +317,18 @@ impl poll::Source for Evm<'_> {
     type Error = ScanError;
 
     async fn head(&self, chain: &Chain) -> Result<Head, ScanError> {
+        if let Source::Rpc(_, client) = self.source {
+            let (number, safe) = client
+                .head()
+                .await
+                .map_err(|source| crate::rpc::RpcFailure {
+                    host: client.host().to_string(),
+                    chain: chain.name,
+                    what: "head".into(),
+                    source,
+                })?;
+            return Ok(Head { number, safe });
+        }
         let number = (self.source.block_number(chain).await).map_err(|source| ScanError::Head {
             chain: chain.name,
             action: Action::BlockNumber,
@@ -313,6 +350,25 @@ impl poll::Source for Evm<'_> {
         pass: Pass,
         keep: &dyn Fn(&Transfer) -> bool,
     ) -> Found<ScanError> {
+        if let Source::Rpc(_, client) = self.source {
+            let first = pass == Pass::First;
+            let scan =
+                crate::rpc::scan::scan_token(client, chain, token, (from, to), first, keep).await;
+            return Found {
+                transfers: scan.transfers,
+                scanned_to: scan.scanned_to,
+                items: scan.items,
+                rejected: scan.rejected,
+                error: scan.error.map(|(a, b, source)| {
+                    ScanError::Rpc(crate::rpc::RpcFailure {
+                        host: client.host().to_string(),
+                        chain: chain.name,
+                        what: format!("{} eth_getLogs blocks {a}..={b}", token.symbol.as_str()),
+                        source,
+                    })
+                }),
+            };
+        }
         let logs = TokenLogs {
             source: self.source,
             chain,
@@ -395,9 +451,19 @@ impl poll::Scanner for Scanner {
     /// still polls the chains that have a fallback.
     async fn gate(&self) -> Gate {
         Counters::add(&self.deps.scanner.counters.polls, 1);
-        if let Some(line) = self.budget_gate().await {
-            return Gate::Paused(line);
+        // Chains with JSON-RPC endpoints are polled while Etherscan's call
+        // budget is stretched or spent (the budget is Etherscan's); without
+        // any, a stretched poll makes no call at all, as before.
+        let rpc = (self.chains.iter()).any(|c| self.rpc.contains_key(&c.id));
+        let spent = self.budget_gate().await;
+        if let Some(line) = &spent
+            && !rpc
+        {
+            return Gate::Paused(line.clone());
         }
+        // Chains with another source (JSON-RPC endpoints, Blockscout) are
+        // polled while Etherscan is paused.
+        let others = rpc || (self.chains.iter()).any(|c| self.fallback.serves(c));
         let paused = skip_poll(
             &self.deps.scanner.pauses,
             &self.deps.scanner.counters,
@@ -405,12 +471,14 @@ impl poll::Scanner for Scanner {
             "etherscan",
         );
         if let Some(line) = &paused
-            && !self.chains.iter().any(|c| self.fallback.serves(c))
+            && !others
         {
             return Gate::Paused(line.clone());
         }
-        self.primary_down.set(paused.is_some());
-        Gate::Poll { paused }
+        self.primary_down.set(paused.is_some() || spent.is_some());
+        Gate::Poll {
+            paused: paused.or(spent),
+        }
     }
 
     fn source(&self, chain: &Chain) -> Option<Evm<'_>> {
@@ -425,6 +493,12 @@ impl poll::Scanner for Scanner {
     fn chain_done(&self, chain: &Chain, evm: &Evm<'_>, stored: &Cursors, out: &ChainSummary) {
         self.observe_mode(chain, stored, out);
         self.record_outcome(chain, evm.source, out, evm.started.elapsed());
+        if let Some(list) = self.rpc.get(&chain.id) {
+            let ranges: std::collections::BTreeMap<String, u64> = (list.iter())
+                .filter_map(|c| Some((c.host().to_string(), c.range_cap()?)))
+                .collect();
+            (self.deps.scanner.health).chain(chain.id, |h| h.block_ranges = ranges);
+        }
         if evm.source.provider() != Provider::Etherscan {
             return;
         }

@@ -1,6 +1,6 @@
-//! Where one poll of one chain reads its head and its logs: Etherscan or
-//! the Blockscout fallback, as the chain's [provider pool](super::sources)
-//! says — always both from the same provider, so that a range is never
+//! Where one poll of one chain reads its head and its logs: one of the
+//! chain's JSON-RPC endpoints ([`crate::rpc`]), Etherscan or the Blockscout
+//! fallback, as the chain's [provider pool](super::sources) says — always both from the same provider, so that a range is never
 //! scanned against one provider's head with the other's index.
 
 use serde_json::Value;
@@ -10,17 +10,23 @@ use super::client::EtherscanClient;
 use super::error::ApiError;
 use super::scan::LogSource;
 use crate::domain::{Chain, Token};
+use crate::rpc::RpcClient;
 
 /// Which provider scans a chain in one poll (the key of its pool entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
+    /// The chain's JSON-RPC endpoint of this index (`[rpc.<chain>] urls`).
+    Rpc(usize),
     Etherscan,
     Blockscout,
 }
 
 impl Provider {
+    /// The name of Etherscan and Blockscout; an endpoint is named by its
+    /// host (the pool's name of it), so here only "JSON-RPC".
     pub fn as_str(self) -> &'static str {
         match self {
+            Provider::Rpc(_) => "JSON-RPC",
             Provider::Etherscan => super::pause::PROVIDER,
             Provider::Blockscout => super::blockscout::PROVIDER,
         }
@@ -30,6 +36,8 @@ impl Provider {
 /// One provider's client, for one poll of a chain.
 #[derive(Clone, Copy)]
 pub enum Source<'a> {
+    /// A JSON-RPC endpoint, its index in the chain's list.
+    Rpc(usize, &'a RpcClient),
     Etherscan(&'a EtherscanClient),
     Blockscout(&'a BlockscoutClient),
 }
@@ -37,14 +45,17 @@ pub enum Source<'a> {
 impl Source<'_> {
     pub fn provider(self) -> Provider {
         match self {
+            Source::Rpc(i, _) => Provider::Rpc(i),
             Source::Etherscan(_) => Provider::Etherscan,
             Source::Blockscout(_) => Provider::Blockscout,
         }
     }
 
-    /// The chain's head as this provider knows it.
+    /// The chain's head as this explorer knows it (JSON-RPC reads its head
+    /// through [`RpcClient::head`]: never here).
     pub async fn block_number(self, chain: &Chain) -> Result<u64, ApiError> {
         match self {
+            Source::Rpc(..) => Err(ApiError::Connection("not an explorer")),
             Source::Etherscan(c) => c.block_number(chain).await,
             Source::Blockscout(c) => c.block_number(chain).await,
         }
@@ -53,6 +64,7 @@ impl Source<'_> {
     /// Requests this provider's client has sent so far.
     pub fn calls_sent(self) -> u64 {
         match self {
+            Source::Rpc(_, c) => c.calls_sent(),
             Source::Etherscan(c) => c.calls_sent(),
             Source::Blockscout(c) => c.calls_sent(),
         }
@@ -83,6 +95,8 @@ impl LogSource for TokenLogs<'_> {
                 c.transfer_logs(self.chain, contract, from, to, page, offset)
                     .await
             }
+            // JSON-RPC is scanned by `crate::rpc::scan`, never paged here.
+            Source::Rpc(..) => Ok(Vec::new()),
             Source::Blockscout(_) if page > 1 => Ok(Vec::new()),
             Source::Blockscout(c) => c.transfer_logs(self.chain, contract, from, to).await,
         }

@@ -21,16 +21,27 @@ use crate::config::BlockscoutConfig;
 use crate::domain::Chain;
 use crate::scanner::pool::{Pause, Pool};
 
-/// A chain's pool: Etherscan, then Blockscout when the chain has an
-/// instance (`fallback`); moving on after `blockscout.failure_threshold`
-/// polls in a row that the source did not serve, probing every
+/// A chain's pool: its JSON-RPC endpoints in order (named by host:
+/// `rpc_hosts`), then Etherscan (`etherscan`: a key is set, or the chain
+/// has no endpoint), then Blockscout when the chain has an instance
+/// (`fallback`); moving on after `blockscout.failure_threshold` polls in a
+/// row that the source did not serve, probing every
 /// `blockscout.probe_interval`.
-pub(super) fn new_pool(config: &BlockscoutConfig, fallback: bool) -> Pool<Provider> {
-    let sources = [Provider::Etherscan, Provider::Blockscout]
-        .into_iter()
-        .take(if fallback { 2 } else { 1 })
-        .map(|p| (p, p.as_str().to_string()))
+pub(super) fn new_pool(
+    config: &BlockscoutConfig,
+    rpc_hosts: &[&str],
+    etherscan: bool,
+    fallback: bool,
+) -> Pool<Provider> {
+    let mut sources: Vec<(Provider, String)> = (rpc_hosts.iter().enumerate())
+        .map(|(i, host)| (Provider::Rpc(i), host.to_string()))
         .collect();
+    if etherscan || rpc_hosts.is_empty() {
+        sources.push((Provider::Etherscan, Provider::Etherscan.as_str().into()));
+    }
+    if fallback {
+        sources.push((Provider::Blockscout, Provider::Blockscout.as_str().into()));
+    }
     Pool::new(sources, config.failure_threshold, config.probe_interval)
 }
 
@@ -45,6 +56,11 @@ impl Scanner {
         })?;
         let probe = self.pools.probing(chain, &chosen);
         Some(match chosen {
+            Provider::Rpc(i) => {
+                let client = self.rpc.get(&chain.id)?.get(i)?;
+                client.probing(probe);
+                Source::Rpc(i, client)
+            }
             Provider::Etherscan => {
                 self.client.probing(probe);
                 Source::Etherscan(&self.client)
@@ -93,7 +109,7 @@ mod tests {
     #[test]
     fn etherscan_comes_first_then_blockscout_if_the_chain_has_one() {
         let names = |fallback| -> Vec<String> {
-            let p = new_pool(&BlockscoutConfig::default(), fallback);
+            let p = new_pool(&BlockscoutConfig::default(), &[], true, fallback);
             assert_eq!(
                 p.choose(SystemTime::now(), |_| false),
                 Some(Provider::Etherscan)
@@ -105,5 +121,38 @@ mod tests {
         };
         assert_eq!(names(true), ["Etherscan", "Blockscout"]);
         assert_eq!(names(false), ["Etherscan"]);
+    }
+
+    #[test]
+    fn rpc_endpoints_come_first_by_host_and_etherscan_only_with_a_key() {
+        let names = |etherscan, fallback| -> Vec<String> {
+            let p = new_pool(
+                &BlockscoutConfig::default(),
+                &["node.example.org", "eth.llamarpc.com"],
+                etherscan,
+                fallback,
+            );
+            assert_eq!(
+                p.choose(SystemTime::now(), |_| false),
+                Some(Provider::Rpc(0))
+            );
+            p.status(SystemTime::now())
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        assert_eq!(
+            names(true, true),
+            [
+                "node.example.org",
+                "eth.llamarpc.com",
+                "Etherscan",
+                "Blockscout"
+            ]
+        );
+        assert_eq!(
+            names(false, false),
+            ["node.example.org", "eth.llamarpc.com"]
+        );
     }
 }

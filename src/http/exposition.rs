@@ -176,7 +176,14 @@ fn register_sources(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
     let failures = Family::<Labels, Gauge>::default();
     let calls = Family::<Labels, Counter>::default();
     let errors = Family::<Labels, Counter>::default();
+    let ranges = Family::<Labels, Gauge>::default();
     for (id, h) in chains {
+        for (host, width) in &h.block_ranges {
+            let labels = vec![("chain", chain_name(*id)), ("source", host.to_lowercase())];
+            ranges
+                .get_or_create(&labels)
+                .set(i64::try_from(*width).unwrap_or(i64::MAX));
+        }
         for s in &h.sources {
             let labels = vec![
                 ("chain", chain_name(*id)),
@@ -207,6 +214,11 @@ fn register_sources(r: &mut Registry, chains: &[(u64, ChainHealth)]) {
         "usdt_monitor_source_errors",
         "Errors the chain's polls on the source ended with, since start",
         errors,
+    );
+    r.register(
+        "usdt_monitor_source_block_range",
+        "Widest eth_getLogs range (blocks) a JSON-RPC endpoint is asked for, configured or learned",
+        ranges,
     );
 }
 

@@ -23,6 +23,10 @@ pub struct ChainHealth {
     /// Each source of the chain's provider pool, in order (empty without a
     /// pool): serving or not, why, calls and errors.
     pub sources: Vec<crate::scanner::pool::SourceStatus>,
+    /// Per JSON-RPC endpoint (by host, the source's name): the widest
+    /// `eth_getLogs` range it is asked for, configured or learned from its
+    /// refusals (absent: no limit met yet).
+    pub block_ranges: BTreeMap<String, u64>,
 }
 
 impl ChainHealth {

@@ -6,6 +6,7 @@
 pub mod blockscout;
 pub mod botapi;
 pub mod etherscan;
+pub mod rpc;
 mod running;
 pub mod tron;
 pub mod webhook;

@@ -29,6 +29,7 @@ mod hardening;
 mod ops;
 mod poll;
 mod redirects;
+mod rpc;
 mod scan_mode;
 mod telegram;
 mod tron;

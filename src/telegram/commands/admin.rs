@@ -118,7 +118,11 @@ async fn status(core: &Core) -> String {
         s += "\n";
         // The chain's provider pool: each source, serving or not and why.
         for source in &h.sources {
-            s += &format!("  ◦ {}\n", escape_html(&source.line()));
+            let mut line = source.line();
+            if let Some(r) = h.block_ranges.get(&source.name) {
+                line += &format!("; getLogs range ≤ {r} blocks");
+            }
+            s += &format!("  ◦ {}\n", escape_html(&line));
         }
     }
 
